@@ -1,0 +1,58 @@
+// Module entry: thread control and registration of every kernel group.
+#include "common.h"
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <stdexcept>
+
+namespace lowbit {
+
+static int g_threads = 0;
+
+int threads() {
+  if (g_threads <= 0) g_threads = omp_get_num_procs();
+  return g_threads;
+}
+
+void setThreads(int n) {
+  g_threads = n > 0 ? n : omp_get_num_procs();
+  omp_set_num_threads(g_threads);
+}
+
+void fail(const std::string& what) { throw std::runtime_error(what); }
+
+static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  setThreads(argInt(info, 0));
+  return Napi::Number::New(info.Env(), threads());
+}
+
+static Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), threads()); }
+
+static Napi::Value Info(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  const dnnl_version_t* v = dnnl_version();
+  o.Set("dnnl", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  o.Set("threads", threads());
+  o.Set("cores", omp_get_num_procs());
+  return o;
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  setThreads(0);
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("info", Napi::Function::New(env, Info));
+  registerConv(env, exports);
+  registerMatmul(env, exports);
+  registerBatchnorm(env, exports);
+  registerPool(env, exports);
+  registerElementwise(env, exports);
+  registerLoss(env, exports);
+  registerOptim(env, exports);
+  return exports;
+}
+
+}  // namespace lowbit
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return lowbit::Init(env, exports); }
+
+NODE_API_MODULE(lowbit_native, InitModule)

@@ -1,0 +1,104 @@
+// Element-wise kernels that dominate a training profile once convolutions are native:
+// ReLU and its gradient, same-shape add/multiply, and column sums (bias gradients).
+#include "common.h"
+#include <omp.h>
+#include <vector>
+
+namespace lowbit {
+
+static constexpr size_t kParallelMin = 1 << 15;
+
+static Napi::Value Relu(const Napi::CallbackInfo& info) {
+  auto x = arg<float>(info, 0), y = arg<float>(info, 1);
+  const size_t n = x.length;
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > kParallelMin)
+  for (size_t i = 0; i < n; i++) y.data[i] = x.data[i] > 0.f ? x.data[i] : 0.f;
+  return info.Env().Undefined();
+}
+
+// reluGrad(dy, x, dx): dx = dy where x > 0 (the subgradient at 0 is 0, as in tfjs).
+static Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
+  auto dy = arg<float>(info, 0), x = arg<float>(info, 1), dx = arg<float>(info, 2);
+  const size_t n = x.length;
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > kParallelMin)
+  for (size_t i = 0; i < n; i++) dx.data[i] = x.data[i] > 0.f ? dy.data[i] : 0.f;
+  return info.Env().Undefined();
+}
+
+template <int OP>
+static inline float apply(float u, float v) {
+  return OP == 0 ? u + v : OP == 1 ? u - v : u * v;
+}
+
+// Each operand has length 1 (scalar), length(out), or C dividing length(out) (broadcast over
+// the last axis, e.g. a bias); the loop is specialised so the common cases vectorise.
+template <int OP>
+static void binaryLoop(const float* A, size_t la, const float* B, size_t lb, float* O, size_t n) {
+  if (la == n && lb == n) {
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > kParallelMin)
+    for (size_t i = 0; i < n; i++) O[i] = apply<OP>(A[i], B[i]);
+  } else if (la == n && lb == 1) {
+    const float v = B[0];
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > kParallelMin)
+    for (size_t i = 0; i < n; i++) O[i] = apply<OP>(A[i], v);
+  } else if (la == 1 && lb == n) {
+    const float u = A[0];
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > kParallelMin)
+    for (size_t i = 0; i < n; i++) O[i] = apply<OP>(u, B[i]);
+  } else if (la == n) {
+    const size_t rows = n / lb;
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > kParallelMin)
+    for (size_t r = 0; r < rows; r++)
+      for (size_t c = 0; c < lb; c++) O[r * lb + c] = apply<OP>(A[r * lb + c], B[c]);
+  } else {
+    const size_t rows = n / la;
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > kParallelMin)
+    for (size_t r = 0; r < rows; r++)
+      for (size_t c = 0; c < la; c++) O[r * la + c] = apply<OP>(A[c], B[r * la + c]);
+  }
+}
+
+// binary(a, b, out, op): op 0 add, 1 sub, 2 mul.
+static Napi::Value Binary(const Napi::CallbackInfo& info) {
+  auto a = arg<float>(info, 0), b = arg<float>(info, 1), out = arg<float>(info, 2);
+  const int op = argInt(info, 3);
+  const size_t n = out.length;
+  if (n == 0) return info.Env().Undefined();
+  if ((a.length != n && (a.length == 0 || n % a.length)) || (b.length != n && (b.length == 0 || n % b.length)))
+    fail("binary: operand lengths do not broadcast");
+  if (op == 0) binaryLoop<0>(a.data, a.length, b.data, b.length, out.data, n);
+  else if (op == 1) binaryLoop<1>(a.data, a.length, b.data, b.length, out.data, n);
+  else binaryLoop<2>(a.data, a.length, b.data, b.length, out.data, n);
+  return info.Env().Undefined();
+}
+
+// sumRows(x, out, C): out[c] = sum over rows of x viewed as [rows, C].
+static Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  auto x = arg<float>(info, 0), out = arg<float>(info, 1);
+  const int C = argInt(info, 2);
+  const size_t M = x.length / C;
+  int T = threads();
+  std::vector<double> part(size_t(T) * C, 0.0);
+#pragma omp parallel num_threads(T) if (M * C > kParallelMin)
+  {
+    double* p = part.data() + size_t(omp_get_thread_num()) * C;
+#pragma omp for schedule(static)
+    for (size_t r = 0; r < M; r++)
+      for (int c = 0; c < C; c++) p[c] += x.data[r * C + c];
+  }
+  for (int c = 0; c < C; c++) {
+    double s = 0;
+    for (int t = 0; t < T; t++) s += part[size_t(t) * C + c];
+    out.data[c] = float(s);
+  }
+  return info.Env().Undefined();
+}
+
+void registerElementwise(Napi::Env env, Napi::Object exports) {
+  exports.Set("relu", Napi::Function::New(env, Relu));
+  exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("sumRows", Napi::Function::New(env, SumRows));
+}
+
+}  // namespace lowbit

@@ -1,0 +1,84 @@
+// Conv2D, FusedConv2D (bias + ReLU), Conv2DBackpropInput and Conv2DBackpropFilter on oneDNN.
+import { tf, type TensorInfo } from '../tf.js';
+import type { NativeAddon } from '../native.js';
+import { f32, override, sizeOf, type KernelArgs } from '../override.js';
+
+type Conv2DInfo = tf.backend_util.Conv2DInfo;
+
+/** The 17 integers the native conv kernels take, or null for cases they do not cover. */
+function convDims(info: Conv2DInfo): Int32Array | null {
+  if (info.dataFormat !== 'channelsLast' || info.inChannels !== info.filterShape[2]) return null;
+  const p = info.padInfo;
+  return Int32Array.from([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+    info.dilationHeight, info.dilationWidth, p.top, p.bottom, p.left, p.right, info.outHeight, info.outWidth,
+  ]);
+}
+
+function infoFor(xShape: number[], filterShape: number[], attrs: Record<string, unknown>): Conv2DInfo | null {
+  const fmt = (attrs.dataFormat as string | undefined) ?? 'NHWC';
+  if (fmt !== 'NHWC') return null;
+  const dil = (attrs.dilations as number | [number, number] | undefined) ?? 1;
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    dil,
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as 'floor' | undefined,
+    false,
+    'channelsLast',
+  );
+}
+
+export function registerConvKernels(n: NativeAddon): void {
+  const forward = (args: KernelArgs, fused: boolean): TensorInfo | null => {
+    const { backend, attrs } = args;
+    const { x, filter, bias, preluActivationWeights } = args.inputs;
+    const xv = f32(backend, x), wv = f32(backend, filter);
+    if (!x || !filter || !xv || !wv || x.shape.length !== 4 || preluActivationWeights) return null;
+    const act = fused ? ((attrs.activation as string | undefined) ?? 'linear') : 'linear';
+    if (act !== 'linear' && act !== 'relu') return null;
+    const info = infoFor(x.shape, filter.shape, attrs);
+    const dims = info && convDims(info);
+    if (!info || !dims) return null;
+    let bv: Float32Array | null = null;
+    if (fused && bias) {
+      bv = f32(backend, bias);
+      if (!bv || bv.length !== info.outChannels || bias.shape.length !== 1) return null;
+    }
+    const shape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+    const y = new Float32Array(sizeOf(shape));
+    n.conv2dForward(xv, wv, bv, y, dims, act === 'relu' ? 1 : 0);
+    return backend.makeTensorInfo(shape, 'float32', y);
+  };
+  override('Conv2D', (a) => forward(a, false));
+  override('FusedConv2D', (a) => forward(a, true));
+
+  override('Conv2DBackpropInput', ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs;
+    const dyv = f32(backend, dy), wv = f32(backend, filter);
+    if (!dy || !filter || !dyv || !wv) return null;
+    const inShape = attrs.inputShape as number[];
+    const info = infoFor(inShape, filter.shape, { ...attrs, dilations: 1 });
+    const dims = info && convDims(info);
+    if (!info || !dims) return null;
+    const dx = new Float32Array(sizeOf(inShape));
+    n.conv2dBackwardData(dyv, wv, dx, dims);
+    return backend.makeTensorInfo(inShape, 'float32', dx);
+  });
+
+  override('Conv2DBackpropFilter', ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs;
+    const xv = f32(backend, x), dyv = f32(backend, dy);
+    if (!x || !dy || !xv || !dyv) return null;
+    const filterShape = attrs.filterShape as number[];
+    const info = infoFor(x.shape, filterShape, { ...attrs, dilations: 1 });
+    const dims = info && convDims(info);
+    if (!info || !dims) return null;
+    const dw = new Float32Array(sizeOf(filterShape));
+    n.conv2dBackwardFilter(xv, dyv, dw, dims);
+    return backend.makeTensorInfo(filterShape, 'float32', dw);
+  });
+}

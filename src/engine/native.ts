@@ -1,0 +1,66 @@
+// Loads the native addon (native/build/Release/lowbit_native.node) if it was built.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Signatures of the C++ kernels in native/src (typed arrays are read/written in place). */
+export interface NativeAddon {
+  setThreads(n: number): number;
+  getThreads(): number;
+  setBlasThreads(n: number): void;
+  info(): { dnnl: string; threads: number; cores: number };
+  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, act: number): void;
+  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
+  convCacheSize(): number;
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array, bias: Float32Array | null, act: number): void;
+  bnTrainForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, c: number, eps: number, relu: number): void;
+  bnTrainBackward(dy: Float32Array, x: Float32Array, y: Float32Array | null, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, c: number, eps: number): void;
+  bnInference(x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array, y: Float32Array, c: number, eps: number, relu: number): void;
+  maxPoolForward(x: Float32Array, y: Float32Array, dims: Int32Array): void;
+  maxPoolBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  avgPoolForward(x: Float32Array, y: Float32Array, dims: Int32Array): void;
+  avgPoolBackward(dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  relu(x: Float32Array, y: Float32Array): void;
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  binary(a: Float32Array, b: Float32Array, out: Float32Array, op: number): void;
+  sumRows(x: Float32Array, out: Float32Array, c: number): void;
+  softmaxXentForward(logits: Float32Array, labels: Int32Array, probs: Float32Array, b: number, k: number): number;
+  softmaxXentBackward(probs: Float32Array, labels: Int32Array, dlogits: Float32Array, b: number, k: number, dy: number): void;
+  sgdMomentum(w: Float32Array, g: Float32Array, v: Float32Array, out: Float32Array, lr: number, momentum: number, weightDecay: number, nesterov: number): void;
+  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number, decoupled: number): void;
+}
+
+let cached: { addon: NativeAddon | null; error: string | null } | undefined;
+
+/** Finds the package root by walking up from this file (works from src/ and dist/src/). */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'native'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** The addon, or null with the reason (not built, disabled by LOWBIT_NATIVE=0, failed to load). */
+export function loadNative(): { addon: NativeAddon | null; error: string | null } {
+  if (cached) return cached;
+  if (process.env.LOWBIT_NATIVE === '0') {
+    cached = { addon: null, error: 'disabled by LOWBIT_NATIVE=0' };
+    return cached;
+  }
+  const file = path.join(packageRoot(), 'native', 'build', 'Release', 'lowbit_native.node');
+  if (!existsSync(file)) {
+    cached = { addon: null, error: `native addon not built (${file} missing; run \`npm run build:native\`)` };
+    return cached;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    cached = { addon: require(file) as NativeAddon, error: null };
+  } catch (e) {
+    cached = { addon: null, error: `native addon failed to load: ${(e as Error).message.split('\n')[0]}` };
+  }
+  return cached;
+}

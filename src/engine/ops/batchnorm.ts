@@ -1,0 +1,66 @@
+// Batch normalization over the last axis with an optional fused ReLU. Training mode returns
+// the batch statistics too (for the running averages). The native path is one fused kernel
+// each way with the exact gradient; the reference path is plain tf ops (autograd).
+import { tf, type Tensor } from '../tf.js';
+import { activeNative } from '../state.js';
+import { customOp } from './custom-op.js';
+
+export interface BatchNormTrainResult {
+  y: Tensor;
+  /** Batch mean per channel (not part of the gradient graph). */
+  mean: Tensor;
+  /** Biased batch variance per channel (not part of the gradient graph). */
+  variance: Tensor;
+}
+
+function values(t: Tensor): Float32Array {
+  return t.dataSync() as Float32Array;
+}
+
+/** Reference: tf.moments + arithmetic, differentiated by tfjs autograd. */
+export function batchNormTrainReference(x: Tensor, gamma: Tensor, beta: Tensor, eps: number, relu: boolean): BatchNormTrainResult {
+  const axes = x.shape.map((_, i) => i).slice(0, -1);
+  const { mean, variance } = tf.moments(x, axes);
+  let y = tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
+  if (relu) y = tf.relu(y);
+  return { y, mean, variance };
+}
+
+export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: number, relu: boolean): BatchNormTrainResult {
+  const n = activeNative();
+  if (!n || x.dtype !== 'float32') return batchNormTrainReference(x, gamma, beta, eps, relu);
+  const c = x.shape[x.shape.length - 1];
+  const mean = new Float32Array(c), variance = new Float32Array(c);
+  const op = customOp(([xi, g, b], save) => {
+    const xv = values(xi);
+    const y = new Float32Array(xv.length);
+    n.bnTrainForward(xv, values(g), values(b), y, mean, variance, c, eps, relu ? 1 : 0);
+    const yt = tf.tensor(y, xi.shape, 'float32');
+    save([xi, g, yt]);
+    return {
+      value: yt,
+      gradFunc: (dy, saved) => {
+        const [sx, sg, sy] = saved;
+        const dx = new Float32Array(xv.length), dgamma = new Float32Array(c), dbeta = new Float32Array(c);
+        n.bnTrainBackward(values(dy), values(sx), relu ? values(sy) : null, values(sg), mean, variance, dx, dgamma, dbeta, c, eps);
+        return [tf.tensor(dx, sx.shape, 'float32'), tf.tensor(dgamma, sg.shape, 'float32'), tf.tensor(dbeta, sg.shape, 'float32')];
+      },
+    };
+  });
+  const y = op(x, gamma, beta);
+  return { y, mean: tf.tensor1d(mean), variance: tf.tensor1d(variance) };
+}
+
+/** Inference mode: normalize with given (running) statistics; no gradient needed. */
+export function batchNormInfer(x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, eps: number, relu: boolean): Tensor {
+  const n = activeNative();
+  if (!n || x.dtype !== 'float32') {
+    const y = tf.batchNorm(x, mean, variance, beta, gamma, eps);
+    return relu ? tf.relu(y) : y;
+  }
+  const c = x.shape[x.shape.length - 1];
+  const xv = values(x);
+  const y = new Float32Array(xv.length);
+  n.bnInference(xv, values(gamma), values(beta), values(mean), values(variance), y, c, eps, relu ? 1 : 0);
+  return tf.tensor(y, x.shape, 'float32');
+}

@@ -1,0 +1,63 @@
+// Engine start-up: cpu backend, native kernels over it when the addon is available, thread count.
+import { loadNative, type NativeAddon } from './native.js';
+import { tf } from './tf.js';
+import { registerConvKernels } from './kernels/conv.js';
+import { registerMatmulKernels } from './kernels/matmul.js';
+import { registerPoolKernels } from './kernels/pool.js';
+import { registerElementwiseKernels } from './kernels/elementwise.js';
+import { registerReluGrad } from './ops/relu-grad.js';
+import { setActiveAddon } from './state.js';
+
+export interface EngineOptions {
+  /** Threads for native kernels (default: all cores, or LOWBIT_THREADS). */
+  threads?: number;
+  /** Print nothing (the fallback notice is still recorded in `engineInfo().notice`). */
+  quiet?: boolean;
+}
+
+export interface EngineInfo {
+  native: boolean;
+  threads: number;
+  dnnl: string | null;
+  notice: string | null;
+}
+
+let state: { addon: NativeAddon | null; notice: string | null } | undefined;
+
+/** Sets the backend and registers native kernels once; safe to call repeatedly. */
+export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
+  if (!state) {
+    await tf.setBackend('cpu');
+    await tf.ready();
+    const { addon, error } = loadNative();
+    if (addon) {
+      registerConvKernels(addon);
+      registerMatmulKernels(addon);
+      registerPoolKernels(addon);
+      registerElementwiseKernels(addon);
+      registerReluGrad(addon);
+    }
+    setActiveAddon(addon);
+    state = { addon, notice: addon ? null : `lowbit: running on plain tfjs, which is much slower: ${error}` };
+    // Said once per process, on stderr so JSON output stays clean.
+    if (state.notice && !opts.quiet) process.stderr.write(state.notice + '\n');
+  }
+  const envThreads = Number(process.env.LOWBIT_THREADS ?? '');
+  const threads = opts.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : undefined);
+  if (state.addon && threads !== undefined) setThreads(threads);
+  return engineInfo();
+}
+
+/** Sets the number of threads used by native kernels (oneDNN, OpenBLAS and our own). */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
+  if (!state?.addon) return;
+  state.addon.setThreads(n);
+  state.addon.setBlasThreads(n);
+}
+
+export function engineInfo(): EngineInfo {
+  const a = state?.addon ?? null;
+  const i = a?.info();
+  return { native: Boolean(a), threads: i?.threads ?? 1, dnnl: i?.dnnl ?? null, notice: state?.notice ?? null };
+}
