@@ -2,6 +2,7 @@
 #include "common.h"
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <malloc.h>
 #include <stdexcept>
 
 namespace lowbit {
@@ -37,6 +38,10 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Training allocates and frees tensors of many MB every step; glibc would serve each from a
+  // fresh mmap (page faults on every touch). Keeping them on the heap recycles warm pages.
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1024 << 20);
   setThreads(0);
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));

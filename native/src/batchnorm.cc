@@ -1,29 +1,62 @@
 // Fused batch normalization over the last (channel) axis of NHWC / NC tensors, training and
-// inference, with an optional fused ReLU. Statistics accumulate in double so that large
-// batches (M = N*H*W up to millions) keep float32 accuracy.
+// inference, with an optional fused ReLU. Sums run in float over blocks of rows (so the inner
+// loop over channels vectorises) and are flushed into double per block, which keeps float32
+// accuracy for M = N*H*W in the millions. The variance uses data shifted by the first row,
+// which avoids the cancellation of E[x^2] - E[x]^2 when |mean| >> std.
 #include "common.h"
+#include <algorithm>
 #include <cmath>
 #include <omp.h>
 #include <vector>
 
 namespace lowbit {
 
-// Per-channel sums of f(row, c) over all rows, split across threads then reduced.
-template <typename F>
-static void channelSums(size_t M, int C, std::vector<double>& out, F f) {
-  int T = threads();
-  std::vector<double> part(size_t(T) * C, 0.0);
+static constexpr size_t kBlock = 32;
+
+// Per-thread block sums: for each channel c, A[c] = sum_r a(r,c), B[c] = sum_r b(r,c) with
+// a, b computed by `rowFn(row, fa, fb)` which adds one row into the float block accumulators.
+template <typename RowFn>
+static void blockSums(size_t M, int C, std::vector<double>& A, std::vector<double>& B, RowFn rowFn) {
+  const int T = threads();
+  std::vector<double> part(size_t(T) * 2 * C, 0.0);
 #pragma omp parallel num_threads(T)
   {
-    int t = omp_get_thread_num();
-    double* p = part.data() + size_t(t) * C;
-#pragma omp for schedule(static)
-    for (size_t r = 0; r < M; r++)
-      for (int c = 0; c < C; c++) p[c] += f(r, c);
+    const int t = omp_get_thread_num();
+    double* pa = part.data() + size_t(t) * 2 * C;
+    double* pb = pa + C;
+    std::vector<float> fa(C), fb(C);
+    const size_t per = (M + T - 1) / T, r0 = std::min(M, per * t), r1 = std::min(M, r0 + per);
+    for (size_t b0 = r0; b0 < r1; b0 += kBlock) {
+      std::fill(fa.begin(), fa.end(), 0.f);
+      std::fill(fb.begin(), fb.end(), 0.f);
+      const size_t b1 = std::min(r1, b0 + kBlock);
+      for (size_t r = b0; r < b1; r++) rowFn(r, fa.data(), fb.data());
+      for (int c = 0; c < C; c++) {
+        pa[c] += fa[c];
+        pb[c] += fb[c];
+      }
+    }
   }
-  out.assign(C, 0.0);
+  A.assign(C, 0.0);
+  B.assign(C, 0.0);
   for (int t = 0; t < T; t++)
-    for (int c = 0; c < C; c++) out[c] += part[size_t(t) * C + c];
+    for (int c = 0; c < C; c++) {
+      A[c] += part[size_t(t) * 2 * C + c];
+      B[c] += part[size_t(t) * 2 * C + C + c];
+    }
+}
+
+// y = x*scale + shift (+ ReLU), rows in parallel.
+static void affine(const float* X, float* Y, size_t M, int C, const float* scale, const float* shift, bool relu) {
+#pragma omp parallel for num_threads(threads()) schedule(static) if (M * C > 32768)
+  for (size_t r = 0; r < M; r++) {
+    const float* __restrict xr = X + r * C;
+    float* __restrict yr = Y + r * C;
+    if (relu)
+      for (int c = 0; c < C; c++) yr[c] = std::max(xr[c] * scale[c] + shift[c], 0.f);
+    else
+      for (int c = 0; c < C; c++) yr[c] = xr[c] * scale[c] + shift[c];
+  }
 }
 
 // bnTrainForward(x, gamma, beta, y, meanOut, varOut, C, eps, relu): varOut is the biased batch variance.
@@ -34,38 +67,36 @@ static Napi::Value TrainForward(const Napi::CallbackInfo& info) {
   const float eps = argFloat(info, 7);
   const bool relu = argInt(info, 8) != 0;
   const size_t M = x.length / C;
+  if (M == 0) fail("bnTrainForward: empty input");
   const float* X = x.data;
-  std::vector<double> sum, sq;
-  channelSums(M, C, sum, [&](size_t r, int c) { return double(X[r * C + c]); });
-  std::vector<float> mean(C), scale(C), shift(C);
-  for (int c = 0; c < C; c++) mean[c] = float(sum[c] / double(M));
-  channelSums(M, C, sq, [&](size_t r, int c) {
-    double d = double(X[r * C + c]) - mean[c];
-    return d * d;
-  });
-  for (int c = 0; c < C; c++) {
-    float var = float(sq[c] / double(M));
-    meanOut.data[c] = mean[c];
-    varOut.data[c] = var;
-    float inv = 1.f / std::sqrt(var + eps);
-    scale[c] = inv * gamma.data[c];
-    shift[c] = beta.data[c] - mean[c] * scale[c];
-  }
-  float* Y = y.data;
-#pragma omp parallel for num_threads(threads()) schedule(static)
-  for (size_t r = 0; r < M; r++) {
-    const float* xr = X + r * C;
-    float* yr = Y + r * C;
+  std::vector<float> K(X, X + C);  // shift
+  std::vector<double> S, Q;
+  blockSums(M, C, S, Q, [&](size_t r, float* __restrict fs, float* __restrict fq) {
+    const float* __restrict xr = X + r * C;
+    const float* __restrict k = K.data();
     for (int c = 0; c < C; c++) {
-      float v = xr[c] * scale[c] + shift[c];
-      yr[c] = relu ? (v > 0.f ? v : 0.f) : v;
+      float d = xr[c] - k[c];
+      fs[c] += d;
+      fq[c] += d * d;
     }
+  });
+  std::vector<float> scale(C), shift(C);
+  for (int c = 0; c < C; c++) {
+    const double m = S[c] / double(M);
+    const double var = std::max(0.0, Q[c] / double(M) - m * m);
+    const float mean = float(K[c] + m);
+    meanOut.data[c] = mean;
+    varOut.data[c] = float(var);
+    const float inv = 1.f / std::sqrt(float(var) + eps);
+    scale[c] = inv * gamma.data[c];
+    shift[c] = beta.data[c] - mean * scale[c];
   }
+  affine(X, y.data, M, C, scale.data(), shift.data(), relu);
   return info.Env().Undefined();
 }
 
 // bnTrainBackward(dy, x, y|null, gamma, mean, var, dx, dgamma, dbeta, C, eps): y (the fused ReLU
-// output) masks dy where the ReLU was off; exact gradient of batch statistics included.
+// output) masks dy where the ReLU was off; exact gradient through the batch statistics.
 static Napi::Value TrainBackward(const Napi::CallbackInfo& info) {
   auto dy = arg<float>(info, 0), x = arg<float>(info, 1), y = arg<float>(info, 2), gamma = arg<float>(info, 3);
   auto mean = arg<float>(info, 4), var = arg<float>(info, 5), dx = arg<float>(info, 6);
@@ -73,31 +104,39 @@ static Napi::Value TrainBackward(const Napi::CallbackInfo& info) {
   const int C = argInt(info, 9);
   const float eps = argFloat(info, 10);
   const size_t M = x.length / C;
-  const float *DY = dy.data, *X = x.data, *Y = y.data;
-  std::vector<float> inv(C);
-  for (int c = 0; c < C; c++) inv[c] = 1.f / std::sqrt(var.data[c] + eps);
-  auto g = [&](size_t i) { return (Y && Y[i] <= 0.f) ? 0.f : DY[i]; };
+  const float *DY = dy.data, *X = x.data, *Y = y.data, *MU = mean.data;
+  const bool relu = Y != nullptr;
   std::vector<double> sg, sgx;
-  channelSums(M, C, sg, [&](size_t r, int c) { return double(g(r * C + c)); });
-  channelSums(M, C, sgx, [&](size_t r, int c) {
-    size_t i = r * C + c;
-    return double(g(i)) * double((X[i] - mean.data[c]) * inv[c]);
+  blockSums(M, C, sg, sgx, [&](size_t r, float* __restrict fg, float* __restrict fgx) {
+    const float* __restrict d = DY + r * C;
+    const float* __restrict xr = X + r * C;
+    const float* __restrict yr = relu ? Y + r * C : nullptr;
+    for (int c = 0; c < C; c++) {
+      float g = relu ? (yr[c] > 0.f ? d[c] : 0.f) : d[c];
+      fg[c] += g;
+      fgx[c] += g * (xr[c] - MU[c]);
+    }
   });
-  std::vector<float> a(C), b(C), k(C);
+  std::vector<float> k(C), a(C), b(C), inv(C);
   for (int c = 0; c < C; c++) {
+    inv[c] = 1.f / std::sqrt(var.data[c] + eps);
+    const double sgxhat = sgx[c] * inv[c];  // sum g * xhat
     dbeta.data[c] = float(sg[c]);
-    dgamma.data[c] = float(sgx[c]);
+    dgamma.data[c] = float(sgxhat);
     k[c] = gamma.data[c] * inv[c];
     a[c] = float(sg[c] / double(M));
-    b[c] = float(sgx[c] / double(M));
+    b[c] = float(sgxhat / double(M)) * inv[c];  // multiplies (x - mean)
   }
   float* DX = dx.data;
 #pragma omp parallel for num_threads(threads()) schedule(static)
   for (size_t r = 0; r < M; r++) {
+    const float* __restrict d = DY + r * C;
+    const float* __restrict xr = X + r * C;
+    const float* __restrict yr = relu ? Y + r * C : nullptr;
+    float* __restrict o = DX + r * C;
     for (int c = 0; c < C; c++) {
-      size_t i = r * C + c;
-      float xhat = (X[i] - mean.data[c]) * inv[c];
-      DX[i] = k[c] * (g(i) - a[c] - xhat * b[c]);
+      float g = relu ? (yr[c] > 0.f ? d[c] : 0.f) : d[c];
+      o[c] = k[c] * (g - a[c] - (xr[c] - MU[c]) * b[c]);
     }
   }
   return info.Env().Undefined();
@@ -110,20 +149,12 @@ static Napi::Value Inference(const Napi::CallbackInfo& info) {
   const int C = argInt(info, 6);
   const float eps = argFloat(info, 7);
   const bool relu = argInt(info, 8) != 0;
-  const size_t M = x.length / C;
   std::vector<float> scale(C), shift(C);
   for (int c = 0; c < C; c++) {
     scale[c] = gamma.data[c] / std::sqrt(var.data[c] + eps);
     shift[c] = beta.data[c] - mean.data[c] * scale[c];
   }
-  const float* X = x.data;
-  float* Y = y.data;
-#pragma omp parallel for num_threads(threads()) schedule(static) if (M * C > 65536)
-  for (size_t r = 0; r < M; r++)
-    for (int c = 0; c < C; c++) {
-      float v = X[r * C + c] * scale[c] + shift[c];
-      Y[r * C + c] = relu ? (v > 0.f ? v : 0.f) : v;
-    }
+  affine(x.data, y.data, x.length / C, C, scale.data(), shift.data(), relu);
   return info.Env().Undefined();
 }
 

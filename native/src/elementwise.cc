@@ -27,7 +27,7 @@ static Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
 
 template <int OP>
 static inline float apply(float u, float v) {
-  return OP == 0 ? u + v : OP == 1 ? u - v : u * v;
+  return OP == 0 ? u + v : OP == 1 ? u - v : OP == 2 ? u * v : u / v;
 }
 
 // Each operand has length 1 (scalar), length(out), or C dividing length(out) (broadcast over
@@ -58,17 +58,77 @@ static void binaryLoop(const float* A, size_t la, const float* B, size_t lb, flo
   }
 }
 
-// binary(a, b, out, op): op 0 add, 1 sub, 2 mul.
+// General broadcast: out has shape `shape` (rank R); a and b are read with element strides
+// sa, sb (0 on broadcast axes). Rows of the last axis run in parallel.
+template <int OP>
+static void stridedLoop(const float* A, const float* B, float* O, const int32_t* shape, const int32_t* sa,
+                        const int32_t* sb, int R) {
+  const size_t last = size_t(shape[R - 1]);
+  size_t rows = 1;
+  for (int d = 0; d < R - 1; d++) rows *= size_t(shape[d]);
+  const size_t la = size_t(sa[R - 1]), lb = size_t(sb[R - 1]);
+#pragma omp parallel for num_threads(threads()) schedule(static) if (rows * last > kParallelMin)
+  for (size_t r = 0; r < rows; r++) {
+    size_t rem = r, oa = 0, ob = 0;
+    for (int d = R - 2; d >= 0; d--) {
+      size_t i = rem % size_t(shape[d]);
+      rem /= size_t(shape[d]);
+      oa += i * size_t(sa[d]);
+      ob += i * size_t(sb[d]);
+    }
+    const float* a = A + oa;
+    const float* b = B + ob;
+    float* o = O + r * last;
+    if (la == 1 && lb == 1)
+      for (size_t j = 0; j < last; j++) o[j] = apply<OP>(a[j], b[j]);
+    else if (la == 1)
+      for (size_t j = 0; j < last; j++) o[j] = apply<OP>(a[j], b[0]);
+    else if (lb == 1)
+      for (size_t j = 0; j < last; j++) o[j] = apply<OP>(a[0], b[j]);
+    else
+      for (size_t j = 0; j < last; j++) o[j] = apply<OP>(a[0], b[0]);
+  }
+}
+
+// binary(a, b, out, op[, shape, stridesA, stridesB]): op 0 add, 1 sub, 2 mul, 3 div.
+// Without shapes, operands are scalar, full, or broadcast over the last axis.
 static Napi::Value Binary(const Napi::CallbackInfo& info) {
   auto a = arg<float>(info, 0), b = arg<float>(info, 1), out = arg<float>(info, 2);
   const int op = argInt(info, 3);
   const size_t n = out.length;
   if (n == 0) return info.Env().Undefined();
+  if (info.Length() > 4) {
+    auto shape = arg<int32_t>(info, 4), sa = arg<int32_t>(info, 5), sb = arg<int32_t>(info, 6);
+    const int R = int(shape.length);
+    if (R == 0 || sa.length != shape.length || sb.length != shape.length) fail("binary: bad broadcast description");
+    if (op == 0) stridedLoop<0>(a.data, b.data, out.data, shape.data, sa.data, sb.data, R);
+    else if (op == 1) stridedLoop<1>(a.data, b.data, out.data, shape.data, sa.data, sb.data, R);
+    else if (op == 2) stridedLoop<2>(a.data, b.data, out.data, shape.data, sa.data, sb.data, R);
+    else stridedLoop<3>(a.data, b.data, out.data, shape.data, sa.data, sb.data, R);
+    return info.Env().Undefined();
+  }
   if ((a.length != n && (a.length == 0 || n % a.length)) || (b.length != n && (b.length == 0 || n % b.length)))
     fail("binary: operand lengths do not broadcast");
   if (op == 0) binaryLoop<0>(a.data, a.length, b.data, b.length, out.data, n);
   else if (op == 1) binaryLoop<1>(a.data, a.length, b.data, b.length, out.data, n);
-  else binaryLoop<2>(a.data, a.length, b.data, b.length, out.data, n);
+  else if (op == 2) binaryLoop<2>(a.data, a.length, b.data, b.length, out.data, n);
+  else binaryLoop<3>(a.data, a.length, b.data, b.length, out.data, n);
+  return info.Env().Undefined();
+}
+
+// meanMiddle(x, out, N, K, C): x viewed as [N, K, C]; out[n, c] = mean over k (spatial mean in NHWC).
+static Napi::Value MeanMiddle(const Napi::CallbackInfo& info) {
+  auto x = arg<float>(info, 0), out = arg<float>(info, 1);
+  const int N = argInt(info, 2), K = argInt(info, 3), C = argInt(info, 4);
+  const float inv = 1.f / float(K);
+#pragma omp parallel for num_threads(threads()) schedule(static) if (size_t(N) * K * C > kParallelMin)
+  for (int nn = 0; nn < N; nn++) {
+    std::vector<double> acc(C, 0.0);
+    const float* xs = x.data + size_t(nn) * K * C;
+    for (int k = 0; k < K; k++)
+      for (int c = 0; c < C; c++) acc[c] += xs[size_t(k) * C + c];
+    for (int c = 0; c < C; c++) out.data[size_t(nn) * C + c] = float(acc[c]) * inv;
+  }
   return info.Env().Undefined();
 }
 
@@ -99,6 +159,7 @@ void registerElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
+  exports.Set("meanMiddle", Napi::Function::New(env, MeanMiddle));
 }
 
 }  // namespace lowbit

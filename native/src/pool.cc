@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 namespace lowbit {
 
@@ -52,33 +53,47 @@ static Napi::Value MaxForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// maxPoolBackward(dy, x, dx, dims): windows may overlap, so each image is one task (no races).
+// maxPoolBackward(dy, x, dx, dims): the argmax of every window is recomputed with the channel
+// loop innermost (contiguous in NHWC); windows may overlap, so each image is one task (no races).
 static Napi::Value MaxBackward(const Napi::CallbackInfo& info) {
   auto dy = arg<float>(info, 0), x = arg<float>(info, 1), dx = arg<float>(info, 2);
   PoolDims p = readPool(arg<int32_t>(info, 3));
   const int C = p.C;
   std::memset(dx.data, 0, dx.length * sizeof(float));
-#pragma omp parallel for num_threads(threads()) schedule(static)
-  for (int n = 0; n < p.N; n++) {
-    for (int oh = 0; oh < p.OH; oh++) {
-      int h0 = oh * p.sh - p.pt, h1 = std::min(h0 + p.KH, p.H);
-      h0 = std::max(h0, 0);
-      for (int ow = 0; ow < p.OW; ow++) {
-        int w0 = ow * p.sw - p.pl, w1 = std::min(w0 + p.KW, p.W);
-        w0 = std::max(w0, 0);
-        const float* g = dy.data + ((size_t(n) * p.OH + oh) * p.OW + ow) * C;
-        for (int c = 0; c < C; c++) {
-          float best = -std::numeric_limits<float>::infinity();
-          size_t at = SIZE_MAX;
+#pragma omp parallel num_threads(threads())
+  {
+    std::vector<float> best(C);
+    std::vector<size_t> at(C);
+#pragma omp for schedule(static)
+    for (int n = 0; n < p.N; n++) {
+      for (int oh = 0; oh < p.OH; oh++) {
+        int h0 = oh * p.sh - p.pt, h1 = std::min(h0 + p.KH, p.H);
+        h0 = std::max(h0, 0);
+        for (int ow = 0; ow < p.OW; ow++) {
+          int w0 = ow * p.sw - p.pl, w1 = std::min(w0 + p.KW, p.W);
+          w0 = std::max(w0, 0);
+          if (h0 >= h1 || w0 >= w1) continue;
+          bool first = true;
           for (int h = h0; h < h1; h++)
             for (int w = w0; w < w1; w++) {
-              size_t i = ((size_t(n) * p.H + h) * p.W + w) * C + c;
-              if (at == SIZE_MAX || x.data[i] > best) {
-                best = x.data[i];
-                at = i;
+              const size_t base = ((size_t(n) * p.H + h) * p.W + w) * C;
+              const float* in = x.data + base;
+              if (first) {
+                for (int c = 0; c < C; c++) {
+                  best[c] = in[c];
+                  at[c] = base + c;
+                }
+                first = false;
+              } else {
+                for (int c = 0; c < C; c++)
+                  if (in[c] > best[c]) {
+                    best[c] = in[c];
+                    at[c] = base + c;
+                  }
               }
             }
-          if (at != SIZE_MAX) dx.data[at] += g[c];
+          const float* g = dy.data + ((size_t(n) * p.OH + oh) * p.OW + ow) * C;
+          for (int c = 0; c < C; c++) dx.data[at[c]] += g[c];
         }
       }
     }

@@ -24,7 +24,8 @@ export interface NativeAddon {
   avgPoolBackward(dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   relu(x: Float32Array, y: Float32Array): void;
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
-  binary(a: Float32Array, b: Float32Array, out: Float32Array, op: number): void;
+  binary(a: Float32Array, b: Float32Array, out: Float32Array, op: number, shape?: Int32Array, stridesA?: Int32Array, stridesB?: Int32Array): void;
+  meanMiddle(x: Float32Array, out: Float32Array, n: number, k: number, c: number): void;
   sumRows(x: Float32Array, out: Float32Array, c: number): void;
   softmaxXentForward(logits: Float32Array, labels: Int32Array, probs: Float32Array, b: number, k: number): number;
   softmaxXentBackward(probs: Float32Array, labels: Int32Array, dlogits: Float32Array, b: number, k: number, dy: number): void;

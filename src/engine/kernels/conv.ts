@@ -2,6 +2,7 @@
 import { tf, type TensorInfo } from '../tf.js';
 import type { NativeAddon } from '../native.js';
 import { f32, override, sizeOf, type KernelArgs } from '../override.js';
+import { alloc } from '../buffer-pool.js';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
@@ -49,7 +50,7 @@ export function registerConvKernels(n: NativeAddon): void {
       if (!bv || bv.length !== info.outChannels || bias.shape.length !== 1) return null;
     }
     const shape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
-    const y = new Float32Array(sizeOf(shape));
+    const y = alloc(sizeOf(shape));
     n.conv2dForward(xv, wv, bv, y, dims, act === 'relu' ? 1 : 0);
     return backend.makeTensorInfo(shape, 'float32', y);
   };
@@ -64,7 +65,7 @@ export function registerConvKernels(n: NativeAddon): void {
     const info = infoFor(inShape, filter.shape, { ...attrs, dilations: 1 });
     const dims = info && convDims(info);
     if (!info || !dims) return null;
-    const dx = new Float32Array(sizeOf(inShape));
+    const dx = alloc(sizeOf(inShape));
     n.conv2dBackwardData(dyv, wv, dx, dims);
     return backend.makeTensorInfo(inShape, 'float32', dx);
   });
@@ -77,7 +78,7 @@ export function registerConvKernels(n: NativeAddon): void {
     const info = infoFor(x.shape, filterShape, { ...attrs, dilations: 1 });
     const dims = info && convDims(info);
     if (!info || !dims) return null;
-    const dw = new Float32Array(sizeOf(filterShape));
+    const dw = alloc(sizeOf(filterShape));
     n.conv2dBackwardFilter(xv, dyv, dw, dims);
     return backend.makeTensorInfo(filterShape, 'float32', dw);
   });

@@ -1,54 +1,92 @@
-// Relu, Add/Sub/Mul (same shape, scalar, or broadcast over the last axis) and Sum over all
-// leading axes (bias gradients) in native code; other broadcasts fall back to stock tfjs.
+// Relu, Add/Sub/Mul/RealDiv with any broadcast, Sum over all leading axes (bias gradients)
+// and Mean over leading or spatial axes, in native code; other dtypes fall back to stock tfjs.
 import { tf, type TensorInfo } from '../tf.js';
 import type { NativeAddon } from '../native.js';
 import { f32, override, sizeOf, type KernelArgs } from '../override.js';
+import { alloc } from '../buffer-pool.js';
 
-/** True if `small` broadcasts against `big` as a scalar or along the trailing axis only. */
-function trailingBroadcast(small: number[], big: number[]): boolean {
-  const n = sizeOf(small);
-  if (n === 1) return small.length <= big.length;
-  if (small.length > big.length || big.length === 0) return false;
-  const last = big[big.length - 1];
-  return n === last && small[small.length - 1] === last;
+/** Broadcast output shape of a and b (numpy rules), or null if they do not broadcast. */
+function broadcastShape(a: number[], b: number[]): number[] | null {
+  const r = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const da = a[a.length - r + i] ?? 1, db = b[b.length - r + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return null;
+    out.push(Math.max(da, db));
+  }
+  return out;
+}
+
+/** Element strides of `shape` read as `out` (0 along broadcast axes). */
+function broadcastStrides(shape: number[], out: number[]): Int32Array {
+  const r = out.length;
+  const strides = new Int32Array(r);
+  let s = 1;
+  for (let i = r - 1; i >= 0; i--) {
+    const d = shape[shape.length - r + i] ?? 1;
+    strides[i] = d === 1 ? 0 : s;
+    s *= d;
+  }
+  return strides;
 }
 
 function binary(n: NativeAddon, { inputs, backend }: KernelArgs, op: number): TensorInfo | null {
   const { a, b } = inputs;
   const av = f32(backend, a), bv = f32(backend, b);
   if (!a || !b || !av || !bv) return null;
-  let shape: number[];
-  if (a.shape.join() === b.shape.join()) shape = a.shape;
-  else if (trailingBroadcast(b.shape, a.shape)) shape = a.shape;
-  else if (trailingBroadcast(a.shape, b.shape)) shape = b.shape;
-  else return null;
-  const out = new Float32Array(sizeOf(shape));
-  n.binary(av, bv, out, op);
+  const shape = broadcastShape(a.shape, b.shape);
+  if (!shape) return null;
+  const out = alloc(sizeOf(shape));
+  const la = av.length, lb = bv.length, last = shape[shape.length - 1] ?? 1;
+  const simple = (l: number, s: number[]) => l === out.length || l === 1 || (l === last && s[s.length - 1] === last);
+  if (shape.length === 0 || (simple(la, a.shape) && simple(lb, b.shape))) n.binary(av, bv, out, op);
+  else n.binary(av, bv, out, op, Int32Array.from(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
   return backend.makeTensorInfo(shape, 'float32', out);
+}
+
+function reductionAxes(x: TensorInfo, axis: unknown): number[] {
+  return tf.util.parseAxisParam(axis as number | number[], x.shape).sort((p, q) => p - q);
 }
 
 export function registerElementwiseKernels(n: NativeAddon): void {
   override('Relu', ({ inputs, backend }) => {
     const xv = f32(backend, inputs.x);
     if (!xv) return null;
-    const y = new Float32Array(xv.length);
+    const y = alloc(xv.length);
     n.relu(xv, y);
     return backend.makeTensorInfo(inputs.x!.shape, 'float32', y);
   });
   override('Add', (a) => binary(n, a, 0));
   override('Sub', (a) => binary(n, a, 1));
   override('Multiply', (a) => binary(n, a, 2));
-  override('Sum', ({ inputs, backend, attrs }) => {
+  override('RealDiv', (a) => binary(n, a, 3));
+  const reduce = (mean: boolean) => ({ inputs, backend, attrs }: KernelArgs): TensorInfo | null => {
     const x = inputs.x;
     const xv = f32(backend, x);
     if (!x || !xv || x.shape.length < 2) return null;
     const rank = x.shape.length;
-    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) => p - q);
-    if (axes.length !== rank - 1 || axes.some((v, i) => v !== i)) return null;
+    const axes = reductionAxes(x, attrs.axis);
     const c = x.shape[rank - 1];
-    const out = new Float32Array(c);
-    n.sumRows(xv, out, c);
-    const shape = attrs.keepDims ? [...new Array(rank - 1).fill(1), c] : [c];
-    return backend.makeTensorInfo(shape, 'float32', out);
-  });
+    const keep = Boolean(attrs.keepDims);
+    if (axes.length === rank - 1 && axes.every((v, i) => v === i)) {
+      // All leading axes: per-channel totals.
+      const out = alloc(c);
+      n.sumRows(xv, out, c);
+      if (mean) {
+        const k = xv.length / c;
+        for (let i = 0; i < c; i++) out[i] /= k;
+      }
+      return backend.makeTensorInfo(keep ? [...new Array(rank - 1).fill(1), c] : [c], 'float32', out);
+    }
+    if (mean && rank >= 3 && axes.length === rank - 2 && axes.every((v, i) => v === i + 1)) {
+      // Spatial axes of NHWC (global average pooling).
+      const nb = x.shape[0];
+      const out = alloc(nb * c);
+      n.meanMiddle(xv, out, nb, xv.length / (nb * c), c);
+      return backend.makeTensorInfo(keep ? [nb, ...new Array(rank - 2).fill(1), c] : [nb, c], 'float32', out);
+    }
+    return null;
+  };
+  override('Sum', reduce(false));
+  override('Mean', reduce(true));
 }

@@ -2,6 +2,7 @@
 import type { TensorInfo } from '../tf.js';
 import type { NativeAddon } from '../native.js';
 import { f32, override, sizeOf, type KernelArgs } from '../override.js';
+import { alloc } from '../buffer-pool.js';
 
 function matmul(n: NativeAddon, args: KernelArgs, fused: boolean): TensorInfo | null {
   const { backend, attrs } = args;
@@ -31,7 +32,7 @@ function matmul(n: NativeAddon, args: KernelArgs, fused: boolean): TensorInfo | 
     if (!biasv || biasv.length !== N) return null;
   }
   const shape = [...outBatch, M, N];
-  const out = new Float32Array(sizeOf(shape));
+  const out = alloc(sizeOf(shape));
   n.matmul(av, bv, out, Int32Array.from([batchA, batchB, M, N, K, tA ? 1 : 0, tB ? 1 : 0]), biasv, act === 'relu' ? 1 : 0);
   return backend.makeTensorInfo(shape, 'float32', out);
 }

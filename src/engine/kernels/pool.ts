@@ -2,6 +2,7 @@
 import { tf } from '../tf.js';
 import type { NativeAddon } from '../native.js';
 import { f32, override, sizeOf } from '../override.js';
+import { alloc } from '../buffer-pool.js';
 
 function poolDims(xShape: number[], attrs: Record<string, unknown>): { dims: Int32Array; out: number[] } | null {
   if (xShape.length !== 4) return null;
@@ -26,7 +27,7 @@ export function registerPoolKernels(n: NativeAddon): void {
     const xv = f32(backend, inputs.x);
     const p = xv && poolDims(inputs.x!.shape, attrs);
     if (!xv || !p) return null;
-    const y = new Float32Array(sizeOf(p.out));
+    const y = alloc(sizeOf(p.out));
     n.maxPoolForward(xv, y, p.dims);
     return backend.makeTensorInfo(p.out, 'float32', y);
   });
@@ -34,7 +35,7 @@ export function registerPoolKernels(n: NativeAddon): void {
     const dyv = f32(backend, inputs.dy), xv = f32(backend, inputs.input);
     const p = dyv && xv && poolDims(inputs.input!.shape, attrs);
     if (!dyv || !xv || !p) return null;
-    const dx = new Float32Array(xv.length);
+    const dx = alloc(xv.length);
     n.maxPoolBackward(dyv, xv, dx, p.dims);
     return backend.makeTensorInfo(inputs.input!.shape, 'float32', dx);
   });
@@ -42,7 +43,7 @@ export function registerPoolKernels(n: NativeAddon): void {
     const xv = f32(backend, inputs.x);
     const p = xv && poolDims(inputs.x!.shape, attrs);
     if (!xv || !p) return null;
-    const y = new Float32Array(sizeOf(p.out));
+    const y = alloc(sizeOf(p.out));
     n.avgPoolForward(xv, y, p.dims);
     return backend.makeTensorInfo(p.out, 'float32', y);
   });
@@ -51,7 +52,7 @@ export function registerPoolKernels(n: NativeAddon): void {
     const x = inputs.input;
     const p = dyv && x && poolDims(x.shape, attrs);
     if (!dyv || !x || !p) return null;
-    const dx = new Float32Array(sizeOf(x.shape));
+    const dx = alloc(sizeOf(x.shape));
     n.avgPoolBackward(dyv, dx, p.dims);
     return backend.makeTensorInfo(x.shape, 'float32', dx);
   });

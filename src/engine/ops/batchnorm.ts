@@ -4,6 +4,7 @@
 import { tf, type Tensor } from '../tf.js';
 import { activeNative } from '../state.js';
 import { customOp } from './custom-op.js';
+import { alloc } from '../buffer-pool.js';
 
 export interface BatchNormTrainResult {
   y: Tensor;
@@ -33,7 +34,7 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: numb
   const mean = new Float32Array(c), variance = new Float32Array(c);
   const op = customOp(([xi, g, b], save) => {
     const xv = values(xi);
-    const y = new Float32Array(xv.length);
+    const y = alloc(xv.length);
     n.bnTrainForward(xv, values(g), values(b), y, mean, variance, c, eps, relu ? 1 : 0);
     const yt = tf.tensor(y, xi.shape, 'float32');
     save([xi, g, yt]);
@@ -41,7 +42,7 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: numb
       value: yt,
       gradFunc: (dy, saved) => {
         const [sx, sg, sy] = saved;
-        const dx = new Float32Array(xv.length), dgamma = new Float32Array(c), dbeta = new Float32Array(c);
+        const dx = alloc(xv.length), dgamma = alloc(c), dbeta = alloc(c);
         n.bnTrainBackward(values(dy), values(sx), relu ? values(sy) : null, values(sg), mean, variance, dx, dgamma, dbeta, c, eps);
         return [tf.tensor(dx, sx.shape, 'float32'), tf.tensor(dgamma, sg.shape, 'float32'), tf.tensor(dbeta, sg.shape, 'float32')];
       },
@@ -60,7 +61,7 @@ export function batchNormInfer(x: Tensor, gamma: Tensor, beta: Tensor, mean: Ten
   }
   const c = x.shape[x.shape.length - 1];
   const xv = values(x);
-  const y = new Float32Array(xv.length);
+  const y = alloc(xv.length);
   n.bnInference(xv, values(gamma), values(beta), values(mean), values(variance), y, c, eps, relu ? 1 : 0);
   return tf.tensor(y, x.shape, 'float32');
 }

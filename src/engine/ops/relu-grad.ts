@@ -2,12 +2,13 @@
 import { tf, type Tensor } from '../tf.js';
 import type { NativeAddon } from '../native.js';
 import { f32, registerOwn } from '../override.js';
+import { alloc } from '../buffer-pool.js';
 import { activeNative } from '../state.js';
 
 export function registerReluGrad(n: NativeAddon): void {
   registerOwn('LowbitReluGrad', ({ inputs, backend }) => {
     const dy = f32(backend, inputs.dy)!, x = f32(backend, inputs.x)!;
-    const dx = new Float32Array(x.length);
+    const dx = alloc(x.length);
     n.reluGrad(dy, x, dx);
     return backend.makeTensorInfo(inputs.x!.shape, 'float32', dx);
   });

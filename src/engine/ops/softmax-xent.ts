@@ -2,6 +2,7 @@
 import { tf, type Tensor } from '../tf.js';
 import { activeNative } from '../state.js';
 import { customOp } from './custom-op.js';
+import { alloc } from '../buffer-pool.js';
 
 /** Reference: log-softmax and a one-hot gather, differentiated by tfjs autograd. */
 export function softmaxCrossEntropyReference(logits: Tensor, labels: Tensor): Tensor {
@@ -29,7 +30,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
     return {
       value: tf.scalar(loss),
       gradFunc: (dy) => {
-        const d = new Float32Array(b * k);
+        const d = alloc(b * k);
         n.softmaxXentBackward(probs, lab, d, b, k, dy.dataSync()[0]);
         return [tf.tensor(d, [b, k], 'float32')];
       },
