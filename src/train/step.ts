@@ -9,10 +9,21 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
-/** Forward in training mode, backward, optimizer update; returns the batch loss. */
-export function trainStep(model: tf.LayersModel, x: Tensor, labels: Tensor, opt: Optimizer, lr: number, vars = trainableVariables(model)): number {
+export interface StepResult {
+  loss: number;
+  /** Correct top-1 predictions in the batch (from the training-mode forward pass). */
+  correct: number;
+}
+
+/** Forward in training mode, backward, optimizer update. */
+export function trainStep(model: tf.LayersModel, x: Tensor, labels: Tensor, opt: Optimizer, lr: number, vars = trainableVariables(model)): StepResult {
   return withBufferPool(() => {
-  const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(model.apply(x, { training: true }) as Tensor, labels) as tf.Scalar, vars);
+  let correct = 0;
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = model.apply(x, { training: true }) as Tensor;
+    correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0]);
+    return softmaxCrossEntropy(logits, labels) as tf.Scalar;
+  }, vars);
   const ordered = vars.map((v) => {
     const g = grads[v.name];
     if (!g) throw new Error(`no gradient for variable ${v.name}`);
@@ -22,7 +33,7 @@ export function trainStep(model: tf.LayersModel, x: Tensor, labels: Tensor, opt:
   const loss = value.dataSync()[0];
   value.dispose();
   for (const g of ordered) g.dispose();
-  return loss;
+  return { loss, correct };
   });
 }
 

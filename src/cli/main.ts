@@ -1,0 +1,30 @@
+// The `lowbit` command line: one subcommand per pipeline stage. Errors print one line
+// (set LOWBIT_DEBUG=1 for the stack) and exit with status 1.
+import { Command, CommanderError } from 'commander';
+import { dataCommand } from './data.js';
+import { demoCommand } from './demo.js';
+import { trainCommand } from './train.js';
+import { infoCommand } from './info.js';
+
+export function buildProgram(): Command {
+  const program = new Command('lowbit')
+    .description('low-bit neural networks: train, quantize, search, simulate, pack, run')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const c of [trainCommand(), dataCommand(), demoCommand(), infoCommand()]) program.addCommand(c.exitOverride());
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    const err = e as Error;
+    process.stderr.write(`lowbit: ${err.message}\n`);
+    if (process.env.LOWBIT_DEBUG === '1') process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}

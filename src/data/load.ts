@@ -1,0 +1,71 @@
+// Loads a registered dataset from its default location or --data-dir into uint8 HWC arrays,
+// checking shapes, counts and labels.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { readCifarFiles, type LabeledImages } from './cifar.js';
+import { datasetInfo, type DatasetInfo } from './datasets.js';
+import { readIdxFile } from './idx.js';
+
+export interface Dataset {
+  info: DatasetInfo;
+  train: LabeledImages;
+  test: LabeledImages;
+  /** Where the files came from. */
+  dir: string;
+}
+
+export interface LoadOptions {
+  dataDir?: string;
+}
+
+/** Path of `base` in dir, accepting the raw file or its .gz. */
+function findIdx(dir: string, base: string): string {
+  for (const name of [base, `${base}.gz`]) {
+    const p = path.join(dir, name);
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`missing ${base}[.gz] in ${dir}`);
+}
+
+function loadIdxSplit(dir: string, prefix: 'train' | 't10k', info: DatasetInfo): LabeledImages {
+  const imgPath = findIdx(dir, `${prefix}-images-idx3-ubyte`);
+  const labPath = findIdx(dir, `${prefix}-labels-idx1-ubyte`);
+  const img = readIdxFile(imgPath), lab = readIdxFile(labPath);
+  const [h, w] = info.shape;
+  if (img.dims.length !== 3 || img.dims[1] !== h || img.dims[2] !== w)
+    throw new Error(`${imgPath}: images have dims [${img.dims}], expected [count, ${h}, ${w}]`);
+  if (lab.dims.length !== 1) throw new Error(`${labPath}: labels have dims [${lab.dims}], expected [count]`);
+  if (img.dims[0] !== lab.dims[0])
+    throw new Error(`${imgPath} has ${img.dims[0]} images but ${labPath} has ${lab.dims[0]} labels`);
+  for (let i = 0; i < lab.data.length; i++)
+    if (lab.data[i] >= info.numClasses) throw new Error(`${labPath}: label ${lab.data[i]} at ${i} (expected 0..${info.numClasses - 1})`);
+  return { images: img.data, labels: lab.data, count: img.dims[0] };
+}
+
+function cifarDir(dir: string): string {
+  const nested = path.join(dir, 'cifar-10-batches-bin');
+  return existsSync(path.join(nested, 'test_batch.bin')) ? nested : dir;
+}
+
+export function loadDataset(name: string, opts: LoadOptions = {}): Dataset {
+  const info = datasetInfo(name);
+  const dir = opts.dataDir ?? info.defaultDir();
+  if (!dir) throw new Error(`dataset '${name}' needs --data-dir (${info.sourceNote})`);
+  if (!existsSync(dir)) throw new Error(`data directory ${dir} does not exist (${info.sourceNote})`);
+  if (info.name === 'cifar10') {
+    const d = cifarDir(dir);
+    const trainFiles = [1, 2, 3, 4, 5].map((i) => path.join(d, `data_batch_${i}.bin`));
+    const testFiles = [path.join(d, 'test_batch.bin')];
+    for (const f of [...trainFiles, ...testFiles]) if (!existsSync(f)) throw new Error(`missing ${path.basename(f)} in ${d} (CIFAR-10 binary version expected)`);
+    return { info, train: readCifarFiles(trainFiles), test: readCifarFiles(testFiles), dir: d };
+  }
+  return { info, train: loadIdxSplit(dir, 'train', info), test: loadIdxSplit(dir, 't10k', info), dir };
+}
+
+/** The first n examples of a split (for quick runs and tests). */
+export function limitSplit(s: LabeledImages, n: number | undefined): LabeledImages {
+  if (n === undefined || n >= s.count) return s;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`limit must be a positive integer, got ${n}`);
+  const per = s.images.length / s.count;
+  return { images: s.images.subarray(0, n * per), labels: s.labels.subarray(0, n), count: n };
+}
