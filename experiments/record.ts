@@ -1,0 +1,42 @@
+// The JSON record an experiment run leaves in results/: enough to render a row and to rerun it.
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { engineInfo } from '../src/engine/setup.js';
+
+export interface RunRecord {
+  id: string;
+  title: string;
+  command: string;
+  cli: string;
+  config: Record<string, unknown>;
+  seed: number;
+  history: Record<string, number>[];
+  final: { testAccuracy: number; bestTestAccuracy: number };
+  target?: number;
+  wallSeconds: number;
+  gitCommit: string;
+  gitDirty: boolean;
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; engine: string };
+  finishedAt: string;
+}
+
+export function gitState(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return { commit: 'unknown', dirty: true };
+  }
+}
+
+export function machine(): RunRecord['machine'] {
+  const e = engineInfo();
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    engine: e.native ? `native oneDNN ${e.dnnl}, ${e.threads} threads` : 'plain tfjs',
+  };
+}
