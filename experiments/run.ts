@@ -16,8 +16,8 @@ export const checkpointsDir = path.join(root, 'checkpoints');
 
 async function runOne(e: Experiment): Promise<void> {
   const runDir = path.join(root, 'runs', e.id);
+  const git = gitState(); // the code the run starts with
   const r = await runTraining(e.config, { outDir: runDir, resume: true, events: trainProgress(e.id) });
-  const git = gitState();
   const accs = r.history.map((h) => h.testAccuracy);
   const record: RunRecord = {
     id: e.id,

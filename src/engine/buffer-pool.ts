@@ -14,6 +14,15 @@ const free = new Map<number, Float32Array[]>();
 let pooledBytes = 0;
 let depth = 0;
 let hooked = false;
+let enabled = true;
+
+/** Turns recycling on or off (tests compare both); returns the previous setting. */
+export function setBufferPoolEnabled(on: boolean): boolean {
+  const old = enabled;
+  enabled = on;
+  if (!on) clearBufferPool();
+  return old;
+}
 /** Upper bound on idle pooled memory; beyond it, released buffers go to the GC. */
 const maxPooledBytes = 2 ** 31;
 
@@ -57,7 +66,7 @@ function hook(): void {
 
 /** Runs f with buffer recycling on (only on the cpu backend). */
 export function withBufferPool<T>(f: () => T): T {
-  if (tf.getBackend() !== 'cpu') return f();
+  if (!enabled || tf.getBackend() !== 'cpu') return f();
   hook();
   depth++;
   try {

@@ -48,7 +48,10 @@ export class Optimizer {
         if (n) n.adam(w, g, slots[0], slots[1], out, lr, c.beta1, c.beta2, c.eps, wd, this.state.step, c.decoupled ? 1 : 0);
         else adamReference(w, g, slots[0], slots[1], out, lr, c, wd, this.state.step);
       }
-      v.assign(tf.tensor(out, v.shape, 'float32'));
+      // assign() shares the new tensor's data; dropping the temporary keeps tensor counts flat.
+      const next = tf.tensor(out, v.shape, 'float32');
+      v.assign(next);
+      next.dispose();
     });
   }
 

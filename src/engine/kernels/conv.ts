@@ -9,6 +9,8 @@ type Conv2DInfo = tf.backend_util.Conv2DInfo;
 /** The 17 integers the native conv kernels take, or null for cases they do not cover. */
 function convDims(info: Conv2DInfo): Int32Array | null {
   if (info.dataFormat !== 'channelsLast' || info.inChannels !== info.filterShape[2]) return null;
+  // Degenerate outputs (kernel larger than the padded input) are left to stock tfjs to report.
+  if (info.outHeight <= 0 || info.outWidth <= 0 || info.batchSize <= 0) return null;
   const p = info.padInfo;
   return Int32Array.from([
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels,

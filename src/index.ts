@@ -1,0 +1,33 @@
+// The public API of lowbit: everything a library user may import, listed explicitly.
+
+// Engine
+export { tf } from './engine/tf.js';
+export { initEngine, setThreads, engineInfo, type EngineOptions, type EngineInfo } from './engine/setup.js';
+export { setNativeKernels, nativeKernelsEnabled } from './engine/override.js';
+export { withBufferPool, clearBufferPool, setBufferPoolEnabled } from './engine/buffer-pool.js';
+export { batchNormTrain, batchNormInfer, type BatchNormTrainResult } from './engine/ops/batchnorm.js';
+export { softmaxCrossEntropy } from './engine/ops/softmax-xent.js';
+
+// Data
+export { datasets, datasetInfo, datasetNames, type DatasetName, type DatasetInfo } from './data/datasets.js';
+export { loadDataset, limitSplit, type Dataset, type LoadOptions } from './data/load.js';
+export { fetchDataset, type FetchOptions } from './data/fetch.js';
+export { parseIdx, readIdxFile, type IdxArray } from './data/idx.js';
+export { parseCifarBatch, readCifarFiles, type LabeledImages } from './data/cifar.js';
+export { makeBatch, normalizationTable, type Batch, type BatchOptions } from './data/batches.js';
+export { makeRng, deriveSeed, permutation, type Rng } from './data/rng.js';
+
+// Models and layers
+export { buildModel, zoo, modelNames, type ModelName } from './models/zoo.js';
+export { type ModelOptions, type InputShape } from './models/common.js';
+export { layerMacs, totalMacs, type LayerMacs } from './models/macs.js';
+export { BatchNorm, type BatchNormArgs } from './nn/batch-norm.js';
+
+// Training
+export { runTraining, type TrainOptions, type TrainResult, type TrainEvents, type EpochRecord, type StepEvent } from './train/train.js';
+export { parseTrainConfig, trainConfigSchema, type TrainConfig, type TrainConfigInput } from './train/config.js';
+export { trainStep, predictLogits, trainableVariables, type StepResult } from './train/step.js';
+export { evaluate, type EvalResult } from './train/evaluate.js';
+export { Optimizer, type OptimizerConfig, type OptimizerState } from './train/optimizer.js';
+export { learningRate, type Schedule, type LrConfig } from './train/schedule.js';
+export { saveCheckpoint, loadCheckpoint, readCheckpointRaw, type CheckpointData } from './train/checkpoint.js';
