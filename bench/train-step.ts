@@ -12,6 +12,8 @@ import { totalMacs } from '../src/models/macs.js';
 import { Optimizer } from '../src/train/optimizer.js';
 import { trainStep, trainableVariables } from '../src/train/step.js';
 import type { InputShape } from '../src/models/common.js';
+import { writeJsonAtomic } from '../src/util/atomic.js';
+import { gitState, machine } from '../experiments/record.js';
 
 const cases: Record<string, { batch: number; shape: InputShape }> = {
   lenet5: { batch: 128, shape: [28, 28, 1] },
@@ -47,13 +49,15 @@ async function main(): Promise<void> {
     .option('--steps <n>', 'timed steps per model', '10')
     .option('--threads <n>', 'threads for lowbit and PyTorch', '2')
     .option('--no-peer', 'skip the PyTorch peer')
+    .option('--record <file>', 'also write the rows as a JSON record (e.g. results/bench-train-step.json)')
     .parse()
-    .opts<{ models: string; steps: string; threads: string; peer: boolean }>();
+    .opts<{ models: string; steps: string; threads: string; peer: boolean; record?: string }>();
   const models = opts.models.split(',');
   for (const m of models) if (!cases[m]) throw new Error(`unknown model '${m}'; expected one of ${Object.keys(cases).join(', ')}`);
   const steps = Number(opts.steps), threads = Number(opts.threads);
   const info = await initEngine({ threads });
   const peer = opts.peer ? torchPeer(models, threads, steps) : new Map<string, number>();
+  const rows: Record<string, unknown>[] = [];
   for (const name of models) {
     const { batch, shape } = cases[name];
     const model = buildModel(name, { inputShape: shape, numClasses: 10, seed: 1 });
@@ -70,14 +74,20 @@ async function main(): Promise<void> {
     const s = median(times);
     const flops = 3 * 2 * totalMacs(model) * batch; // forward + two backward passes
     const torch = peer.get(name) ?? null;
-    console.log(JSON.stringify({
+    const row = {
       model: name, batch, steps, threads, native: info.native,
       lowbit_s: Number(s.toFixed(4)), torch_s: torch === null ? null : Number(torch.toFixed(4)),
       ratio: torch === null ? null : Number((s / torch).toFixed(3)),
       gflops: Number((flops / s / 1e9).toFixed(1)),
-    }));
+    };
+    rows.push(row);
+    console.log(JSON.stringify(row));
     model.dispose();
     tf.dispose([x, y]);
+  }
+  if (opts.record) {
+    const git = gitState();
+    writeJsonAtomic(opts.record, { id: 'bench-train-step', command: `npm run bench -- --record ${opts.record}`, rows, gitCommit: git.commit, gitDirty: git.dirty, machine: machine(), finishedAt: new Date().toISOString() });
   }
 }
 

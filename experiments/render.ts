@@ -16,18 +16,45 @@ function minutes(s: number): string {
   return s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`;
 }
 
+interface BenchRecord {
+  command: string;
+  rows: { model: string; batch: number; lowbit_s: number; torch_s: number | null; ratio: number | null; gflops: number; threads: number }[];
+  gitCommit: string;
+  gitDirty: boolean;
+  machine: RunRecord['machine'];
+  finishedAt: string;
+}
+
+function renderBench(b: BenchRecord | null): string[] {
+  const lines = ['## Training speed', ''];
+  if (!b) return [...lines, 'Not measured yet: `npm run bench -- --record results/bench-train-step.json`.', ''];
+  lines.push(
+    `Median seconds per SGD-momentum training step on synthetic data, lowbit and PyTorch (Debian python3-torch) in the same run, ${b.rows[0]?.threads ?? '?'} threads. Produced by \`${b.command}\` on ${b.machine.cpu} (${b.machine.cores} cores, ${b.machine.engine}), commit \`${b.gitCommit.slice(0, 8)}${b.gitDirty ? '+' : ''}\`, ${b.finishedAt.slice(0, 10)}. Ratio = lowbit / PyTorch (lower is better).`,
+    '',
+    '| model | batch | lowbit (s) | PyTorch (s) | ratio | lowbit GFLOP/s |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const r of b.rows) lines.push(`| ${r.model} | ${r.batch} | ${r.lowbit_s} | ${r.torch_s ?? 'n/a'} | ${r.ratio ?? 'n/a'} | ${r.gflops} |`);
+  return [...lines, ''];
+}
+
+function readBench(): BenchRecord | null {
+  const f = path.join(root, 'results', 'bench-train-step.json');
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as BenchRecord) : null;
+}
+
 function readRecords(): Map<string, RunRecord> {
   const dir = path.join(root, 'results');
   const out = new Map<string, RunRecord>();
   if (!existsSync(dir)) return out;
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json') && !x.startsWith('bench-'))) {
     const r = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as RunRecord;
     out.set(r.id, r);
   }
   return out;
 }
 
-export function renderResults(records: Map<string, RunRecord>): string {
+export function renderResults(records: Map<string, RunRecord>, bench: BenchRecord | null): string {
   const lines: string[] = [
     '# lowbit results',
     '',
@@ -67,10 +94,11 @@ export function renderResults(records: Map<string, RunRecord>): string {
     lines.push(`- ${r.id}: ${r.history.map((h) => (100 * h.testAccuracy).toFixed(2)).join(', ')}`);
   }
   lines.push('', 'A `+` after the commit means tracked files had uncommitted changes when the run started.', '');
+  lines.push(...renderBench(bench));
   return lines.join('\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]).endsWith(path.join('experiments', 'render.js'))) {
-  writeFileAtomic(path.join(root, 'docs', 'RESULTS.md'), renderResults(readRecords()));
+  writeFileAtomic(path.join(root, 'docs', 'RESULTS.md'), renderResults(readRecords(), readBench()));
   console.log('wrote docs/RESULTS.md');
 }

@@ -2,9 +2,12 @@
 // covering tfjs MatMul/BatchMatMul/_FusedMatMul (row-major, batch broadcast when a batch is 1).
 #include "common.h"
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <algorithm>
 
 namespace lowbit {
+
+static bool g_useBlas = false;
 
 // matmul(a, b, out, dims[batchA, batchB, M, N, K, transA, transB], bias|null, act)
 static Napi::Value Matmul(const Napi::CallbackInfo& info) {
@@ -21,8 +24,11 @@ static Napi::Value Matmul(const Napi::CallbackInfo& info) {
     const float* A = a.data + size_t(batchA == 1 ? 0 : i) * M * K;
     const float* B = b.data + size_t(batchB == 1 ? 0 : i) * K * N;
     float* C = out.data + size_t(i) * M * N;
-    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, 1.f, A, lda,
-                B, ldb, 0.f, C, N);
+    if (g_useBlas)
+      cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, 1.f, A, lda,
+                  B, ldb, 0.f, C, N);
+    else if (dnnl_sgemm(tA ? 'T' : 'N', tB ? 'T' : 'N', M, N, K, 1.f, A, lda, B, ldb, 0.f, C, N) != dnnl_success)
+      fail("dnnl_sgemm failed");
     if (bias.data || act) {
       const size_t rows = size_t(M);
 #pragma omp parallel for num_threads(threads()) if (rows * N > 65536)
@@ -40,6 +46,11 @@ static Napi::Value Matmul(const Napi::CallbackInfo& info) {
 
 extern "C" void openblas_set_num_threads(int);
 
+static Napi::Value UseBlas(const Napi::CallbackInfo& info) {
+  g_useBlas = info[0].As<Napi::Boolean>().Value();
+  return info.Env().Undefined();
+}
+
 static Napi::Value SetBlasThreads(const Napi::CallbackInfo& info) {
   openblas_set_num_threads(argInt(info, 0));
   return info.Env().Undefined();
@@ -48,6 +59,7 @@ static Napi::Value SetBlasThreads(const Napi::CallbackInfo& info) {
 void registerMatmul(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("setBlasThreads", Napi::Function::New(env, SetBlasThreads));
+  exports.Set("useBlas", Napi::Function::New(env, UseBlas));
 }
 
 }  // namespace lowbit

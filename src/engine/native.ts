@@ -9,6 +9,8 @@ export interface NativeAddon {
   setThreads(n: number): number;
   getThreads(): number;
   setBlasThreads(n: number): void;
+  /** GEMM backend of matmul: OpenBLAS (true) or oneDNN's sgemm (false, the default). */
+  useBlas(on: boolean): void;
   info(): { dnnl: string; threads: number; cores: number };
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, act: number): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, dims: Int32Array): void;

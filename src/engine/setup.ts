@@ -31,6 +31,10 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
     await tf.ready();
     const { addon, error } = loadNative();
     if (addon) {
+      // oneDNN's sgemm shares the OpenMP thread pool with the convolutions; OpenBLAS's own
+      // threads contend with OpenMP's spinning workers on small machines (measured: lenet5 matmuls
+      // 0.9 ms instead of 0.05 ms). LOWBIT_GEMM=openblas selects OpenBLAS anyway.
+      addon.useBlas(process.env.LOWBIT_GEMM === 'openblas');
       registerConvKernels(addon);
       registerMatmulKernels(addon);
       registerPoolKernels(addon);
