@@ -42,7 +42,10 @@ async function main(): Promise<void> {
   const [batch, shape] = shapes[name];
   const model = buildModel(name, { inputShape: shape, numClasses: 10, seed: 1 });
   const x = tf.randomNormal([batch, ...shape]);
-  const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+  const y = tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => i % 10),
+    'int32',
+  );
   const opt = new Optimizer({ kind: 'sgd', momentum: 0.9, weightDecay: 5e-4, nesterov: false });
   const vars = trainableVariables(model);
   trainStep(model, x, y, opt, 0.01, vars);
@@ -54,7 +57,14 @@ async function main(): Promise<void> {
   rows.sort((a, b) => b.ms - a.ms);
   const inKernels = rows.reduce((s, r) => s + r.ms, 0);
   for (const r of rows) console.log(JSON.stringify(r));
-  console.log(JSON.stringify({ model: name, step_ms: Number(total.toFixed(1)), kernels_ms: Number(inKernels.toFixed(1)), outside_ms: Number((total - inKernels).toFixed(1)) }));
+  console.log(
+    JSON.stringify({
+      model: name,
+      step_ms: Number(total.toFixed(1)),
+      kernels_ms: Number(inKernels.toFixed(1)),
+      outside_ms: Number((total - inKernels).toFixed(1)),
+    }),
+  );
 }
 
 main().catch((e: Error) => {

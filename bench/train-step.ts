@@ -30,7 +30,9 @@ function median(xs: number[]): number {
 function torchPeer(models: string[], threads: number, steps: number): Map<string, number> {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const script = path.resolve(here, '..', '..', 'bench', 'torch_train_step.py');
-  const r = spawnSync('/usr/bin/python3', [script, '--threads', String(threads), '--steps', String(steps), '--models', models.join(',')], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', [script, '--threads', String(threads), '--steps', String(steps), '--models', models.join(',')], {
+    encoding: 'utf8',
+  });
   const out = new Map<string, number>();
   if (r.status !== 0) {
     process.stderr.write(`bench: PyTorch peer failed (${r.error?.message ?? r.stderr.trim().split('\n').pop()}); reporting lowbit only\n`);
@@ -54,7 +56,8 @@ async function main(): Promise<void> {
     .opts<{ models: string; steps: string; threads: string; peer: boolean; record?: string }>();
   const models = opts.models.split(',');
   for (const m of models) if (!cases[m]) throw new Error(`unknown model '${m}'; expected one of ${Object.keys(cases).join(', ')}`);
-  const steps = Number(opts.steps), threads = Number(opts.threads);
+  const steps = Number(opts.steps),
+    threads = Number(opts.threads);
   const info = await initEngine({ threads });
   const peer = opts.peer ? torchPeer(models, threads, steps) : new Map<string, number>();
   const rows: Record<string, unknown>[] = [];
@@ -62,7 +65,10 @@ async function main(): Promise<void> {
     const { batch, shape } = cases[name];
     const model = buildModel(name, { inputShape: shape, numClasses: 10, seed: 1 });
     const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 1);
-    const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+    const y = tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % 10),
+      'int32',
+    );
     const opt = new Optimizer({ kind: 'sgd', momentum: 0.9, weightDecay: 5e-4, nesterov: false });
     const vars = trainableVariables(model);
     const times: number[] = [];
@@ -75,8 +81,13 @@ async function main(): Promise<void> {
     const flops = 3 * 2 * totalMacs(model) * batch; // forward + two backward passes
     const torch = peer.get(name) ?? null;
     const row = {
-      model: name, batch, steps, threads, native: info.native,
-      lowbit_s: Number(s.toFixed(4)), torch_s: torch === null ? null : Number(torch.toFixed(4)),
+      model: name,
+      batch,
+      steps,
+      threads,
+      native: info.native,
+      lowbit_s: Number(s.toFixed(4)),
+      torch_s: torch === null ? null : Number(torch.toFixed(4)),
       ratio: torch === null ? null : Number((s / torch).toFixed(3)),
       gflops: Number((flops / s / 1e9).toFixed(1)),
     };
@@ -87,7 +98,15 @@ async function main(): Promise<void> {
   }
   if (opts.record) {
     const git = gitState();
-    writeJsonAtomic(opts.record, { id: 'bench-train-step', command: `npm run bench -- --record ${opts.record}`, rows, gitCommit: git.commit, gitDirty: git.dirty, machine: machine(), finishedAt: new Date().toISOString() });
+    writeJsonAtomic(opts.record, {
+      id: 'bench-train-step',
+      command: `npm run bench -- --record ${opts.record}`,
+      rows,
+      gitCommit: git.commit,
+      gitDirty: git.dirty,
+      machine: machine(),
+      finishedAt: new Date().toISOString(),
+    });
   }
 }
 

@@ -34,7 +34,8 @@ function renderBench(b: BenchRecord | null): string[] {
     '| model | batch | lowbit (s) | PyTorch (s) | ratio | lowbit GFLOP/s |',
     '|---|---|---|---|---|---|',
   );
-  for (const r of b.rows) lines.push(`| ${r.model} | ${r.batch} | ${r.lowbit_s} | ${r.torch_s ?? 'n/a'} | ${r.ratio ?? 'n/a'} | ${r.gflops} |`);
+  for (const r of b.rows)
+    lines.push(`| ${r.model} | ${r.batch} | ${r.lowbit_s} | ${r.torch_s ?? 'n/a'} | ${r.ratio ?? 'n/a'} | ${r.gflops} |`);
   return [...lines, ''];
 }
 
@@ -74,18 +75,24 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
   for (const e of experiments.filter((x) => x.group === 'fp')) {
     const r = records.get(e.id);
     if (!r) {
-      lines.push(`| ${e.id} | ${e.config.model} | ${e.config.data} | ${e.config.epochs} | not run yet | | ${e.target ? `≥ ${pct(e.target)}` : ''} | | | |`);
+      lines.push(
+        `| ${e.id} | ${e.config.model} | ${e.config.data} | ${e.config.epochs} | not run yet | | ${e.target ? `≥ ${pct(e.target)}` : ''} | | | |`,
+      );
       continue;
     }
     const ips = r.history.reduce((s, h) => s + h.imagesPerSecond, 0) / r.history.length;
     const met = r.target === undefined ? '' : r.final.testAccuracy >= r.target ? ` ≥ ${pct(r.target)} ✓` : ` ≥ ${pct(r.target)} ✗`;
-    lines.push(`| ${r.id} | ${r.config.model} | ${r.config.data} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.final.bestTestAccuracy)} |${met} | ${minutes(r.wallSeconds)} | ${Math.round(ips)} | \`${r.gitCommit.slice(0, 8)}${r.gitDirty ? '+' : ''}\` |`);
+    lines.push(
+      `| ${r.id} | ${r.config.model} | ${r.config.data} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.final.bestTestAccuracy)} |${met} | ${minutes(r.wallSeconds)} | ${Math.round(ips)} | \`${r.gitCommit.slice(0, 8)}${r.gitDirty ? '+' : ''}\` |`,
+    );
   }
   lines.push('', '### How each row was produced', '');
   for (const e of experiments) {
     const r = records.get(e.id);
     if (!r) continue;
-    lines.push(`- **${r.id}** (${r.title}): \`${r.command}\`, equivalent to \`${r.cli}\`; seed ${r.seed}; ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.engine}, Node ${r.machine.node}; finished ${r.finishedAt.slice(0, 10)}.`);
+    lines.push(
+      `- **${r.id}** (${r.title}): \`${r.command}\`, equivalent to \`${r.cli}\`; seed ${r.seed}; ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.engine}, Node ${r.machine.node}; finished ${r.finishedAt.slice(0, 10)}.`,
+    );
   }
   lines.push('', '### Test accuracy per epoch', '');
   for (const e of experiments) {

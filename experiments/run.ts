@@ -39,10 +39,16 @@ async function runOne(e: Experiment): Promise<void> {
     // Weights only (no optimizer state): what later experiments start from, small enough to commit.
     const ck = await loadCheckpoint(r.checkpoint);
     mkdirSync(checkpointsDir, { recursive: true });
-    saveCheckpoint(path.join(checkpointsDir, `${e.id}.lbck`), { model: ck.model, modelSpec: ck.modelSpec, state: { config: r.config, history: r.history } });
+    saveCheckpoint(path.join(checkpointsDir, `${e.id}.lbck`), {
+      model: ck.model,
+      modelSpec: ck.modelSpec,
+      state: { config: r.config, history: r.history },
+    });
   }
   writeJsonAtomic(path.join(resultsDir, `${e.id}.json`), record);
-  process.stderr.write(`${e.id}: test accuracy ${(100 * record.final.testAccuracy).toFixed(2)}% in ${(record.wallSeconds / 60).toFixed(1)} min -> results/${e.id}.json\n`);
+  process.stderr.write(
+    `${e.id}: test accuracy ${(100 * record.final.testAccuracy).toFixed(2)}% in ${(record.wallSeconds / 60).toFixed(1)} min -> results/${e.id}.json\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -52,10 +58,13 @@ async function main(): Promise<void> {
     return;
   }
   if (args.includes('--list')) {
-    for (const e of experiments) console.log(`${e.id}\t${existsSync(path.join(resultsDir, `${e.id}.json`)) ? 'done' : 'missing'}\t${e.title}`);
+    for (const e of experiments)
+      console.log(`${e.id}\t${existsSync(path.join(resultsDir, `${e.id}.json`)) ? 'done' : 'missing'}\t${e.title}`);
     return;
   }
-  const list = args.includes('--missing') ? experiments.filter((e) => !existsSync(path.join(resultsDir, `${e.id}.json`))) : args.map(findExperiment);
+  const list = args.includes('--missing')
+    ? experiments.filter((e) => !existsSync(path.join(resultsDir, `${e.id}.json`)))
+    : args.map(findExperiment);
   // One at a time: two trainings on this 2-core machine would only slow each other down.
   for (const e of list) await runOne(e);
 }

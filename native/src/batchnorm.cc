@@ -158,7 +158,50 @@ static Napi::Value Inference(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// bnInferenceBackward(dy, x, y|null, gamma, mean, var, dx, dgamma, dbeta, C, eps): the gradient of
+// inference-mode batch norm (fixed statistics): dx = dy*gamma*inv, dgamma = sum dy*xhat, dbeta = sum dy.
+static Napi::Value InferenceBackward(const Napi::CallbackInfo& info) {
+  auto dy = arg<float>(info, 0), x = arg<float>(info, 1), y = arg<float>(info, 2), gamma = arg<float>(info, 3);
+  auto mean = arg<float>(info, 4), var = arg<float>(info, 5), dx = arg<float>(info, 6);
+  auto dgamma = arg<float>(info, 7), dbeta = arg<float>(info, 8);
+  const int C = argInt(info, 9);
+  const float eps = argFloat(info, 10);
+  const size_t M = x.length / C;
+  const float *DY = dy.data, *X = x.data, *Y = y.data, *MU = mean.data;
+  const bool relu = Y != nullptr;
+  std::vector<float> inv(C), k(C);
+  for (int c = 0; c < C; c++) {
+    inv[c] = 1.f / std::sqrt(var.data[c] + eps);
+    k[c] = gamma.data[c] * inv[c];
+  }
+  std::vector<double> sg, sgx;
+  blockSums(M, C, sg, sgx, [&](size_t r, float* __restrict fg, float* __restrict fgx) {
+    const float* __restrict d = DY + r * C;
+    const float* __restrict xr = X + r * C;
+    const float* __restrict yr = relu ? Y + r * C : nullptr;
+    for (int c = 0; c < C; c++) {
+      float g = relu ? (yr[c] > 0.f ? d[c] : 0.f) : d[c];
+      fg[c] += g;
+      fgx[c] += g * (xr[c] - MU[c]);
+    }
+  });
+  for (int c = 0; c < C; c++) {
+    dbeta.data[c] = float(sg[c]);
+    dgamma.data[c] = float(sgx[c] * inv[c]);
+  }
+  float* DX = dx.data;
+#pragma omp parallel for num_threads(threads()) schedule(static) if (M * C > 32768)
+  for (size_t r = 0; r < M; r++) {
+    const float* __restrict d = DY + r * C;
+    const float* __restrict yr = relu ? Y + r * C : nullptr;
+    float* __restrict o = DX + r * C;
+    for (int c = 0; c < C; c++) o[c] = (relu ? (yr[c] > 0.f ? d[c] : 0.f) : d[c]) * k[c];
+  }
+  return info.Env().Undefined();
+}
+
 void registerBatchnorm(Napi::Env env, Napi::Object exports) {
+  exports.Set("bnInferenceBackward", Napi::Function::New(env, InferenceBackward));
   exports.Set("bnTrainForward", Napi::Function::New(env, TrainForward));
   exports.Set("bnTrainBackward", Napi::Function::New(env, TrainBackward));
   exports.Set("bnInference", Napi::Function::New(env, Inference));

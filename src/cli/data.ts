@@ -30,9 +30,20 @@ export function dataCommand(): Command {
       const info = datasetInfo(name);
       const ds = loadDataset(name, f.dataDir ? { dataDir: f.dataDir } : {});
       const counts = (l: Uint8Array) => Array.from({ length: info.numClasses }, (_, c) => l.filter((v) => v === c).length);
-      const out = { name, dir: ds.dir, shape: info.shape, classes: info.numClasses, train: ds.train.count, test: ds.test.count, trainPerClass: counts(ds.train.labels) };
+      const out = {
+        name,
+        dir: ds.dir,
+        shape: info.shape,
+        classes: info.numClasses,
+        train: ds.train.count,
+        test: ds.test.count,
+        trainPerClass: counts(ds.train.labels),
+      };
       if (f.json) console.log(JSON.stringify(out));
-      else console.log(`${name}: ${out.train} training and ${out.test} test images of ${info.shape.join('x')} in ${info.numClasses} classes, from ${ds.dir}`);
+      else
+        console.log(
+          `${name}: ${out.train} training and ${out.test} test images of ${info.shape.join('x')} in ${info.numClasses} classes, from ${ds.dir}`,
+        );
     });
   return data;
 }

@@ -21,7 +21,13 @@ export function demoCommand(): Command {
       process.stderr.write(`lowbit demo: stage 1/1, full-precision lenet5 on MNIST -> ${fp}\n`);
       const r = await runTraining(
         {
-          model: 'lenet5', data: 'mnist', epochs: f.epochs, batchSize: 128, lr: 0.05, schedule: 'cosine', seed: 1,
+          model: 'lenet5',
+          data: 'mnist',
+          epochs: f.epochs,
+          batchSize: 128,
+          lr: 0.05,
+          schedule: 'cosine',
+          seed: 1,
           ...(f.quick ? { limitTrain: 10000, limitTest: 2000 } : {}),
           ...(f.threads ? { threads: f.threads } : {}),
         },
@@ -36,6 +42,8 @@ export function demoCommand(): Command {
       const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
       console.log('\nlowbit demo summary');
       for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  '));
-      console.log(`\nengine: ${e.native ? `native (oneDNN ${e.dnnl}, ${e.threads} threads)` : 'plain tfjs'}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(
+        `\nengine: ${e.native ? `native (oneDNN ${e.dnnl}, ${e.threads} threads)` : 'plain tfjs'}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
     });
 }

@@ -20,7 +20,9 @@ export function trainProgress(label: string, quiet = false): TrainEvents {
     onStart: (i) => {
       epochs = i.epochs;
       const what = i.resumed ? `resuming at epoch ${i.startEpoch + 1}` : 'starting';
-      process.stderr.write(`${label}: ${what}; ${i.trainCount} training / ${i.testCount} test images, ${i.stepsPerEpoch} steps per epoch\n`);
+      process.stderr.write(
+        `${label}: ${what}; ${i.trainCount} training / ${i.testCount} test images, ${i.stepsPerEpoch} steps per epoch\n`,
+      );
     },
     onStep: (e: StepEvent) => {
       if (!tty) return;

@@ -64,9 +64,17 @@ export function trainCommand(): Command {
     .option('--quiet', 'no progress output')
     .action(async (f: TrainFlags) => {
       const cfg: TrainConfigInput = {
-        model: f.model, data: f.data, epochs: f.epochs, batchSize: f.batchSize, lr: f.lr,
-        optimizer: f.optimizer as 'sgd' | 'adam', momentum: f.momentum, weightDecay: f.weightDecay,
-        schedule: f.schedule as 'cosine', warmupEpochs: f.warmupEpochs, seed: f.seed,
+        model: f.model,
+        data: f.data,
+        epochs: f.epochs,
+        batchSize: f.batchSize,
+        lr: f.lr,
+        optimizer: f.optimizer as 'sgd' | 'adam',
+        momentum: f.momentum,
+        weightDecay: f.weightDecay,
+        schedule: f.schedule as 'cosine',
+        warmupEpochs: f.warmupEpochs,
+        seed: f.seed,
       };
       if (f.dataDir) cfg.dataDir = f.dataDir;
       if (f.nesterov) cfg.nesterov = true;
@@ -77,9 +85,14 @@ export function trainCommand(): Command {
       if (f.limitTrain) cfg.limitTrain = f.limitTrain;
       if (f.limitTest) cfg.limitTest = f.limitTest;
       if (f.threads) cfg.threads = f.threads;
-      const r = await runTraining(cfg, { outDir: f.out, resume: Boolean(f.resume), events: trainProgress(`train ${f.model} on ${f.data}`, f.quiet) });
+      const r = await runTraining(cfg, {
+        outDir: f.out,
+        resume: Boolean(f.resume),
+        events: trainProgress(`train ${f.model} on ${f.data}`, f.quiet),
+      });
       const last = r.history[r.history.length - 1];
       if (f.json) console.log(JSON.stringify({ config: r.config, history: r.history, checkpoint: r.checkpoint }));
-      else if (last) console.log(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% after ${last.epoch} epochs; checkpoint ${r.checkpoint}`);
+      else if (last)
+        console.log(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% after ${last.epoch} epochs; checkpoint ${r.checkpoint}`);
     });
 }

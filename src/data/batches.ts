@@ -26,7 +26,13 @@ export interface BatchOptions {
   pad?: number;
 }
 
-export function makeBatch(split: LabeledImages, info: DatasetInfo, indices: ArrayLike<number>, lut: Float32Array[], opts: BatchOptions = {}): Batch {
+export function makeBatch(
+  split: LabeledImages,
+  info: DatasetInfo,
+  indices: ArrayLike<number>,
+  lut: Float32Array[],
+  opts: BatchOptions = {},
+): Batch {
   const [h, w, c] = info.shape;
   const per = h * w * c;
   const n = indices.length;
@@ -45,7 +51,8 @@ export function makeBatch(split: LabeledImages, info: DatasetInfo, indices: Arra
       for (let i = 0; i < per; i++) x[dst + i] = lut[i % c][split.images[src + i]];
       continue;
     }
-    const dy = opts.rng!.int(2 * pad + 1) - pad, dx = opts.rng!.int(2 * pad + 1) - pad;
+    const dy = opts.rng!.int(2 * pad + 1) - pad,
+      dx = opts.rng!.int(2 * pad + 1) - pad;
     const flip = opts.rng!.next() < 0.5;
     for (let r = 0; r < h; r++) {
       const sr = r + dy;

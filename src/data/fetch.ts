@@ -20,7 +20,15 @@ export interface FetchOptions {
   timeoutMs?: number;
 }
 
-export const cifarMembers = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin', 'batches.meta.txt'];
+export const cifarMembers = [
+  'data_batch_1.bin',
+  'data_batch_2.bin',
+  'data_batch_3.bin',
+  'data_batch_4.bin',
+  'data_batch_5.bin',
+  'test_batch.bin',
+  'batches.meta.txt',
+];
 
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
@@ -45,7 +53,8 @@ export function verifyFile(f: RemoteFile, data: Uint8Array, url: string): void {
   if (f.contentSha256) {
     const content = maybeGunzip(data, url);
     const got = sha256(content);
-    if (got !== f.contentSha256) throw new Error(`${url}: sha256 of the content is ${got}, expected ${f.contentSha256} (damaged or wrong file)`);
+    if (got !== f.contentSha256)
+      throw new Error(`${url}: sha256 of the content is ${got}, expected ${f.contentSha256} (damaged or wrong file)`);
     return;
   }
   if (f.sha256) {

@@ -24,7 +24,8 @@ export function maybeGunzip(buf: Uint8Array, what: string): Uint8Array {
 export function parseIdx(raw: Uint8Array, what: string): IdxArray {
   const buf = maybeGunzip(raw, what);
   if (buf.length < 4) throw new Error(`${what}: not an idx file (${buf.length} bytes; expected at least a 4-byte header)`);
-  if (buf[0] !== 0 || buf[1] !== 0) throw new Error(`${what}: not an idx file (bad magic 0x${Buffer.from(buf.subarray(0, 4)).toString('hex')})`);
+  if (buf[0] !== 0 || buf[1] !== 0)
+    throw new Error(`${what}: not an idx file (bad magic 0x${Buffer.from(buf.subarray(0, 4)).toString('hex')})`);
   if (buf[2] !== 0x08) throw new Error(`${what}: idx data type 0x${buf[2].toString(16)} not supported (expected 0x08, unsigned bytes)`);
   const ndim = buf[3];
   if (ndim < 1 || ndim > 4) throw new Error(`${what}: idx file with ${ndim} dimensions (expected 1 to 4)`);

@@ -30,13 +30,13 @@ function findIdx(dir: string, base: string): string {
 function loadIdxSplit(dir: string, prefix: 'train' | 't10k', info: DatasetInfo): LabeledImages {
   const imgPath = findIdx(dir, `${prefix}-images-idx3-ubyte`);
   const labPath = findIdx(dir, `${prefix}-labels-idx1-ubyte`);
-  const img = readIdxFile(imgPath), lab = readIdxFile(labPath);
+  const img = readIdxFile(imgPath),
+    lab = readIdxFile(labPath);
   const [h, w] = info.shape;
   if (img.dims.length !== 3 || img.dims[1] !== h || img.dims[2] !== w)
     throw new Error(`${imgPath}: images have dims [${img.dims}], expected [count, ${h}, ${w}]`);
   if (lab.dims.length !== 1) throw new Error(`${labPath}: labels have dims [${lab.dims}], expected [count]`);
-  if (img.dims[0] !== lab.dims[0])
-    throw new Error(`${imgPath} has ${img.dims[0]} images but ${labPath} has ${lab.dims[0]} labels`);
+  if (img.dims[0] !== lab.dims[0]) throw new Error(`${imgPath} has ${img.dims[0]} images but ${labPath} has ${lab.dims[0]} labels`);
   for (let i = 0; i < lab.data.length; i++)
     if (lab.data[i] >= info.numClasses) throw new Error(`${labPath}: label ${lab.data[i]} at ${i} (expected 0..${info.numClasses - 1})`);
   return { images: img.data, labels: lab.data, count: img.dims[0] };
@@ -56,7 +56,8 @@ export function loadDataset(name: string, opts: LoadOptions = {}): Dataset {
     const d = cifarDir(dir);
     const trainFiles = [1, 2, 3, 4, 5].map((i) => path.join(d, `data_batch_${i}.bin`));
     const testFiles = [path.join(d, 'test_batch.bin')];
-    for (const f of [...trainFiles, ...testFiles]) if (!existsSync(f)) throw new Error(`missing ${path.basename(f)} in ${d} (CIFAR-10 binary version expected)`);
+    for (const f of [...trainFiles, ...testFiles])
+      if (!existsSync(f)) throw new Error(`missing ${path.basename(f)} in ${d} (CIFAR-10 binary version expected)`);
     return { info, train: readCifarFiles(trainFiles), test: readCifarFiles(testFiles), dir: d };
   }
   return { info, train: loadIdxSplit(dir, 'train', info), test: loadIdxSplit(dir, 't10k', info), dir };

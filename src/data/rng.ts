@@ -22,9 +22,15 @@ function splitmix32(a: number): () => number {
 /** A small fast generator (sfc32) seeded from one 32-bit seed. */
 export function makeRng(seed: number): Rng {
   const sm = splitmix32(seed >>> 0);
-  let a = sm(), b = sm(), c = sm(), d = sm();
+  let a = sm(),
+    b = sm(),
+    c = sm(),
+    d = sm();
   const u32 = (): number => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     const t = (a + b) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;

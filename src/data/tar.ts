@@ -5,7 +5,10 @@
 export function extractTarMembers(tar: Uint8Array, wanted: Set<string>, what: string): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   let off = 0;
-  const text = (a: number, n: number) => Buffer.from(tar.subarray(a, a + n)).toString('latin1').replace(/\0.*$/s, '');
+  const text = (a: number, n: number) =>
+    Buffer.from(tar.subarray(a, a + n))
+      .toString('latin1')
+      .replace(/\0.*$/s, '');
   while (off + 512 <= tar.length) {
     const header = tar.subarray(off, off + 512);
     if (header.every((b) => b === 0)) break;

@@ -17,22 +17,97 @@ export interface NativeAddon {
   conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   convCacheSize(): number;
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array, bias: Float32Array | null, act: number): void;
-  bnTrainForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, c: number, eps: number, relu: number): void;
-  bnTrainBackward(dy: Float32Array, x: Float32Array, y: Float32Array | null, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, c: number, eps: number): void;
-  bnInference(x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array, y: Float32Array, c: number, eps: number, relu: number): void;
+  bnTrainForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    c: number,
+    eps: number,
+    relu: number,
+  ): void;
+  bnTrainBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    y: Float32Array | null,
+    gamma: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    c: number,
+    eps: number,
+  ): void;
+  bnInferenceBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    y: Float32Array | null,
+    gamma: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    c: number,
+    eps: number,
+  ): void;
+  bnInference(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    y: Float32Array,
+    c: number,
+    eps: number,
+    relu: number,
+  ): void;
   maxPoolForward(x: Float32Array, y: Float32Array, dims: Int32Array): void;
   maxPoolBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, dims: Int32Array): void;
   avgPoolForward(x: Float32Array, y: Float32Array, dims: Int32Array): void;
   avgPoolBackward(dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   relu(x: Float32Array, y: Float32Array): void;
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
-  binary(a: Float32Array, b: Float32Array, out: Float32Array, op: number, shape?: Int32Array, stridesA?: Int32Array, stridesB?: Int32Array): void;
+  binary(
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    op: number,
+    shape?: Int32Array,
+    stridesA?: Int32Array,
+    stridesB?: Int32Array,
+  ): void;
   meanMiddle(x: Float32Array, out: Float32Array, n: number, k: number, c: number): void;
   sumRows(x: Float32Array, out: Float32Array, c: number): void;
   softmaxXentForward(logits: Float32Array, labels: Int32Array, probs: Float32Array, b: number, k: number): number;
   softmaxXentBackward(probs: Float32Array, labels: Int32Array, dlogits: Float32Array, b: number, k: number, dy: number): void;
-  sgdMomentum(w: Float32Array, g: Float32Array, v: Float32Array, out: Float32Array, lr: number, momentum: number, weightDecay: number, nesterov: number): void;
-  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number, decoupled: number): void;
+  sgdMomentum(
+    w: Float32Array,
+    g: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+    nesterov: number,
+  ): void;
+  adam(
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+    decoupled: number,
+  ): void;
 }
 
 let cached: { addon: NativeAddon | null; error: string | null } | undefined;

@@ -51,7 +51,8 @@ export class BatchNorm extends tf.layers.Layer {
 
   override call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    const gamma = this.gamma.read(), beta = this.beta.read();
+    const gamma = this.gamma.read(),
+      beta = this.beta.read();
     if (!kwargs.training) {
       return batchNormInfer(x, gamma, beta, this.movingMean.read(), this.movingVariance.read(), this.epsilon, this.relu);
     }

@@ -162,7 +162,10 @@ export async function loadCheckpoint(file: string): Promise<CheckpointData> {
   tf.dispose(values);
   const optimizer = header.optimizer && {
     config: header.optimizer.config,
-    state: { step: header.optimizer.step, slots: header.optimizer.slots.map((s) => s.map((e) => payload.slice(e.offset, e.offset + e.length))) },
+    state: {
+      step: header.optimizer.step,
+      slots: header.optimizer.slots.map((s) => s.map((e) => payload.slice(e.offset, e.offset + e.length))),
+    },
   };
   return { model, modelSpec: header.modelSpec, optimizer, state: header.state };
 }

@@ -25,7 +25,12 @@ export const trainConfigSchema = z
     milestones: z.array(z.number().positive()).default([]),
     gamma: z.number().positive().max(1).default(0.1),
     warmupEpochs: z.number().min(0).default(0),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
     augment: z.boolean().optional(),
     limitTrain: positiveInt.optional(),
     limitTest: positiveInt.optional(),

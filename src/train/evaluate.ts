@@ -14,7 +14,8 @@ export interface EvalResult {
 
 export function evaluate(model: tf.LayersModel, split: LabeledImages, info: DatasetInfo, batchSize = 500): EvalResult {
   const lut = normalizationTable(info);
-  let correct = 0, lossSum = 0;
+  let correct = 0,
+    lossSum = 0;
   for (let start = 0; start < split.count; start += batchSize) {
     const n = Math.min(batchSize, split.count - start);
     const idx = Uint32Array.from({ length: n }, (_, i) => start + i);

@@ -38,7 +38,8 @@ export class Optimizer {
       const w = v.dataSync() as Float32Array;
       const g = grads[i].dataSync() as Float32Array;
       const slots = (this.state.slots[i] ??= Array.from({ length: c.kind === 'sgd' ? 1 : 2 }, () => new Float32Array(w.length)));
-      if (slots[0].length !== w.length) throw new Error(`optimizer state for variable ${v.name} has ${slots[0].length} values, expected ${w.length}`);
+      if (slots[0].length !== w.length)
+        throw new Error(`optimizer state for variable ${v.name} has ${slots[0].length} values, expected ${w.length}`);
       const wd = decays(v) ? c.weightDecay : 0;
       const out = alloc(w.length);
       if (c.kind === 'sgd') {
@@ -65,7 +66,16 @@ export class Optimizer {
 }
 
 /** PyTorch's SGD: g' = g + wd*w; v = mu*v + g'; w -= lr * (nesterov ? g' + mu*v : v). */
-export function sgdReference(w: Float32Array, g: Float32Array, v: Float32Array, out: Float32Array, lr: number, mu: number, wd: number, nesterov: boolean): void {
+export function sgdReference(
+  w: Float32Array,
+  g: Float32Array,
+  v: Float32Array,
+  out: Float32Array,
+  lr: number,
+  mu: number,
+  wd: number,
+  nesterov: boolean,
+): void {
   for (let i = 0; i < w.length; i++) {
     const gi = Math.fround(g[i] + wd * w[i]);
     const vi = Math.fround(mu * v[i] + gi);
@@ -75,10 +85,18 @@ export function sgdReference(w: Float32Array, g: Float32Array, v: Float32Array, 
 }
 
 export function adamReference(
-  w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array,
-  lr: number, c: Extract<OptimizerConfig, { kind: 'adam' }>, wd: number, step: number,
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  out: Float32Array,
+  lr: number,
+  c: Extract<OptimizerConfig, { kind: 'adam' }>,
+  wd: number,
+  step: number,
 ): void {
-  const c1 = 1 - c.beta1 ** step, c2 = 1 - c.beta2 ** step;
+  const c1 = 1 - c.beta1 ** step,
+    c2 = 1 - c.beta2 ** step;
   for (let i = 0; i < w.length; i++) {
     const gi = g[i] + (c.decoupled ? 0 : wd * w[i]);
     const mi = c.beta1 * m[i] + (1 - c.beta1) * gi;

@@ -16,24 +16,31 @@ export interface StepResult {
 }
 
 /** Forward in training mode, backward, optimizer update. */
-export function trainStep(model: tf.LayersModel, x: Tensor, labels: Tensor, opt: Optimizer, lr: number, vars = trainableVariables(model)): StepResult {
+export function trainStep(
+  model: tf.LayersModel,
+  x: Tensor,
+  labels: Tensor,
+  opt: Optimizer,
+  lr: number,
+  vars = trainableVariables(model),
+): StepResult {
   return withBufferPool(() => {
-  let correct = 0;
-  const { value, grads } = tf.variableGrads(() => {
-    const logits = model.apply(x, { training: true }) as Tensor;
-    correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0]);
-    return softmaxCrossEntropy(logits, labels) as tf.Scalar;
-  }, vars);
-  const ordered = vars.map((v) => {
-    const g = grads[v.name];
-    if (!g) throw new Error(`no gradient for variable ${v.name}`);
-    return g;
-  });
-  opt.apply(vars, ordered, lr);
-  const loss = value.dataSync()[0];
-  value.dispose();
-  for (const g of ordered) g.dispose();
-  return { loss, correct };
+    let correct = 0;
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = model.apply(x, { training: true }) as Tensor;
+      correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0]);
+      return softmaxCrossEntropy(logits, labels) as tf.Scalar;
+    }, vars);
+    const ordered = vars.map((v) => {
+      const g = grads[v.name];
+      if (!g) throw new Error(`no gradient for variable ${v.name}`);
+      return g;
+    });
+    opt.apply(vars, ordered, lr);
+    const loss = value.dataSync()[0];
+    value.dispose();
+    for (const g of ordered) g.dispose();
+    return { loss, correct };
   });
 }
 

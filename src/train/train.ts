@@ -38,7 +38,14 @@ export interface StepEvent {
 }
 
 export interface TrainEvents {
-  onStart?(info: { startEpoch: number; epochs: number; stepsPerEpoch: number; trainCount: number; testCount: number; resumed: boolean }): void;
+  onStart?(info: {
+    startEpoch: number;
+    epochs: number;
+    stepsPerEpoch: number;
+    trainCount: number;
+    testCount: number;
+    resumed: boolean;
+  }): void;
   onStep?(e: StepEvent): void;
   onEpoch?(r: EpochRecord): void;
 }
@@ -78,7 +85,9 @@ export async function runTraining(input: TrainConfigInput, opts: TrainOptions): 
     for (const k of Object.keys(saved) as (keyof TrainConfig)[]) {
       if (k === 'epochs' || k === 'threads') continue;
       if (JSON.stringify(saved[k]) !== JSON.stringify(config[k]))
-        throw new Error(`--resume: ${ckptPath} was trained with ${k}=${JSON.stringify(saved[k])}, but this run has ${k}=${JSON.stringify(config[k])}`);
+        throw new Error(
+          `--resume: ${ckptPath} was trained with ${k}=${JSON.stringify(saved[k])}, but this run has ${k}=${JSON.stringify(config[k])}`,
+        );
     }
     config = { ...saved, epochs: config.epochs, threads: config.threads };
     model = ck.model;
@@ -102,12 +111,21 @@ export async function runTraining(input: TrainConfigInput, opts: TrainOptions): 
   const vars = trainableVariables(model);
   writeJsonAtomic(path.join(opts.outDir, 'config.json'), config);
   const startEpoch = history.length;
-  opts.events?.onStart?.({ startEpoch, epochs: config.epochs, stepsPerEpoch: steps, trainCount: train.count, testCount: test.count, resumed });
+  opts.events?.onStart?.({
+    startEpoch,
+    epochs: config.epochs,
+    stepsPerEpoch: steps,
+    trainCount: train.count,
+    testCount: test.count,
+    resumed,
+  });
   for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
     const t0 = performance.now();
     const order = permutation(train.count, makeRng(deriveSeed(config.seed, 'shuffle', epoch)));
     const augRng = makeRng(deriveSeed(config.seed, 'augment', epoch));
-    let lossSum = 0, correct = 0, lr = 0;
+    let lossSum = 0,
+      correct = 0,
+      lr = 0;
     for (let s = 0; s < steps; s++) {
       lr = learningRate(lrc, epoch + s / steps);
       const { x, y } = makeBatch(train, info, order.subarray(s * batch, (s + 1) * batch), lut, { augment, rng: augRng });

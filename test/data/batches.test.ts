@@ -51,7 +51,8 @@ test('augmentation: every output pixel is a shifted/flipped source pixel or padd
   const plain = makeBatch(split, info, [0, 1, 2, 3, 4, 5, 6, 7], lut).x.dataSync();
   assert.notDeepEqual(Array.from(a), Array.from(plain));
   // Find, for image 0, a (dy, dx, flip) that explains every pixel.
-  const img = a.subarray(0, 3072), src = split.images.subarray(0, 3072);
+  const img = a.subarray(0, 3072),
+    src = split.images.subarray(0, 3072);
   let explained = false;
   for (let dy = -4; dy <= 4 && !explained; dy++)
     for (let dx = -4; dx <= 4 && !explained; dx++)
@@ -59,7 +60,8 @@ test('augmentation: every output pixel is a shifted/flipped source pixel or padd
         let ok = true;
         for (let r = 0; r < 32 && ok; r++)
           for (let c = 0; c < 32 && ok; c++) {
-            const sr = r + dy, sc = (flip ? 31 - c : c) + dx;
+            const sr = r + dy,
+              sc = (flip ? 31 - c : c) + dx;
             for (let ch = 0; ch < 3; ch++) {
               const want = sr < 0 || sr > 31 || sc < 0 || sc > 31 ? lut[ch][0] : lut[ch][src[(sr * 32 + sc) * 3 + ch]];
               if (Math.abs(img[(r * 32 + c) * 3 + ch] - want) > 1e-6) ok = false;

@@ -31,7 +31,11 @@ test('idx: damaged files are refused with a message naming the problem', () => {
     [Buffer.concat([good, Buffer.from([1])]), /1 unexpected trailing bytes/],
     [gzipSync(good).subarray(0, 15), /damaged gzip data/],
   ];
-  for (const [b, re] of cases) assert.throws(() => parseIdx(b, 'file.idx'), (e: Error) => re.test(e.message) && e.message.startsWith('file.idx'));
+  for (const [b, re] of cases)
+    assert.throws(
+      () => parseIdx(b, 'file.idx'),
+      (e: Error) => re.test(e.message) && e.message.startsWith('file.idx'),
+    );
 });
 
 test('CIFAR-10 binary: CHW records become HWC images; bad sizes and labels are refused', () => {

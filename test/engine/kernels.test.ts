@@ -24,17 +24,23 @@ test('conv2d forward and both gradients match stock on random shapes', () => {
   const r = makeRng(11);
   for (let i = 0; i < 24; i++) {
     const n = pick(r, [1, 2, 3]);
-    const h = 3 + r.int(10), w = 3 + r.int(10);
-    const cin = pick(r, [1, 3, 4, 7]), cout = pick(r, [1, 2, 5, 8]);
+    const h = 3 + r.int(10),
+      w = 3 + r.int(10);
+    const cin = pick(r, [1, 3, 4, 7]),
+      cout = pick(r, [1, 2, 5, 8]);
     const k = pick(r, [1, 2, 3, 5]);
     const s = pick(r, [1, 2, 3]);
     const pad = pick<'same' | 'valid' | number>(r, ['same', 'valid', 0, 1]);
     const p = typeof pad === 'number' ? pad : 0;
     if (pad !== 'same' && (h + 2 * p < k || w + 2 * p < k)) continue;
-    const x = rand([n, h, w, cin], i), f = rand([k, k, cin, cout], 100 + i);
+    const x = rand([n, h, w, cin], i),
+      f = rand([k, k, cin, cout], 100 + i);
     const err = worstError(() => {
       const y = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, pad);
-      const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad), y)))([x, f]);
+      const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad), y)))([
+        x,
+        f,
+      ]);
       return [y, dx, df];
     });
     assert.ok(err <= TOL, `conv ${[n, h, w, cin]} k${k} s${s} ${pad}: rel err ${err}`);
@@ -42,14 +48,19 @@ test('conv2d forward and both gradients match stock on random shapes', () => {
 });
 
 test('conv2d with dilation, and fused conv with bias and ReLU', () => {
-  const x = rand([2, 9, 11, 3], 1), f = rand([3, 3, 3, 4], 2), b = rand([4], 3);
+  const x = rand([2, 9, 11, 3], 1),
+    f = rand([3, 3, 3, 4], 2),
+    b = rand([4], 3);
   assert.ok(worstError(() => [tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same', 'NHWC', 2)]) <= TOL);
   for (const activation of ['linear', 'relu'] as const) {
     const err = worstError(() => {
       const g = tf.grads((a: tf.Tensor, w: tf.Tensor, c: tf.Tensor) =>
         tf.sum(tf.square(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 2, pad: 'same', bias: c, activation }))),
       );
-      return [tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'valid', bias: b, activation }), ...g([x, f, b])];
+      return [
+        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'valid', bias: b, activation }),
+        ...g([x, f, b]),
+      ];
     });
     assert.ok(err <= TOL, `fused ${activation}: ${err}`);
   }
@@ -58,21 +69,31 @@ test('conv2d with dilation, and fused conv with bias and ReLU', () => {
 test('matmul: transposes, batches, broadcast, fused bias + ReLU, gradients', () => {
   const r = makeRng(5);
   for (let i = 0; i < 16; i++) {
-    const m = 1 + r.int(17), k = 1 + r.int(19), n = 1 + r.int(13);
-    const tA = r.next() < 0.5, tB = r.next() < 0.5;
-    const a = rand(tA ? [k, m] : [m, k], i), b = rand(tB ? [n, k] : [k, n], 50 + i);
+    const m = 1 + r.int(17),
+      k = 1 + r.int(19),
+      n = 1 + r.int(13);
+    const tA = r.next() < 0.5,
+      tB = r.next() < 0.5;
+    const a = rand(tA ? [k, m] : [m, k], i),
+      b = rand(tB ? [n, k] : [k, n], 50 + i);
     const err = worstError(() => {
       const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p, q, tA, tB))));
       return [tf.matMul(a, b, tA, tB), ...g([a, b])];
     });
     assert.ok(err <= TOL, `matmul ${m}x${k}x${n} ${tA} ${tB}: ${err}`);
   }
-  const a3 = rand([3, 4, 5], 1), b3 = rand([3, 5, 2], 2), b2 = rand([1, 5, 2], 3), bias = rand([2], 4);
+  const a3 = rand([3, 4, 5], 1),
+    b3 = rand([3, 5, 2], 2),
+    b2 = rand([1, 5, 2], 3),
+    bias = rand([2], 4);
   assert.ok(worstError(() => [tf.matMul(a3, b3), tf.matMul(a3, b2)]) <= TOL);
   for (const activation of ['linear', 'relu'] as const) {
-    const x = rand([6, 5], 7), w = rand([5, 2], 8);
+    const x = rand([6, 5], 7),
+      w = rand([5, 2], 8);
     const err = worstError(() => {
-      const g = tf.grads((p: tf.Tensor, q: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.fused.matMul({ a: p as tf.Tensor2D, b: q as tf.Tensor2D, bias: c, activation }))));
+      const g = tf.grads((p: tf.Tensor, q: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.square(tf.fused.matMul({ a: p as tf.Tensor2D, b: q as tf.Tensor2D, bias: c, activation }))),
+      );
       return [tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias, activation }), ...g([x, w, bias])];
     });
     assert.ok(err <= TOL, `fused matmul ${activation}: ${err}`);
@@ -89,7 +110,10 @@ test('max and average pooling with gradients (valid, same, overlapping windows)'
   ];
   cases.forEach(([shape, k, s, pad], i) => {
     const x = rand(shape, 30 + i);
-    const errMax = worstError(() => [tf.maxPool(x as tf.Tensor4D, k, s, pad), tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, k, s, pad))))(x)]);
+    const errMax = worstError(() => [
+      tf.maxPool(x as tf.Tensor4D, k, s, pad),
+      tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, k, s, pad))))(x),
+    ]);
     assert.ok(errMax <= TOL, `maxPool ${shape} ${k}/${s} ${pad}: ${errMax}`);
     const errAvg = worstError(() => [tf.avgPool(x as tf.Tensor4D, k, s, pad)]);
     assert.ok(errAvg <= TOL, `avgPool ${shape} ${k}/${s} ${pad}: ${errAvg}`);
@@ -103,12 +127,26 @@ test('max and average pooling with gradients (valid, same, overlapping windows)'
 });
 
 test('element-wise ops with broadcasting, ReLU gradient, Sum and Mean reductions', () => {
-  const a = rand([4, 3, 5, 6], 1), b = rand([6], 2), c = rand([4, 1, 1, 6], 3), d = rand([1, 3, 1, 1], 4), e = rand([4, 3, 5, 6], 5);
+  const a = rand([4, 3, 5, 6], 1),
+    b = rand([6], 2),
+    c = rand([4, 1, 1, 6], 3),
+    d = rand([1, 3, 1, 1], 4),
+    e = rand([4, 3, 5, 6], 5);
   const pos = tf.add(tf.abs(d), 0.5);
   const err = worstError(() => [
-    tf.add(a, b), tf.sub(a, c), tf.mul(c, a), tf.div(a, pos), tf.add(a, e), tf.mul(a, tf.scalar(3)), tf.sub(tf.scalar(1), a),
-    tf.relu(a), tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), e)))(a),
-    tf.sum(a, [0, 1, 2]), tf.sum(a, [0, 1, 2], true), tf.mean(a, [1, 2]), tf.mean(a, [0, 1, 2]),
+    tf.add(a, b),
+    tf.sub(a, c),
+    tf.mul(c, a),
+    tf.div(a, pos),
+    tf.add(a, e),
+    tf.mul(a, tf.scalar(3)),
+    tf.sub(tf.scalar(1), a),
+    tf.relu(a),
+    tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), e)))(a),
+    tf.sum(a, [0, 1, 2]),
+    tf.sum(a, [0, 1, 2], true),
+    tf.mean(a, [1, 2]),
+    tf.mean(a, [0, 1, 2]),
     tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.mean(x, [1, 2]))))(a),
     tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.add(x, y))))([a, b])[1],
   ]);

@@ -13,7 +13,8 @@ export async function engine(): Promise<boolean> {
 /** max |a - b| / max(max |b|, 1e-6) */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
-  let m = 0, s = 0;
+  let m = 0,
+    s = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i] - b[i]);
     if (!(d <= m)) m = Number.isNaN(d) ? Infinity : Math.max(m, d);
@@ -32,7 +33,8 @@ export function nativeVsStock(f: () => Tensor[]): { native: Float32Array[]; stoc
       setNativeKernels(old);
     }
   };
-  const n = run(true), s = run(false);
+  const n = run(true),
+    s = run(false);
   return { native: n.map((x) => x.v), stock: s.map((x) => x.v), shapes: s.map((x) => x.s) };
 }
 

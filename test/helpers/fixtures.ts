@@ -19,13 +19,15 @@ export function idxBytes(dims: number[], data: Uint8Array): Uint8Array {
 
 /** n noisy images of h x w with a bright 6x6 block at a label-specific place (learnable), plus labels. */
 export function idxPair(n: number, h = 28, w = 28, seed = 1): { images: Uint8Array; labels: Uint8Array } {
-  const labels = new Uint8Array(n), images = new Uint8Array(n * h * w);
+  const labels = new Uint8Array(n),
+    images = new Uint8Array(n * h * w);
   let s = seed >>> 0;
   const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0);
   for (let i = 0; i < n; i++) {
     const label = next() % 10;
     labels[i] = label;
-    const top = 2 + Math.floor(label / 5) * 12, left = 1 + (label % 5) * 5;
+    const top = 2 + Math.floor(label / 5) * 12,
+      left = 1 + (label % 5) * 5;
     for (let r = 0; r < h; r++)
       for (let c = 0; c < w; c++) {
         const on = r >= top && r < top + 6 && c >= left && c < left + 4;
@@ -38,7 +40,8 @@ export function idxPair(n: number, h = 28, w = 28, seed = 1): { images: Uint8Arr
 /** Writes an MNIST-layout directory (gzipped or raw) with nTrain/nTest examples. */
 export function writeIdxDataset(dir: string, nTrain: number, nTest: number, gz = true): void {
   mkdirSync(dir, { recursive: true });
-  const tr = idxPair(nTrain, 28, 28, 1), te = idxPair(nTest, 28, 28, 2);
+  const tr = idxPair(nTrain, 28, 28, 1),
+    te = idxPair(nTest, 28, 28, 2);
   const put = (name: string, b: Uint8Array) => writeFileSync(path.join(dir, gz ? `${name}.gz` : name), gz ? gzipSync(b) : b);
   put('train-images-idx3-ubyte', tr.images);
   put('train-labels-idx1-ubyte', tr.labels);

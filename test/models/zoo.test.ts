@@ -15,7 +15,10 @@ test('lenet5 on 28x28x1: layers, parameters (44,426 by hand) and output shape', 
   // conv1 5*5*1*6+6, conv2 5*5*6*16+16, fc1 256*120+120, fc2 120*84+84, fc3 84*10+10
   assert.equal(m.countParams(), 156 + 2416 + 30840 + 10164 + 850);
   assert.deepEqual(m.outputs[0].shape, [null, 10]);
-  assert.deepEqual(layerMacs(m).map((l) => l.name), ['conv1', 'conv2', 'fc1', 'fc2', 'fc3']);
+  assert.deepEqual(
+    layerMacs(m).map((l) => l.name),
+    ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'],
+  );
 });
 
 test('vgg9 on 32x32x3: about 0.31 GFLOP (2 x 155 M multiply-accumulates) per image, as SPEC.md states', () => {
@@ -39,13 +42,20 @@ test('resnet20: 19 3x3 convs + 2 shortcut 1x1 convs + FC, about 0.27 M parameter
 });
 
 test('same seed, same weights; different seed, different weights', () => {
-  const w = (seed: number) => buildModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed }).getWeights()[0].dataSync().slice(0, 20);
+  const w = (seed: number) =>
+    buildModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed })
+      .getWeights()[0]
+      .dataSync()
+      .slice(0, 20);
   assert.deepEqual(Array.from(w(3)), Array.from(w(3)));
   assert.notDeepEqual(Array.from(w(3)), Array.from(w(4)));
 });
 
 test('bad model options are refused clearly', () => {
-  assert.throws(() => buildModel('alexnet', { inputShape: [28, 28, 1], numClasses: 10 }), /unknown model 'alexnet'; expected one of: lenet5, vgg9, resnet20/);
+  assert.throws(
+    () => buildModel('alexnet', { inputShape: [28, 28, 1], numClasses: 10 }),
+    /unknown model 'alexnet'; expected one of: lenet5, vgg9, resnet20/,
+  );
   assert.throws(() => buildModel('vgg9', { inputShape: [28, 28, 0], numClasses: 10 }), /inputShape must be three positive integers/);
   assert.throws(() => buildModel('lenet5', { inputShape: [8, 8, 1], numClasses: 10 }), /at least 16x16/);
   assert.throws(() => buildModel('resnet20', { inputShape: [32, 32, 3], numClasses: 1 }), /numClasses must be an integer >= 2/);

@@ -24,11 +24,17 @@ test('checkpoint round trip: topology, weights (incl. BN statistics) and optimiz
   m.apply(rand([2, 16, 16, 1], 1), { training: true }); // moves the BN running statistics
   const state = { step: 7, slots: [[Float32Array.from([1, 2, 3])]] };
   const file = path.join(tmpDir(), 'c.lbck');
-  saveCheckpoint(file, { model: m, modelSpec: { zoo: 'vgg9' }, optimizer: { config: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false }, state }, state: { epoch: 3 } });
+  saveCheckpoint(file, {
+    model: m,
+    modelSpec: { zoo: 'vgg9' },
+    optimizer: { config: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false }, state },
+    state: { epoch: 3 },
+  });
   const ck = await loadCheckpoint(file);
   assert.equal(ck.state.epoch, 3);
   assert.deepEqual(Array.from(ck.optimizer!.state.slots[0][0]), [1, 2, 3]);
-  const a = m.getWeights(), b = ck.model.getWeights();
+  const a = m.getWeights(),
+    b = ck.model.getWeights();
   assert.equal(a.length, b.length);
   a.forEach((t, i) => assert.deepEqual(Array.from(t.dataSync()), Array.from(b[i].dataSync())));
   const x = rand([3, 16, 16, 1], 9);
@@ -42,10 +48,26 @@ test('damaged checkpoints are detected, not trusted', async () => {
   saveCheckpoint(file, { model: m, modelSpec: {} });
   const good = readFileSync(file);
   const variants: [string, Buffer, RegExp][] = [
-    ['flip', (() => { const b = Buffer.from(good); b[b.length - 100] ^= 0x10; return b; })(), /checksum mismatch: the file is damaged/],
+    [
+      'flip',
+      (() => {
+        const b = Buffer.from(good);
+        b[b.length - 100] ^= 0x10;
+        return b;
+      })(),
+      /checksum mismatch: the file is damaged/,
+    ],
     ['truncate', good.subarray(0, good.length - 8), /truncated or padded payload/],
     ['magic', Buffer.concat([Buffer.from('XXXX'), good.subarray(4)]), /not a lowbit checkpoint \(bad magic\)/],
-    ['header', (() => { const b = Buffer.from(good); b.writeUInt32LE(0xfffffff0, 8); return b; })(), /truncated or damaged header/],
+    [
+      'header',
+      (() => {
+        const b = Buffer.from(good);
+        b.writeUInt32LE(0xfffffff0, 8);
+        return b;
+      })(),
+      /truncated or damaged header/,
+    ],
     ['tiny', good.subarray(0, 5), /bad magic/],
   ];
   for (const [name, bytes, re] of variants) {
@@ -69,10 +91,22 @@ test('learning-rate schedules', () => {
 });
 
 test('training config validation names the bad field and what it expected', () => {
-  assert.throws(() => parseTrainConfig({ model: 'lenet5', data: 'mnist', epochs: 0, batchSize: 8, lr: 0.1 }), /epochs: .*>0|epochs: Too small/);
-  assert.throws(() => parseTrainConfig({ model: 'lenet5', data: 'mnist', epochs: 1, batchSize: 8, lr: 0.1, bogus: 1 }), /Unrecognized key.*bogus/);
-  assert.throws(() => parseTrainConfig({ model: 'lenet5', data: 'mnist', epochs: 2, batchSize: 8, lr: 0.1, schedule: 'multistep' }), /milestones: the multistep schedule needs at least one milestone/);
-  assert.throws(() => parseTrainConfig({ model: 'lenet5', data: 'mnist', epochs: 2, batchSize: 8, lr: 0.1, warmupEpochs: 3 }), /warmupEpochs: must be less than epochs/);
+  assert.throws(
+    () => parseTrainConfig({ model: 'lenet5', data: 'mnist', epochs: 0, batchSize: 8, lr: 0.1 }),
+    /epochs: .*>0|epochs: Too small/,
+  );
+  assert.throws(
+    () => parseTrainConfig({ model: 'lenet5', data: 'mnist', epochs: 1, batchSize: 8, lr: 0.1, bogus: 1 }),
+    /Unrecognized key.*bogus/,
+  );
+  assert.throws(
+    () => parseTrainConfig({ model: 'lenet5', data: 'mnist', epochs: 2, batchSize: 8, lr: 0.1, schedule: 'multistep' }),
+    /milestones: the multistep schedule needs at least one milestone/,
+  );
+  assert.throws(
+    () => parseTrainConfig({ model: 'lenet5', data: 'mnist', epochs: 2, batchSize: 8, lr: 0.1, warmupEpochs: 3 }),
+    /warmupEpochs: must be less than epochs/,
+  );
 });
 
 test('native optimizer updates equal the TypeScript reference (SGD momentum/Nesterov, Adam/AdamW)', () => {
@@ -105,7 +139,8 @@ function stepWeights(poolOn: boolean): Float32Array[] {
     const opt = new Optimizer({ kind: 'sgd', momentum: 0.9, weightDecay: 5e-4, nesterov: false });
     const vars = trainableVariables(m);
     for (let i = 0; i < 3; i++) {
-      const x = rand([8, 16, 16, 3], 20 + i), y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
+      const x = rand([8, 16, 16, 3], 20 + i),
+        y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
       trainStep(m, x, y, opt, 0.05, vars);
       tf.dispose([x, y]);
     }
@@ -116,7 +151,9 @@ function stepWeights(poolOn: boolean): Float32Array[] {
 }
 
 test('buffer recycling changes nothing: identical weights after three steps with and without the pool', () => {
-  const a = stepWeights(true), b = stepWeights(false), c = stepWeights(true);
+  const a = stepWeights(true),
+    b = stepWeights(false),
+    c = stepWeights(true);
   a.forEach((w, i) => {
     assert.deepEqual(Array.from(w), Array.from(b[i]), `weight ${i} differs with the pool off`);
     assert.deepEqual(Array.from(w), Array.from(c[i]), `weight ${i} differs between two runs`);
@@ -127,7 +164,8 @@ test('no tensors leak across training steps', () => {
   const m = buildModel('resnet20', { inputShape: [8, 8, 3], numClasses: 10, seed: 1 });
   const opt = new Optimizer({ kind: 'sgd', momentum: 0.9, weightDecay: 5e-4, nesterov: false });
   const vars = trainableVariables(m);
-  const x = rand([4, 8, 8, 3], 1), y = tf.tensor1d([1, 2, 3, 4], 'int32');
+  const x = rand([4, 8, 8, 3], 1),
+    y = tf.tensor1d([1, 2, 3, 4], 'int32');
   trainStep(m, x, y, opt, 0.01, vars);
   const n = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) trainStep(m, x, y, opt, 0.01, vars);

@@ -13,9 +13,23 @@ function convDims(info: Conv2DInfo): Int32Array | null {
   if (info.outHeight <= 0 || info.outWidth <= 0 || info.batchSize <= 0) return null;
   const p = info.padInfo;
   return Int32Array.from([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-    info.dilationHeight, info.dilationWidth, p.top, p.bottom, p.left, p.right, info.outHeight, info.outWidth,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    p.top,
+    p.bottom,
+    p.left,
+    p.right,
+    info.outHeight,
+    info.outWidth,
   ]);
 }
 
@@ -39,7 +53,8 @@ export function registerConvKernels(n: NativeAddon): void {
   const forward = (args: KernelArgs, fused: boolean): TensorInfo | null => {
     const { backend, attrs } = args;
     const { x, filter, bias, preluActivationWeights } = args.inputs;
-    const xv = f32(backend, x), wv = f32(backend, filter);
+    const xv = f32(backend, x),
+      wv = f32(backend, filter);
     if (!x || !filter || !xv || !wv || x.shape.length !== 4 || preluActivationWeights) return null;
     const act = fused ? ((attrs.activation as string | undefined) ?? 'linear') : 'linear';
     if (act !== 'linear' && act !== 'relu') return null;
@@ -61,7 +76,8 @@ export function registerConvKernels(n: NativeAddon): void {
 
   override('Conv2DBackpropInput', ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs;
-    const dyv = f32(backend, dy), wv = f32(backend, filter);
+    const dyv = f32(backend, dy),
+      wv = f32(backend, filter);
     if (!dy || !filter || !dyv || !wv) return null;
     const inShape = attrs.inputShape as number[];
     const info = infoFor(inShape, filter.shape, { ...attrs, dilations: 1 });
@@ -74,7 +90,8 @@ export function registerConvKernels(n: NativeAddon): void {
 
   override('Conv2DBackpropFilter', ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs;
-    const xv = f32(backend, x), dyv = f32(backend, dy);
+    const xv = f32(backend, x),
+      dyv = f32(backend, dy);
     if (!x || !dy || !xv || !dyv) return null;
     const filterShape = attrs.filterShape as number[];
     const info = infoFor(x.shape, filterShape, { ...attrs, dilations: 1 });

@@ -10,7 +10,8 @@ function broadcastShape(a: number[], b: number[]): number[] | null {
   const r = Math.max(a.length, b.length);
   const out: number[] = [];
   for (let i = 0; i < r; i++) {
-    const da = a[a.length - r + i] ?? 1, db = b[b.length - r + i] ?? 1;
+    const da = a[a.length - r + i] ?? 1,
+      db = b[b.length - r + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) return null;
     out.push(Math.max(da, db));
   }
@@ -32,12 +33,15 @@ function broadcastStrides(shape: number[], out: number[]): Int32Array {
 
 function binary(n: NativeAddon, { inputs, backend }: KernelArgs, op: number): TensorInfo | null {
   const { a, b } = inputs;
-  const av = f32(backend, a), bv = f32(backend, b);
+  const av = f32(backend, a),
+    bv = f32(backend, b);
   if (!a || !b || !av || !bv) return null;
   const shape = broadcastShape(a.shape, b.shape);
   if (!shape) return null;
   const out = alloc(sizeOf(shape));
-  const la = av.length, lb = bv.length, last = shape[shape.length - 1] ?? 1;
+  const la = av.length,
+    lb = bv.length,
+    last = shape[shape.length - 1] ?? 1;
   const simple = (l: number, s: number[]) => l === out.length || l === 1 || (l === last && s[s.length - 1] === last);
   if (shape.length === 0 || (simple(la, a.shape) && simple(lb, b.shape))) n.binary(av, bv, out, op);
   else n.binary(av, bv, out, op, Int32Array.from(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
@@ -60,33 +64,35 @@ export function registerElementwiseKernels(n: NativeAddon): void {
   override('Sub', (a) => binary(n, a, 1));
   override('Multiply', (a) => binary(n, a, 2));
   override('RealDiv', (a) => binary(n, a, 3));
-  const reduce = (mean: boolean) => ({ inputs, backend, attrs }: KernelArgs): TensorInfo | null => {
-    const x = inputs.x;
-    const xv = f32(backend, x);
-    if (!x || !xv || x.shape.length < 2) return null;
-    const rank = x.shape.length;
-    const axes = reductionAxes(x, attrs.axis);
-    const c = x.shape[rank - 1];
-    const keep = Boolean(attrs.keepDims);
-    if (axes.length === rank - 1 && axes.every((v, i) => v === i)) {
-      // All leading axes: per-channel totals.
-      const out = alloc(c);
-      n.sumRows(xv, out, c);
-      if (mean) {
-        const k = xv.length / c;
-        for (let i = 0; i < c; i++) out[i] /= k;
+  const reduce =
+    (mean: boolean) =>
+    ({ inputs, backend, attrs }: KernelArgs): TensorInfo | null => {
+      const x = inputs.x;
+      const xv = f32(backend, x);
+      if (!x || !xv || x.shape.length < 2) return null;
+      const rank = x.shape.length;
+      const axes = reductionAxes(x, attrs.axis);
+      const c = x.shape[rank - 1];
+      const keep = Boolean(attrs.keepDims);
+      if (axes.length === rank - 1 && axes.every((v, i) => v === i)) {
+        // All leading axes: per-channel totals.
+        const out = alloc(c);
+        n.sumRows(xv, out, c);
+        if (mean) {
+          const k = xv.length / c;
+          for (let i = 0; i < c; i++) out[i] /= k;
+        }
+        return backend.makeTensorInfo(keep ? [...new Array(rank - 1).fill(1), c] : [c], 'float32', out);
       }
-      return backend.makeTensorInfo(keep ? [...new Array(rank - 1).fill(1), c] : [c], 'float32', out);
-    }
-    if (mean && rank >= 3 && axes.length === rank - 2 && axes.every((v, i) => v === i + 1)) {
-      // Spatial axes of NHWC (global average pooling).
-      const nb = x.shape[0];
-      const out = alloc(nb * c);
-      n.meanMiddle(xv, out, nb, xv.length / (nb * c), c);
-      return backend.makeTensorInfo(keep ? [nb, ...new Array(rank - 2).fill(1), c] : [nb, c], 'float32', out);
-    }
-    return null;
-  };
+      if (mean && rank >= 3 && axes.length === rank - 2 && axes.every((v, i) => v === i + 1)) {
+        // Spatial axes of NHWC (global average pooling).
+        const nb = x.shape[0];
+        const out = alloc(nb * c);
+        n.meanMiddle(xv, out, nb, xv.length / (nb * c), c);
+        return backend.makeTensorInfo(keep ? [nb, ...new Array(rank - 2).fill(1), c] : [nb, c], 'float32', out);
+      }
+      return null;
+    };
   override('Sum', reduce(false));
   override('Mean', reduce(true));
 }

@@ -7,19 +7,24 @@ import { alloc } from '../buffer-pool.js';
 function matmul(n: NativeAddon, args: KernelArgs, fused: boolean): TensorInfo | null {
   const { backend, attrs } = args;
   const { a, b, bias, preluActivationWeights } = args.inputs;
-  const av = f32(backend, a), bv = f32(backend, b);
+  const av = f32(backend, a),
+    bv = f32(backend, b);
   if (!a || !b || !av || !bv || a.shape.length < 2 || b.shape.length < 2 || preluActivationWeights) return null;
   const act = fused ? ((attrs.activation as string | undefined) ?? 'linear') : 'linear';
   if (act !== 'linear' && act !== 'relu') return null;
-  const tA = Boolean(attrs.transposeA), tB = Boolean(attrs.transposeB);
-  const ra = a.shape.length, rb = b.shape.length;
+  const tA = Boolean(attrs.transposeA),
+    tB = Boolean(attrs.transposeB);
+  const ra = a.shape.length,
+    rb = b.shape.length;
   const M = tA ? a.shape[ra - 1] : a.shape[ra - 2];
   const K = tA ? a.shape[ra - 2] : a.shape[ra - 1];
   const K2 = tB ? b.shape[rb - 1] : b.shape[rb - 2];
   const N = tB ? b.shape[rb - 2] : b.shape[rb - 1];
   if (K !== K2) return null;
-  const batchShapeA = a.shape.slice(0, -2), batchShapeB = b.shape.slice(0, -2);
-  const batchA = sizeOf(batchShapeA), batchB = sizeOf(batchShapeB);
+  const batchShapeA = a.shape.slice(0, -2),
+    batchShapeB = b.shape.slice(0, -2);
+  const batchA = sizeOf(batchShapeA),
+    batchB = sizeOf(batchShapeB);
   // Only equal batches or a broadcast single matrix; anything else goes to stock tfjs.
   let outBatch: number[];
   if (batchA === batchB && batchShapeA.join() === batchShapeB.join()) outBatch = batchShapeA;

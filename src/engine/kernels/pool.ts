@@ -16,8 +16,18 @@ function poolDims(xShape: number[], attrs: Record<string, unknown>): { dims: Int
   );
   const p = info.padInfo;
   const dims = Int32Array.from([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth,
-    info.strideHeight, info.strideWidth, p.top, p.left, info.outHeight, info.outWidth,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    p.top,
+    p.left,
+    info.outHeight,
+    info.outWidth,
   ]);
   return { dims, out: [info.batchSize, info.outHeight, info.outWidth, info.outChannels] };
 }
@@ -32,7 +42,8 @@ export function registerPoolKernels(n: NativeAddon): void {
     return backend.makeTensorInfo(p.out, 'float32', y);
   });
   override('MaxPoolGrad', ({ inputs, backend, attrs }) => {
-    const dyv = f32(backend, inputs.dy), xv = f32(backend, inputs.input);
+    const dyv = f32(backend, inputs.dy),
+      xv = f32(backend, inputs.input);
     const p = dyv && xv && poolDims(inputs.input!.shape, attrs);
     if (!dyv || !xv || !p) return null;
     const dx = alloc(xv.length);

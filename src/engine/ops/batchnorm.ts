@@ -31,7 +31,8 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: numb
   const n = activeNative();
   if (!n || x.dtype !== 'float32') return batchNormTrainReference(x, gamma, beta, eps, relu);
   const c = x.shape[x.shape.length - 1];
-  const mean = new Float32Array(c), variance = new Float32Array(c);
+  const mean = new Float32Array(c),
+    variance = new Float32Array(c);
   const op = customOp(([xi, g, b], save) => {
     const xv = values(xi);
     const y = alloc(xv.length);
@@ -42,7 +43,9 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: numb
       value: yt,
       gradFunc: (dy, saved) => {
         const [sx, sg, sy] = saved;
-        const dx = alloc(xv.length), dgamma = alloc(c), dbeta = alloc(c);
+        const dx = alloc(xv.length),
+          dgamma = alloc(c),
+          dbeta = alloc(c);
         n.bnTrainBackward(values(dy), values(sx), relu ? values(sy) : null, values(sg), mean, variance, dx, dgamma, dbeta, c, eps);
         return [tf.tensor(dx, sx.shape, 'float32'), tf.tensor(dgamma, sg.shape, 'float32'), tf.tensor(dbeta, sg.shape, 'float32')];
       },
@@ -52,16 +55,47 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: numb
   return { y, mean: tf.tensor1d(mean), variance: tf.tensor1d(variance) };
 }
 
-/** Inference mode: normalize with given (running) statistics; no gradient needed. */
+/** Reference inference mode: tf.batchNorm (+ ReLU), differentiated by tfjs autograd. */
+export function batchNormInferReference(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  eps: number,
+  relu: boolean,
+): Tensor {
+  const y = tf.batchNorm(x, mean, variance, beta, gamma, eps);
+  return relu ? tf.relu(y) : y;
+}
+
+/**
+ * Inference mode: normalize with given (running) statistics. Differentiable in x, gamma and
+ * beta (fine-tuning with frozen statistics); the statistics themselves get no gradient.
+ */
 export function batchNormInfer(x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, eps: number, relu: boolean): Tensor {
   const n = activeNative();
-  if (!n || x.dtype !== 'float32') {
-    const y = tf.batchNorm(x, mean, variance, beta, gamma, eps);
-    return relu ? tf.relu(y) : y;
-  }
+  if (!n || x.dtype !== 'float32') return batchNormInferReference(x, gamma, beta, mean, variance, eps, relu);
   const c = x.shape[x.shape.length - 1];
-  const xv = values(x);
-  const y = alloc(xv.length);
-  n.bnInference(xv, values(gamma), values(beta), values(mean), values(variance), y, c, eps, relu ? 1 : 0);
-  return tf.tensor(y, x.shape, 'float32');
+  const mv = values(mean),
+    vv = values(variance);
+  const op = customOp(([xi, g, b], save) => {
+    const xv = values(xi);
+    const y = alloc(xv.length);
+    n.bnInference(xv, values(g), values(b), mv, vv, y, c, eps, relu ? 1 : 0);
+    const yt = tf.tensor(y, xi.shape, 'float32');
+    save([xi, g, yt]);
+    return {
+      value: yt,
+      gradFunc: (dy, saved) => {
+        const [sx, sg, sy] = saved;
+        const dx = alloc(xv.length),
+          dgamma = alloc(c),
+          dbeta = alloc(c);
+        n.bnInferenceBackward(values(dy), values(sx), relu ? values(sy) : null, values(sg), mv, vv, dx, dgamma, dbeta, c, eps);
+        return [tf.tensor(dx, sx.shape, 'float32'), tf.tensor(dgamma, sg.shape, 'float32'), tf.tensor(dbeta, sg.shape, 'float32')];
+      },
+    };
+  });
+  return op(x, gamma, beta);
 }

@@ -7,7 +7,8 @@ import { activeNative } from '../state.js';
 
 export function registerReluGrad(n: NativeAddon): void {
   registerOwn('LowbitReluGrad', ({ inputs, backend }) => {
-    const dy = f32(backend, inputs.dy)!, x = f32(backend, inputs.x)!;
+    const dy = f32(backend, inputs.dy)!,
+      x = f32(backend, inputs.x)!;
     const dx = alloc(x.length);
     n.reluGrad(dy, x, dx);
     return backend.makeTensorInfo(inputs.x!.shape, 'float32', dx);
