@@ -95,14 +95,17 @@ static Napi::Value TrainForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// bnTrainBackward(dy, x, y|null, gamma, mean, var, dx, dgamma, dbeta, C, eps): y (the fused ReLU
-// output) masks dy where the ReLU was off; exact gradient through the batch statistics.
-static Napi::Value TrainBackward(const Napi::CallbackInfo& info) {
+// bnBackward(dy, x, y|null, gamma, mean, var, dx, dgamma, dbeta, C, eps, train): y (the fused ReLU
+// output) masks dy where the ReLU was off. With train=1 the statistics are the batch's own, so
+// the gradient flows through them too: dx = k*(g - mean(g) - xhat*mean(g*xhat)); with train=0
+// (inference, fixed statistics) dx = k*g. In both, dgamma = sum g*xhat and dbeta = sum g.
+static Napi::Value Backward(const Napi::CallbackInfo& info) {
   auto dy = arg<float>(info, 0), x = arg<float>(info, 1), y = arg<float>(info, 2), gamma = arg<float>(info, 3);
   auto mean = arg<float>(info, 4), var = arg<float>(info, 5), dx = arg<float>(info, 6);
   auto dgamma = arg<float>(info, 7), dbeta = arg<float>(info, 8);
   const int C = argInt(info, 9);
   const float eps = argFloat(info, 10);
+  const bool train = argInt(info, 11) != 0;
   const size_t M = x.length / C;
   const float *DY = dy.data, *X = x.data, *Y = y.data, *MU = mean.data;
   const bool relu = Y != nullptr;
@@ -117,18 +120,20 @@ static Napi::Value TrainBackward(const Napi::CallbackInfo& info) {
       fgx[c] += g * (xr[c] - MU[c]);
     }
   });
-  std::vector<float> k(C), a(C), b(C), inv(C);
+  std::vector<float> k(C), a(C, 0.f), b(C, 0.f);
   for (int c = 0; c < C; c++) {
-    inv[c] = 1.f / std::sqrt(var.data[c] + eps);
-    const double sgxhat = sgx[c] * inv[c];  // sum g * xhat
+    const float inv = 1.f / std::sqrt(var.data[c] + eps);
+    const double sgxhat = sgx[c] * inv;  // sum g * xhat
     dbeta.data[c] = float(sg[c]);
     dgamma.data[c] = float(sgxhat);
-    k[c] = gamma.data[c] * inv[c];
-    a[c] = float(sg[c] / double(M));
-    b[c] = float(sgxhat / double(M)) * inv[c];  // multiplies (x - mean)
+    k[c] = gamma.data[c] * inv;
+    if (train) {
+      a[c] = float(sg[c] / double(M));
+      b[c] = float(sgxhat / double(M)) * inv;  // multiplies (x - mean)
+    }
   }
   float* DX = dx.data;
-#pragma omp parallel for num_threads(threads()) schedule(static)
+#pragma omp parallel for num_threads(threads()) schedule(static) if (M * C > 32768)
   for (size_t r = 0; r < M; r++) {
     const float* __restrict d = DY + r * C;
     const float* __restrict xr = X + r * C;
@@ -158,52 +163,9 @@ static Napi::Value Inference(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// bnInferenceBackward(dy, x, y|null, gamma, mean, var, dx, dgamma, dbeta, C, eps): the gradient of
-// inference-mode batch norm (fixed statistics): dx = dy*gamma*inv, dgamma = sum dy*xhat, dbeta = sum dy.
-static Napi::Value InferenceBackward(const Napi::CallbackInfo& info) {
-  auto dy = arg<float>(info, 0), x = arg<float>(info, 1), y = arg<float>(info, 2), gamma = arg<float>(info, 3);
-  auto mean = arg<float>(info, 4), var = arg<float>(info, 5), dx = arg<float>(info, 6);
-  auto dgamma = arg<float>(info, 7), dbeta = arg<float>(info, 8);
-  const int C = argInt(info, 9);
-  const float eps = argFloat(info, 10);
-  const size_t M = x.length / C;
-  const float *DY = dy.data, *X = x.data, *Y = y.data, *MU = mean.data;
-  const bool relu = Y != nullptr;
-  std::vector<float> inv(C), k(C);
-  for (int c = 0; c < C; c++) {
-    inv[c] = 1.f / std::sqrt(var.data[c] + eps);
-    k[c] = gamma.data[c] * inv[c];
-  }
-  std::vector<double> sg, sgx;
-  blockSums(M, C, sg, sgx, [&](size_t r, float* __restrict fg, float* __restrict fgx) {
-    const float* __restrict d = DY + r * C;
-    const float* __restrict xr = X + r * C;
-    const float* __restrict yr = relu ? Y + r * C : nullptr;
-    for (int c = 0; c < C; c++) {
-      float g = relu ? (yr[c] > 0.f ? d[c] : 0.f) : d[c];
-      fg[c] += g;
-      fgx[c] += g * (xr[c] - MU[c]);
-    }
-  });
-  for (int c = 0; c < C; c++) {
-    dbeta.data[c] = float(sg[c]);
-    dgamma.data[c] = float(sgx[c] * inv[c]);
-  }
-  float* DX = dx.data;
-#pragma omp parallel for num_threads(threads()) schedule(static) if (M * C > 32768)
-  for (size_t r = 0; r < M; r++) {
-    const float* __restrict d = DY + r * C;
-    const float* __restrict yr = relu ? Y + r * C : nullptr;
-    float* __restrict o = DX + r * C;
-    for (int c = 0; c < C; c++) o[c] = (relu ? (yr[c] > 0.f ? d[c] : 0.f) : d[c]) * k[c];
-  }
-  return info.Env().Undefined();
-}
-
 void registerBatchnorm(Napi::Env env, Napi::Object exports) {
-  exports.Set("bnInferenceBackward", Napi::Function::New(env, InferenceBackward));
   exports.Set("bnTrainForward", Napi::Function::New(env, TrainForward));
-  exports.Set("bnTrainBackward", Napi::Function::New(env, TrainBackward));
+  exports.Set("bnBackward", Napi::Function::New(env, Backward));
   exports.Set("bnInference", Napi::Function::New(env, Inference));
 }
 

@@ -20,20 +20,37 @@ static PoolDims readPool(const Span<int32_t>& d) {
   return PoolDims{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]};
 }
 
-// Calls f(n, oh, ow, h0, h1, w0, w1) for every output cell, rows parallel across threads.
+// Calls f(n, oh, ow, h0, h1, w0, w1) for every output cell of images n0..n1-1, with the window
+// clipped to the input ([h0, h1) x [w0, w1)).
+template <typename F>
+static void windowsOf(const PoolDims& p, int n, int oh, F& f) {
+  int h0 = oh * p.sh - p.pt, h1 = std::min(h0 + p.KH, p.H);
+  h0 = std::max(h0, 0);
+  for (int ow = 0; ow < p.OW; ow++) {
+    int w0 = ow * p.sw - p.pl, w1 = std::min(w0 + p.KW, p.W);
+    w0 = std::max(w0, 0);
+    f(n, oh, ow, h0, h1, w0, w1);
+  }
+}
+
+// Forward passes write disjoint outputs: output rows run in parallel.
 template <typename F>
 static void forEachWindow(const PoolDims& p, F f) {
   const long rows = long(p.N) * p.OH;
 #pragma omp parallel for num_threads(threads()) schedule(static)
-  for (long r = 0; r < rows; r++) {
-    int n = int(r / p.OH), oh = int(r % p.OH);
-    int h0 = oh * p.sh - p.pt, h1 = std::min(h0 + p.KH, p.H);
-    h0 = std::max(h0, 0);
-    for (int ow = 0; ow < p.OW; ow++) {
-      int w0 = ow * p.sw - p.pl, w1 = std::min(w0 + p.KW, p.W);
-      w0 = std::max(w0, 0);
-      f(n, oh, ow, h0, h1, w0, w1);
-    }
+  for (long r = 0; r < rows; r++) windowsOf(p, int(r / p.OH), int(r % p.OH), f);
+}
+
+// Backward passes scatter into overlapping windows: whole images run in parallel (no races).
+// `make` builds one per-thread functor (scratch buffers live in it).
+template <typename Make>
+static void forEachWindowByImage(const PoolDims& p, Make make) {
+#pragma omp parallel num_threads(threads())
+  {
+    auto f = make();
+#pragma omp for schedule(static)
+    for (int n = 0; n < p.N; n++)
+      for (int oh = 0; oh < p.OH; oh++) windowsOf(p, n, oh, f);
   }
 }
 
@@ -54,50 +71,32 @@ static Napi::Value MaxForward(const Napi::CallbackInfo& info) {
 }
 
 // maxPoolBackward(dy, x, dx, dims): the argmax of every window is recomputed with the channel
-// loop innermost (contiguous in NHWC); windows may overlap, so each image is one task (no races).
+// loop innermost (contiguous in NHWC).
 static Napi::Value MaxBackward(const Napi::CallbackInfo& info) {
   auto dy = arg<float>(info, 0), x = arg<float>(info, 1), dx = arg<float>(info, 2);
   PoolDims p = readPool(arg<int32_t>(info, 3));
   const int C = p.C;
   std::memset(dx.data, 0, dx.length * sizeof(float));
-#pragma omp parallel num_threads(threads())
-  {
-    std::vector<float> best(C);
-    std::vector<size_t> at(C);
-#pragma omp for schedule(static)
-    for (int n = 0; n < p.N; n++) {
-      for (int oh = 0; oh < p.OH; oh++) {
-        int h0 = oh * p.sh - p.pt, h1 = std::min(h0 + p.KH, p.H);
-        h0 = std::max(h0, 0);
-        for (int ow = 0; ow < p.OW; ow++) {
-          int w0 = ow * p.sw - p.pl, w1 = std::min(w0 + p.KW, p.W);
-          w0 = std::max(w0, 0);
-          if (h0 >= h1 || w0 >= w1) continue;
-          bool first = true;
-          for (int h = h0; h < h1; h++)
-            for (int w = w0; w < w1; w++) {
-              const size_t base = ((size_t(n) * p.H + h) * p.W + w) * C;
-              const float* in = x.data + base;
-              if (first) {
-                for (int c = 0; c < C; c++) {
-                  best[c] = in[c];
-                  at[c] = base + c;
-                }
-                first = false;
-              } else {
-                for (int c = 0; c < C; c++)
-                  if (in[c] > best[c]) {
-                    best[c] = in[c];
-                    at[c] = base + c;
-                  }
-              }
+  forEachWindowByImage(p, [&]() {
+    return [&, best = std::vector<float>(C), at = std::vector<size_t>(C)](int n, int oh, int ow, int h0, int h1, int w0,
+                                                                          int w1) mutable {
+      if (h0 >= h1 || w0 >= w1) return;
+      bool first = true;
+      for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+          const size_t base = ((size_t(n) * p.H + h) * p.W + w) * C;
+          const float* in = x.data + base;
+          for (int c = 0; c < C; c++)
+            if (first || in[c] > best[c]) {
+              best[c] = in[c];
+              at[c] = base + c;
             }
-          const float* g = dy.data + ((size_t(n) * p.OH + oh) * p.OW + ow) * C;
-          for (int c = 0; c < C; c++) dx.data[at[c]] += g[c];
+          first = false;
         }
-      }
-    }
-  }
+      const float* g = dy.data + ((size_t(n) * p.OH + oh) * p.OW + ow) * C;
+      for (int c = 0; c < C; c++) dx.data[at[c]] += g[c];
+    };
+  });
   return info.Env().Undefined();
 }
 
@@ -124,23 +123,17 @@ static Napi::Value AvgBackward(const Napi::CallbackInfo& info) {
   PoolDims p = readPool(arg<int32_t>(info, 2));
   const int C = p.C;
   std::memset(dx.data, 0, dx.length * sizeof(float));
-#pragma omp parallel for num_threads(threads()) schedule(static)
-  for (int n = 0; n < p.N; n++)
-    for (int oh = 0; oh < p.OH; oh++) {
-      int h0 = oh * p.sh - p.pt, h1 = std::min(h0 + p.KH, p.H);
-      h0 = std::max(h0, 0);
-      for (int ow = 0; ow < p.OW; ow++) {
-        int w0 = ow * p.sw - p.pl, w1 = std::min(w0 + p.KW, p.W);
-        w0 = std::max(w0, 0);
-        const float* g = dy.data + ((size_t(n) * p.OH + oh) * p.OW + ow) * C;
-        float inv = 1.f / float(std::max(1, (h1 - h0) * (w1 - w0)));
-        for (int h = h0; h < h1; h++)
-          for (int w = w0; w < w1; w++) {
-            float* d = dx.data + ((size_t(n) * p.H + h) * p.W + w) * C;
-            for (int c = 0; c < C; c++) d[c] += g[c] * inv;
-          }
-      }
-    }
+  forEachWindowByImage(p, [&]() {
+    return [&](int n, int oh, int ow, int h0, int h1, int w0, int w1) {
+      const float* g = dy.data + ((size_t(n) * p.OH + oh) * p.OW + ow) * C;
+      const float inv = 1.f / float(std::max(1, (h1 - h0) * (w1 - w0)));
+      for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+          float* d = dx.data + ((size_t(n) * p.H + h) * p.W + w) * C;
+          for (int c = 0; c < C; c++) d[c] += g[c] * inv;
+        }
+    };
+  });
   return info.Env().Undefined();
 }
 

@@ -28,7 +28,8 @@ export interface NativeAddon {
     eps: number,
     relu: number,
   ): void;
-  bnTrainBackward(
+  /** train=1: gradient through the batch statistics; 0: fixed (running) statistics. */
+  bnBackward(
     dy: Float32Array,
     x: Float32Array,
     y: Float32Array | null,
@@ -40,19 +41,7 @@ export interface NativeAddon {
     dbeta: Float32Array,
     c: number,
     eps: number,
-  ): void;
-  bnInferenceBackward(
-    dy: Float32Array,
-    x: Float32Array,
-    y: Float32Array | null,
-    gamma: Float32Array,
-    mean: Float32Array,
-    variance: Float32Array,
-    dx: Float32Array,
-    dgamma: Float32Array,
-    dbeta: Float32Array,
-    c: number,
-    eps: number,
+    train: number,
   ): void;
   bnInference(
     x: Float32Array,

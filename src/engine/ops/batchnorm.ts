@@ -2,6 +2,7 @@
 // the batch statistics too (for the running averages). The native path is one fused kernel
 // each way with the exact gradient; the reference path is plain tf ops (autograd).
 import { tf, type Tensor } from '../tf.js';
+import type { NativeAddon } from '../native.js';
 import { activeNative } from '../state.js';
 import { customOp } from './custom-op.js';
 import { alloc } from '../buffer-pool.js';
@@ -16,6 +17,54 @@ export interface BatchNormTrainResult {
 
 function values(t: Tensor): Float32Array {
   return t.dataSync() as Float32Array;
+}
+
+/**
+ * The native op for either mode: `forward` fills y (and, in training, the statistics) from
+ * x, gamma, beta; the backward kernel reads the statistics `stats()` returns at that time.
+ * Gradients go to x, gamma and beta; statistics are constants of the op.
+ */
+function nativeBatchNorm(
+  n: NativeAddon,
+  c: number,
+  eps: number,
+  relu: boolean,
+  train: boolean,
+  forward: (x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array) => void,
+  stats: () => { mean: Float32Array; variance: Float32Array },
+): (x: Tensor, gamma: Tensor, beta: Tensor) => Tensor {
+  return customOp(([xi, g, b], save) => {
+    const xv = values(xi);
+    const y = alloc(xv.length);
+    forward(xv, values(g), values(b), y);
+    const yt = tf.tensor(y, xi.shape, 'float32');
+    save([xi, g, yt]);
+    return {
+      value: yt,
+      gradFunc: (dy, saved) => {
+        const [sx, sg, sy] = saved;
+        const dx = alloc(xv.length),
+          dgamma = alloc(c),
+          dbeta = alloc(c);
+        const { mean, variance } = stats();
+        n.bnBackward(
+          values(dy),
+          values(sx),
+          relu ? values(sy) : null,
+          values(sg),
+          mean,
+          variance,
+          dx,
+          dgamma,
+          dbeta,
+          c,
+          eps,
+          train ? 1 : 0,
+        );
+        return [tf.tensor(dx, sx.shape, 'float32'), tf.tensor(dgamma, sg.shape, 'float32'), tf.tensor(dbeta, sg.shape, 'float32')];
+      },
+    };
+  });
 }
 
 /** Reference: tf.moments + arithmetic, differentiated by tfjs autograd. */
@@ -33,24 +82,15 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: numb
   const c = x.shape[x.shape.length - 1];
   const mean = new Float32Array(c),
     variance = new Float32Array(c);
-  const op = customOp(([xi, g, b], save) => {
-    const xv = values(xi);
-    const y = alloc(xv.length);
-    n.bnTrainForward(xv, values(g), values(b), y, mean, variance, c, eps, relu ? 1 : 0);
-    const yt = tf.tensor(y, xi.shape, 'float32');
-    save([xi, g, yt]);
-    return {
-      value: yt,
-      gradFunc: (dy, saved) => {
-        const [sx, sg, sy] = saved;
-        const dx = alloc(xv.length),
-          dgamma = alloc(c),
-          dbeta = alloc(c);
-        n.bnTrainBackward(values(dy), values(sx), relu ? values(sy) : null, values(sg), mean, variance, dx, dgamma, dbeta, c, eps);
-        return [tf.tensor(dx, sx.shape, 'float32'), tf.tensor(dgamma, sg.shape, 'float32'), tf.tensor(dbeta, sg.shape, 'float32')];
-      },
-    };
-  });
+  const op = nativeBatchNorm(
+    n,
+    c,
+    eps,
+    relu,
+    true,
+    (xv, gv, bv, y) => n.bnTrainForward(xv, gv, bv, y, mean, variance, c, eps, relu ? 1 : 0),
+    () => ({ mean, variance }),
+  );
   const y = op(x, gamma, beta);
   return { y, mean: tf.tensor1d(mean), variance: tf.tensor1d(variance) };
 }
@@ -77,25 +117,15 @@ export function batchNormInfer(x: Tensor, gamma: Tensor, beta: Tensor, mean: Ten
   const n = activeNative();
   if (!n || x.dtype !== 'float32') return batchNormInferReference(x, gamma, beta, mean, variance, eps, relu);
   const c = x.shape[x.shape.length - 1];
-  const mv = values(mean),
-    vv = values(variance);
-  const op = customOp(([xi, g, b], save) => {
-    const xv = values(xi);
-    const y = alloc(xv.length);
-    n.bnInference(xv, values(g), values(b), mv, vv, y, c, eps, relu ? 1 : 0);
-    const yt = tf.tensor(y, xi.shape, 'float32');
-    save([xi, g, yt]);
-    return {
-      value: yt,
-      gradFunc: (dy, saved) => {
-        const [sx, sg, sy] = saved;
-        const dx = alloc(xv.length),
-          dgamma = alloc(c),
-          dbeta = alloc(c);
-        n.bnInferenceBackward(values(dy), values(sx), relu ? values(sy) : null, values(sg), mv, vv, dx, dgamma, dbeta, c, eps);
-        return [tf.tensor(dx, sx.shape, 'float32'), tf.tensor(dgamma, sg.shape, 'float32'), tf.tensor(dbeta, sg.shape, 'float32')];
-      },
-    };
-  });
+  const stats = { mean: values(mean), variance: values(variance) };
+  const op = nativeBatchNorm(
+    n,
+    c,
+    eps,
+    relu,
+    false,
+    (xv, gv, bv, y) => n.bnInference(xv, gv, bv, stats.mean, stats.variance, y, c, eps, relu ? 1 : 0),
+    () => stats,
+  );
   return op(x, gamma, beta);
 }
