@@ -1,6 +1,6 @@
 // The CIFAR-10 binary layout: records of 1 label byte + 3072 pixel bytes (1024 R, 1024 G,
 // 1024 B, row-major), 10000 records per file. Converted here to HWC for the NHWC engine.
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../util/read.js';
 
 export const CIFAR_RECORD = 1 + 32 * 32 * 3;
 
@@ -34,15 +34,7 @@ export function parseCifarBatch(buf: Uint8Array, what: string, numClasses = 10):
 }
 
 export function readCifarFiles(paths: string[]): LabeledImages {
-  const parts = paths.map((p) => {
-    let raw: Uint8Array;
-    try {
-      raw = readFileSync(p);
-    } catch (e) {
-      throw new Error(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    return parseCifarBatch(raw, p);
-  });
+  const parts = paths.map((p) => parseCifarBatch(readInputFile(p), p));
   const count = parts.reduce((s, p) => s + p.count, 0);
   const images = new Uint8Array(count * 3072),
     labels = new Uint8Array(count);

@@ -1,7 +1,7 @@
 // The idx format of MNIST / Fashion-MNIST (raw or gzip): big-endian magic 0x0000 0x08 ndim,
 // ndim big-endian uint32 dimensions, then unsigned bytes. Every structural fault is reported
 // with the file name and what was expected.
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../util/read.js';
 import { gunzipSync } from 'node:zlib';
 
 export interface IdxArray {
@@ -46,11 +46,5 @@ export function parseIdx(raw: Uint8Array, what: string): IdxArray {
 }
 
 export function readIdxFile(path: string): IdxArray {
-  let raw: Uint8Array;
-  try {
-    raw = readFileSync(path);
-  } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return parseIdx(raw, path);
+  return parseIdx(readInputFile(path), path);
 }

@@ -6,7 +6,7 @@
 // The header lists every tensor with its offset; loading checks magic, version, lengths,
 // checksum and shapes and refuses anything else with one clear message.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../util/read.js';
 import { tf } from '../engine/tf.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { OptimizerConfig, OptimizerState } from './optimizer.js';
@@ -105,12 +105,7 @@ function fail(file: string, what: string): never {
 
 /** Reads and verifies the header and payload without building the model. */
 export function readCheckpointRaw(file: string): { header: CheckpointHeader; payload: Float32Array } {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (e) {
-    throw new Error(`cannot read checkpoint ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const buf = readInputFile(file, 'checkpoint');
   if (buf.length < 12 || buf.toString('latin1', 0, 4) !== MAGIC) fail(file, 'not a lowbit checkpoint (bad magic)');
   const version = buf.readUInt32LE(4);
   if (version !== VERSION) fail(file, `checkpoint version ${version} not supported (expected ${VERSION})`);
