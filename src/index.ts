@@ -31,3 +31,12 @@ export { evaluate, type EvalResult } from './train/evaluate.js';
 export { Optimizer, type OptimizerConfig, type OptimizerState } from './train/optimizer.js';
 export { learningRate, type Schedule, type LrConfig } from './train/schedule.js';
 export { saveCheckpoint, loadCheckpoint, readCheckpointRaw, type CheckpointData } from './train/checkpoint.js';
+
+// Number formats (declared once; see src/quant/)
+export { formats, formatNames, parseFormatSpec, formatOf, type FormatName, type FormatSpec, type SpecOf } from './quant/registry.js';
+export type { FormatDef, Storage, HardwareDescriptor, Granularity, FitOptions } from './quant/types.js';
+export { esbMagnitudes, esbLambda } from './quant/esb.js';
+export { dybitMagnitudes, dybitField, dybitFieldBits } from './quant/dybit.js';
+export { mpqBitsPerWeight, mpqCode } from './quant/mpq.js';
+export { lsqGradScale, lsqRange } from './quant/lsq.js';
+export { intRange } from './quant/int.js';

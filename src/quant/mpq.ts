@@ -1,0 +1,86 @@
+// `mpq` (Kim et al., our reading, SPEC.md §2): base uniform b bits with step Δ (signed, narrow
+// range ±(2^(b-1)-1)·Δ); a per-weight flag gives a flagged weight the (b+1)-bit grid (step Δ/2,
+// same range), the "extra quantization level". Codes are on the fine grid (value = code·Δ/2):
+// unflagged weights have even codes. Storage: b bits per weight, one extra bit per flagged
+// weight, and the flag index (bitmap or sparse list, whichever is smaller) kept apart.
+import { z } from 'zod';
+import { channelCount, channelStats, divF32, f32, roundHalfEven, safeScale } from './numeric.js';
+import type { FormatDef } from './types.js';
+import { granularity } from './uniform.js';
+
+export const mpqSchema = z
+  .object({
+    format: z.literal('mpq'),
+    /** Base bits b (flagged weights get b + 1). */
+    bits: z.number().int().min(2).max(7),
+    granularity: granularity.default('tensor'),
+  })
+  .strict();
+
+export type MpqSpec = z.output<typeof mpqSchema>;
+export interface MpqParams {
+  /** Base step Δ per channel. */
+  scale: number[];
+  /** One byte per weight, 1 = flagged (extra bit); absent = none flagged. Not JSON: packed apart. */
+  flags?: Uint8Array;
+}
+
+function baseMax(bits: number): number {
+  return 2 ** (bits - 1) - 1;
+}
+
+/** Fine-grid code of v: unflagged rounds on the base grid (even codes), flagged on the half-step grid. */
+export function mpqCode(v: number, delta: number, bits: number, flagged: boolean): number {
+  const M = baseMax(bits);
+  if (flagged) {
+    const j = roundHalfEven(divF32(v, f32(delta / 2)));
+    return Math.max(-2 * M, Math.min(2 * M, j));
+  }
+  const k = roundHalfEven(divF32(v, delta));
+  return 2 * Math.max(-M, Math.min(M, k));
+}
+
+/** Average stored bits per weight, flags and index included (SPEC.md §2). */
+export function mpqBitsPerWeight(bits: number, count: number, flagged: number): number {
+  if (count === 0) return 0;
+  const bitmap = count;
+  const sparse = flagged * Math.max(1, Math.ceil(Math.log2(count)));
+  return bits + (flagged + Math.min(bitmap, sparse)) / count;
+}
+
+export const mpqFormat: FormatDef<MpqSpec, MpqParams> = {
+  name: 'mpq',
+  schema: mpqSchema,
+  summary: 'base b-bit uniform grid, with flagged weights on the (b+1)-bit grid (MPQ)',
+  gradientRule: 'straight-through inside [-(2^(b-1)-1)·Δ, (2^(b-1)-1)·Δ], zero outside',
+  roundsToNearest: true,
+  fit(x, shape, spec) {
+    const st = channelStats(x, channelCount(shape, spec.granularity === 'channel'));
+    return { scale: Array.from(st.maxAbs, (m) => safeScale(m / baseMax(spec.bits))) };
+  },
+  encode(x, shape, spec, p) {
+    const C = channelCount(shape, p.scale.length > 1);
+    if (p.flags && p.flags.length !== x.length) throw new Error(`mpq: ${p.flags.length} flags for ${x.length} weights`);
+    const out = new Int32Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = mpqCode(x[i], p.scale[C === 1 ? 0 : i % C], spec.bits, Boolean(p.flags?.[i]));
+    return out;
+  },
+  decode(codes, shape, _spec, p) {
+    const C = channelCount(shape, p.scale.length > 1);
+    const out = new Float32Array(codes.length);
+    for (let i = 0; i < codes.length; i++) out[i] = f32(codes[i] * f32(p.scale[C === 1 ? 0 : i % C] / 2));
+    return out;
+  },
+  channels: (p) => p.scale.length,
+  // With flags, the whole half-step grid is representable; without, only the base grid.
+  levels(spec, p, c) {
+    const M = 2 * baseMax(spec.bits); // largest fine-grid code
+    const half = f32(p.scale[c] / 2);
+    const step = p.flags?.some((f) => f) ? 1 : 2; // code step: every fine code, or the even ones
+    return Float64Array.from({ length: (2 * M) / step + 1 }, (_, i) => f32((i * step - M) * half));
+  },
+  codeRange: (spec) => [-2 * baseMax(spec.bits), 2 * baseMax(spec.bits)],
+  passes: (v, spec, p, c) => Math.abs(v) <= f32(baseMax(spec.bits) * p.scale[c]),
+  storage: (spec) => ({ kind: 'mpq', baseBits: spec.bits }),
+  hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.bits, decoder: 'none', extraPassForFlagged: true }),
+};

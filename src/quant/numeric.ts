@@ -1,0 +1,110 @@
+// Numeric helpers shared by the formats: float32 rounding half to even (as ONNX QuantizeLinear),
+// channel bookkeeping along the last axis, and range statistics for calibration.
+
+const f32 = Math.fround;
+
+/** Round half to even (banker's rounding), like C's nearbyint and ONNX QuantizeLinear. */
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** x / s in float32 arithmetic (the native kernels compute the same). */
+export function divF32(x: number, s: number): number {
+  return f32(f32(x) / f32(s));
+}
+
+/** Number of channels: the size of the last axis for per-channel formats, else 1. */
+export function channelCount(shape: readonly number[], perChannel: boolean): number {
+  if (!perChannel) return 1;
+  if (shape.length === 0) throw new Error('per-channel quantization needs a tensor with at least one axis');
+  return shape[shape.length - 1];
+}
+
+/** Applies f(value, channel) over a channel-last tensor. */
+export function mapChannels(
+  x: ArrayLike<number>,
+  channels: number,
+  f: (v: number, c: number) => number,
+  out: Float32Array | Int32Array,
+): void {
+  for (let i = 0; i < x.length; i++) out[i] = f(x[i], channels === 1 ? 0 : i % channels);
+}
+
+export interface ChannelStats {
+  min: Float64Array;
+  max: Float64Array;
+  maxAbs: Float64Array;
+  meanAbs: Float64Array;
+  count: number;
+}
+
+export function channelStats(x: ArrayLike<number>, channels: number): ChannelStats {
+  const min = new Float64Array(channels).fill(Infinity),
+    max = new Float64Array(channels).fill(-Infinity);
+  const maxAbs = new Float64Array(channels),
+    sumAbs = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) {
+    const c = channels === 1 ? 0 : i % channels;
+    const v = x[i];
+    if (v < min[c]) min[c] = v;
+    if (v > max[c]) max[c] = v;
+    const a = Math.abs(v);
+    if (a > maxAbs[c]) maxAbs[c] = a;
+    sumAbs[c] += a;
+  }
+  const count = x.length / channels;
+  const meanAbs = sumAbs.map((s) => s / Math.max(count, 1));
+  for (let c = 0; c < channels; c++) if (!Number.isFinite(min[c])) ((min[c] = 0), (max[c] = 0));
+  return { min, max, maxAbs, meanAbs, count };
+}
+
+/** Values of one channel (copy). */
+export function channelValues(x: ArrayLike<number>, channels: number, c: number): Float64Array {
+  const n = x.length / channels;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = x[i * channels + c];
+  return out;
+}
+
+/** The p-th percentile (0..100) of |v|, by sorting. */
+export function percentileAbs(v: Float64Array, p: number): number {
+  if (v.length === 0) return 0;
+  const a = Float64Array.from(v, Math.abs).sort();
+  const pos = (p / 100) * (a.length - 1);
+  const lo = Math.floor(pos),
+    hi = Math.min(a.length - 1, lo + 1);
+  return a[lo] + (a[hi] - a[lo]) * (pos - lo);
+}
+
+/**
+ * A usable float32 scale: data with a zero (or denormal-sized) range gets scale 1, so that
+ * everything quantizes to zero instead of dividing by a scale that rounds to 0 in float32.
+ */
+export function safeScale(s: number): number {
+  const f = f32(s);
+  return Number.isFinite(f) && f >= 1e-30 ? f : 1;
+}
+
+/** Index of the level nearest to v in ascending `levels` (ties to the even index). */
+export function nearestIndex(levels: Float64Array, v: number): number {
+  let lo = 0,
+    hi = levels.length - 1;
+  if (v <= levels[0]) return 0;
+  if (v >= levels[hi]) return hi;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (levels[mid] <= v) lo = mid;
+    else hi = mid;
+  }
+  const dl = v - levels[lo],
+    dh = levels[hi] - v;
+  if (dl < dh) return lo;
+  if (dh < dl) return hi;
+  return lo % 2 === 0 ? lo : hi;
+}
+
+export { f32 };

@@ -1,0 +1,47 @@
+// `pact` (Choi et al. 2018): activations clipped to [0, α] with a learned α, then uniform
+// unsigned b bits with step α/(2^b - 1). α is fitted from data (max or a percentile) to start.
+import { z } from 'zod';
+import { channelStats, channelValues, f32, percentileAbs, safeScale } from './numeric.js';
+import type { FormatDef } from './types.js';
+import { decodeUniform, dequantize, encodeUniform, uniformLevels, type UniformParams } from './uniform.js';
+
+export const pactSchema = z
+  .object({
+    format: z.literal('pact'),
+    bits: z.number().int().min(1).max(8),
+    calibration: z.enum(['max', 'percentile']).default('percentile'),
+    percentile: z.number().gt(50).max(100).default(99.9),
+  })
+  .strict();
+
+export type PactSpec = z.output<typeof pactSchema>;
+export interface PactParams extends UniformParams {
+  alpha: number[];
+}
+
+export function pactParams(alpha: number, bits: number): PactParams {
+  const a = safeScale(alpha);
+  return { alpha: [a], scale: [f32(a / (2 ** bits - 1))], zeroPoint: [0] };
+}
+
+export const pactFormat: FormatDef<PactSpec, PactParams> = {
+  name: 'pact',
+  schema: pactSchema,
+  summary: 'activations clipped to a learned α, then uniform unsigned (PACT)',
+  gradientRule: 'x: straight-through where 0 <= x <= α, zero outside; α: 1 where x > α, else 0',
+  roundsToNearest: true,
+  fit(x, _shape, spec) {
+    const st = channelStats(x, 1);
+    const pos = Float64Array.from(channelValues(x, 1, 0).filter((v) => v > 0));
+    const alpha = spec.calibration === 'max' ? st.max[0] : percentileAbs(pos, spec.percentile);
+    return pactParams(alpha, spec.bits);
+  },
+  encode: (x, shape, spec, p) => encodeUniform(x, [x.length], p, 0, 2 ** spec.bits - 1),
+  decode: (codes, _shape, _spec, p) => decodeUniform(codes, [codes.length], p),
+  channels: (p) => p.alpha.length,
+  levels: (spec, p) => uniformLevels(p.scale[0], 0, 0, 2 ** spec.bits - 1),
+  codeRange: (spec) => [0, 2 ** spec.bits - 1],
+  passes: (v, spec, p) => v >= 0 && v <= dequantize(2 ** spec.bits - 1, p.scale[0], 0),
+  storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
+  hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.bits, decoder: 'none', extraPassForFlagged: false }),
+};

@@ -1,0 +1,58 @@
+// The shape every number format shares (DESIGN.md "Declared once"): one definition object per
+// format, read by training (fake quantization), packing, export and the accelerator model.
+import type { z } from 'zod';
+
+/** Per-output-channel parameters run along the last axis (HWIO conv kernels, [in, out] dense kernels). */
+export type Granularity = 'tensor' | 'channel';
+
+/** How the packer stores a quantized tensor. */
+export type Storage =
+  | { kind: 'fixed'; bitsPerValue: number }
+  /** MPQ: baseBits per weight, plus one extra bit per flagged weight, plus the flag index. */
+  | { kind: 'mpq'; baseBits: number };
+
+/** What the accelerator model needs to cost a format. */
+export interface HardwareDescriptor {
+  /** Operand width the multiplier array sees (bit-brick sizing). */
+  operandBits: number;
+  /** Width of the multiplier actually needed (DyBit: r+1-bit mantissa). */
+  multiplierBits: number;
+  /** Extra logic per value fetched: none, a DyBit field decoder, a shifter (po2). */
+  decoder: 'none' | 'dybit' | 'shift';
+  /** MPQ: flagged weights take one more bit-brick pass. */
+  extraPassForFlagged: boolean;
+}
+
+export interface FitOptions {
+  /** Calibration data is activations (unsigned formats may ignore negatives). */
+  role?: 'weight' | 'activation';
+}
+
+/**
+ * A number format. Codes are integers whose order is the order of the values they decode to;
+ * fake quantization in training is exactly decode(encode(x)).
+ */
+export interface FormatDef<S extends { format: string; bits: number }, P> {
+  name: S['format'];
+  /** Strict schema of the spec (plain JSON). */
+  schema: z.ZodType<S>;
+  summary: string;
+  /** The straight-through gradient rule, in one line. */
+  gradientRule: string;
+  /** True if encode picks the nearest representable value (ties to even). */
+  roundsToNearest: boolean;
+  /** Parameters from data (scales, zero points, format knobs); JSON-safe except MPQ flags. */
+  fit(x: Float32Array, shape: readonly number[], spec: S, opts?: FitOptions): P;
+  encode(x: Float32Array, shape: readonly number[], spec: S, params: P): Int32Array;
+  decode(codes: Int32Array, shape: readonly number[], spec: S, params: P): Float32Array;
+  /** How many channels the parameters describe (1 for per-tensor). */
+  channels(params: P): number;
+  /** Every representable value of a channel, ascending (float32 values). */
+  levels(spec: S, params: P, channel: number): Float64Array;
+  /** Smallest and largest code (the packer stores code - minCode in storage bits). */
+  codeRange(spec: S): [number, number];
+  /** The gradient rule: does the upstream gradient pass at input value v of this channel? */
+  passes(v: number, spec: S, params: P, channel: number): boolean;
+  storage(spec: S): Storage;
+  hardware(spec: S): HardwareDescriptor;
+}
