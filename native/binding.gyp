@@ -10,7 +10,8 @@
         "src/pool.cc",
         "src/elementwise.cc",
         "src/loss.cc",
-        "src/optim.cc"
+        "src/optim.cc",
+        "src/fakequant.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "/usr/include/x86_64-linux-gnu"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],

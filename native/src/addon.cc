@@ -53,6 +53,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerElementwise(env, exports);
   registerLoss(env, exports);
   registerOptim(env, exports);
+  registerFakeQuant(env, exports);
   return exports;
 }
 

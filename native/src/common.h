@@ -40,5 +40,6 @@ void registerPool(Napi::Env env, Napi::Object exports);
 void registerElementwise(Napi::Env env, Napi::Object exports);
 void registerLoss(Napi::Env env, Napi::Object exports);
 void registerOptim(Napi::Env env, Napi::Object exports);
+void registerFakeQuant(Napi::Env env, Napi::Object exports);
 
 }  // namespace lowbit

@@ -73,6 +73,41 @@ export interface NativeAddon {
   sumRows(x: Float32Array, out: Float32Array, c: number): void;
   softmaxXentForward(logits: Float32Array, labels: Int32Array, probs: Float32Array, b: number, k: number): number;
   softmaxXentBackward(probs: Float32Array, labels: Int32Array, dlogits: Float32Array, b: number, k: number, dy: number): void;
+  fqUniform(
+    x: Float32Array,
+    out: Float32Array,
+    mask: Uint8Array | null,
+    scale: Float32Array,
+    zeroPoint: Float32Array,
+    c: number,
+    qmin: number,
+    qmax: number,
+    flags: Uint8Array | null,
+  ): void;
+  fqBinary(x: Float32Array, out: Float32Array, mask: Uint8Array | null, scale: Float32Array, c: number): void;
+  fqTernary(x: Float32Array, out: Float32Array, mask: Uint8Array | null, scale: Float32Array, c: number, threshold: number): void;
+  fqTable(
+    x: Float32Array,
+    out: Float32Array,
+    mask: Uint8Array | null,
+    tables: Float32Array,
+    c: number,
+    length: number,
+    signed: number,
+  ): void;
+  fqEsb(x: Float32Array, out: Float32Array, mask: Uint8Array | null, alpha: Float32Array, c: number, bits: number, k: number): void;
+  maskGrad(dy: Float32Array, mask: Uint8Array, dx: Float32Array): void;
+  lsqStepGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    scale: Float32Array,
+    c: number,
+    qmin: number,
+    qmax: number,
+    gradScale: number,
+    ds: Float32Array,
+  ): void;
+  pactAlphaGrad(dy: Float32Array, x: Float32Array, alpha: number, dalpha: Float32Array): void;
   sgdMomentum(
     w: Float32Array,
     g: Float32Array,

@@ -43,6 +43,7 @@ export const binaryFormat: FormatDef<BinarySpec, ScaleParams> = {
   levels: (_s, p, c) => Float64Array.from([-p.scale[c], p.scale[c]].map(f32)),
   codeRange: () => [0, 1],
   passes: (v) => Math.abs(v) <= 1,
+  plan: (_spec, p) => ({ kind: 'binary', scale: Float32Array.from(p.scale) }),
   storage: () => ({ kind: 'fixed', bitsPerValue: 1 }),
   hardware: () => ({ operandBits: 1, multiplierBits: 1, decoder: 'none', extraPassForFlagged: false }),
 };

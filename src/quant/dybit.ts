@@ -165,6 +165,13 @@ export const dybitFormat: FormatDef<DybitSpec, DybitParams> = {
     const top = f32(dybitMagnitudes(n, p.kmax[c])[2 ** n - 1] * p.scale[c]);
     return spec.signed ? Math.abs(v) <= top : v >= 0 && v <= top;
   },
+  plan: (spec, p) => {
+    const n = dybitFieldBits(spec);
+    const L = 2 ** n;
+    const tables = new Float32Array(p.scale.length * L);
+    p.scale.forEach((s, c) => tables.set(scaledTable(n, p.kmax[c], s), c * L));
+    return { kind: 'table', tables, length: L, signed: spec.signed };
+  },
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
   // Shift by the region exponent, then an (r+1)-bit mantissa multiply; r + 1 <= n.
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: dybitFieldBits(spec), decoder: 'dybit', extraPassForFlagged: false }),

@@ -5,7 +5,7 @@
 // α = λ(b,k)·std(W), λ minimizing the expected squared error of a standard normal
 // (the "distribution difference aligner"), found numerically and memoised per (b, k).
 import { z } from 'zod';
-import { channelCount, divF32, f32, roundHalfEven } from './numeric.js';
+import { channelCount, divF32, f32, floorLog2, roundHalfEven } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
 
@@ -52,7 +52,7 @@ function magnitudeIndex(u: number, bits: number, k: number, mags: Float64Array):
   const e = esbExponentBits(bits, k);
   if (e < 2) return Math.min(Math.floor(u), mags.length - 1);
   const N = Math.floor(2 ** e - 1.5);
-  const n = u > 0 ? Math.min(N, Math.max(0, Math.floor(Math.log2(u)))) : 0;
+  const n = u > 0 ? Math.min(N, Math.max(0, floorLog2(u))) : 0;
   const step = 2 ** (n - k);
   const q = Math.min(roundHalfEven(u / step) * step, mags[mags.length - 1]);
   // q is one of the magnitudes; find it (exact in binary floating point).
@@ -165,6 +165,7 @@ export const esbFormat: FormatDef<EsbSpec, EsbParams> = {
     const m = esbMagnitudes(spec.bits, spec.k);
     return Math.abs(v) <= f32(m[m.length - 1] * p.alpha[c]);
   },
+  plan: (spec, p) => ({ kind: 'esb', alpha: Float32Array.from(p.alpha), bits: spec.bits, k: spec.k }),
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.k + 1, decoder: 'shift', extraPassForFlagged: false }),
 };

@@ -94,6 +94,13 @@ export const intFormat: FormatDef<IntSpec, UniformParams> = {
     const [qmin, qmax] = intRange(spec);
     return v >= dequantize(qmin, p.scale[c], p.zeroPoint[c]) && v <= dequantize(qmax, p.scale[c], p.zeroPoint[c]);
   },
+  plan: (spec, p) => ({
+    kind: 'uniform',
+    scale: Float32Array.from(p.scale),
+    zeroPoint: Float32Array.from(p.zeroPoint),
+    qmin: intRange(spec)[0],
+    qmax: intRange(spec)[1],
+  }),
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.bits, decoder: 'none', extraPassForFlagged: false }),
 };

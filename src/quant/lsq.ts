@@ -48,6 +48,13 @@ export const lsqFormat: FormatDef<LsqSpec, UniformParams> = {
     const [qn, qp] = lsqRange(spec);
     return v >= dequantize(qn, p.scale[c], 0) && v <= dequantize(qp, p.scale[c], 0);
   },
+  plan: (spec, p) => ({
+    kind: 'uniform',
+    scale: Float32Array.from(p.scale),
+    zeroPoint: new Float32Array(p.scale.length),
+    qmin: lsqRange(spec)[0],
+    qmax: lsqRange(spec)[1],
+  }),
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.bits, decoder: 'none', extraPassForFlagged: false }),
 };

@@ -81,6 +81,14 @@ export const mpqFormat: FormatDef<MpqSpec, MpqParams> = {
   },
   codeRange: (spec) => [-2 * baseMax(spec.bits), 2 * baseMax(spec.bits)],
   passes: (v, spec, p, c) => Math.abs(v) <= f32(baseMax(spec.bits) * p.scale[c]),
+  plan: (spec, p) => ({
+    kind: 'uniform',
+    scale: Float32Array.from(p.scale),
+    zeroPoint: new Float32Array(p.scale.length),
+    qmin: -baseMax(spec.bits),
+    qmax: baseMax(spec.bits),
+    ...(p.flags ? { flags: p.flags } : {}),
+  }),
   storage: (spec) => ({ kind: 'mpq', baseBits: spec.bits }),
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.bits, decoder: 'none', extraPassForFlagged: true }),
 };

@@ -17,6 +17,15 @@ export function divF32(x: number, s: number): number {
   return f32(f32(x) / f32(s));
 }
 
+const bitsView = new DataView(new ArrayBuffer(4));
+
+/** floor(log2 u) of a positive float32 value, exactly (C's ilogb): read from its exponent bits. */
+export function floorLog2(u: number): number {
+  if (!(u >= 1.1754943508222875e-38)) return Math.floor(Math.log2(u)); // denormals: never reached by the formats
+  bitsView.setFloat32(0, u);
+  return ((bitsView.getUint32(0) >>> 23) & 0xff) - 127;
+}
+
 /** Number of channels: the size of the last axis for per-channel formats, else 1. */
 export function channelCount(shape: readonly number[], perChannel: boolean): number {
   if (!perChannel) return 1;

@@ -42,6 +42,13 @@ export const pactFormat: FormatDef<PactSpec, PactParams> = {
   levels: (spec, p) => uniformLevels(p.scale[0], 0, 0, 2 ** spec.bits - 1),
   codeRange: (spec) => [0, 2 ** spec.bits - 1],
   passes: (v, spec, p) => v >= 0 && v <= dequantize(2 ** spec.bits - 1, p.scale[0], 0),
+  plan: (spec, p) => ({
+    kind: 'uniform',
+    scale: Float32Array.from(p.scale),
+    zeroPoint: new Float32Array(1),
+    qmin: 0,
+    qmax: 2 ** spec.bits - 1,
+  }),
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.bits, decoder: 'none', extraPassForFlagged: false }),
 };

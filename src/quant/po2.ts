@@ -99,6 +99,12 @@ export const po2Format: FormatDef<Po2Spec, Po2Params> = {
   },
   codeRange: (spec) => [-(2 ** (spec.bits - 1) - 1), 2 ** (spec.bits - 1) - 1],
   passes: (v, _spec, p, c) => Math.abs(v) <= p.scale[c],
+  plan: (spec, p) => {
+    const L = 2 ** (spec.bits - 1);
+    const tables = new Float32Array(p.scale.length * L);
+    p.scale.forEach((s, c) => tables.set(magnitudes(spec.bits, s), c * L));
+    return { kind: 'table', tables, length: L, signed: true };
+  },
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: 1, decoder: 'shift', extraPassForFlagged: false }),
 };

@@ -60,6 +60,7 @@ export const ternaryFormat: FormatDef<TernarySpec, TernaryParams> = {
   levels: (_s, p, c) => (p.scale[c] > 0 ? Float64Array.from([-p.scale[c], 0, p.scale[c]].map(f32)) : Float64Array.from([0])),
   codeRange: () => [-1, 1],
   passes: () => true,
+  plan: (_spec, p) => ({ kind: 'ternary', scale: Float32Array.from(p.scale), threshold: p.threshold }),
   storage: () => ({ kind: 'fixed', bitsPerValue: 2 }),
   hardware: () => ({ operandBits: 2, multiplierBits: 2, decoder: 'none', extraPassForFlagged: false }),
 };

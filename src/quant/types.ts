@@ -23,6 +23,18 @@ export interface HardwareDescriptor {
   extraPassForFlagged: boolean;
 }
 
+/**
+ * The arithmetic family and parameters of a format's fake quantization, for the native kernels
+ * (native/src/fakequant.cc). Derived from the format's own parameters by its `plan`.
+ */
+export type QuantPlan =
+  | { kind: 'uniform'; scale: Float32Array; zeroPoint: Float32Array; qmin: number; qmax: number; flags?: Uint8Array }
+  | { kind: 'binary'; scale: Float32Array }
+  | { kind: 'ternary'; scale: Float32Array; threshold: number }
+  /** Per-channel ascending magnitudes (already scaled), `length` entries each. */
+  | { kind: 'table'; tables: Float32Array; length: number; signed: boolean }
+  | { kind: 'esb'; alpha: Float32Array; bits: number; k: number };
+
 export interface FitOptions {
   /** Calibration data is activations (unsigned formats may ignore negatives). */
   role?: 'weight' | 'activation';
@@ -53,6 +65,8 @@ export interface FormatDef<S extends { format: string; bits: number }, P> {
   codeRange(spec: S): [number, number];
   /** The gradient rule: does the upstream gradient pass at input value v of this channel? */
   passes(v: number, spec: S, params: P, channel: number): boolean;
+  /** What the native fake-quantization kernel computes for these parameters. */
+  plan(spec: S, params: P): QuantPlan;
   storage(spec: S): Storage;
   hardware(spec: S): HardwareDescriptor;
 }
