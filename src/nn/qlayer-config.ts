@@ -1,0 +1,21 @@
+// Shared configuration of the quantized layers: the specs of their weight and input quantizers
+// and the quantizer state, serialised with the layer (so a saved model keeps its calibration).
+import type { QuantizerState } from './quantizer.js';
+
+export interface QuantLayerArgs {
+  /** Spec of the weight format, or null for float weights. */
+  weightQuant?: unknown | null;
+  /** Spec of the input-activation format, or null for float inputs. */
+  inputQuant?: unknown | null;
+  /** Training steps between refits of non-learned weight parameters. */
+  refitEvery?: number;
+  weightState?: QuantizerState;
+  inputState?: QuantizerState;
+}
+
+/** Parameters are JSON-safe for every format but MPQ's flags, which are refitted on load. */
+export function serialisableState(s: QuantizerState): QuantizerState {
+  const p = s.params as Record<string, unknown> | null;
+  if (p && 'flags' in p) return { ...s, params: null };
+  return s;
+}

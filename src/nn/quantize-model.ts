@@ -1,0 +1,170 @@
+// quantizeModel: the quantized twin of any tfjs LayersModel (zoo or user's). The model's JSON
+// topology is rewritten (Conv2D -> QConv2D, Dense -> QDense with their quantizer specs), the
+// model rebuilt, and the weights copied by layer name. Sequential and functional models alike.
+//
+// Defaults: every conv/dense gets `weight` on its kernel and `activation` on its input; the
+// first conv/dense (whose input is the image) and the last dense stay at 8 bits (int8 per-channel
+// weights, int8 inputs: signed for the image, unsigned after a ReLU) unless keepEndsAt8Bits is
+// false. Overrides match layer names exactly, by glob (`conv*`) or by regular expression (`/^s2/`).
+//
+// Batch norm: 'keep' (default) leaves it in float after the quantized conv, which is what the
+// integer runtime folds into its requantization; 'fold' folds the running statistics into the
+// preceding conv/dense weights and bias before quantization (the BN layer becomes its ReLU).
+import { tf } from '../engine/tf.js';
+import { parseFormatSpec, type FormatSpec } from '../quant/registry.js';
+import './qconv2d.js';
+import './qdense.js';
+
+export interface LayerOverride {
+  /** Layer name, glob with `*`, or `/regex/`. */
+  match: string;
+  weight?: unknown | null;
+  activation?: unknown | null;
+}
+
+export interface QuantizeConfig {
+  weight: unknown | null;
+  activation: unknown | null;
+  keepEndsAt8Bits?: boolean;
+  overrides?: LayerOverride[];
+  batchNorm?: 'keep' | 'fold';
+  /** Training steps between refits of non-learned weight parameters (default 1). */
+  refitEvery?: number;
+}
+
+/** What quantizeModel decided for each quantized layer. */
+export interface LayerPlan {
+  name: string;
+  kind: 'conv2d' | 'dense';
+  weight: FormatSpec | null;
+  activation: FormatSpec | null;
+}
+
+export const INT8_WEIGHTS = { format: 'int', bits: 8, granularity: 'channel' } as const;
+export const INT8_IMAGE = { format: 'int', bits: 8, signed: true } as const;
+export const UINT8_ACTIVATIONS = { format: 'int', bits: 8, signed: false } as const;
+
+interface LayerJson {
+  class_name: string;
+  config: Record<string, unknown> & { name: string };
+  inbound_nodes?: unknown;
+  name?: string;
+}
+
+function matches(pattern: string, name: string): boolean {
+  if (pattern.length > 2 && pattern.startsWith('/') && pattern.endsWith('/')) return new RegExp(pattern.slice(1, -1)).test(name);
+  if (pattern.includes('*'))
+    return new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(name);
+  return pattern === name;
+}
+
+function layersOf(topology: Record<string, unknown>): LayerJson[] {
+  const cfg = topology.config as { layers?: LayerJson[] } | LayerJson[] | undefined;
+  const layers = Array.isArray(cfg) ? cfg : cfg?.layers;
+  if (!Array.isArray(layers)) throw new Error('quantizeModel: unsupported model topology (no layer list)');
+  return layers;
+}
+
+function spec(v: unknown | null | undefined, what: string): FormatSpec | null {
+  if (v === null || v === undefined) return null;
+  try {
+    return parseFormatSpec(v);
+  } catch (e) {
+    throw new Error(`quantizeModel: ${what}: ${(e as Error).message}`);
+  }
+}
+
+/** Per-layer decisions, without building anything (used by quantizeModel and reports). */
+export function planQuantization(model: tf.LayersModel, config: QuantizeConfig): LayerPlan[] {
+  const layers = layersOf(model.toJSON(null, false) as Record<string, unknown>);
+  const q = layers.filter((l) => l.class_name === 'Conv2D' || l.class_name === 'Dense');
+  if (q.length === 0) throw new Error('quantizeModel: the model has no Conv2D or Dense layer to quantize');
+  const names = new Set(q.map((l) => l.config.name));
+  for (const o of config.overrides ?? [])
+    if (![...names].some((n) => matches(o.match, n)))
+      throw new Error(`quantizeModel: override '${o.match}' matches no conv/dense layer (layers: ${[...names].join(', ')})`);
+  const last = [...q].reverse().find((l) => l.class_name === 'Dense') ?? q[q.length - 1];
+  const ends = config.keepEndsAt8Bits ?? true;
+  return q.map((l, i) => {
+    const name = l.config.name;
+    let weight: unknown = config.weight,
+      activation: unknown = config.activation;
+    if (ends && i === 0) ((weight = INT8_WEIGHTS), (activation = INT8_IMAGE));
+    else if (ends && l === last) ((weight = INT8_WEIGHTS), (activation = UINT8_ACTIVATIONS));
+    for (const o of config.overrides ?? []) {
+      if (!matches(o.match, name)) continue;
+      if (o.weight !== undefined) weight = o.weight;
+      if (o.activation !== undefined) activation = o.activation;
+    }
+    return {
+      name,
+      kind: l.class_name === 'Conv2D' ? 'conv2d' : 'dense',
+      weight: spec(weight, `weight spec of ${name}`),
+      activation: spec(activation, `activation spec of ${name}`),
+    };
+  });
+}
+
+/** Folds each conv/dense directly followed by a LowbitBatchNorm; returns the new weights by layer. */
+function foldBatchNorm(model: tf.LayersModel, layers: LayerJson[]): Map<string, tf.Tensor[]> {
+  const folded = new Map<string, tf.Tensor[]>();
+  for (let i = 0; i + 1 < layers.length; i++) {
+    const l = layers[i],
+      bn = layers[i + 1];
+    if ((l.class_name !== 'Conv2D' && l.class_name !== 'Dense') || bn.class_name !== 'LowbitBatchNorm') continue;
+    if ((l.config.activation ?? 'linear') !== 'linear') continue;
+    const inbound = JSON.stringify(bn.inbound_nodes ?? '');
+    if (bn.inbound_nodes && !inbound.includes(`"${l.config.name}"`)) continue;
+    const [kernel, bias] = model.getLayer(l.config.name).getWeights();
+    const [gamma, beta, mean, variance] = model.getLayer(bn.config.name).getWeights();
+    const eps = (bn.config.epsilon as number | undefined) ?? 1e-5;
+    const factor = tf.div(gamma, tf.sqrt(tf.add(variance, eps)));
+    const b0 = bias ?? tf.zerosLike(mean);
+    folded.set(l.config.name, [tf.mul(kernel, factor), tf.add(tf.mul(tf.sub(b0, mean), factor), beta)]);
+    l.config.use_bias = true;
+    layers[i + 1] = {
+      ...bn,
+      class_name: 'Activation',
+      config: { name: bn.config.name, trainable: true, dtype: 'float32', activation: bn.config.relu ? 'relu' : 'linear' },
+    };
+  }
+  return folded;
+}
+
+/** Builds the quantized twin of `model` and copies its weights. */
+export async function quantizeModel(model: tf.LayersModel, config: QuantizeConfig): Promise<{ model: tf.LayersModel; plan: LayerPlan[] }> {
+  const plan = planQuantization(model, config);
+  const byName = new Map(plan.map((p) => [p.name, p]));
+  const topology = model.toJSON(null, false) as Record<string, unknown>;
+  const layers = layersOf(topology);
+  const folded = config.batchNorm === 'fold' ? foldBatchNorm(model, layers) : new Map<string, tf.Tensor[]>();
+  for (const l of layers) {
+    const p = byName.get(l.config.name);
+    if (!p) continue;
+    l.class_name = p.kind === 'conv2d' ? 'QConv2D' : 'QDense';
+    l.config.weight_quant = p.weight;
+    l.config.input_quant = p.activation;
+    l.config.refit_every = config.refitEvery ?? 1;
+  }
+  const q = await tf.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
+  const replaced = new Set(layers.filter((l) => l.class_name === 'Activation').map((l) => l.config.name));
+  for (const layer of q.layers) {
+    if (replaced.has(layer.name) && !folded.has(layer.name) && layer.getWeights().length === 0) continue;
+    let src: tf.Tensor[];
+    try {
+      src = folded.get(layer.name) ?? model.getLayer(layer.name).getWeights();
+    } catch {
+      continue;
+    }
+    const dst = layer.getWeights();
+    // Learned quantizer parameters come after the layer's own weights and start at zero.
+    layer.setWeights([...src, ...dst.slice(src.length)]);
+  }
+  for (const ts of folded.values()) tf.dispose(ts);
+  return { model: q, plan };
+}

@@ -1,0 +1,113 @@
+// The quantization state of one tensor (a layer's weights or its input activations): the
+// format spec, its fitted parameters, and how they are kept up to date during training.
+//   - LSQ steps and PACT clips are trained variables (owned by the layer), initialised from
+//     the first batch seen in training.
+//   - Other weight formats refit their parameters every `refitEvery` training steps.
+//   - Other activation formats track an exponential moving average of the batch range for
+//     formats calibrated by their range (int), or refit on the batch every `refitEvery` steps;
+//     inference uses the parameters last fitted in training.
+import { tf, type Tensor } from '../engine/tf.js';
+import { fakeQuant, fakeQuantLsq, fakeQuantPact } from '../quant/fake-quant.js';
+import { formatOf, parseFormatSpec, type FormatSpec, type SpecOf } from '../quant/registry.js';
+
+export type QuantRole = 'weight' | 'activation';
+
+export interface QuantizerState {
+  /** Fitted parameters (JSON-safe formats), null before the first fit. */
+  params: unknown | null;
+  /** EMA of the activation range (int activations). */
+  range: [number, number] | null;
+  steps: number;
+}
+
+/** Whether a format's parameters are a trained variable. */
+export function isLearned(spec: FormatSpec): spec is SpecOf<'lsq'> | SpecOf<'pact'> {
+  return spec.format === 'lsq' || spec.format === 'pact';
+}
+
+/** Formats whose fit depends only on the range (so an EMA of the range is a valid calibration). */
+function rangeCalibrated(spec: FormatSpec): boolean {
+  return spec.format === 'int' && spec.calibration === 'maxabs';
+}
+
+export class Quantizer {
+  readonly spec: FormatSpec;
+  state: QuantizerState;
+
+  constructor(
+    spec: unknown,
+    readonly role: QuantRole,
+    /** Training steps between refits of non-learned parameters. */
+    readonly refitEvery = 1,
+    /** EMA momentum of the activation range. */
+    readonly momentum = 0.9,
+    state?: QuantizerState,
+  ) {
+    this.spec = parseFormatSpec(spec);
+    this.state = state ?? { params: null, range: null, steps: 0 };
+  }
+
+  /** Shape of the learned parameter variable (LSQ step / PACT clip), or null. */
+  learnedShape(channels: number): number[] | null {
+    if (!isLearned(this.spec)) return null;
+    if (this.spec.format === 'lsq' && this.spec.granularity === 'channel') return [channels];
+    return [1];
+  }
+
+  /** Initial value of the learned parameter from data. */
+  initLearned(x: Tensor): Float32Array {
+    const def = formatOf(this.spec);
+    const shape = x.shape;
+    const p = def.fit(x.dataSync() as Float32Array, shape, this.spec) as { scale?: number[]; alpha?: number[] };
+    return Float32Array.from(this.spec.format === 'pact' ? p.alpha! : p.scale!);
+  }
+
+  /** Fake-quantizes x; `learned` is the layer's LSQ step or PACT clip variable. */
+  apply(x: Tensor, training: boolean, learned?: ReturnType<tf.layers.Layer['addWeight']>): Tensor {
+    const spec = this.spec;
+    if (isLearned(spec)) {
+      if (!learned) throw new Error(`${spec.format} quantizer needs its learned parameter`);
+      if (
+        training &&
+        this.state.steps === 0 &&
+        learned
+          .read()
+          .dataSync()
+          .every((v) => v === 0)
+      ) {
+        const init = this.initLearned(x);
+        learned.write(tf.tensor(init, learned.shape as number[]));
+      }
+      if (training) this.state.steps++;
+      return spec.format === 'lsq' ? fakeQuantLsq(x, learned.read(), spec) : fakeQuantPact(x, learned.read(), spec as SpecOf<'pact'>);
+    }
+    if (training || this.state.params === null) this.update(x, training);
+    return fakeQuant(x, spec, this.state.params);
+  }
+
+  private update(x: Tensor, training: boolean): void {
+    const def = formatOf(this.spec);
+    const due = this.state.params === null || (training && this.state.steps % this.refitEvery === 0);
+    if (training) this.state.steps++;
+    if (this.role === 'activation' && rangeCalibrated(this.spec)) {
+      const v = x.dataSync() as Float32Array;
+      let lo = Infinity,
+        hi = -Infinity;
+      for (const a of v) {
+        if (a < lo) lo = a;
+        if (a > hi) hi = a;
+      }
+      const r = this.state.range;
+      const m = this.momentum;
+      this.state.range = r && training ? [m * r[0] + (1 - m) * lo, m * r[1] + (1 - m) * hi] : [lo, hi];
+      this.state.params = def.fit(Float32Array.from(this.state.range), [2], this.spec);
+      return;
+    }
+    if (due) this.state.params = def.fit(x.dataSync() as Float32Array, x.shape, this.spec);
+  }
+
+  /** Bits per value a packer would store (for reports). */
+  get bits(): number {
+    return this.spec.bits;
+  }
+}
