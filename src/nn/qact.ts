@@ -38,6 +38,11 @@ export class QAct extends tf.layers.Layer {
     return this.q.apply(x, Boolean(kwargs.training), this.param ?? undefined);
   }
 
+  /** Fits the input quantizer to the activations seen in calibration mode (PTQ). */
+  finishCalibration(): boolean {
+    return this.q.finishCalibration(this.param ?? undefined);
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),

@@ -95,6 +95,11 @@ export class QConv2D extends tf.layers.Layer {
     return this.activation === 'relu' ? tf.relu(y) : y;
   }
 
+  /** Fits the input quantizer to the activations seen in calibration mode (PTQ). */
+  finishCalibration(): boolean {
+    return this.inputQ?.finishCalibration(this.inputParam ?? undefined) ?? false;
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),

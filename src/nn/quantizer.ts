@@ -11,6 +11,7 @@ import { fakeQuant, fakeQuantLsq, fakeQuantPact } from '../quant/fake-quant.js';
 import { formatOf, parseFormatSpec, type FormatSpec, type SpecOf } from '../quant/registry.js';
 
 export type QuantRole = 'weight' | 'activation';
+type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
 
 export interface QuantizerState {
   /** Fitted parameters (JSON-safe formats), null before the first fit. */
@@ -30,9 +31,28 @@ function rangeCalibrated(spec: FormatSpec): boolean {
   return spec.format === 'int' && spec.calibration === 'maxabs';
 }
 
+let calibrating = 0;
+
+/**
+ * Runs f in calibration mode: activation quantizers pass their input through unchanged and
+ * record it (post-training quantization); call `finishCalibration` on each quantizer after.
+ */
+export function withCalibration<T>(f: () => T): T {
+  calibrating++;
+  try {
+    return f();
+  } finally {
+    calibrating--;
+  }
+}
+
+/** Values kept per quantizer for calibration (a strided sample of every batch seen). */
+const CALIBRATION_SAMPLE = 1 << 17;
+
 export class Quantizer {
   readonly spec: FormatSpec;
   state: QuantizerState;
+  private observed: { sample: number[]; min: number; max: number; seen: number } | null = null;
 
   constructor(
     spec: unknown,
@@ -62,9 +82,49 @@ export class Quantizer {
     return Float32Array.from(this.spec.format === 'pact' ? p.alpha! : p.scale!);
   }
 
+  /** Records x for calibration (activations seen in calibration mode). */
+  private observe(x: Tensor): void {
+    const v = x.dataSync() as Float32Array;
+    const o = (this.observed ??= { sample: [], min: Infinity, max: -Infinity, seen: 0 });
+    const stride = Math.max(1, Math.floor(v.length / 4096));
+    for (let i = 0; i < v.length; i++) {
+      const a = v[i];
+      if (a < o.min) o.min = a;
+      if (a > o.max) o.max = a;
+      if (i % stride === 0 && o.sample.length < CALIBRATION_SAMPLE) o.sample.push(a);
+    }
+    o.seen += v.length;
+  }
+
+  /** Fits the parameters to everything observed in calibration mode; false if nothing was seen. */
+  finishCalibration(learned?: LayerVariable): boolean {
+    const o = this.observed;
+    if (!o || o.seen === 0) return false;
+    const def = formatOf(this.spec);
+    // Range-calibrated formats need the exact extremes, which a sample may miss.
+    const data = rangeCalibrated(this.spec) ? Float32Array.from([o.min, o.max, ...o.sample]) : Float32Array.from(o.sample);
+    if (isLearned(this.spec)) {
+      if (!learned) throw new Error(`${this.spec.format} quantizer needs its learned parameter`);
+      const p = def.fit(data, [data.length], this.spec) as { scale?: number[]; alpha?: number[] };
+      const v = this.spec.format === 'pact' ? p.alpha! : p.scale!;
+      const shape = learned.shape as number[];
+      learned.write(tf.fill(shape, v[0]));
+      this.state.steps = Math.max(this.state.steps, 1);
+    } else {
+      this.state.params = def.fit(data, [data.length], this.spec);
+      if (rangeCalibrated(this.spec)) this.state.range = [o.min, o.max];
+    }
+    this.observed = null;
+    return true;
+  }
+
   /** Fake-quantizes x; `learned` is the layer's LSQ step or PACT clip variable. */
-  apply(x: Tensor, training: boolean, learned?: ReturnType<tf.layers.Layer['addWeight']>): Tensor {
+  apply(x: Tensor, training: boolean, learned?: LayerVariable): Tensor {
     const spec = this.spec;
+    if (calibrating > 0 && this.role === 'activation') {
+      this.observe(x);
+      return x;
+    }
     if (isLearned(spec)) {
       if (!learned) throw new Error(`${spec.format} quantizer needs its learned parameter`);
       if (

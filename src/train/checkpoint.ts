@@ -10,6 +10,11 @@ import { readInputFile } from '../util/read.js';
 import { tf } from '../engine/tf.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { OptimizerConfig, OptimizerState } from './optimizer.js';
+// Layer classes a checkpoint's topology may name must be registered before it is rebuilt.
+import '../nn/batch-norm.js';
+import '../nn/qconv2d.js';
+import '../nn/qdense.js';
+import '../nn/qact.js';
 
 const MAGIC = 'LBCK';
 const VERSION = 1;

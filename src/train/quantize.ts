@@ -1,0 +1,189 @@
+// Quantizing a trained model: load the FP checkpoint, build the quantized twin with the chosen
+// method, then calibrate (ptq) or retrain (ste, lsq) with a checkpoint per epoch and --resume.
+// The run directory gets checkpoint.lbck (the quantized model), metrics.json and config.json.
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { tf } from '../engine/tf.js';
+import { initEngine } from '../engine/setup.js';
+import { makeBatch, normalizationTable } from '../data/batches.js';
+import { datasetNames } from '../data/datasets.js';
+import { limitSplit, loadDataset, type Dataset } from '../data/load.js';
+import { deriveSeed, makeRng, permutation } from '../data/rng.js';
+import { quantizeModel, type LayerPlan } from '../nn/quantize-model.js';
+import { calibrateModel } from '../nn/quantizers.js';
+import { formatNames } from '../quant/registry.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { evaluate } from './evaluate.js';
+import { checkResumable, runEpochs, type EpochRecord, type TrainEvents } from './loop.js';
+import { methodNames, methods } from './methods/registry.js';
+import { Optimizer } from './optimizer.js';
+import type { Schedule } from './schedule.js';
+import { CHECKPOINT_FILE } from './train.js';
+
+const bitsField = z.number().int().min(1).max(8);
+
+export const quantizeOptionsSchema = z
+  .object({
+    from: z.string().min(1),
+    method: z.enum(methodNames as [string, ...string[]]),
+    format: z.enum(formatNames as [string, ...string[]]).default('int'),
+    wbits: bitsField,
+    abits: bitsField.nullable(),
+    granularity: z.enum(['tensor', 'channel']).default('channel'),
+    calibration: z.enum(['maxabs', 'percentile', 'mse']).default('maxabs'),
+    keepEnds: z.boolean().default(true),
+    batchNorm: z.enum(['keep', 'fold']).default('keep'),
+    formatOptions: z.record(z.string(), z.unknown()).default({}),
+    epochs: z.number().int().min(0).max(10000).default(10),
+    batchSize: z
+      .number()
+      .int()
+      .positive()
+      .max(1 << 16)
+      .default(128),
+    evalBatchSize: z.number().int().positive().default(500),
+    lr: z.number().positive().max(10).default(0.01),
+    momentum: z.number().min(0).max(0.9999).default(0.9),
+    weightDecay: z.number().min(0).max(1).default(1e-4),
+    schedule: z.enum(['constant', 'cosine']).default('cosine'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
+    augment: z.boolean().optional(),
+    calibrationBatches: z.number().int().positive().max(10000).default(8),
+    dataDir: z.string().min(1).optional(),
+    limitTrain: z.number().int().positive().optional(),
+    limitTest: z.number().int().positive().optional(),
+    threads: z.number().int().positive().optional(),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.method !== 'ptq' && o.epochs < 1)
+      ctx.addIssue({ code: 'custom', path: ['epochs'], message: `method ${o.method} retrains: epochs must be >= 1` });
+  });
+
+export type QuantizeOptions = z.output<typeof quantizeOptionsSchema>;
+export type QuantizeOptionsInput = z.input<typeof quantizeOptionsSchema>;
+
+export function parseQuantizeOptions(input: unknown): QuantizeOptions {
+  const r = quantizeOptionsSchema.safeParse(input);
+  if (r.success) return r.data;
+  throw new Error(`invalid quantize options: ${r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
+}
+
+export interface QuantizeResult {
+  options: QuantizeOptions;
+  fpAccuracy: number;
+  history: EpochRecord[];
+  finalAccuracy: number;
+  plan: LayerPlan[];
+  model: tf.LayersModel;
+  checkpoint: string;
+}
+
+/** A checkpoint file, or a run directory holding checkpoint.lbck. */
+export function resolveCheckpoint(p: string): string {
+  if (!existsSync(p)) throw new Error(`--from: ${p} does not exist (expected a checkpoint .lbck or a run directory)`);
+  return statSync(p).isDirectory() ? path.join(p, CHECKPOINT_FILE) : p;
+}
+
+export async function runQuantization(
+  input: QuantizeOptionsInput,
+  run: { outDir: string; resume?: boolean; events?: TrainEvents; dataset?: Dataset },
+): Promise<QuantizeResult> {
+  let o = parseQuantizeOptions(input);
+  await initEngine(o.threads ? { threads: o.threads } : {});
+  const method = methods[o.method as keyof typeof methods];
+  const fp = await loadCheckpoint(resolveCheckpoint(o.from));
+  const dsName = fp.modelSpec.dataset;
+  if (typeof dsName !== 'string' || !datasetNames.includes(dsName as never))
+    throw new Error(`--from: ${o.from} does not say which dataset it was trained on`);
+  const ds = run.dataset ?? loadDataset(dsName, o.dataDir ? { dataDir: o.dataDir } : {});
+  const train = limitSplit(ds.train, o.limitTrain),
+    test = limitSplit(ds.test, o.limitTest);
+  const fpAccuracy = evaluate(fp.model, test, ds.info, o.evalBatchSize).accuracy;
+  const ckptPath = path.join(run.outDir, CHECKPOINT_FILE);
+  const optimizer = new Optimizer({ kind: 'sgd', momentum: o.momentum, weightDecay: o.weightDecay, nesterov: false });
+  let model: tf.LayersModel,
+    plan: LayerPlan[],
+    history: EpochRecord[] = [],
+    resumed = false;
+  if (run.resume && existsSync(ckptPath)) {
+    const ck = await loadCheckpoint(ckptPath);
+    const saved = parseQuantizeOptions(ck.state.options);
+    checkResumable(saved, o, ['epochs', 'threads'], ckptPath);
+    o = { ...saved, epochs: o.epochs, threads: o.threads };
+    model = ck.model;
+    plan = ck.state.plan as LayerPlan[];
+    history = (ck.state.history as EpochRecord[]) ?? [];
+    if (ck.optimizer) optimizer.importState(ck.optimizer.state);
+    resumed = true;
+  } else {
+    ({ model, plan } = await quantizeModel(
+      fp.model,
+      method.quantizeConfig({ ...o, format: o.format as never, formatOptions: o.formatOptions }),
+    ));
+  }
+  writeJsonAtomic(path.join(run.outDir, 'config.json'), o);
+  const q = model;
+  const save = (h: EpochRecord[], extra: Record<string, unknown> = {}) => {
+    const state = { options: o, plan, history: h, fpAccuracy, ...extra };
+    saveCheckpoint(ckptPath, {
+      model: q,
+      modelSpec: { ...fp.modelSpec, quantized: true, method: o.method },
+      optimizer: { config: optimizer.config, state: optimizer.exportState() },
+      state,
+    });
+    writeJsonAtomic(path.join(run.outDir, 'metrics.json'), state);
+  };
+  if (!method.retrains) {
+    // Calibration batches: the first batches of a seeded shuffle of the training set, no augmentation.
+    const lut = normalizationTable(ds.info);
+    const order = permutation(train.count, makeRng(deriveSeed(o.seed, 'calibration')));
+    const batches = Array.from({ length: Math.min(o.calibrationBatches, Math.ceil(train.count / o.batchSize)) }, (_, i) =>
+      order.subarray(i * o.batchSize, (i + 1) * o.batchSize),
+    );
+    calibrateModel(
+      q,
+      batches.map((idx) => makeBatch(train, ds.info, idx, lut).x),
+      (x) => tf.tidy(() => void q.apply(x, { training: false })),
+    );
+    const acc = evaluate(q, test, ds.info, o.evalBatchSize).accuracy;
+    save([], { finalAccuracy: acc });
+    return { options: o, fpAccuracy, history: [], finalAccuracy: acc, plan, model: q, checkpoint: ckptPath };
+  }
+  const schedule: Schedule = o.schedule === 'cosine' ? { kind: 'cosine' } : { kind: 'constant' };
+  runEpochs({
+    model: q,
+    train,
+    test,
+    info: ds.info,
+    settings: {
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      evalBatchSize: o.evalBatchSize,
+      seed: o.seed,
+      augment: o.augment ?? ds.info.augment,
+      lr: { lr: o.lr, schedule, warmupEpochs: 0, epochs: o.epochs },
+    },
+    optimizer,
+    history,
+    resumed,
+    ...(run.events ? { events: run.events } : {}),
+    save: (h) => save(h, { finalAccuracy: h[h.length - 1].testAccuracy }),
+  });
+  return {
+    options: o,
+    fpAccuracy,
+    history,
+    finalAccuracy: history[history.length - 1]?.testAccuracy ?? fpAccuracy,
+    plan,
+    model: q,
+    checkpoint: ckptPath,
+  };
+}
