@@ -12,13 +12,16 @@ using namespace dnnl;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+// The engine, stream and primitive cache live until the process ends and are never destroyed:
+// static destructors at exit would run in an order where primitives outlive their engine
+// (seen as heap corruption when Node exits).
 engine& cpuEngine() {
-  static engine e(engine::kind::cpu, 0);
-  return e;
+  static engine* e = new engine(engine::kind::cpu, 0);
+  return *e;
 }
 stream& cpuStream() {
-  static stream s(cpuEngine());
-  return s;
+  static stream* s = new stream(cpuEngine());
+  return *s;
 }
 
 // dims: N,H,W,IC,OC,KH,KW,sh,sw,dh,dw,pt,pb,pl,pr,OH,OW
@@ -46,7 +49,7 @@ struct ConvEntry {
   CachedReorder bwdWeiOut;
 };
 
-static std::unordered_map<std::string, std::unique_ptr<ConvEntry>> g_cache;
+static std::unordered_map<std::string, std::unique_ptr<ConvEntry>>& g_cache = *new std::unordered_map<std::string, std::unique_ptr<ConvEntry>>();
 
 static std::string key(const ConvDims& c, bool bias, int act) {
   std::string k;

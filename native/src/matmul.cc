@@ -5,9 +5,23 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <algorithm>
 
+extern "C" void openblas_set_num_threads(int);
+
 namespace lowbit {
 
-static bool g_useBlas = false;
+static bool g_useBlas = true;
+static int g_blasThreads = -1;
+
+// OpenBLAS threads for one product: small products run single-threaded, where waking OpenBLAS's
+// own threads (which contend with OpenMP's spinning workers on a small machine) costs more than
+// it saves; large ones use every thread.
+static void blasThreadsFor(long macs) {
+  const int want = macs < (1L << 22) ? 1 : threads();
+  if (want != g_blasThreads) {
+    openblas_set_num_threads(want);
+    g_blasThreads = want;
+  }
+}
 
 // matmul(a, b, out, dims[batchA, batchB, M, N, K, transA, transB], bias|null, act)
 static Napi::Value Matmul(const Napi::CallbackInfo& info) {
@@ -24,10 +38,11 @@ static Napi::Value Matmul(const Napi::CallbackInfo& info) {
     const float* A = a.data + size_t(batchA == 1 ? 0 : i) * M * K;
     const float* B = b.data + size_t(batchB == 1 ? 0 : i) * K * N;
     float* C = out.data + size_t(i) * M * N;
-    if (g_useBlas)
+    if (g_useBlas) {
+      blasThreadsFor(long(M) * N * K);
       cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, 1.f, A, lda,
                   B, ldb, 0.f, C, N);
-    else if (dnnl_sgemm(tA ? 'T' : 'N', tB ? 'T' : 'N', M, N, K, 1.f, A, lda, B, ldb, 0.f, C, N) != dnnl_success)
+    } else if (dnnl_sgemm(tA ? 'T' : 'N', tB ? 'T' : 'N', M, N, K, 1.f, A, lda, B, ldb, 0.f, C, N) != dnnl_success)
       fail("dnnl_sgemm failed");
     if (bias.data || act) {
       const size_t rows = size_t(M);
@@ -44,14 +59,13 @@ static Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-extern "C" void openblas_set_num_threads(int);
-
 static Napi::Value UseBlas(const Napi::CallbackInfo& info) {
   g_useBlas = info[0].As<Napi::Boolean>().Value();
   return info.Env().Undefined();
 }
 
 static Napi::Value SetBlasThreads(const Napi::CallbackInfo& info) {
+  g_blasThreads = -1;  // re-chosen per product from the new thread count
   openblas_set_num_threads(argInt(info, 0));
   return info.Env().Undefined();
 }

@@ -9,7 +9,7 @@ export interface NativeAddon {
   setThreads(n: number): number;
   getThreads(): number;
   setBlasThreads(n: number): void;
-  /** GEMM backend of matmul: OpenBLAS (true) or oneDNN's sgemm (false, the default). */
+  /** GEMM backend of matmul: OpenBLAS (true, the default) or oneDNN's sgemm (false). */
   useBlas(on: boolean): void;
   info(): { dnnl: string; threads: number; cores: number };
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, act: number): void;
@@ -153,7 +153,8 @@ export function loadNative(): { addon: NativeAddon | null; error: string | null 
     cached = { addon: null, error: 'disabled by LOWBIT_NATIVE=0' };
     return cached;
   }
-  const file = path.join(packageRoot(), 'native', 'build', 'Release', 'lowbit_native.node');
+  // LOWBIT_NATIVE_PATH loads another build (e.g. one with AddressSanitizer, for debugging).
+  const file = process.env.LOWBIT_NATIVE_PATH ?? path.join(packageRoot(), 'native', 'build', 'Release', 'lowbit_native.node');
   if (!existsSync(file)) {
     cached = { addon: null, error: `native addon not built (${file} missing; run \`npm run build:native\`)` };
     return cached;

@@ -31,10 +31,10 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
     await tf.ready();
     const { addon, error } = loadNative();
     if (addon) {
-      // oneDNN's sgemm shares the OpenMP thread pool with the convolutions; OpenBLAS's own
-      // threads contend with OpenMP's spinning workers on small machines (measured: lenet5 matmuls
-      // 0.9 ms instead of 0.05 ms). LOWBIT_GEMM=openblas selects OpenBLAS anyway.
-      addon.useBlas(process.env.LOWBIT_GEMM === 'openblas');
+      // matmul runs on OpenBLAS (single-threaded for small products, see native/src/matmul.cc).
+      // LOWBIT_GEMM=dnnl selects oneDNN's sgemm, which shares OpenMP's threads but corrupts the
+      // heap when the process receives profiling signals (node --cpu-prof; oneDNN 2.6.3, seen here).
+      addon.useBlas(process.env.LOWBIT_GEMM !== 'dnnl');
       registerConvKernels(addon);
       registerMatmulKernels(addon);
       registerPoolKernels(addon);
