@@ -208,7 +208,59 @@ static Napi::Value PactAlphaGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// channelStats(x, C, min[C], max[C], maxAbs[C], sumAbs[C]): one pass over a channel-last
+// tensor (calibration statistics of every format's fit).
+static Napi::Value ChannelStats(const Napi::CallbackInfo& info) {
+  auto x = arg<float>(info, 0);
+  const int C = argInt(info, 1);
+  auto mn = arg<float>(info, 2), mx = arg<float>(info, 3), ma = arg<float>(info, 4);
+  auto sa = arg<double>(info, 5);
+  const size_t rows = x.length / size_t(C);
+  const int T = threads();
+  std::vector<float> pmn(size_t(T) * C, INFINITY), pmx(size_t(T) * C, -INFINITY), pma(size_t(T) * C, 0.f);
+  std::vector<double> psa(size_t(T) * C, 0.0);
+#pragma omp parallel num_threads(T) if (x.length > kPar)
+  {
+    const size_t t = size_t(omp_get_thread_num()) * C;
+    float *a = pmn.data() + t, *b = pmx.data() + t, *m = pma.data() + t;
+    double* s = psa.data() + t;
+    std::vector<float> blockSum(C, 0.f);
+    size_t inBlock = 0;
+#pragma omp for schedule(static)
+    for (size_t r = 0; r < rows; r++) {
+      const float* xr = x.data + r * C;
+      for (int c = 0; c < C; c++) {
+        const float v = xr[c], av = std::fabs(v);
+        a[c] = v < a[c] ? v : a[c];
+        b[c] = v > b[c] ? v : b[c];
+        m[c] = av > m[c] ? av : m[c];
+        blockSum[c] += av;
+      }
+      // Float partial sums over short blocks, flushed to double, keep the mean accurate.
+      if (++inBlock == 64) {
+        for (int c = 0; c < C; c++) s[c] += blockSum[c], blockSum[c] = 0.f;
+        inBlock = 0;
+      }
+    }
+    for (int c = 0; c < C; c++) s[c] += blockSum[c];
+  }
+  for (int c = 0; c < C; c++) {
+    float a = INFINITY, b = -INFINITY, m = 0.f;
+    double sum = 0;
+    for (int t = 0; t < T; t++) {
+      const size_t i = size_t(t) * C + c;
+      a = std::min(a, pmn[i]);
+      b = std::max(b, pmx[i]);
+      m = std::max(m, pma[i]);
+      sum += psa[i];
+    }
+    mn.data[c] = a, mx.data[c] = b, ma.data[c] = m, sa.data[c] = sum;
+  }
+  return info.Env().Undefined();
+}
+
 void registerFakeQuant(Napi::Env env, Napi::Object exports) {
+  exports.Set("channelStats", Napi::Function::New(env, ChannelStats));
   exports.Set("fqUniform", Napi::Function::New(env, Uniform));
   exports.Set("fqBinary", Napi::Function::New(env, Binary));
   exports.Set("fqTernary", Napi::Function::New(env, Ternary));

@@ -8,8 +8,9 @@ import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber }
 import { trainProgress } from './progress.js';
 import { InvalidArgumentError } from 'commander';
 
-function bitsOrNone(v: string): number | null {
-  if (v === 'none' || v === 'fp' || v === '32') return null;
+/** Activation bits; 0 stands for float activations ('none'), as commander drops null values. */
+function bitsOrNone(v: string): number {
+  if (v === 'none' || v === 'fp' || v === '32') return 0;
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 8) throw new InvalidArgumentError('expected bits from 1 to 8, or none for float activations.');
   return n;
@@ -20,7 +21,7 @@ interface Flags {
   method: string;
   format: string;
   wbits: number;
-  abits: number | null;
+  abits: number;
   granularity: string;
   calibration: string;
   keepEnds: boolean;
@@ -92,7 +93,7 @@ export function quantizeCommand(): Command {
         method: f.method,
         format: f.format,
         wbits: f.wbits,
-        abits: f.abits,
+        abits: f.abits === 0 ? null : f.abits,
         granularity: f.granularity as 'channel',
         calibration: f.calibration as 'maxabs',
         keepEnds: f.keepEnds,
@@ -112,7 +113,7 @@ export function quantizeCommand(): Command {
         ...(f.limitTest ? { limitTest: f.limitTest } : {}),
         ...(f.threads ? { threads: f.threads } : {}),
       };
-      const label = `${f.method} ${f.format} W${f.wbits}A${f.abits ?? 'fp'}`;
+      const label = `${f.method}${f.method === 'lsq' ? '' : ` ${f.format}`} W${f.wbits}A${f.abits || 'fp'}`;
       const r = await runQuantization(o, { outDir: f.out, resume: Boolean(f.resume), events: trainProgress(label, f.quiet) });
       if (f.json) {
         console.log(

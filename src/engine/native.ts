@@ -97,6 +97,7 @@ export interface NativeAddon {
   ): void;
   fqEsb(x: Float32Array, out: Float32Array, mask: Uint8Array | null, alpha: Float32Array, c: number, bits: number, k: number): void;
   maskGrad(dy: Float32Array, mask: Uint8Array, dx: Float32Array): void;
+  channelStats(x: Float32Array, c: number, min: Float32Array, max: Float32Array, maxAbs: Float32Array, sumAbs: Float64Array): void;
   lsqStepGrad(
     dy: Float32Array,
     x: Float32Array,

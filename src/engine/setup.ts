@@ -7,6 +7,7 @@ import { registerPoolKernels } from './kernels/pool.js';
 import { registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerReluGrad } from './ops/relu-grad.js';
 import { setActiveAddon } from './state.js';
+import { setStatsAccelerator } from '../quant/numeric.js';
 
 export interface EngineOptions {
   /** Threads for native kernels (default: all cores, or LOWBIT_THREADS). */
@@ -40,6 +41,21 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
       registerPoolKernels(addon);
       registerElementwiseKernels(addon);
       registerReluGrad(addon);
+      setStatsAccelerator((x, channels) => {
+        const min = new Float32Array(channels),
+          max = new Float32Array(channels),
+          maxAbs = new Float32Array(channels);
+        const sumAbs = new Float64Array(channels);
+        addon.channelStats(x, channels, min, max, maxAbs, sumAbs);
+        const count = x.length / channels;
+        return {
+          min: Float64Array.from(min),
+          max: Float64Array.from(max),
+          maxAbs: Float64Array.from(maxAbs),
+          meanAbs: sumAbs.map((v) => v / count),
+          count,
+        };
+      });
     }
     setActiveAddon(addon);
     state = { addon, notice: addon ? null : `lowbit: running on plain tfjs, which is much slower: ${error}` };

@@ -9,6 +9,7 @@
 import { tf, type Tensor } from '../engine/tf.js';
 import { fakeQuant, fakeQuantLsq, fakeQuantPact } from '../quant/fake-quant.js';
 import { formatOf, parseFormatSpec, type FormatSpec, type SpecOf } from '../quant/registry.js';
+import { channelStats } from '../quant/numeric.js';
 
 export type QuantRole = 'weight' | 'activation';
 type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;

@@ -100,6 +100,10 @@ export async function runQuantization(
   await initEngine(o.threads ? { threads: o.threads } : {});
   const method = methods[o.method as keyof typeof methods];
   const fp = await loadCheckpoint(resolveCheckpoint(o.from));
+  if (fp.modelSpec.quantized)
+    throw new Error(
+      `--from: ${o.from} is already quantized (method ${String(fp.modelSpec.method)}); quantize from its full-precision checkpoint`,
+    );
   const dsName = fp.modelSpec.dataset;
   if (typeof dsName !== 'string' || !datasetNames.includes(dsName as never))
     throw new Error(`--from: ${o.from} does not say which dataset it was trained on`);

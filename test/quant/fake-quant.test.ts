@@ -10,6 +10,7 @@ import { formatNames, formatOf, parseFormatSpec, type SpecOf } from '../../src/q
 import { makeRng } from '../../src/data/rng.js';
 import { engine } from '../helpers/compare.js';
 import { specsByFormat } from '../helpers/format-specs.js';
+import { channelStats, channelStatsTs } from '../../src/quant/numeric.js';
 
 before(async () => {
   await engine();
@@ -129,5 +130,22 @@ test('PACT clip gradient: dα sums the upstream gradient where x >= α', () => {
     } finally {
       setNativeKernels(old);
     }
+  }
+});
+
+test('native channel statistics equal the TypeScript ones (extremes exactly, means to 1e-6)', () => {
+  for (const [rows, C] of [
+    [1000, 7],
+    [33, 1],
+    [1, 5],
+    [5000, 64],
+  ] as const) {
+    const x = sample(rows * C, rows + C);
+    const a = channelStats(x, C),
+      b = channelStatsTs(x, C);
+    assert.deepEqual(Array.from(a.min), Array.from(b.min));
+    assert.deepEqual(Array.from(a.max), Array.from(b.max));
+    assert.deepEqual(Array.from(a.maxAbs), Array.from(b.maxAbs));
+    a.meanAbs.forEach((m, c) => assert.ok(Math.abs(m - b.meanAbs[c]) <= 1e-6 * Math.max(1, b.meanAbs[c]), `mean ${c}`));
   }
 });
