@@ -12,6 +12,9 @@ export interface RunRecord {
   seed: number;
   history: Record<string, number>[];
   final: { testAccuracy: number; bestTestAccuracy: number };
+  /** Quantization runs: accuracy of the FP checkpoint they started from, and the per-layer plan. */
+  fpAccuracy?: number;
+  plan?: unknown[];
   target?: number;
   wallSeconds: number;
   gitCommit: string;

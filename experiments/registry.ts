@@ -1,17 +1,33 @@
 // Named experiments: each is a fixed configuration whose run writes results/<id>.json.
 // The FP runs also write checkpoints/<id>.lbck, the starting point of every later method.
 import type { TrainConfigInput } from '../src/train/config.js';
+import type { QuantizeOptionsInput } from '../src/train/quantize.js';
 
-export interface Experiment {
+interface Common {
   id: string;
   title: string;
-  group: 'fp';
-  config: TrainConfigInput;
   /** Target accuracy from the issue, shown beside the result. */
   target?: number;
+}
+
+export interface FpExperiment extends Common {
+  group: 'fp';
+  config: TrainConfigInput;
   /** Keep a weights-only checkpoint in checkpoints/ for later experiments. */
   keepCheckpoint: boolean;
 }
+
+/** Quantization of a committed FP checkpoint (issue 3's baselines and later methods). */
+export interface QuantExperiment extends Common {
+  group: 'quant';
+  /** The FP experiment whose checkpoint this starts from. */
+  base: string;
+  options: QuantizeOptionsInput;
+  /** Allowed accuracy drop from FP (points), from the issue's targets. */
+  maxDrop?: number;
+}
+
+export type Experiment = FpExperiment | QuantExperiment;
 
 export const experiments: Experiment[] = [
   {
@@ -60,14 +76,73 @@ export const experiments: Experiment[] = [
   },
 ];
 
+/** Issue 3's baselines on one FP checkpoint: PTQ W8A8 / W4A4, and QAT with int and LSQ+PACT at 4/3/2 bits. */
+function baselines(base: string, label: string, qatEpochs: number, drops: Record<string, number> = {}): QuantExperiment[] {
+  const from = `checkpoints/${base}.lbck`;
+  const out: QuantExperiment[] = [
+    {
+      id: `${base}.ptq-w8a8`,
+      title: `${label}, PTQ W8A8 (MSE calibration)`,
+      group: 'quant',
+      base,
+      options: { from, method: 'ptq', wbits: 8, abits: 8, calibration: 'mse' },
+      ...(drops.ptq8 !== undefined ? { maxDrop: drops.ptq8 } : {}),
+    },
+    {
+      id: `${base}.ptq-w4a4`,
+      title: `${label}, PTQ W4A4 (MSE calibration)`,
+      group: 'quant',
+      base,
+      options: { from, method: 'ptq', wbits: 4, abits: 4, calibration: 'mse' },
+    },
+  ];
+  for (const bits of [4, 3, 2]) {
+    const drop = drops[`w${bits}`];
+    out.push({
+      id: `${base}.ste-int-w${bits}a${bits}`,
+      title: `${label}, QAT int W${bits}A${bits}`,
+      group: 'quant',
+      base,
+      options: { from, method: 'ste', format: 'int', wbits: bits, abits: bits, epochs: qatEpochs, lr: 0.01 },
+      ...(drop !== undefined ? { maxDrop: drop } : {}),
+    });
+    out.push({
+      id: `${base}.lsq-w${bits}a${bits}`,
+      title: `${label}, QAT LSQ + PACT W${bits}A${bits}`,
+      group: 'quant',
+      base,
+      options: { from, method: 'lsq', wbits: bits, abits: bits, epochs: qatEpochs, lr: 0.01 },
+      ...(drop !== undefined ? { maxDrop: drop } : {}),
+    });
+  }
+  return out;
+}
+
+experiments.push(
+  ...baselines('fp-mnist-lenet5', 'MNIST lenet5', 5),
+  ...baselines('fp-fashion-lenet5', 'Fashion-MNIST lenet5', 5),
+  // Issue 3 targets on Fashion-MNIST vgg9: W4A4 within 0.5 points, W2A2 within 2.5, PTQ W8A8 within 0.3.
+  ...baselines('fp-fashion-vgg9', 'Fashion-MNIST vgg9', 5, { ptq8: 0.3, w4: 0.5, w2: 2.5 }),
+);
+
 export function findExperiment(id: string): Experiment {
   const e = experiments.find((x) => x.id === id);
   if (!e) throw new Error(`unknown experiment '${id}'; known: ${experiments.map((x) => x.id).join(', ')}`);
   return e;
 }
 
-/** The `lowbit train` command line equivalent to an experiment's configuration. */
+/** The `lowbit` command line equivalent to an experiment's configuration. */
 export function cliFor(e: Experiment, out: string): string {
+  if (e.group === 'quant') {
+    const o = e.options;
+    const parts = [
+      `lowbit quantize --from ${o.from} --method ${o.method} --format ${o.format ?? 'int'} --wbits ${o.wbits} --abits ${o.abits ?? 'none'}`,
+    ];
+    if (o.calibration) parts.push(`--calibration ${o.calibration}`);
+    if (o.method !== 'ptq') parts.push(`--epochs ${o.epochs ?? 10} --lr ${o.lr ?? 0.01}`);
+    parts.push(`--out ${out}`);
+    return parts.join(' ');
+  }
   const c = e.config;
   const parts = [`lowbit train --model ${c.model} --data ${c.data} --epochs ${c.epochs} --batch-size ${c.batchSize} --lr ${c.lr}`];
   if (c.schedule) parts.push(`--schedule ${c.schedule}`);

@@ -55,6 +55,36 @@ function readRecords(): Map<string, RunRecord> {
   return out;
 }
 
+function renderQuant(records: Map<string, RunRecord>): string[] {
+  const lines = [
+    '',
+    '## Quantization baselines (issue 3)',
+    '',
+    'Each row starts from the FP checkpoint of its group and quantizes weights and activations (first conv and last FC at 8 bits).',
+    'Δ is the change in test accuracy against that FP checkpoint, measured in the same run.',
+    '',
+    '| experiment | method | weights / activations | epochs | test accuracy | FP | Δ (points) | target | wall time | commit |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const e of experiments) {
+    if (e.group !== 'quant') continue;
+    const o = e.options;
+    const wa = `${o.method === 'lsq' ? 'lsq' : (o.format ?? 'int')} W${o.wbits} / ${o.method === 'lsq' ? 'pact' : 'int'} A${o.abits ?? 'fp'}`;
+    const target = e.maxDrop !== undefined ? `≥ −${e.maxDrop}` : '';
+    const r = records.get(e.id);
+    if (!r || r.fpAccuracy === undefined) {
+      lines.push(`| ${e.id} | ${o.method} | ${wa} | ${o.method === 'ptq' ? 0 : (o.epochs ?? 10)} | not run yet | | | ${target} | | |`);
+      continue;
+    }
+    const delta = 100 * (r.final.testAccuracy - r.fpAccuracy);
+    const met = e.maxDrop === undefined ? '' : delta >= -e.maxDrop ? ' ✓' : ' ✗';
+    lines.push(
+      `| ${r.id} | ${o.method} | ${wa} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.fpAccuracy)} | ${delta >= 0 ? '+' : ''}${delta.toFixed(2)} | ${target}${met} | ${minutes(r.wallSeconds)} | \`${r.gitCommit.slice(0, 8)}${r.gitDirty ? '+' : ''}\` |`,
+    );
+  }
+  return lines;
+}
+
 export function renderResults(records: Map<string, RunRecord>, bench: BenchRecord | null): string {
   const lines: string[] = [
     '# lowbit results',
@@ -86,6 +116,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
       `| ${r.id} | ${r.config.model} | ${r.config.data} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.final.bestTestAccuracy)} |${met} | ${minutes(r.wallSeconds)} | ${Math.round(ips)} | \`${r.gitCommit.slice(0, 8)}${r.gitDirty ? '+' : ''}\` |`,
     );
   }
+  lines.push(...renderQuant(records));
   lines.push('', '### How each row was produced', '');
   for (const e of experiments) {
     const r = records.get(e.id);
@@ -97,7 +128,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
   lines.push('', '### Test accuracy per epoch', '');
   for (const e of experiments) {
     const r = records.get(e.id);
-    if (!r) continue;
+    if (!r || r.history.length === 0) continue;
     lines.push(`- ${r.id}: ${r.history.map((h) => (100 * h.testAccuracy).toFixed(2)).join(', ')}`);
   }
   lines.push('', 'A `+` after the commit means tracked files had uncommitted changes when the run started.', '');

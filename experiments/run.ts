@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { runTraining } from '../src/train/train.js';
+import { runQuantization } from '../src/train/quantize.js';
 import { trainProgress } from '../src/cli/progress.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { cliFor, experiments, findExperiment, type Experiment } from './registry.js';
@@ -14,36 +15,67 @@ const root = process.cwd();
 export const resultsDir = path.join(root, 'results');
 export const checkpointsDir = path.join(root, 'checkpoints');
 
-async function runOne(e: Experiment): Promise<void> {
-  const runDir = path.join(root, 'runs', e.id);
-  const git = gitState(); // the code the run starts with
-  const r = await runTraining(e.config, { outDir: runDir, resume: true, events: trainProgress(e.id) });
-  const accs = r.history.map((h) => h.testAccuracy);
-  const record: RunRecord = {
+function baseRecord(
+  e: Experiment,
+  git: { commit: string; dirty: boolean },
+  config: Record<string, unknown>,
+  seed: number,
+  history: Record<string, number>[],
+) {
+  const accs = history.map((h) => h.testAccuracy);
+  return {
     id: e.id,
     title: e.title,
     command: `node dist/experiments/run.js ${e.id}`,
     cli: cliFor(e, `runs/${e.id}`),
-    config: r.config as unknown as Record<string, unknown>,
-    seed: r.config.seed,
-    history: r.history as unknown as Record<string, number>[],
-    final: { testAccuracy: accs[accs.length - 1], bestTestAccuracy: Math.max(...accs) },
+    config,
+    seed,
+    history,
     ...(e.target !== undefined ? { target: e.target } : {}),
-    wallSeconds: r.history.reduce((s, h) => s + h.seconds, 0),
+    wallSeconds: history.reduce((s, h) => s + h.seconds, 0),
     gitCommit: git.commit,
     gitDirty: git.dirty,
     machine: machine(),
     finishedAt: new Date().toISOString(),
+    final: { testAccuracy: accs[accs.length - 1] ?? 0, bestTestAccuracy: accs.length ? Math.max(...accs) : 0 },
   };
-  if (e.keepCheckpoint) {
-    // Weights only (no optimizer state): what later experiments start from, small enough to commit.
-    const ck = await loadCheckpoint(r.checkpoint);
-    mkdirSync(checkpointsDir, { recursive: true });
-    saveCheckpoint(path.join(checkpointsDir, `${e.id}.lbck`), {
-      model: ck.model,
-      modelSpec: ck.modelSpec,
-      state: { config: r.config, history: r.history },
-    });
+}
+
+async function runOne(e: Experiment): Promise<void> {
+  const runDir = path.join(root, 'runs', e.id);
+  const git = gitState(); // the code the run starts with
+  let record: RunRecord;
+  if (e.group === 'quant') {
+    const t0 = performance.now();
+    const r = await runQuantization(e.options, { outDir: runDir, resume: true, events: trainProgress(e.id) });
+    const history = r.history as unknown as Record<string, number>[];
+    record = {
+      ...baseRecord(e, git, r.options as unknown as Record<string, unknown>, r.options.seed, history),
+      final: { testAccuracy: r.finalAccuracy, bestTestAccuracy: Math.max(r.finalAccuracy, ...history.map((h) => h.testAccuracy)) },
+      fpAccuracy: r.fpAccuracy,
+      plan: r.plan,
+    };
+    // PTQ has no epochs: its wall time is the calibration and evaluation.
+    if (history.length === 0) record.wallSeconds = (performance.now() - t0) / 1000;
+  } else {
+    const r = await runTraining(e.config, { outDir: runDir, resume: true, events: trainProgress(e.id) });
+    record = baseRecord(
+      e,
+      git,
+      r.config as unknown as Record<string, unknown>,
+      r.config.seed,
+      r.history as unknown as Record<string, number>[],
+    );
+    if (e.keepCheckpoint) {
+      // Weights only (no optimizer state): what later experiments start from, small enough to commit.
+      const ck = await loadCheckpoint(r.checkpoint);
+      mkdirSync(checkpointsDir, { recursive: true });
+      saveCheckpoint(path.join(checkpointsDir, `${e.id}.lbck`), {
+        model: ck.model,
+        modelSpec: ck.modelSpec,
+        state: { config: r.config, history: r.history },
+      });
+    }
   }
   writeJsonAtomic(path.join(resultsDir, `${e.id}.json`), record);
   process.stderr.write(
