@@ -6,6 +6,7 @@ import { demoCommand } from './demo.js';
 import { trainCommand } from './train.js';
 import { infoCommand } from './info.js';
 import { quantizeCommand } from './quantize.js';
+import { formatsCommand } from './formats.js';
 
 export function buildProgram(): Command {
   const program = new Command('lowbit')
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const c of [trainCommand(), quantizeCommand(), dataCommand(), demoCommand(), infoCommand()]) program.addCommand(c.exitOverride());
+  for (const c of [trainCommand(), quantizeCommand(), formatsCommand(), dataCommand(), demoCommand(), infoCommand()]) program.addCommand(c.exitOverride());
   return program;
 }
 

@@ -106,3 +106,20 @@ test('QAT resumes from its checkpoint and refuses a different configuration', ()
   assert.equal(c.status, 1);
   assert.match(c.stderr, /--resume: .* was trained with wbits=4, but this run has wbits=3/);
 });
+
+test('formats: SQNR of every candidate format per layer, weights and input activations', () => {
+  const r = lowbit(['formats', '--checkpoint', fp, '--data-dir', data, '--bits', '2,4', '--batch', '64', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as { layer: string; tensor: string; bits: number; format: string; sqnr: number }[];
+  const layers = ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'];
+  for (const l of layers) for (const b of [2, 4]) assert.ok(rows.some((x) => x.layer === l && x.tensor === 'weights' && x.bits === b && x.format === 'dybit'), `${l}@${b}`);
+  assert.ok(rows.filter((x) => x.tensor === 'inputs').every((x) => x.layer !== 'conv1'), 'the image input is not analysed');
+  // More bits never hurt a uniform grid fitted the same way.
+  for (const l of layers) {
+    const at = (b: number) => rows.find((x) => x.layer === l && x.tensor === 'weights' && x.bits === b && x.format === 'int/ch')!.sqnr;
+    assert.ok(at(4) > at(2), l);
+  }
+  const bad = lowbit(['formats', '--checkpoint', fp, '--bits', '1,4']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--bits: expected comma-separated bit widths from 2 to 8, got '1,4'/);
+});
