@@ -38,5 +38,8 @@ fi
 
 # The native build must succeed here: a silent fallback to plain tfjs would hide a broken setup.
 export LOWBIT_REQUIRE_NATIVE=1
+# onnxruntime-node (the ONNX peer in tests) ships its CPU binary; its installer would also try to
+# download CUDA files, which fails offline.
+export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund
 node bin/lowbit.js info

@@ -22,7 +22,8 @@ interface Row {
 
 function numberList(v: string): number[] {
   const xs = v.split(',').map(Number);
-  if (xs.some((b) => !Number.isInteger(b) || b < 2 || b > 8)) throw new Error(`--bits: expected comma-separated bit widths from 2 to 8, got '${v}'`);
+  if (xs.some((b) => !Number.isInteger(b) || b < 2 || b > 8))
+    throw new Error(`--bits: expected comma-separated bit widths from 2 to 8, got '${v}'`);
   return xs;
 }
 
@@ -52,7 +53,8 @@ export function formatsCommand(): Command {
           }
       }
       // Input activations of every layer but the first (its input is the image), on one batch.
-      const ds = typeof ck.modelSpec.dataset === 'string' ? loadDataset(ck.modelSpec.dataset, f.dataDir ? { dataDir: f.dataDir } : {}) : null;
+      const ds =
+        typeof ck.modelSpec.dataset === 'string' ? loadDataset(ck.modelSpec.dataset, f.dataDir ? { dataDir: f.dataDir } : {}) : null;
       if (ds) {
         const idx = Uint32Array.from({ length: Math.min(f.batch, ds.train.count) }, (_, i) => i);
         const { x, y } = makeBatch(ds.train, ds.info, idx, normalizationTable(ds.info));
@@ -82,7 +84,8 @@ export function formatsCommand(): Command {
         for (const layer of [...new Set(sel.map((r) => r.layer))]) {
           const byCol = new Map(sel.filter((r) => r.layer === layer).map((r) => [`${r.format}@${r.bits}`, r.sqnr]));
           const bestPerBits = new Map<number, number>();
-          for (const r of sel.filter((q) => q.layer === layer)) bestPerBits.set(r.bits, Math.max(bestPerBits.get(r.bits) ?? -Infinity, r.sqnr));
+          for (const r of sel.filter((q) => q.layer === layer))
+            bestPerBits.set(r.bits, Math.max(bestPerBits.get(r.bits) ?? -Infinity, r.sqnr));
           const cells = cols.map((c) => {
             const v = byCol.get(c);
             const b = Number(c.split('@')[1]);

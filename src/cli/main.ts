@@ -14,7 +14,8 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const c of [trainCommand(), quantizeCommand(), formatsCommand(), dataCommand(), demoCommand(), infoCommand()]) program.addCommand(c.exitOverride());
+  for (const c of [trainCommand(), quantizeCommand(), formatsCommand(), dataCommand(), demoCommand(), infoCommand()])
+    program.addCommand(c.exitOverride());
   return program;
 }
 

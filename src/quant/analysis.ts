@@ -14,7 +14,8 @@ export function formatError(x: Float32Array, shape: readonly number[], specInput
   const def = formatOf(spec);
   const params = def.fit(x, shape, spec);
   const q = def.decode(def.encode(x, shape, spec, params), shape, spec, params);
-  let se = 0, sig = 0;
+  let se = 0,
+    sig = 0;
   for (let i = 0; i < x.length; i++) {
     const d = x[i] - q[i];
     se += d * d;

@@ -112,8 +112,16 @@ test('formats: SQNR of every candidate format per layer, weights and input activ
   assert.equal(r.status, 0, r.stderr);
   const rows = JSON.parse(r.stdout) as { layer: string; tensor: string; bits: number; format: string; sqnr: number }[];
   const layers = ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'];
-  for (const l of layers) for (const b of [2, 4]) assert.ok(rows.some((x) => x.layer === l && x.tensor === 'weights' && x.bits === b && x.format === 'dybit'), `${l}@${b}`);
-  assert.ok(rows.filter((x) => x.tensor === 'inputs').every((x) => x.layer !== 'conv1'), 'the image input is not analysed');
+  for (const l of layers)
+    for (const b of [2, 4])
+      assert.ok(
+        rows.some((x) => x.layer === l && x.tensor === 'weights' && x.bits === b && x.format === 'dybit'),
+        `${l}@${b}`,
+      );
+  assert.ok(
+    rows.filter((x) => x.tensor === 'inputs').every((x) => x.layer !== 'conv1'),
+    'the image input is not analysed',
+  );
   // More bits never hurt a uniform grid fitted the same way.
   for (const l of layers) {
     const at = (b: number) => rows.find((x) => x.layer === l && x.tensor === 'weights' && x.bits === b && x.format === 'int/ch')!.sqnr;
