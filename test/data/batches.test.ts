@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import '../helpers/fast-check-setup.js';
 import { makeBatch, normalizationTable } from '../../src/data/batches.js';
 import { datasetInfo } from '../../src/data/datasets.js';
 import { deriveSeed, makeRng, permutation } from '../../src/data/rng.js';
