@@ -96,6 +96,13 @@ export function planQuantization(model: tf.LayersModel, config: QuantizeConfig):
       activation: unknown = config.activation;
     if (ends && i === 0) ((weight = INT8_WEIGHTS), (activation = INT8_IMAGE));
     else if (ends && l === last) ((weight = INT8_WEIGHTS), (activation = UINT8_ACTIVATIONS));
+    // The first layer reads the normalised image, which is signed: an unsigned (post-ReLU)
+    // activation format there would clamp every negative pixel to zero.
+    if (i === 0 && !ends && activation) {
+      const a = spec(activation, `activation spec of ${name}`)!;
+      const unsigned = a.format === 'pact' || ('signed' in a && a.signed === false);
+      if (unsigned) activation = { format: 'int', bits: Math.max(2, a.bits), signed: true };
+    }
     for (const o of config.overrides ?? []) {
       if (!matches(o.match, name)) continue;
       if (o.weight !== undefined) weight = o.weight;

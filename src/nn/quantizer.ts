@@ -9,7 +9,7 @@
 import { tf, type Tensor } from '../engine/tf.js';
 import { fakeQuant, fakeQuantLsq, fakeQuantPact } from '../quant/fake-quant.js';
 import { formatOf, parseFormatSpec, type FormatSpec, type SpecOf } from '../quant/registry.js';
-import { channelStats } from '../quant/numeric.js';
+import { channelStats, sampleValues } from '../quant/numeric.js';
 
 export type QuantRole = 'weight' | 'activation';
 type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
@@ -47,7 +47,7 @@ export function withCalibration<T>(f: () => T): T {
   }
 }
 
-/** Values kept per quantizer for calibration (a strided sample of every batch seen). */
+/** Values kept per quantizer for calibration (a random sample of every batch seen). */
 const CALIBRATION_SAMPLE = 1 << 17;
 
 export class Quantizer {
@@ -83,17 +83,15 @@ export class Quantizer {
     return Float32Array.from(this.spec.format === 'pact' ? p.alpha! : p.scale!);
   }
 
-  /** Records x for calibration (activations seen in calibration mode). */
+  /** Records x for calibration (activations seen in calibration mode): exact extremes and a random sample. */
   private observe(x: Tensor): void {
     const v = x.dataSync() as Float32Array;
     const o = (this.observed ??= { sample: [], min: Infinity, max: -Infinity, seen: 0 });
-    const stride = Math.max(1, Math.floor(v.length / 4096));
-    for (let i = 0; i < v.length; i++) {
-      const a = v[i];
-      if (a < o.min) o.min = a;
-      if (a > o.max) o.max = a;
-      if (i % stride === 0 && o.sample.length < CALIBRATION_SAMPLE) o.sample.push(a);
-    }
+    const st = channelStats(v, 1);
+    o.min = Math.min(o.min, st.min[0]);
+    o.max = Math.max(o.max, st.max[0]);
+    if (o.sample.length < CALIBRATION_SAMPLE)
+      o.sample.push(...sampleValues(v, Math.min(8192, CALIBRATION_SAMPLE - o.sample.length), o.seen + 1));
     o.seen += v.length;
   }
 

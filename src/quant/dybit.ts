@@ -7,7 +7,7 @@
 // as an integer grows with its value, so codes sort like values. Scale and kmax are fitted per
 // tensor (or channel) by minimising the squared error.
 import { z } from 'zod';
-import { channelCount, channelStats, channelValues, f32, nearestIndex, safeScale } from './numeric.js';
+import { channelCount, channelStats, channelValues, f32, nearestIndex, safeScale, sampleValues } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
 
@@ -66,14 +66,8 @@ function scaledTable(n: number, kmax: number, s: number): Float64Array {
   return dybitMagnitudes(n, kmax).map((v) => f32(v * s));
 }
 
-/** At most this many values are used to search scale and kmax (a strided sample). */
+/** At most this many values are used to search scale and kmax (a seeded random sample). */
 const FIT_SAMPLE = 16384;
-
-function sample(v: Float64Array): Float64Array {
-  if (v.length <= FIT_SAMPLE) return v;
-  const step = v.length / FIT_SAMPLE;
-  return Float64Array.from({ length: FIT_SAMPLE }, (_, i) => v[Math.floor(i * step)]);
-}
 
 function sqError(v: Float64Array, levels: Float64Array, signed: boolean): number {
   let e = 0;
@@ -99,7 +93,7 @@ export const dybitFormat: FormatDef<DybitSpec, DybitParams> = {
     const scale: number[] = [],
       kmax: number[] = [];
     for (let c = 0; c < C; c++) {
-      const v = sample(channelValues(x, C, c));
+      const v = sampleValues(channelValues(x, C, c), FIT_SAMPLE);
       const top = spec.signed ? st.maxAbs[c] : Math.max(st.max[c], 0);
       let best = { s: 1, k: kmaxes[0], e: Infinity };
       for (const k of kmaxes) {

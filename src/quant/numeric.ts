@@ -83,6 +83,27 @@ export function channelStatsTs(x: ArrayLike<number>, channels: number): ChannelS
   return { min, max, maxAbs, meanAbs, count };
 }
 
+/**
+ * A deterministic pseudo-random sample of k values of v (all of v if k >= its length).
+ * Not strided: a stride shares factors with the channel count of channel-last data and would
+ * sample only a few channels.
+ */
+export function sampleValues(v: ArrayLike<number>, k: number, seed = 0x9e3779b9): Float64Array {
+  if (v.length <= k) return Float64Array.from(v);
+  const out = new Float64Array(k);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < k; i++) {
+    // xorshift32
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = v[s % v.length];
+  }
+  return out;
+}
+
 /** Values of one channel (copy). */
 export function channelValues(x: ArrayLike<number>, channels: number, c: number): Float64Array {
   const n = x.length / channels;

@@ -171,8 +171,11 @@ test('demo --quick trains on the embedded MNIST and prints a summary', () => {
   const r = lowbit(['demo', '--quick', '--out', out]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /lowbit demo summary/);
-  const acc = Number(/fp32\s+lenet5\s+([\d.]+)%/.exec(r.stdout)?.[1]);
-  assert.ok(acc > 85, `demo accuracy ${acc}`);
+  const acc = (stage: string) => Number(new RegExp(`${stage}\\s+\\S+\\s+\\S+\\s+([\\d.]+)%`).exec(r.stdout)?.[1]);
+  assert.ok(acc('train \\(FP32\\)') > 85, `FP accuracy ${acc('train \\(FP32\\)')}\n${r.stdout}`);
+  assert.ok(acc('ptq') > 85, `PTQ accuracy ${acc('ptq')}`);
+  assert.ok(acc('qat \\(ste\\)') > 85, `QAT accuracy ${acc('qat \\(ste\\)')}`);
+  for (const d of ['fp', 'ptq-w8a8', 'qat-w4a4']) assert.ok(existsSync(path.join(out, d, 'checkpoint.lbck')), d);
 });
 
 test('data fetch: the official MNIST hashes verify a mirror on loopback; info reads it back', async () => {

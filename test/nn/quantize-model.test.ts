@@ -38,6 +38,13 @@ test('plan: first conv and last FC at 8 bits, the rest as configured; overrides 
   assert.equal(by.conv4.weight?.format, 'dybit');
   assert.equal(by.fc1.activation, null);
   assert.equal(by.fc3.activation, null); // the override comes after the 8-bit default
+  // Without 8-bit ends, the first layer's input (the normalised, signed image) gets a signed format.
+  const noEnds = planQuantization(m, { ...W4A4, keepEndsAt8Bits: false });
+  assert.deepEqual(
+    [noEnds[0].activation?.format, noEnds[0].activation?.bits, (noEnds[0].activation as { signed?: boolean }).signed],
+    ['int', 4, true],
+  );
+  assert.equal((noEnds[1].activation as { signed?: boolean }).signed, false);
   assert.throws(() => planQuantization(m, { ...W4A4, overrides: [{ match: 'nope*' }] }), /override 'nope\*' matches no conv\/dense layer/);
   assert.throws(
     () => planQuantization(m, { weight: { format: 'int', bits: 12 }, activation: null }),

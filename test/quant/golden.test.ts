@@ -5,7 +5,7 @@ import { parseFormatSpec, formatOf } from '../../src/quant/registry.js';
 import { esbLambda, esbMagnitudes } from '../../src/quant/esb.js';
 import { dybitMagnitudes } from '../../src/quant/dybit.js';
 import { mpqBitsPerWeight } from '../../src/quant/mpq.js';
-import { roundHalfEven } from '../../src/quant/numeric.js';
+import { roundHalfEven, sampleValues } from '../../src/quant/numeric.js';
 
 function run(specInput: unknown, x: number[], shape: number[], params?: unknown) {
   const spec = parseFormatSpec(specInput);
@@ -97,4 +97,14 @@ test('MPQ storage counts base bits, one extra bit per flagged weight and the che
   // 300 flagged: bitmap (1000 bits) is cheaper than 3000 bits of indices.
   assert.equal(mpqBitsPerWeight(3, 1000, 300), 3 + (300 + 1000) / 1000);
   assert.equal(mpqBitsPerWeight(4, 1000, 0), 4);
+});
+
+test('calibration samples cover every channel of channel-last data (a strided sample would alias)', () => {
+  // 16 channels, values encode the channel: a stride of 8 would only ever see channels 0 and 8.
+  const C = 16,
+    rows = 4096;
+  const x = Float32Array.from({ length: rows * C }, (_, i) => i % C);
+  const seen = new Set(sampleValues(x, 4096));
+  assert.equal(seen.size, C);
+  assert.deepEqual(Array.from(sampleValues(x, 8, 7)), Array.from(sampleValues(x, 8, 7)), 'deterministic for a seed');
 });
