@@ -34,7 +34,7 @@ export class QConv2D extends tf.layers.Layer {
   readonly activation: 'linear' | 'relu';
   readonly weightQ: Quantizer | null;
   readonly inputQ: Quantizer | null;
-  readonly refitEvery: number;
+  readonly refitEvery: number | undefined;
   private kernel!: LayerVariable;
   private bias: LayerVariable | null = null;
   private weightParam: LayerVariable | null = null;
@@ -54,7 +54,7 @@ export class QConv2D extends tf.layers.Layer {
     if (act !== 'linear' && act !== 'relu')
       throw new Error(`QConv2D ${args.name}: activation '${act}' not supported (expected linear or relu)`);
     this.activation = act;
-    this.refitEvery = args.refitEvery ?? 1;
+    this.refitEvery = args.refitEvery ?? undefined;
     this.weightQ = args.weightQuant ? new Quantizer(args.weightQuant, 'weight', this.refitEvery, 0.9, args.weightState) : null;
     this.inputQ = args.inputQuant ? new Quantizer(args.inputQuant, 'activation', 1, 0.9, args.inputState) : null;
   }
@@ -110,7 +110,7 @@ export class QConv2D extends tf.layers.Layer {
       dilationRate: this.dilationRate,
       useBias: this.useBias,
       activation: this.activation,
-      refitEvery: this.refitEvery,
+      refitEvery: (this.refitEvery ?? null) as unknown as tf.serialization.ConfigDictValue,
       weightQuant: (this.weightQ?.spec ?? null) as unknown as tf.serialization.ConfigDictValue,
       inputQuant: (this.inputQ?.spec ?? null) as unknown as tf.serialization.ConfigDictValue,
       weightState: (this.weightQ ? serialisableState(this.weightQ.state) : null) as unknown as tf.serialization.ConfigDictValue,

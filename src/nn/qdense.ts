@@ -21,7 +21,7 @@ export class QDense extends tf.layers.Layer {
   readonly activation: 'linear' | 'relu';
   readonly weightQ: Quantizer | null;
   readonly inputQ: Quantizer | null;
-  readonly refitEvery: number;
+  readonly refitEvery: number | undefined;
   private kernel!: LayerVariable;
   private bias: LayerVariable | null = null;
   private weightParam: LayerVariable | null = null;
@@ -36,7 +36,7 @@ export class QDense extends tf.layers.Layer {
     if (act !== 'linear' && act !== 'relu')
       throw new Error(`QDense ${args.name}: activation '${act}' not supported (expected linear or relu)`);
     this.activation = act;
-    this.refitEvery = args.refitEvery ?? 1;
+    this.refitEvery = args.refitEvery ?? undefined;
     this.weightQ = args.weightQuant ? new Quantizer(args.weightQuant, 'weight', this.refitEvery, 0.9, args.weightState) : null;
     this.inputQ = args.inputQuant ? new Quantizer(args.inputQuant, 'activation', 1, 0.9, args.inputState) : null;
   }
@@ -81,7 +81,7 @@ export class QDense extends tf.layers.Layer {
       units: this.units,
       useBias: this.useBias,
       activation: this.activation,
-      refitEvery: this.refitEvery,
+      refitEvery: (this.refitEvery ?? null) as unknown as tf.serialization.ConfigDictValue,
       weightQuant: (this.weightQ?.spec ?? null) as unknown as tf.serialization.ConfigDictValue,
       inputQuant: (this.inputQ?.spec ?? null) as unknown as tf.serialization.ConfigDictValue,
       weightState: (this.weightQ ? serialisableState(this.weightQ.state) : null) as unknown as tf.serialization.ConfigDictValue,

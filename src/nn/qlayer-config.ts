@@ -8,7 +8,7 @@ export interface QuantLayerArgs {
   /** Spec of the input-activation format, or null for float inputs. */
   inputQuant?: unknown | null;
   /** Training steps between refits of non-learned weight parameters. */
-  refitEvery?: number;
+  refitEvery?: number | null;
   weightState?: QuantizerState;
   inputState?: QuantizerState;
 }

@@ -28,7 +28,7 @@ export interface QuantizeConfig {
   keepEndsAt8Bits?: boolean;
   overrides?: LayerOverride[];
   batchNorm?: 'keep' | 'fold';
-  /** Training steps between refits of non-learned weight parameters (default 1). */
+  /** Training steps between refits of non-learned weight parameters (default: per format, see Quantizer). */
   refitEvery?: number;
 }
 
@@ -156,7 +156,7 @@ export async function quantizeModel(model: tf.LayersModel, config: QuantizeConfi
     l.class_name = p.kind === 'conv2d' ? 'QConv2D' : 'QDense';
     l.config.weight_quant = p.weight;
     l.config.input_quant = p.activation;
-    l.config.refit_every = config.refitEvery ?? 1;
+    if (config.refitEvery !== undefined) l.config.refit_every = config.refitEvery;
   }
   const q = await tf.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
   const replaced = new Set(layers.filter((l) => l.class_name === 'Activation').map((l) => l.config.name));

@@ -27,6 +27,17 @@ export function isLearned(spec: FormatSpec): spec is SpecOf<'lsq'> | SpecOf<'pac
   return spec.format === 'lsq' || spec.format === 'pact';
 }
 
+/**
+ * Training steps between refits when the user sets none: formats fitted by a search (DyBit's
+ * scale and kmax, MSE or percentile calibration) cost tens of milliseconds per layer, so they
+ * refit every 50 steps; max-abs style fits are a single pass and refit every step.
+ */
+export function defaultRefitEvery(spec: FormatSpec): number {
+  if (spec.format === 'dybit') return 50;
+  if ((spec.format === 'int' || spec.format === 'po2') && spec.calibration !== 'maxabs') return 50;
+  return 1;
+}
+
 /** Formats whose fit depends only on the range (so an EMA of the range is a valid calibration). */
 function rangeCalibrated(spec: FormatSpec): boolean {
   return spec.format === 'int' && spec.calibration === 'maxabs';
@@ -52,19 +63,22 @@ const CALIBRATION_SAMPLE = 1 << 17;
 
 export class Quantizer {
   readonly spec: FormatSpec;
+  readonly refitEvery: number;
   state: QuantizerState;
   private observed: { sample: number[]; min: number; max: number; seen: number } | null = null;
 
   constructor(
     spec: unknown,
     readonly role: QuantRole,
-    /** Training steps between refits of non-learned parameters. */
-    readonly refitEvery = 1,
+    /** Training steps between refits of non-learned parameters (default: per format). */
+    refitEvery?: number,
     /** EMA momentum of the activation range. */
     readonly momentum = 0.9,
     state?: QuantizerState,
   ) {
     this.spec = parseFormatSpec(spec);
+    this.refitEvery = refitEvery ?? defaultRefitEvery(this.spec);
+    if (!Number.isInteger(this.refitEvery) || this.refitEvery < 1) throw new Error(`refitEvery must be a positive integer, got ${refitEvery}`);
     this.state = state ?? { params: null, range: null, steps: 0 };
   }
 
