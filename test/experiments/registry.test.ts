@@ -1,0 +1,22 @@
+// The experiment registry is consistent: unique ids, every quantization run starts from an FP run
+// that keeps its checkpoint, and every configuration validates.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { experiments, cliFor } from '../../experiments/registry.js';
+import { parseTrainConfig } from '../../src/train/config.js';
+import { parseQuantizeOptions } from '../../src/train/quantize.js';
+
+test('experiment ids are unique and configurations are valid', () => {
+  const ids = experiments.map((e) => e.id);
+  assert.equal(new Set(ids).size, ids.length);
+  for (const e of experiments) {
+    if (e.group === 'fp') parseTrainConfig(e.config);
+    else {
+      const base = experiments.find((b) => b.id === e.base);
+      assert.ok(base && base.group === 'fp' && base.keepCheckpoint, `${e.id}: base ${e.base} must be an FP run that keeps its checkpoint`);
+      const o = parseQuantizeOptions(e.options);
+      assert.equal(o.from, `checkpoints/${e.base}.lbck`);
+    }
+    assert.match(cliFor(e, `runs/${e.id}`), /^lowbit (train|quantize) .* --out runs\//);
+  }
+});
