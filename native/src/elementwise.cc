@@ -137,18 +137,21 @@ static Napi::Value SumRows(const Napi::CallbackInfo& info) {
   auto x = arg<float>(info, 0), out = arg<float>(info, 1);
   const int C = argInt(info, 2);
   const size_t M = x.length / C;
+  // Thread-local sums (no false sharing for small C), reduced at the end.
   int T = threads();
-  std::vector<double> part(size_t(T) * C, 0.0);
+  std::vector<std::vector<double>> part(T);
 #pragma omp parallel num_threads(T) if (M * C > kParallelMin)
   {
-    double* p = part.data() + size_t(omp_get_thread_num()) * C;
+    std::vector<double> p(C, 0.0);
 #pragma omp for schedule(static)
     for (size_t r = 0; r < M; r++)
       for (int c = 0; c < C; c++) p[c] += x.data[r * C + c];
+    part[omp_get_thread_num()] = std::move(p);
   }
   for (int c = 0; c < C; c++) {
     double s = 0;
-    for (int t = 0; t < T; t++) s += part[size_t(t) * C + c];
+    for (const auto& p : part)
+      if (!p.empty()) s += p[c];
     out.data[c] = float(s);
   }
   return info.Env().Undefined();
