@@ -44,6 +44,30 @@ function readBench(): BenchRecord | null {
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as BenchRecord) : null;
 }
 
+interface QatBenchRecord {
+  command: string;
+  rows: { model: string; batch: number; quantization: string; fp_s: number; qat_s: number; ratio: number }[];
+  gitCommit: string;
+  gitDirty: boolean;
+  machine: RunRecord['machine'];
+  finishedAt: string;
+}
+
+function renderQatBench(): string[] {
+  const f = path.join(root, 'results', 'bench-qat-step.json');
+  const lines = ['## QAT overhead', ''];
+  if (!existsSync(f)) return [...lines, 'Not measured yet: `node dist/bench/qat-step.js --record results/bench-qat-step.json`.', ''];
+  const b = JSON.parse(readFileSync(f, 'utf8')) as QatBenchRecord;
+  lines.push(
+    `Median seconds per training step of the same model in full precision and with fake-quantized weights and activations (first conv and last FC at 8 bits), in the same run. Produced by \`${b.command}\` on ${b.machine.cpu} (${b.machine.cores} cores, ${b.machine.engine}), commit \`${b.gitCommit.slice(0, 8)}${b.gitDirty ? '+' : ''}\`, ${b.finishedAt.slice(0, 10)}. Issue 3's target: vgg9 W4A4 at most 1.15x the FP step.`,
+    '',
+    '| model | batch | quantization | FP step (s) | QAT step (s) | ratio |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const r of b.rows) lines.push(`| ${r.model} | ${r.batch} | ${r.quantization} | ${r.fp_s} | ${r.qat_s} | ${r.ratio} |`);
+  return [...lines, ''];
+}
+
 function readRecords(): Map<string, RunRecord> {
   const dir = path.join(root, 'results');
   const out = new Map<string, RunRecord>();
@@ -133,6 +157,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
   }
   lines.push('', 'A `+` after the commit means tracked files had uncommitted changes when the run started.', '');
   lines.push(...renderBench(bench));
+  lines.push(...renderQatBench());
   return lines.join('\n');
 }
 

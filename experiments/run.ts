@@ -1,6 +1,6 @@
 // Runs experiments by id (or every one without a record with --missing) and writes
 // results/<id>.json. Interrupted runs resume from runs/<id>/checkpoint.lbck.
-// Usage: node dist/experiments/run.js <id ...> | --missing | --list
+// Usage: node dist/experiments/run.js <id ...> | --missing [id-prefix] | --list
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
@@ -94,9 +94,14 @@ async function main(): Promise<void> {
       console.log(`${e.id}\t${existsSync(path.join(resultsDir, `${e.id}.json`)) ? 'done' : 'missing'}\t${e.title}`);
     return;
   }
+  // --missing runs what has no record yet, optionally only ids starting with a prefix (--missing fp-mnist).
+  const prefix = args.find((a) => !a.startsWith('--'));
   const list = args.includes('--missing')
-    ? experiments.filter((e) => !existsSync(path.join(resultsDir, `${e.id}.json`)))
+    ? experiments.filter((e) => !existsSync(path.join(resultsDir, `${e.id}.json`)) && (!prefix || e.id.startsWith(prefix)))
     : args.map(findExperiment);
+  for (const e of list)
+    if (e.group === 'quant' && !existsSync(path.join(root, 'checkpoints', `${e.base}.lbck`)))
+      throw new Error(`${e.id} starts from checkpoints/${e.base}.lbck, which does not exist yet: run ${e.base} first`);
   // One at a time: two trainings on this 2-core machine would only slow each other down.
   for (const e of list) await runOne(e);
 }
