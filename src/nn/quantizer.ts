@@ -78,7 +78,8 @@ export class Quantizer {
   ) {
     this.spec = parseFormatSpec(spec);
     this.refitEvery = refitEvery ?? defaultRefitEvery(this.spec);
-    if (!Number.isInteger(this.refitEvery) || this.refitEvery < 1) throw new Error(`refitEvery must be a positive integer, got ${refitEvery}`);
+    if (!Number.isInteger(this.refitEvery) || this.refitEvery < 1)
+      throw new Error(`refitEvery must be a positive integer, got ${refitEvery}`);
     this.state = state ?? { params: null, range: null, steps: 0 };
   }
 

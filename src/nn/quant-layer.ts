@@ -1,0 +1,54 @@
+// What QConv2D and QDense share: a weight quantizer on the kernel and an input quantizer on the
+// activations, their learned parameters (LSQ step / PACT clip) as layer weights after the
+// layer's own, PTQ calibration, and the serialised quantizer specs and states.
+import { tf, type Tensor } from '../engine/tf.js';
+import { Quantizer } from './quantizer.js';
+import { serialisableState, type QuantLayerArgs } from './qlayer-config.js';
+
+type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
+
+export abstract class QuantLayer extends tf.layers.Layer {
+  readonly weightQ: Quantizer | null;
+  readonly inputQ: Quantizer | null;
+  readonly refitEvery: number | undefined;
+  private weightParam: LayerVariable | null = null;
+  private inputParam: LayerVariable | null = null;
+
+  constructor(args: QuantLayerArgs & { name?: string }) {
+    super(args.name ? { name: args.name } : {});
+    this.refitEvery = args.refitEvery ?? undefined;
+    this.weightQ = args.weightQuant ? new Quantizer(args.weightQuant, 'weight', this.refitEvery, 0.9, args.weightState) : null;
+    this.inputQ = args.inputQuant ? new Quantizer(args.inputQuant, 'activation', 1, 0.9, args.inputState) : null;
+  }
+
+  /** Adds the learned quantizer parameters; call at the end of build(), after the layer's own weights. */
+  protected addQuantWeights(outChannels: number): void {
+    const ws = this.weightQ?.learnedShape(outChannels);
+    if (ws) this.weightParam = this.addWeight('weight_quant_param', ws, 'float32', tf.initializers.zeros());
+    const is = this.inputQ?.learnedShape(1);
+    if (is) this.inputParam = this.addWeight('input_quant_param', is, 'float32', tf.initializers.zeros());
+  }
+
+  protected quantizeInput(x: Tensor, training: boolean): Tensor {
+    return this.inputQ ? this.inputQ.apply(x, training, this.inputParam ?? undefined) : x;
+  }
+
+  protected quantizeKernel(k: Tensor, training: boolean): Tensor {
+    return this.weightQ ? this.weightQ.apply(k, training, this.weightParam ?? undefined) : k;
+  }
+
+  /** Fits the input quantizer to the activations seen in calibration mode (PTQ). */
+  finishCalibration(): boolean {
+    return this.inputQ?.finishCalibration(this.inputParam ?? undefined) ?? false;
+  }
+
+  protected quantConfig(): tf.serialization.ConfigDict {
+    return {
+      refitEvery: (this.refitEvery ?? null) as unknown as tf.serialization.ConfigDictValue,
+      weightQuant: (this.weightQ?.spec ?? null) as unknown as tf.serialization.ConfigDictValue,
+      inputQuant: (this.inputQ?.spec ?? null) as unknown as tf.serialization.ConfigDictValue,
+      weightState: (this.weightQ ? serialisableState(this.weightQ.state) : null) as unknown as tf.serialization.ConfigDictValue,
+      inputState: (this.inputQ ? serialisableState(this.inputQ.state) : null) as unknown as tf.serialization.ConfigDictValue,
+    };
+  }
+}
