@@ -6,8 +6,7 @@ import { tf } from '../src/engine/tf.js';
 import { initEngine } from '../src/engine/setup.js';
 import { buildModel } from '../src/models/zoo.js';
 import { quantizeModel, type QuantizeConfig } from '../src/nn/quantize-model.js';
-import { Optimizer } from '../src/train/optimizer.js';
-import { trainStep, trainableVariables } from '../src/train/step.js';
+import { timeTrainSteps } from './step-timing.js';
 import type { InputShape } from '../src/models/common.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { gitState, machine } from '../experiments/record.js';
@@ -22,29 +21,6 @@ const configs: Record<string, QuantizeConfig> = {
   'int W4A4': { weight: { format: 'int', bits: 4, granularity: 'channel' }, activation: { format: 'int', bits: 4, signed: false } },
   'lsq+pact W4A4': { weight: { format: 'lsq', bits: 4 }, activation: { format: 'pact', bits: 4 } },
 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
-function timeSteps(model: tf.LayersModel, batch: number, shape: InputShape, steps: number): number {
-  const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 1);
-  const y = tf.tensor1d(
-    Array.from({ length: batch }, (_, i) => i % 10),
-    'int32',
-  );
-  const opt = new Optimizer({ kind: 'sgd', momentum: 0.9, weightDecay: 5e-4, nesterov: false });
-  const vars = trainableVariables(model);
-  const times: number[] = [];
-  for (let i = 0; i < steps + 3; i++) {
-    const t0 = performance.now();
-    trainStep(model, x, y, opt, 0.01, vars);
-    if (i >= 3) times.push((performance.now() - t0) / 1000);
-  }
-  tf.dispose([x, y]);
-  return median(times);
-}
 
 async function main(): Promise<void> {
   const o = new Command()
@@ -62,8 +38,8 @@ async function main(): Promise<void> {
     for (const [label, cfg] of Object.entries(configs)) {
       const fp = buildModel(name, { inputShape: c.shape, numClasses: 10, seed: 1 });
       const { model: q } = await quantizeModel(fp, cfg);
-      const fpS = timeSteps(fp, c.batch, c.shape, Number(o.steps));
-      const qS = timeSteps(q, c.batch, c.shape, Number(o.steps));
+      const fpS = timeTrainSteps(fp, c.batch, c.shape, Number(o.steps));
+      const qS = timeTrainSteps(q, c.batch, c.shape, Number(o.steps));
       const row = {
         model: name,
         batch: c.batch,

@@ -5,12 +5,10 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { tf } from '../src/engine/tf.js';
 import { initEngine } from '../src/engine/setup.js';
 import { buildModel } from '../src/models/zoo.js';
 import { totalMacs } from '../src/models/macs.js';
-import { Optimizer } from '../src/train/optimizer.js';
-import { trainStep, trainableVariables } from '../src/train/step.js';
+import { timeTrainSteps } from './step-timing.js';
 import type { InputShape } from '../src/models/common.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { gitState, machine } from '../experiments/record.js';
@@ -20,12 +18,6 @@ const cases: Record<string, { batch: number; shape: InputShape }> = {
   resnet20: { batch: 128, shape: [32, 32, 3] },
   vgg9: { batch: 64, shape: [32, 32, 3] },
 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function torchPeer(models: string[], threads: number, steps: number): Map<string, number> {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -64,20 +56,7 @@ async function main(): Promise<void> {
   for (const name of models) {
     const { batch, shape } = cases[name];
     const model = buildModel(name, { inputShape: shape, numClasses: 10, seed: 1 });
-    const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 1);
-    const y = tf.tensor1d(
-      Array.from({ length: batch }, (_, i) => i % 10),
-      'int32',
-    );
-    const opt = new Optimizer({ kind: 'sgd', momentum: 0.9, weightDecay: 5e-4, nesterov: false });
-    const vars = trainableVariables(model);
-    const times: number[] = [];
-    for (let i = 0; i < steps + 3; i++) {
-      const t0 = performance.now();
-      trainStep(model, x, y, opt, 0.01, vars);
-      if (i >= 3) times.push((performance.now() - t0) / 1000);
-    }
-    const s = median(times);
+    const s = timeTrainSteps(model, batch, shape, steps);
     const flops = 3 * 2 * totalMacs(model) * batch; // forward + two backward passes
     const torch = peer.get(name) ?? null;
     const row = {
@@ -94,7 +73,6 @@ async function main(): Promise<void> {
     rows.push(row);
     console.log(JSON.stringify(row));
     model.dispose();
-    tf.dispose([x, y]);
   }
   if (opts.record) {
     const git = gitState();

@@ -1,0 +1,30 @@
+// Median time of SGD-momentum training steps on synthetic data, shared by the benchmarks.
+import { tf } from '../src/engine/tf.js';
+import type { InputShape } from '../src/models/common.js';
+import { Optimizer } from '../src/train/optimizer.js';
+import { trainStep, trainableVariables } from '../src/train/step.js';
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Median seconds per step over `steps` timed steps after 3 warm-up steps. */
+export function timeTrainSteps(model: tf.LayersModel, batch: number, shape: InputShape, steps: number): number {
+  const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 1);
+  const y = tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => i % 10),
+    'int32',
+  );
+  const opt = new Optimizer({ kind: 'sgd', momentum: 0.9, weightDecay: 5e-4, nesterov: false });
+  const vars = trainableVariables(model);
+  const times: number[] = [];
+  for (let i = 0; i < steps + 3; i++) {
+    const t0 = performance.now();
+    trainStep(model, x, y, opt, 0.01, vars);
+    if (i >= 3) times.push((performance.now() - t0) / 1000);
+  }
+  tf.dispose([x, y]);
+  return median(times);
+}
