@@ -6,10 +6,8 @@ import { tf } from '../src/engine/tf.js';
 import { initEngine } from '../src/engine/setup.js';
 import { buildModel } from '../src/models/zoo.js';
 import { quantizeModel, type QuantizeConfig } from '../src/nn/quantize-model.js';
-import { timeTrainSteps } from './step-timing.js';
+import { timeTrainSteps, writeBenchRecord } from './step-timing.js';
 import type { InputShape } from '../src/models/common.js';
-import { writeJsonAtomic } from '../src/util/atomic.js';
-import { gitState, machine } from '../experiments/record.js';
 
 const cases: Record<string, { batch: number; shape: InputShape }> = {
   lenet5: { batch: 128, shape: [28, 28, 1] },
@@ -55,18 +53,7 @@ async function main(): Promise<void> {
       q.dispose();
     }
   }
-  if (o.record) {
-    const git = gitState();
-    writeJsonAtomic(o.record, {
-      id: 'bench-qat-step',
-      command: `node dist/bench/qat-step.js --record ${o.record}`,
-      rows,
-      gitCommit: git.commit,
-      gitDirty: git.dirty,
-      machine: machine(),
-      finishedAt: new Date().toISOString(),
-    });
-  }
+  if (o.record) writeBenchRecord(o.record, 'bench-qat-step', `node dist/bench/qat-step.js --record ${o.record}`, rows);
 }
 
 main().catch((e: Error) => {

@@ -3,6 +3,8 @@ import { tf } from '../src/engine/tf.js';
 import type { InputShape } from '../src/models/common.js';
 import { Optimizer } from '../src/train/optimizer.js';
 import { trainStep, trainableVariables } from '../src/train/step.js';
+import { writeJsonAtomic } from '../src/util/atomic.js';
+import { gitState, machine } from '../experiments/record.js';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -27,4 +29,18 @@ export function timeTrainSteps(model: tf.LayersModel, batch: number, shape: Inpu
   }
   tf.dispose([x, y]);
   return median(times);
+}
+
+/** Writes a benchmark's rows as a JSON record (what docs/RESULTS.md is rendered from). */
+export function writeBenchRecord(file: string, id: string, command: string, rows: unknown[]): void {
+  const git = gitState();
+  writeJsonAtomic(file, {
+    id,
+    command,
+    rows,
+    gitCommit: git.commit,
+    gitDirty: git.dirty,
+    machine: machine(),
+    finishedAt: new Date().toISOString(),
+  });
 }

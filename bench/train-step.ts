@@ -8,10 +8,8 @@ import { Command } from 'commander';
 import { initEngine } from '../src/engine/setup.js';
 import { buildModel } from '../src/models/zoo.js';
 import { totalMacs } from '../src/models/macs.js';
-import { timeTrainSteps } from './step-timing.js';
+import { timeTrainSteps, writeBenchRecord } from './step-timing.js';
 import type { InputShape } from '../src/models/common.js';
-import { writeJsonAtomic } from '../src/util/atomic.js';
-import { gitState, machine } from '../experiments/record.js';
 
 const cases: Record<string, { batch: number; shape: InputShape }> = {
   lenet5: { batch: 128, shape: [28, 28, 1] },
@@ -74,18 +72,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(row));
     model.dispose();
   }
-  if (opts.record) {
-    const git = gitState();
-    writeJsonAtomic(opts.record, {
-      id: 'bench-train-step',
-      command: `npm run bench -- --record ${opts.record}`,
-      rows,
-      gitCommit: git.commit,
-      gitDirty: git.dirty,
-      machine: machine(),
-      finishedAt: new Date().toISOString(),
-    });
-  }
+  if (opts.record) writeBenchRecord(opts.record, 'bench-train-step', `npm run bench -- --record ${opts.record}`, rows);
 }
 
 main().catch((e: Error) => {
