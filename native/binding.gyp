@@ -11,7 +11,8 @@
         "src/elementwise.cc",
         "src/loss.cc",
         "src/optim.cc",
-        "src/fakequant.cc"
+        "src/fakequant.cc",
+        "src/methods.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "/usr/include/x86_64-linux-gnu"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],

@@ -37,6 +37,6 @@ export { formats, formatNames, parseFormatSpec, formatOf, type FormatName, type 
 export type { FormatDef, Storage, HardwareDescriptor, Granularity, FitOptions } from './quant/types.js';
 export { esbMagnitudes, esbLambda } from './quant/esb.js';
 export { dybitMagnitudes, dybitField, dybitFieldBits } from './quant/dybit.js';
-export { mpqBitsPerWeight, mpqCode } from './quant/mpq.js';
+export { mpqBitsPerWeight, mpqCode, mpqFlagIndex, mpqStoredBits } from './quant/mpq.js';
 export { lsqGradScale, lsqRange } from './quant/lsq.js';
 export { intRange } from './quant/int.js';

@@ -54,6 +54,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerLoss(env, exports);
   registerOptim(env, exports);
   registerFakeQuant(env, exports);
+  registerMethods(env, exports);
   return exports;
 }
 

@@ -41,5 +41,6 @@ void registerElementwise(Napi::Env env, Napi::Object exports);
 void registerLoss(Napi::Env env, Napi::Object exports);
 void registerOptim(Napi::Env env, Napi::Object exports);
 void registerFakeQuant(Napi::Env env, Napi::Object exports);
+void registerMethods(Napi::Env env, Napi::Object exports);
 
 }  // namespace lowbit

@@ -7,8 +7,15 @@ function pct(x: number): string {
   return `${(100 * x).toFixed(2)}%`;
 }
 
+/** A method's epoch figures in a few words: shares as percentages, others as numbers. */
+function methodFigures(m: Record<string, number> | undefined): string {
+  if (!m) return '';
+  const parts = Object.entries(m).map(([k, v]) => (/share|rate/i.test(k) ? `${k} ${pct(v)}` : `${k} ${+v.toFixed(4)}`));
+  return `  [${parts.join(', ')}]`;
+}
+
 export function epochLine(r: EpochRecord, epochs: number): string {
-  return `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)}  train ${pct(r.trainAccuracy)}  test ${pct(r.testAccuracy)}  (${r.seconds.toFixed(1)} s, ${Math.round(r.imagesPerSecond)} img/s)`;
+  return `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)}  train ${pct(r.trainAccuracy)}  test ${pct(r.testAccuracy)}  (${r.seconds.toFixed(1)} s, ${Math.round(r.imagesPerSecond)} img/s)${methodFigures(r.method)}`;
 }
 
 export function trainProgress(label: string, quiet = false): TrainEvents {
@@ -29,7 +36,7 @@ export function trainProgress(label: string, quiet = false): TrainEvents {
       if (!bar) {
         bar = new cliProgress.SingleBar(
           {
-            format: `epoch {ep}/${epochs} |{bar}| {value}/{total} loss {loss} lr {lr} {ips} img/s ETA {eta_formatted}`,
+            format: `epoch {ep}/${epochs} |{bar}| {value}/{total} loss {loss} lr {lr} {ips} img/s ETA {eta_formatted} {status}`,
             stream: process.stderr,
             hideCursor: true,
             clearOnComplete: true,
@@ -37,9 +44,15 @@ export function trainProgress(label: string, quiet = false): TrainEvents {
           },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(e.steps, 0, { ep: e.epoch + 1, loss: '-', lr: '-', ips: '-' });
+        bar.start(e.steps, 0, { ep: e.epoch + 1, loss: '-', lr: '-', ips: '-', status: '' });
       }
-      bar.update(e.step, { ep: e.epoch + 1, loss: e.loss.toFixed(4), lr: e.lr.toExponential(2), ips: Math.round(e.imagesPerSecond) });
+      bar.update(e.step, {
+        ep: e.epoch + 1,
+        loss: e.loss.toFixed(4),
+        lr: e.lr.toExponential(2),
+        ips: Math.round(e.imagesPerSecond),
+        status: e.status ?? '',
+      });
     },
     onEpoch: (r) => {
       if (bar) {

@@ -4,8 +4,10 @@ import { Command, Option } from 'commander';
 import { formatNames } from '../quant/registry.js';
 import { methodNames, methods } from '../train/methods/registry.js';
 import { runQuantization, type QuantizeOptionsInput } from '../train/quantize.js';
-import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
+import { nonNegativeInt, nonNegativeNumber, numberList, oneOf, positiveInt, positiveNumber } from './options.js';
 import { trainProgress } from './progress.js';
+import { DEFAULT_TAU } from '../train/methods/mpq.js';
+import { probabilityFunctions } from '../train/methods/sq-select.js';
 import { InvalidArgumentError } from 'commander';
 
 /** Activation bits; 0 stands for float activations ('none'), as commander drops null values. */
@@ -14,6 +16,14 @@ function bitsOrNone(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 8) throw new InvalidArgumentError('expected bits from 1 to 8, or none for float activations.');
   return n;
+}
+
+interface MpqSummary {
+  method: 'mpq';
+  bitsPerWeight: number;
+  compressionVsW4: number;
+  flaggedShare: number;
+  perLayer: { name: string; weights: number; flagged: number; index: string; bitsPerWeight: number }[];
 }
 
 interface Flags {
@@ -28,6 +38,18 @@ interface Flags {
   bn: string;
   k?: number;
   kmax?: number;
+  refitEvery?: number;
+  sqStages?: number[];
+  sqPartition?: string;
+  sqProbability?: string;
+  sqSelection?: string;
+  mpqTau?: number;
+  mpqBudget?: number;
+  mpqGrantAt?: number;
+  mpqMomentum?: number;
+  mpqDelta?: number;
+  mpqBeta?: number;
+  mpqThresholdLr: boolean;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -67,6 +89,18 @@ export function quantizeCommand(): Command {
     )
     .option('--k <n>', 'esb: significant bits', nonNegativeInt)
     .option('--kmax <n>', 'dybit: largest region (default: fitted)', nonNegativeInt)
+    .option('--refit-every <n>', 'training steps between refits of fitted weight parameters (dybit, mse calibration)', positiveInt)
+    .option('--sq-stages <ratios>', 'sq: SQ ratio per stage, ascending to 1 (default 0.5,0.75,0.875,1)', numberList)
+    .option('--sq-partition <p>', 'sq: select output channels or single weights (default channel)', oneOf(['channel', 'element']))
+    .option('--sq-probability <f>', 'sq: selection weight of the error (default linear)', oneOf(probabilityFunctions))
+    .option('--sq-selection <s>', 'sq: stochastic roulette or deterministic largest errors', oneOf(['stochastic', 'deterministic']))
+    .option('--mpq-tau <x>', `mpq: grant the extra bit above this switch frequency (default ${DEFAULT_TAU})`, positiveNumber)
+    .option('--mpq-budget <share>', 'mpq: grant the extra bit to this share of weights, most frequent switchers first', positiveNumber)
+    .option('--mpq-grant-at <share>', 'mpq: when to grant, as a share of the retraining (default 0.5)', positiveNumber)
+    .option('--mpq-momentum <x>', 'mpq: EMA momentum of the switch frequency (default 0.01)', positiveNumber)
+    .option('--mpq-delta <x>', 'mpq: threshold-aware LR distance, in base steps (default 0.1)', nonNegativeNumber)
+    .option('--mpq-beta <x>', 'mpq: threshold-aware LR gradient scale (default 0.5)', positiveNumber)
+    .option('--no-mpq-threshold-lr', 'mpq: turn the threshold-aware learning rate off')
     .option('--epochs <n>', 'retraining epochs', nonNegativeInt, 10)
     .option('--batch-size <n>', 'batch size', positiveInt, 128)
     .option('--lr <x>', 'peak learning rate', positiveNumber, 0.01)
@@ -88,6 +122,23 @@ export function quantizeCommand(): Command {
       const formatOptions: Record<string, unknown> = {};
       if (f.k !== undefined) formatOptions.k = f.k;
       if (f.kmax !== undefined) formatOptions.kmax = f.kmax;
+      const sq = {
+        ...(f.sqStages ? { stages: f.sqStages } : {}),
+        ...(f.sqPartition ? { partition: f.sqPartition as 'channel' } : {}),
+        ...(f.sqProbability ? { probability: f.sqProbability as 'linear' } : {}),
+        ...(f.sqSelection ? { selection: f.sqSelection as 'stochastic' } : {}),
+      };
+      const mpq = {
+        ...(f.mpqTau !== undefined ? { tau: f.mpqTau } : {}),
+        ...(f.mpqBudget !== undefined ? { budget: f.mpqBudget } : {}),
+        ...(f.mpqGrantAt !== undefined ? { grantAt: f.mpqGrantAt } : {}),
+        ...(f.mpqMomentum !== undefined ? { momentum: f.mpqMomentum } : {}),
+        ...(f.mpqDelta !== undefined ? { delta: f.mpqDelta } : {}),
+        ...(f.mpqBeta !== undefined ? { beta: f.mpqBeta } : {}),
+        ...(f.mpqThresholdLr ? {} : { beta: 1 }),
+      };
+      if (!f.mpqThresholdLr && f.mpqBeta !== undefined)
+        throw new InvalidArgumentError('--no-mpq-threshold-lr and --mpq-beta contradict each other');
       const o: QuantizeOptionsInput = {
         from: f.from,
         method: f.method,
@@ -99,6 +150,10 @@ export function quantizeCommand(): Command {
         keepEnds: f.keepEnds,
         batchNorm: f.bn as 'keep',
         formatOptions,
+        ...(f.refitEvery !== undefined ? { refitEvery: f.refitEvery } : {}),
+        // A method's options are passed when it is chosen or when one of them is given (which the validation then refuses).
+        ...(f.method === 'sq' || Object.keys(sq).length ? { sq } : {}),
+        ...(f.method === 'mpq' || Object.keys(mpq).length ? { mpq } : {}),
         epochs: f.epochs,
         batchSize: f.batchSize,
         lr: f.lr,
@@ -113,7 +168,7 @@ export function quantizeCommand(): Command {
         ...(f.limitTest ? { limitTest: f.limitTest } : {}),
         ...(f.threads ? { threads: f.threads } : {}),
       };
-      const label = `${f.method}${f.method === 'lsq' ? '' : ` ${f.format}`} W${f.wbits}A${f.abits || 'fp'}`;
+      const label = `${f.method}${f.method === 'lsq' || f.method === 'mpq' ? '' : ` ${f.format}`} W${f.wbits}A${f.abits || 'fp'}`;
       const r = await runQuantization(o, { outDir: f.out, resume: Boolean(f.resume), events: trainProgress(label, f.quiet) });
       if (f.json) {
         console.log(
@@ -124,6 +179,8 @@ export function quantizeCommand(): Command {
             history: r.history,
             plan: r.plan,
             checkpoint: r.checkpoint,
+            methodSummary: r.methodSummary,
+            weightError: r.weightError,
           }),
         );
         return;
@@ -131,6 +188,16 @@ export function quantizeCommand(): Command {
       console.log(
         `${label}: test accuracy ${(100 * r.finalAccuracy).toFixed(2)}% (FP ${(100 * r.fpAccuracy).toFixed(2)}%); checkpoint ${r.checkpoint}`,
       );
+      const ms = r.methodSummary as MpqSummary | null;
+      if (ms?.method === 'mpq') {
+        console.log(
+          `  ${ms.bitsPerWeight.toFixed(3)} bits per low-bit weight (extra bits and flag index included), ${ms.compressionVsW4.toFixed(3)}x smaller than uniform 4-bit; ${(100 * ms.flaggedShare).toFixed(2)}% flagged`,
+        );
+        for (const l of ms.perLayer)
+          console.log(
+            `  ${l.name.padEnd(14)} ${String(l.flagged).padStart(8)} of ${String(l.weights).padStart(8)} flagged (${l.index} index)  ${l.bitsPerWeight.toFixed(3)} bits/weight`,
+          );
+      }
       for (const p of r.plan) {
         const w = p.weight ? `${p.weight.format}${p.weight.bits}` : 'fp32',
           a = p.activation ? `${p.activation.format}${p.activation.bits}` : 'fp32';

@@ -109,6 +109,38 @@ export interface NativeAddon {
     ds: Float32Array,
   ): void;
   pactAlphaGrad(dy: Float32Array, x: Float32Array, alpha: number, dalpha: Float32Array): void;
+  channelL1Error(x: Float32Array, q: Float32Array, c: number, num: Float64Array, den: Float64Array): void;
+  keepChannels(x: Float32Array, out: Float32Array, mask: Uint8Array, keep: Uint8Array, c: number): void;
+  keepElements(
+    x: Float32Array,
+    out: Float32Array,
+    mask: Uint8Array,
+    count: number,
+    fn: number,
+    deterministic: number,
+    seed: number,
+  ): number;
+  mpqTrack(
+    w: Float32Array,
+    scale: Float32Array,
+    c: number,
+    qmax: number,
+    codes: Int8Array,
+    freq: Float32Array,
+    momentum: number,
+    init: number,
+  ): number;
+  mpqLrScale(
+    w: Float32Array,
+    g: Float32Array,
+    out: Float32Array,
+    scale: Float32Array,
+    c: number,
+    qmax: number,
+    flags: Uint8Array | null,
+    delta: number,
+    beta: number,
+  ): number;
   sgdMomentum(
     w: Float32Array,
     g: Float32Array,

@@ -13,7 +13,7 @@ export interface QuantLayerArgs {
   inputState?: QuantizerState;
 }
 
-/** Parameters are JSON-safe for every format but MPQ's flags, which are refitted on load. */
+/** The JSON part of a quantizer's state (MPQ flags live apart, in Quantizer.flags and the checkpoint's arrays). */
 export function serialisableState(s: QuantizerState): QuantizerState {
   const p = s.params as Record<string, unknown> | null;
   if (p && 'flags' in p) return { ...s, params: null };

@@ -37,6 +37,12 @@ export abstract class QuantLayer extends tf.layers.Layer {
     return this.weightQ ? this.weightQ.apply(k, training, this.weightParam ?? undefined) : k;
   }
 
+  /** The kernel as inference sees it (quantized with the last fitted parameters), or the float kernel. */
+  quantizedKernel(): Tensor {
+    const k = this.weights[0].read();
+    return this.weightQ ? this.weightQ.apply(k, false, this.weightParam ?? undefined) : k.clone();
+  }
+
   /** Fits the input quantizer to the activations seen in calibration mode (PTQ). */
   finishCalibration(): boolean {
     return this.inputQ?.finishCalibration(this.inputParam ?? undefined) ?? false;

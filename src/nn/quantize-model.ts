@@ -38,6 +38,8 @@ export interface LayerPlan {
   kind: 'conv2d' | 'dense';
   weight: FormatSpec | null;
   activation: FormatSpec | null;
+  /** Set on the first and last layers kept at 8 bits (keepEndsAt8Bits); retraining methods leave them alone. */
+  end?: 'first' | 'last';
 }
 
 export const INT8_WEIGHTS = { format: 'int', bits: 8, granularity: 'channel' } as const;
@@ -93,9 +95,10 @@ export function planQuantization(model: tf.LayersModel, config: QuantizeConfig):
   return q.map((l, i) => {
     const name = l.config.name;
     let weight: unknown = config.weight,
-      activation: unknown = config.activation;
-    if (ends && i === 0) ((weight = INT8_WEIGHTS), (activation = INT8_IMAGE));
-    else if (ends && l === last) ((weight = INT8_WEIGHTS), (activation = UINT8_ACTIVATIONS));
+      activation: unknown = config.activation,
+      end: 'first' | 'last' | undefined;
+    if (ends && i === 0) ((weight = INT8_WEIGHTS), (activation = INT8_IMAGE), (end = 'first'));
+    else if (ends && l === last) ((weight = INT8_WEIGHTS), (activation = UINT8_ACTIVATIONS), (end = 'last'));
     // The first layer reads the normalised image, which is signed: an unsigned (post-ReLU)
     // activation format there would clamp every negative pixel to zero.
     if (i === 0 && !ends && activation) {
@@ -105,7 +108,8 @@ export function planQuantization(model: tf.LayersModel, config: QuantizeConfig):
     }
     for (const o of config.overrides ?? []) {
       if (!matches(o.match, name)) continue;
-      if (o.weight !== undefined) weight = o.weight;
+      // A layer the user configures by name is the user's to retrain, end or not.
+      if (o.weight !== undefined) ((weight = o.weight), (end = undefined));
       if (o.activation !== undefined) activation = o.activation;
     }
     return {
@@ -113,6 +117,7 @@ export function planQuantization(model: tf.LayersModel, config: QuantizeConfig):
       kind: l.class_name === 'Conv2D' ? 'conv2d' : 'dense',
       weight: spec(weight, `weight spec of ${name}`),
       activation: spec(activation, `activation spec of ${name}`),
+      ...(end ? { end } : {}),
     };
   });
 }

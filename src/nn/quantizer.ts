@@ -7,7 +7,7 @@
 //     formats calibrated by their range (int), or refit on the batch every `refitEvery` steps;
 //     inference uses the parameters last fitted in training.
 import { tf, type Tensor } from '../engine/tf.js';
-import { fakeQuant, fakeQuantLsq, fakeQuantPact } from '../quant/fake-quant.js';
+import { fakeQuant, fakeQuantLsq, fakeQuantPact, type FakeQuantHook } from '../quant/fake-quant.js';
 import { formatOf, parseFormatSpec, type FormatSpec, type SpecOf } from '../quant/registry.js';
 import { channelStats, sampleValues } from '../quant/numeric.js';
 
@@ -34,7 +34,7 @@ export function isLearned(spec: FormatSpec): spec is SpecOf<'lsq'> | SpecOf<'pac
  */
 export function defaultRefitEvery(spec: FormatSpec): number {
   if (spec.format === 'dybit') return 50;
-  if ((spec.format === 'int' || spec.format === 'po2') && spec.calibration !== 'maxabs') return 50;
+  if ((spec.format === 'int' || spec.format === 'po2' || spec.format === 'mpq') && spec.calibration !== 'maxabs') return 50;
   return 1;
 }
 
@@ -65,6 +65,13 @@ export class Quantizer {
   readonly spec: FormatSpec;
   readonly refitEvery: number;
   state: QuantizerState;
+  /**
+   * MPQ: one byte per weight, 1 = the weight has the extra bit. Kept apart from the JSON state
+   * (it is as large as the tensor); checkpoints store it as an array.
+   */
+  flags: Uint8Array | null = null;
+  /** A retraining method's change to the training-mode result (stochastic quantization). */
+  trainingHook: FakeQuantHook | null = null;
   private observed: { sample: number[]; min: number; max: number; seen: number } | null = null;
 
   constructor(
@@ -156,7 +163,14 @@ export class Quantizer {
       return spec.format === 'lsq' ? fakeQuantLsq(x, learned.read(), spec) : fakeQuantPact(x, learned.read(), spec as SpecOf<'pact'>);
     }
     if (training || this.state.params === null) this.update(x, training);
-    return fakeQuant(x, spec, this.state.params);
+    return fakeQuant(x, spec, this.params, training ? this.trainingHook : null);
+  }
+
+  /** The parameters fake quantization uses: the fitted ones, with MPQ flags attached. */
+  get params(): unknown {
+    const p = this.state.params;
+    if (!this.flags || p === null) return p;
+    return { ...(p as object), flags: this.flags };
   }
 
   private update(x: Tensor, training: boolean): void {

@@ -74,8 +74,15 @@ function checkChannels(x: Tensor, channels: number, spec: FormatSpec): void {
     throw new Error(`${spec.format}: parameters for ${channels} channels, but the tensor's last axis is ${last}`);
 }
 
+/**
+ * A change to fake quantization's result made by a retraining method (stochastic quantization
+ * keeps some channels at full precision): receives x, the quantized values and the
+ * straight-through mask, and may rewrite the last two in place.
+ */
+export type FakeQuantHook = (x: Float32Array, out: Float32Array, mask: Uint8Array, shape: readonly number[]) => void;
+
 /** decode(encode(x)) with the straight-through gradient of the format's rule. */
-export function fakeQuant(x: Tensor, spec: FormatSpec, params: unknown): Tensor {
+export function fakeQuant(x: Tensor, spec: FormatSpec, params: unknown, hook: FakeQuantHook | null = null): Tensor {
   const def = formatOf(spec);
   checkChannels(x, def.channels(params), spec);
   const n = activeNative();
@@ -88,6 +95,7 @@ export function fakeQuant(x: Tensor, spec: FormatSpec, params: unknown): Tensor 
       mask = new Uint8Array(xv.length);
       runPlan(n, plan, xv, out, mask);
     } else ({ out, mask } = fakeQuantArrays(xv, xi.shape, spec, params));
+    hook?.(xv, out, mask, xi.shape);
     return { value: tf.tensor(out, xi.shape, 'float32'), gradFunc: (dy) => [maskGrad(n, dy, mask)] };
   });
   return op(x);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { channelCount, channelStats, divF32, f32, roundHalfEven, safeScale } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
+import { intFormat, intSchema } from './int.js';
 
 export const mpqSchema = z
   .object({
@@ -14,6 +15,8 @@ export const mpqSchema = z
     /** Base bits b (flagged weights get b + 1). */
     bits: z.number().int().min(2).max(7),
     granularity: granularity.default('tensor'),
+    /** Base step from the max-abs (no clipping) or an MSE search over clipping ratios, as `int`. */
+    calibration: z.enum(['maxabs', 'mse']).default('maxabs'),
   })
   .strict();
 
@@ -40,12 +43,42 @@ export function mpqCode(v: number, delta: number, bits: number, flagged: boolean
   return 2 * Math.max(-M, Math.min(M, k));
 }
 
-/** Average stored bits per weight, flags and index included (SPEC.md §2). */
-export function mpqBitsPerWeight(bits: number, count: number, flagged: number): number {
-  if (count === 0) return 0;
-  const bitmap = count;
-  const sparse = flagged * Math.max(1, Math.ceil(Math.log2(count)));
-  return bits + (flagged + Math.min(bitmap, sparse)) / count;
+/** Bits of the header of a Rice-coded flag index: flagged count (32) and the Rice parameter k (5). */
+const RICE_HEADER_BITS = 37;
+
+/**
+ * The flag index of an MPQ tensor, the cheaper of a bitmap (one bit per weight) and a sparse
+ * list of the flagged positions as Rice-coded gaps (gap g costs ⌊g/2^k⌋ + 1 + k bits with the
+ * best k in 0..31, plus the header). The packer writes exactly this.
+ */
+export function mpqFlagIndex(flags: Uint8Array): { kind: 'bitmap' | 'rice'; bits: number; k: number; flagged: number } {
+  const n = flags.length;
+  const gaps: number[] = [];
+  let prev = -1;
+  for (let i = 0; i < n; i++)
+    if (flags[i]) {
+      gaps.push(i - prev - 1);
+      prev = i;
+    }
+  let best = Infinity,
+    bestK = 0;
+  for (let k = 0; k < 32; k++) {
+    let bits = RICE_HEADER_BITS;
+    for (const g of gaps) bits += Math.floor(g / 2 ** k) + 1 + k;
+    if (bits < best) ((best = bits), (bestK = k));
+  }
+  return best < n ? { kind: 'rice', bits: best, k: bestK, flagged: gaps.length } : { kind: 'bitmap', bits: n, k: 0, flagged: gaps.length };
+}
+
+/** Stored bits of an MPQ tensor: base bits per weight, one extra bit per flagged weight, and the flag index (SPEC.md §2). */
+export function mpqStoredBits(bits: number, flags: Uint8Array): number {
+  const ix = mpqFlagIndex(flags);
+  return bits * flags.length + ix.flagged + ix.bits;
+}
+
+/** Average stored bits per weight, extra bits and flag index included. */
+export function mpqBitsPerWeight(bits: number, flags: Uint8Array): number {
+  return flags.length === 0 ? 0 : mpqStoredBits(bits, flags) / flags.length;
 }
 
 export const mpqFormat: FormatDef<MpqSpec, MpqParams> = {
@@ -55,6 +88,15 @@ export const mpqFormat: FormatDef<MpqSpec, MpqParams> = {
   gradientRule: 'straight-through inside [-(2^(b-1)-1)·Δ, (2^(b-1)-1)·Δ], zero outside',
   roundsToNearest: true,
   fit(x, shape, spec) {
+    if (spec.calibration === 'mse') {
+      // The base grid is the signed narrow-range int grid: the same MSE search fits it.
+      const p = intFormat.fit(
+        x,
+        shape,
+        intSchema.parse({ format: 'int', bits: spec.bits, granularity: spec.granularity, calibration: 'mse' }),
+      );
+      return { scale: p.scale };
+    }
     const st = channelStats(x, channelCount(shape, spec.granularity === 'channel'));
     return { scale: Array.from(st.maxAbs, (m) => safeScale(m / baseMax(spec.bits))) };
   },

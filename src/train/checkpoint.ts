@@ -15,6 +15,7 @@ import '../nn/batch-norm.js';
 import '../nn/qconv2d.js';
 import '../nn/qdense.js';
 import '../nn/qact.js';
+import { quantizerArrays, restoreQuantizerArrays } from '../nn/quantizers.js';
 
 const MAGIC = 'LBCK';
 const VERSION = 1;
@@ -38,6 +39,8 @@ export interface CheckpointHeader {
   modelSpec: Record<string, unknown>;
   weights: TensorEntry[];
   optimizer: { config: OptimizerConfig; step: number; slots: TensorEntry[][] } | null;
+  /** Named arrays: per-weight quantizer data (MPQ flags) and a retraining method's state. */
+  arrays?: TensorEntry[];
   /** Training configuration and progress (epoch finished, history, ...). */
   state: Record<string, unknown>;
   payloadBytes: number;
@@ -49,6 +52,8 @@ export interface CheckpointData {
   modelSpec: Record<string, unknown>;
   optimizer: { config: OptimizerConfig; state: OptimizerState } | null;
   state: Record<string, unknown>;
+  /** The method's named arrays (quantizer arrays are already restored into the model). */
+  arrays: Record<string, Float32Array>;
 }
 
 export interface SaveInput {
@@ -56,6 +61,8 @@ export interface SaveInput {
   modelSpec: Record<string, unknown>;
   optimizer?: { config: OptimizerConfig; state: OptimizerState } | null;
   state?: Record<string, unknown>;
+  /** A retraining method's per-weight state (names must not start with 'quant/'). */
+  arrays?: Record<string, Float32Array>;
 }
 
 export function saveCheckpoint(file: string, input: SaveInput): void {
@@ -77,6 +84,10 @@ export function saveCheckpoint(file: string, input: SaveInput): void {
     step: opt.state.step,
     slots: opt.state.slots.map((slots, i) => slots.map((a, j) => add(`opt/${i}/${j}`, [a.length], a))),
   };
+  for (const k of Object.keys(input.arrays ?? {}))
+    if (k.startsWith('quant/')) throw new Error(`checkpoint array name '${k}' is reserved for quantizer arrays`);
+  const named = { ...quantizerArrays(input.model), ...input.arrays };
+  const arrayEntries = Object.entries(named).map(([k, a]) => add(k, [a.length], a));
   const payload = new Uint8Array(offset * 4);
   const f32 = new Float32Array(payload.buffer);
   let at = 0;
@@ -92,6 +103,7 @@ export function saveCheckpoint(file: string, input: SaveInput): void {
     modelSpec: input.modelSpec,
     weights,
     optimizer,
+    arrays: arrayEntries,
     state: input.state ?? {},
     payloadBytes: payload.length,
     payloadSha256: createHash('sha256').update(payload).digest('hex'),
@@ -139,6 +151,8 @@ export function readCheckpointRaw(file: string): { header: CheckpointHeader; pay
   };
   header.weights.forEach(check);
   header.optimizer?.slots.forEach((s) => s.forEach(check));
+  if (header.arrays !== undefined && !Array.isArray(header.arrays)) fail(file, 'damaged header (arrays)');
+  header.arrays?.forEach(check);
   return { header, payload };
 }
 
@@ -167,5 +181,12 @@ export async function loadCheckpoint(file: string): Promise<CheckpointData> {
       slots: header.optimizer.slots.map((s) => s.map((e) => payload.slice(e.offset, e.offset + e.length))),
     },
   };
-  return { model, modelSpec: header.modelSpec, optimizer, state: header.state };
+  const arrays: Record<string, Float32Array> = {};
+  for (const e of header.arrays ?? []) arrays[e.name] = payload.slice(e.offset, e.offset + e.length);
+  try {
+    restoreQuantizerArrays(model, arrays);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  return { model, modelSpec: header.modelSpec, optimizer, state: header.state, arrays };
 }

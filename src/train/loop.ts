@@ -1,7 +1,7 @@
 // The epoch loop shared by full-precision training and quantization-aware retraining:
 // seeded shuffling and augmentation per epoch, one optimizer step per batch, evaluation and
 // a save callback after every epoch (checkpoints are the caller's business).
-import { tf } from '../engine/tf.js';
+import { tf, type Tensor } from '../engine/tf.js';
 import { makeBatch, normalizationTable } from '../data/batches.js';
 import type { LabeledImages } from '../data/cifar.js';
 import type { DatasetInfo } from '../data/datasets.js';
@@ -20,6 +20,8 @@ export interface EpochRecord {
   testAccuracy: number;
   seconds: number;
   imagesPerSecond: number;
+  /** A retraining method's figures at the end of the epoch (SQ ratio, share of flagged weights, ...). */
+  method?: Record<string, number>;
 }
 
 export interface StepEvent {
@@ -29,6 +31,8 @@ export interface StepEvent {
   loss: number;
   lr: number;
   imagesPerSecond: number;
+  /** A retraining method's state in a few words (e.g. "SQ ratio 0.75"). */
+  status?: string;
 }
 
 export interface TrainEvents {
@@ -66,10 +70,30 @@ export interface LoopArgs {
   events?: TrainEvents;
   /** Called after every epoch with the history so far (write the checkpoint here). */
   save(history: EpochRecord[]): void;
-  /** Called before each step (e.g. to update a method's state or report progress fields). */
-  beforeStep?(epoch: number, step: number, steps: number): void;
-  /** Called after each step with the model (e.g. to track quantization codes). */
-  afterStep?(epoch: number, step: number, steps: number): void;
+  /** A retraining method's part in every step. */
+  hooks?: StepHooks;
+}
+
+/**
+ * How a retraining method takes part in the loop. Positions `t` are in epochs (fractional:
+ * epoch + step/steps), `step` counts optimizer steps from the start of training.
+ */
+export interface StepHooks {
+  /** Learning rate at t, replacing the schedule (e.g. SQ restarts it at every stage). */
+  lrAt?(t: number): number;
+  beforeStep?(t: number, step: number): void;
+  /** Rewrites the gradients before the update (e.g. MPQ's threshold-aware learning rate). */
+  gradients?(vars: tf.Variable[], grads: Tensor[]): Tensor[];
+  afterStep?(t: number, step: number): void;
+  /** The method's state in a few words for the progress line. */
+  status?(): string;
+  /** Figures added to the epoch record. */
+  epochMetrics?(): Record<string, number>;
+}
+
+/** Optimizer steps per epoch: the last partial batch is dropped (a tiny batch would give batch norm noisy statistics). */
+export function stepsPerEpoch(trainCount: number, batchSize: number): number {
+  return Math.max(1, Math.floor(trainCount / Math.min(batchSize, trainCount)));
 }
 
 /** Runs the remaining epochs; returns the full history. */
@@ -77,8 +101,8 @@ export function runEpochs(a: LoopArgs): EpochRecord[] {
   const { model, train, test, info, settings: s, optimizer } = a;
   const lut = normalizationTable(info);
   const batch = Math.min(s.batchSize, train.count);
-  // The last partial batch is dropped: a tiny batch would give batch norm noisy statistics.
-  const steps = Math.max(1, Math.floor(train.count / batch));
+  const steps = stepsPerEpoch(train.count, s.batchSize);
+  const h = a.hooks ?? {};
   const vars = trainableVariables(model);
   const startEpoch = a.history.length;
   a.events?.onStart?.({
@@ -97,17 +121,28 @@ export function runEpochs(a: LoopArgs): EpochRecord[] {
       correct = 0,
       lr = 0;
     for (let st = 0; st < steps; st++) {
-      lr = learningRate(s.lr, epoch + st / steps);
-      a.beforeStep?.(epoch, st, steps);
+      const t = epoch + st / steps,
+        global = epoch * steps + st;
+      lr = h.lrAt ? h.lrAt(t) : learningRate(s.lr, t);
+      h.beforeStep?.(t, global);
       const { x, y } = makeBatch(train, info, order.subarray(st * batch, (st + 1) * batch), lut, { augment: s.augment, rng: augRng });
-      const r = trainStep(model, x, y, optimizer, lr, vars);
+      const r = trainStep(model, x, y, optimizer, lr, vars, h.gradients);
       tf.dispose([x, y]);
       if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch + 1}, step ${st + 1} (loss ${r.loss}); lower --lr`);
-      a.afterStep?.(epoch, st, steps);
+      h.afterStep?.(t, global);
       lossSum += r.loss;
       correct += r.correct;
       const elapsed = (performance.now() - t0) / 1000;
-      a.events?.onStep?.({ epoch, step: st + 1, steps, loss: r.loss, lr, imagesPerSecond: ((st + 1) * batch) / elapsed });
+      const status = h.status?.();
+      a.events?.onStep?.({
+        epoch,
+        step: st + 1,
+        steps,
+        loss: r.loss,
+        lr,
+        imagesPerSecond: ((st + 1) * batch) / elapsed,
+        ...(status ? { status } : {}),
+      });
     }
     const trainSeconds = (performance.now() - t0) / 1000;
     const ev = evaluate(model, test, info, s.evalBatchSize);
@@ -121,6 +156,8 @@ export function runEpochs(a: LoopArgs): EpochRecord[] {
       seconds: (performance.now() - t0) / 1000,
       imagesPerSecond: (steps * batch) / trainSeconds,
     };
+    const m = h.epochMetrics?.();
+    if (m) record.method = m;
     a.history.push(record);
     a.save(a.history);
     a.events?.onEpoch?.(record);

@@ -16,7 +16,10 @@ import { formatNames } from '../quant/registry.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
-import { checkResumable, runEpochs, type EpochRecord, type TrainEvents } from './loop.js';
+import { checkResumable, runEpochs, stepsPerEpoch, type EpochRecord, type TrainEvents } from './loop.js';
+import { methodLayers, type QuantMethod } from './methods/method.js';
+import { mpqOptionsSchema } from './methods/mpq.js';
+import { sqOptionsSchema } from './methods/sq.js';
 import { methodNames, methods } from './methods/registry.js';
 import { Optimizer } from './optimizer.js';
 import type { Schedule } from './schedule.js';
@@ -36,6 +39,12 @@ export const quantizeOptionsSchema = z
     keepEnds: z.boolean().default(true),
     batchNorm: z.enum(['keep', 'fold']).default('keep'),
     formatOptions: z.record(z.string(), z.unknown()).default({}),
+    /** Training steps between refits of fitted weight parameters (dybit, MSE calibration); default per format. */
+    refitEvery: z.number().int().positive().max(1_000_000).optional(),
+    /** Options of --method sq. */
+    sq: sqOptionsSchema.optional(),
+    /** Options of --method mpq. */
+    mpq: mpqOptionsSchema.optional(),
     epochs: z.number().int().min(0).max(10000).default(10),
     batchSize: z
       .number()
@@ -65,6 +74,15 @@ export const quantizeOptionsSchema = z
   .superRefine((o, ctx) => {
     if (o.method !== 'ptq' && o.epochs < 1)
       ctx.addIssue({ code: 'custom', path: ['epochs'], message: `method ${o.method} retrains: epochs must be >= 1` });
+    for (const m of ['sq', 'mpq'] as const)
+      if (o[m] !== undefined && o.method !== m)
+        ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
+    if (o.method === 'mpq' && o.format !== 'int' && o.format !== 'mpq')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['format'],
+        message: `method mpq uses the mpq weight format; --format ${o.format} does not apply`,
+      });
   });
 
 export type QuantizeOptions = z.output<typeof quantizeOptionsSchema>;
@@ -84,6 +102,38 @@ export interface QuantizeResult {
   plan: LayerPlan[];
   model: tf.LayersModel;
   checkpoint: string;
+  /** The method's report (MPQ bits per weight, SQ stages, ...), if it has one. */
+  methodSummary: Record<string, unknown> | null;
+  /** Quantization error of the low-bit weights at the end. */
+  weightError: WeightError | null;
+}
+
+export interface WeightError {
+  /** Mean squared error between the latent weights and their quantized values. */
+  mse: number;
+  /** The same, relative to the mean squared weight. */
+  relativeMse: number;
+  weights: number;
+}
+
+/** Quantization error of the low-bit layers' weights (the 8-bit ends excluded). */
+export function weightError(model: tf.LayersModel, plan: LayerPlan[]): WeightError | null {
+  let sq = 0,
+    ref = 0,
+    n = 0;
+  for (const { layer } of methodLayers(model, plan)) {
+    const w = layer.weights[0].read().dataSync() as Float32Array;
+    const qt = layer.quantizedKernel();
+    const q = qt.dataSync() as Float32Array;
+    qt.dispose();
+    for (let i = 0; i < w.length; i++) {
+      const d = w[i] - q[i];
+      sq += d * d;
+      ref += w[i] * w[i];
+    }
+    n += w.length;
+  }
+  return n === 0 ? null : { mse: sq / n, relativeMse: ref > 0 ? sq / ref : 0, weights: n };
 }
 
 /** A checkpoint file, or a run directory holding checkpoint.lbck. */
@@ -116,7 +166,8 @@ export async function runQuantization(
   let model: tf.LayersModel,
     plan: LayerPlan[],
     history: EpochRecord[] = [],
-    resumed = false;
+    resumed = false,
+    resumedState: { state: unknown; arrays: Record<string, Float32Array> } | null = null;
   if (run.resume && existsSync(ckptPath)) {
     const ck = await loadCheckpoint(ckptPath);
     const saved = parseQuantizeOptions(ck.state.options);
@@ -126,22 +177,40 @@ export async function runQuantization(
     plan = ck.state.plan as LayerPlan[];
     history = (ck.state.history as EpochRecord[]) ?? [];
     if (ck.optimizer) optimizer.importState(ck.optimizer.state);
+    resumedState = { state: ck.state.methodState, arrays: ck.arrays };
     resumed = true;
   } else {
-    ({ model, plan } = await quantizeModel(
-      fp.model,
-      method.quantizeConfig({ ...o, format: o.format as never, formatOptions: o.formatOptions }),
-    ));
+    const config = method.quantizeConfig({ ...o, format: o.format as never, formatOptions: o.formatOptions });
+    ({ model, plan } = await quantizeModel(fp.model, o.refitEvery !== undefined ? { ...config, refitEvery: o.refitEvery } : config));
   }
   writeJsonAtomic(path.join(run.outDir, 'config.json'), o);
   const q = model;
+  const schedule: Schedule = o.schedule === 'cosine' ? { kind: 'cosine' } : { kind: 'constant' };
+  const lrConfig = { lr: o.lr, schedule, warmupEpochs: 0, epochs: o.epochs };
+  const start = (method as QuantMethod).start;
+  const methodRun =
+    method.retrains && start
+      ? start({
+          model: q,
+          plan,
+          options: o.method === 'sq' ? o.sq : o.method === 'mpq' ? o.mpq : undefined,
+          seed: o.seed,
+          epochs: o.epochs,
+          stepsPerEpoch: stepsPerEpoch(train.count, o.batchSize),
+          lr: lrConfig,
+        })
+      : null;
+  if (methodRun && resumedState) methodRun.loadState(resumedState.state, resumedState.arrays);
   const save = (h: EpochRecord[], extra: Record<string, unknown> = {}) => {
-    const state = { options: o, plan, history: h, fpAccuracy, ...extra };
+    const ms = methodRun?.saveState();
+    const summary = methodRun?.summary();
+    const state = { options: o, plan, history: h, fpAccuracy, ...(summary ? { methodSummary: summary } : {}), ...extra };
     saveCheckpoint(ckptPath, {
       model: q,
       modelSpec: { ...fp.modelSpec, quantized: true, method: o.method },
       optimizer: { config: optimizer.config, state: optimizer.exportState() },
-      state,
+      state: ms ? { ...state, methodState: ms.state } : state,
+      ...(ms ? { arrays: ms.arrays } : {}),
     });
     writeJsonAtomic(path.join(run.outDir, 'metrics.json'), state);
   };
@@ -158,10 +227,20 @@ export async function runQuantization(
       (x) => tf.tidy(() => void q.apply(x, { training: false })),
     );
     const acc = evaluate(q, test, ds.info, o.evalBatchSize).accuracy;
-    save([], { finalAccuracy: acc });
-    return { options: o, fpAccuracy, history: [], finalAccuracy: acc, plan, model: q, checkpoint: ckptPath };
+    const we = weightError(q, plan);
+    save([], { finalAccuracy: acc, weightError: we });
+    return {
+      options: o,
+      fpAccuracy,
+      history: [],
+      finalAccuracy: acc,
+      plan,
+      model: q,
+      checkpoint: ckptPath,
+      methodSummary: null,
+      weightError: we,
+    };
   }
-  const schedule: Schedule = o.schedule === 'cosine' ? { kind: 'cosine' } : { kind: 'constant' };
   runEpochs({
     model: q,
     train,
@@ -173,13 +252,14 @@ export async function runQuantization(
       evalBatchSize: o.evalBatchSize,
       seed: o.seed,
       augment: o.augment ?? ds.info.augment,
-      lr: { lr: o.lr, schedule, warmupEpochs: 0, epochs: o.epochs },
+      lr: lrConfig,
     },
     optimizer,
     history,
     resumed,
     ...(run.events ? { events: run.events } : {}),
-    save: (h) => save(h, { finalAccuracy: h[h.length - 1].testAccuracy }),
+    ...(methodRun ? { hooks: methodRun } : {}),
+    save: (h) => save(h, { finalAccuracy: h[h.length - 1].testAccuracy, weightError: weightError(q, plan) }),
   });
   return {
     options: o,
@@ -189,5 +269,7 @@ export async function runQuantization(
     plan,
     model: q,
     checkpoint: ckptPath,
+    methodSummary: methodRun?.summary() ?? null,
+    weightError: weightError(q, plan),
   };
 }

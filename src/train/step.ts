@@ -23,6 +23,8 @@ export function trainStep(
   opt: Optimizer,
   lr: number,
   vars = trainableVariables(model),
+  /** Rewrites the gradients (ordered as vars) before the update; returns new tensors or the same. */
+  gradHook?: (vars: tf.Variable[], grads: Tensor[]) => Tensor[],
 ): StepResult {
   return withBufferPool(() => {
     let correct = 0;
@@ -36,10 +38,11 @@ export function trainStep(
       if (!g) throw new Error(`no gradient for variable ${v.name}`);
       return g;
     });
-    opt.apply(vars, ordered, lr);
+    const used = gradHook ? gradHook(vars, ordered) : ordered;
+    opt.apply(vars, used, lr);
     const loss = value.dataSync()[0];
     value.dispose();
-    for (const g of ordered) g.dispose();
+    for (const g of new Set([...ordered, ...used])) g.dispose();
     return { loss, correct };
   });
 }

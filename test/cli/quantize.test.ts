@@ -81,7 +81,12 @@ test('ste, lsq and ptq (min-max, percentile, MSE) produce quantized checkpoints 
 test('bad quantize inputs get one clear line', () => {
   const cases: [string[], RegExp][] = [
     [['--method', 'ste', '--from', '/nonexistent/ckpt'], /--from: \/nonexistent\/ckpt does not exist/],
-    [['--method', 'sq'], /Allowed choices are ste, lsq, ptq/],
+    [['--method', 'magic'], /Allowed choices are ste, lsq, ptq, sq, mpq/],
+    [['--method', 'sq', '--format', 'ternary', '--sq-stages', '0.5,0.9'], /sq.stages: the last stage must quantize everything \(ratio 1\)/],
+    [['--method', 'ste', '--mpq-tau', '0.1'], /mpq: mpq options need --method mpq \(the method is ste\)/],
+    [['--method', 'mpq', '--mpq-tau', '0.1', '--mpq-budget', '0.1'], /give either tau .* or budget/],
+    [['--method', 'mpq', '--format', 'dybit'], /method mpq uses the mpq weight format; --format dybit does not apply/],
+    [['--method', 'sq', '--sq-partition', 'row'], /expected one of: channel, element/],
     [['--method', 'ste', '--wbits', '9'], /invalid quantize options: wbits: Too big|wbits/],
     [['--method', 'ste', '--abits', '12'], /expected bits from 1 to 8, or none/],
     [['--method', 'ste', '--format', 'dybit', '--kmax', '7', '--wbits', '4'], /kmax must be at most the magnitude bits n/],
@@ -130,4 +135,51 @@ test('formats: SQNR of every candidate format per layer, weights and input activ
   const bad = lowbit(['formats', '--checkpoint', fp, '--bits', '1,4']);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--bits: expected comma-separated bit widths from 2 to 8, got '1,4'/);
+});
+
+interface MethodResult {
+  finalAccuracy: number;
+  history: { testAccuracy: number; trainLoss: number; method?: Record<string, number> }[];
+  methodSummary: Record<string, unknown> | null;
+  weightError: { mse: number; relativeMse: number; weights: number } | null;
+}
+
+test('sq retrains in ratio stages, by channel or by element, with any weight format', () => {
+  for (const args of [
+    ['--format', 'ternary', '--abits', 'none'],
+    ['--format', 'binary', '--abits', 'none', '--sq-partition', 'element', '--sq-probability', 'softmax'],
+    ['--format', 'int', '--wbits', '2', '--abits', '4', '--sq-selection', 'deterministic'],
+  ]) {
+    const r = quantize(['--method', 'sq', '--epochs', '4', '--out', tmpDir(), ...args]);
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    const res = JSON.parse(r.stdout) as MethodResult;
+    assert.deepEqual(
+      res.history.map((h) => h.method?.sqRatio),
+      [0.5, 0.75, 0.875, 1],
+    );
+    assert.ok(res.finalAccuracy > 0.3, `${args.join(' ')}: ${res.finalAccuracy}`);
+    assert.ok(res.weightError && res.weightError.relativeMse > 0 && res.weightError.relativeMse < 1);
+  }
+});
+
+test('mpq grants extra bits at the grant point, reports honest storage, and keeps the flags in its checkpoint', async () => {
+  const args = ['--method', 'mpq', '--wbits', '2', '--abits', '4', '--mpq-budget', '0.05', '--mpq-grant-at', '0.6'];
+  const whole = tmpDir();
+  const r = quantize([...args, '--epochs', '2', '--out', whole]);
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as MethodResult;
+  const ms = res.methodSummary as { flaggedShare: number; bitsPerWeight: number; compressionVsW4: number; weights: number };
+  // The budget caps the share; on this tiny run fewer weights ever switched.
+  assert.ok(ms.flaggedShare > 0 && ms.flaggedShare <= 0.05, `flagged ${ms.flaggedShare}`);
+  // Base 2 bits + one extra bit per flagged weight + an index of at most one bit per weight.
+  assert.ok(ms.bitsPerWeight > 2 + ms.flaggedShare && ms.bitsPerWeight <= 3 + ms.flaggedShare, `bits ${ms.bitsPerWeight}`);
+  assert.ok(Math.abs(ms.compressionVsW4 - 4 / ms.bitsPerWeight) < 1e-9);
+  assert.equal(res.history[0].method?.flaggedShare, 0, 'nothing flagged before the grant (in epoch 2)');
+  assert.equal(res.history[1].method?.flaggedShare, ms.flaggedShare);
+  // The flags travel in the checkpoint: loading it gives back the flagged quantizers.
+  const { loadCheckpoint } = await import('../../src/train/checkpoint.js');
+  const { modelQuantizers } = await import('../../src/nn/quantizers.js');
+  const ck = await loadCheckpoint(path.join(whole, 'checkpoint.lbck'));
+  const flagged = modelQuantizers(ck.model).reduce((a, q) => a + (q.weight?.flags?.reduce((x, y) => x + y, 0) ?? 0), 0);
+  assert.equal(flagged, Math.round(ms.flaggedShare * ms.weights));
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { parseFormatSpec, formatOf } from '../../src/quant/registry.js';
 import { esbLambda, esbMagnitudes } from '../../src/quant/esb.js';
 import { dybitMagnitudes } from '../../src/quant/dybit.js';
-import { mpqBitsPerWeight } from '../../src/quant/mpq.js';
+import { mpqBitsPerWeight, mpqFlagIndex } from '../../src/quant/mpq.js';
 import { roundHalfEven, sampleValues } from '../../src/quant/numeric.js';
 
 function run(specInput: unknown, x: number[], shape: number[], params?: unknown) {
@@ -92,11 +92,20 @@ test('int follows ONNX QuantizeLinear/DequantizeLinear: round half to even, satu
 });
 
 test('MPQ storage counts base bits, one extra bit per flagged weight and the cheaper flag index', () => {
-  // 1000 weights at base 3 bits, 50 flagged: sparse index 50·ceil(log2 1000)=500 bits < bitmap 1000.
-  assert.equal(mpqBitsPerWeight(3, 1000, 50), 3 + (50 + 500) / 1000);
-  // 300 flagged: bitmap (1000 bits) is cheaper than 3000 bits of indices.
-  assert.equal(mpqBitsPerWeight(3, 1000, 300), 3 + (300 + 1000) / 1000);
-  assert.equal(mpqBitsPerWeight(4, 1000, 0), 4);
+  // 1000 weights at base 3 bits, flagged at 100, 300, 700: gaps 100, 199, 399. Rice k=7 (by hand):
+  // (0+1+7) + (1+1+7) + (3+1+7) = 28 bits, k=8: 9 + 9 + 10 = 28 (the first minimum, k=7, is kept);
+  // plus the 37-bit header = 65 bits, far below the 1000-bit bitmap.
+  const f = new Uint8Array(1000);
+  f[100] = f[300] = f[700] = 1;
+  assert.deepEqual(mpqFlagIndex(f), { kind: 'rice', bits: 65, k: 7, flagged: 3 });
+  assert.equal(mpqBitsPerWeight(3, f), 3 + (3 + 65) / 1000);
+  // 16 weights, flags at 3, 4, 10: any Rice list costs more than the 16-bit bitmap.
+  const g = new Uint8Array(16);
+  g[3] = g[4] = g[10] = 1;
+  assert.deepEqual(mpqFlagIndex(g), { kind: 'bitmap', bits: 16, k: 0, flagged: 3 });
+  assert.equal(mpqBitsPerWeight(4, g), 4 + (3 + 16) / 16);
+  // Nothing flagged: the header alone (37 bits) when cheaper than the bitmap.
+  assert.equal(mpqBitsPerWeight(4, new Uint8Array(1000)), 4 + 37 / 1000);
 });
 
 test('calibration samples cover every channel of channel-last data (a strided sample would alias)', () => {

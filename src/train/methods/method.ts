@@ -1,6 +1,11 @@
 // The retraining methods' common shape: how a method turns the user's choice of format and
 // bit widths into a quantizeModel configuration, and whether it retrains.
-import type { QuantizeConfig } from '../../nn/quantize-model.js';
+import type { tf } from '../../engine/tf.js';
+import type { LayerPlan, QuantizeConfig } from '../../nn/quantize-model.js';
+import { QuantLayer } from '../../nn/quant-layer.js';
+import type { Quantizer } from '../../nn/quantizer.js';
+import type { StepHooks } from '../loop.js';
+import type { LrConfig } from '../schedule.js';
 import type { FormatName } from '../../quant/registry.js';
 
 export interface MethodOptions {
@@ -23,13 +28,57 @@ export interface QuantMethod {
   /** False for post-training quantization (calibration only). */
   retrains: boolean;
   quantizeConfig(o: MethodOptions): QuantizeConfig;
+  /** Methods with their own part in each training step (SQ, MPQ) start it here. */
+  start?(ctx: MethodContext): MethodRun;
+}
+
+/** What a method's run sees of the retraining it takes part in. */
+export interface MethodContext {
+  model: tf.LayersModel;
+  plan: LayerPlan[];
+  /** The method's own options (validated by the method). */
+  options: unknown;
+  seed: number;
+  epochs: number;
+  stepsPerEpoch: number;
+  /** The learning-rate schedule of the whole retraining. */
+  lr: LrConfig;
+}
+
+/** A method's state during one retraining: step hooks, a report, and state for --resume. */
+export interface MethodRun extends StepHooks {
+  /** Figures for metrics.json and the results tables. */
+  summary(): Record<string, unknown>;
+  saveState(): { state: unknown; arrays: Record<string, Float32Array> };
+  loadState(state: unknown, arrays: Record<string, Float32Array>): void;
+}
+
+/** A layer a retraining method works on: a quantized layer with its weight quantizer and kernel. */
+export interface MethodLayer {
+  layer: QuantLayer;
+  quantizer: Quantizer;
+  /** The kernel variable (the layer's first weight). */
+  kernel: tf.Variable;
+}
+
+/**
+ * The layers a method retrains its way: every layer with a weight quantizer except the ends
+ * kept at 8 bits.
+ */
+export function methodLayers(model: tf.LayersModel, plan: LayerPlan[]): MethodLayer[] {
+  const ends = new Set(plan.filter((p) => p.end).map((p) => p.name));
+  const out: MethodLayer[] = [];
+  for (const layer of model.layers)
+    if (layer instanceof QuantLayer && layer.weightQ && !ends.has(layer.name))
+      out.push({ layer, quantizer: layer.weightQ, kernel: layer.weights[0].read() as tf.Variable });
+  return out;
 }
 
 /** The weight spec for a format family at `bits`, with the fields that family understands. */
 export function weightSpec(o: MethodOptions): Record<string, unknown> {
   const s: Record<string, unknown> = { format: o.format, bits: o.wbits, ...o.formatOptions };
   if (['int', 'po2', 'lsq', 'esb', 'dybit', 'mpq', 'binary', 'ternary'].includes(o.format)) s.granularity = o.granularity;
-  if (o.format === 'int' || (o.format === 'po2' && o.calibration !== 'percentile')) s.calibration = o.calibration;
+  if (o.format === 'int' || ((o.format === 'po2' || o.format === 'mpq') && o.calibration !== 'percentile')) s.calibration = o.calibration;
   if (o.format === 'binary' || o.format === 'ternary') delete s.bits;
   return s;
 }

@@ -1,0 +1,58 @@
+// SQ and MPQ runs interrupted after an epoch and resumed reproduce the uninterrupted run: the
+// method's state (MPQ codes, frequencies and flags; SQ's stage and draws) survives the checkpoint.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { runTraining } from '../../src/train/train.js';
+import { runQuantization, type QuantizeOptionsInput } from '../../src/train/quantize.js';
+import { tmpDir, writeIdxDataset } from '../helpers/fixtures.js';
+
+const data = tmpDir();
+const fp = tmpDir();
+
+before(async () => {
+  writeIdxDataset(data, 512, 128);
+  await runTraining({ model: 'lenet5', data: 'mnist', dataDir: data, epochs: 1, batchSize: 32, lr: 0.05, seed: 3 }, { outDir: fp });
+});
+
+class Interrupt extends Error {}
+
+async function interruptedThenResumed(o: QuantizeOptionsInput, stopAfter: number) {
+  const out = tmpDir();
+  await assert.rejects(
+    runQuantization(o, {
+      outDir: out,
+      events: {
+        onEpoch: (r) => {
+          if (r.epoch === stopAfter) throw new Interrupt('stop');
+        },
+      },
+    }),
+    Interrupt,
+  );
+  return runQuantization(o, { outDir: out, resume: true });
+}
+
+for (const [name, extra] of [
+  ['mpq', { method: 'mpq', wbits: 2, abits: 4, mpq: { budget: 0.05, grantAt: 0.5 } }],
+  ['sq', { method: 'sq', format: 'ternary', wbits: 2, abits: null, sq: { partition: 'element' } }],
+] as const) {
+  test(`${name}: an interrupted and resumed run equals the uninterrupted one`, async () => {
+    const o: QuantizeOptionsInput = {
+      from: path.join(fp, 'checkpoint.lbck'),
+      dataDir: data,
+      epochs: 4,
+      batchSize: 32,
+      seed: 5,
+      ...(extra as Partial<QuantizeOptionsInput>),
+    } as QuantizeOptionsInput;
+    const whole = await runQuantization(o, { outDir: tmpDir() });
+    // Stop before the MPQ grant (half way, after epoch 2) and after it.
+    for (const stop of [1, 3]) {
+      const resumed = await interruptedThenResumed(o, stop);
+      const strip = (h: typeof whole.history) => h.map(({ seconds: _s, imagesPerSecond: _i, ...rest }) => rest);
+      assert.deepEqual(strip(resumed.history), strip(whole.history), `stopped after epoch ${stop}`);
+      assert.deepEqual(resumed.methodSummary, whole.methodSummary);
+    }
+  });
+}
