@@ -3,6 +3,7 @@ import { tf } from '../src/engine/tf.js';
 import type { InputShape } from '../src/models/common.js';
 import { Optimizer } from '../src/train/optimizer.js';
 import { trainStep, trainableVariables } from '../src/train/step.js';
+import type { StepHooks } from '../src/train/loop.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { gitState, machine } from '../experiments/record.js';
 
@@ -12,8 +13,11 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Median seconds per step over `steps` timed steps after 3 warm-up steps. */
-export function timeTrainSteps(model: tf.LayersModel, batch: number, shape: InputShape, steps: number): number {
+/**
+ * Median seconds per step over `steps` timed steps after 3 warm-up steps; a retraining method's
+ * step hooks, if given, run inside the timed step as in training.
+ */
+export function timeTrainSteps(model: tf.LayersModel, batch: number, shape: InputShape, steps: number, hooks?: StepHooks): number {
   const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 1);
   const y = tf.tensor1d(
     Array.from({ length: batch }, (_, i) => i % 10),
@@ -24,7 +28,9 @@ export function timeTrainSteps(model: tf.LayersModel, batch: number, shape: Inpu
   const times: number[] = [];
   for (let i = 0; i < steps + 3; i++) {
     const t0 = performance.now();
-    trainStep(model, x, y, opt, 0.01, vars);
+    hooks?.beforeStep?.(i / 100, i);
+    trainStep(model, x, y, opt, 0.01, vars, hooks?.gradients);
+    hooks?.afterStep?.(i / 100, i);
     if (i >= 3) times.push((performance.now() - t0) / 1000);
   }
   tf.dispose([x, y]);

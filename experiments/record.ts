@@ -15,6 +15,10 @@ export interface RunRecord {
   /** Quantization runs: accuracy of the FP checkpoint they started from, and the per-layer plan. */
   fpAccuracy?: number;
   plan?: unknown[];
+  /** A retraining method's report (MPQ bits per weight and flags, SQ stages). */
+  methodSummary?: Record<string, unknown>;
+  /** Quantization error of the low-bit weights at the end of the run. */
+  weightError?: { mse: number; relativeMse: number; weights: number };
   target?: number;
   wallSeconds: number;
   gitCommit: string;

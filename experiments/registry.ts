@@ -2,6 +2,7 @@
 // The FP runs also write checkpoints/<id>.lbck, the starting point of every later method.
 import type { TrainConfigInput } from '../src/train/config.js';
 import type { QuantizeOptionsInput } from '../src/train/quantize.js';
+import { seedMethodExperiments } from './seed-methods.js';
 
 interface Common {
   id: string;
@@ -25,6 +26,10 @@ export interface QuantExperiment extends Common {
   options: QuantizeOptionsInput;
   /** Allowed accuracy drop from FP (points), from the issue's targets. */
   maxDrop?: number;
+  /** The results table the row belongs to (default: issue 3's baselines). */
+  table?: 'baselines' | 'sq' | 'sq-ablation' | 'mpq' | 'formats';
+  /** The experiment this one is measured against (same budget), for Δ columns. */
+  compareTo?: string;
 }
 
 export type Experiment = FpExperiment | QuantExperiment;
@@ -125,6 +130,11 @@ experiments.push(
   ...baselines('fp-fashion-vgg9', 'Fashion-MNIST vgg9', 5, { ptq8: 0.3, w4: 0.5, w2: 2.5 }),
 );
 
+experiments.push(
+  ...seedMethodExperiments('fp-mnist-lenet5', 'MNIST lenet5', { sqEpochs: 8, qatEpochs: 5, ablations: true }),
+  ...seedMethodExperiments('fp-fashion-vgg9', 'Fashion-MNIST vgg9', { sqEpochs: 8, qatEpochs: 5, ablations: false }),
+);
+
 export function findExperiment(id: string): Experiment {
   const e = experiments.find((x) => x.id === id);
   if (!e) throw new Error(`unknown experiment '${id}'; known: ${experiments.map((x) => x.id).join(', ')}`);
@@ -139,6 +149,13 @@ export function cliFor(e: Experiment, out: string): string {
       `lowbit quantize --from ${o.from} --method ${o.method} --format ${o.format ?? 'int'} --wbits ${o.wbits} --abits ${o.abits ?? 'none'}`,
     ];
     if (o.calibration) parts.push(`--calibration ${o.calibration}`);
+    if (o.granularity) parts.push(`--granularity ${o.granularity}`);
+    if (o.activationFormat) parts.push(`--aformat ${o.activationFormat}`);
+    for (const [k, v] of Object.entries(o.formatOptions ?? {})) parts.push(`--${k} ${String(v)}`);
+    const flag = (prefix: string, k: string) => `--${prefix}-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    for (const [k, v] of Object.entries(o.sq ?? {})) parts.push(`${flag('sq', k)} ${Array.isArray(v) ? v.join(',') : String(v)}`);
+    for (const [k, v] of Object.entries(o.mpq ?? {}))
+      parts.push(k === 'beta' && v === 1 ? '--no-mpq-threshold-lr' : `${flag('mpq', k)} ${String(v)}`);
     if (o.method !== 'ptq') parts.push(`--epochs ${o.epochs ?? 10} --lr ${o.lr ?? 0.01}`);
     parts.push(`--out ${out}`);
     return parts.join(' ');

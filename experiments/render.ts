@@ -5,16 +5,10 @@ import path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { experiments } from './registry.js';
 import type { RunRecord } from './record.js';
+import { minutes, pct } from './render-util.js';
+import { renderSeedMethods } from './render-seed.js';
 
 const root = process.cwd();
-
-function pct(x: number): string {
-  return `${(100 * x).toFixed(2)}%`;
-}
-
-function minutes(s: number): string {
-  return s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`;
-}
 
 interface BenchRecord {
   command: string;
@@ -91,7 +85,7 @@ function renderQuant(records: Map<string, RunRecord>): string[] {
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const e of experiments) {
-    if (e.group !== 'quant') continue;
+    if (e.group !== 'quant' || (e.table ?? 'baselines') !== 'baselines') continue;
     const o = e.options;
     const wa = `${o.method === 'lsq' ? 'lsq' : (o.format ?? 'int')} W${o.wbits} / ${o.method === 'lsq' ? 'pact' : 'int'} A${o.abits ?? 'fp'}`;
     const target = e.maxDrop !== undefined ? `≥ −${e.maxDrop}` : '';
@@ -141,6 +135,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
     );
   }
   lines.push(...renderQuant(records));
+  lines.push(...renderSeedMethods(records));
   lines.push('', '### How each row was produced', '');
   for (const e of experiments) {
     const r = records.get(e.id);

@@ -54,6 +54,8 @@ async function runOne(e: Experiment): Promise<void> {
       final: { testAccuracy: r.finalAccuracy, bestTestAccuracy: Math.max(r.finalAccuracy, ...history.map((h) => h.testAccuracy)) },
       fpAccuracy: r.fpAccuracy,
       plan: r.plan,
+      ...(r.methodSummary ? { methodSummary: r.methodSummary } : {}),
+      ...(r.weightError ? { weightError: r.weightError } : {}),
     };
     // PTQ has no epochs: its wall time is the calibration and evaluation.
     if (history.length === 0) record.wallSeconds = (performance.now() - t0) / 1000;

@@ -39,6 +39,7 @@ interface Flags {
   k?: number;
   kmax?: number;
   refitEvery?: number;
+  aformat?: string;
   sqStages?: number[];
   sqPartition?: string;
   sqProbability?: string;
@@ -78,6 +79,11 @@ export function quantizeCommand(): Command {
     .addOption(new Option('--format <name>', 'weight format').choices(formatNames).default('int'))
     .option('--wbits <n>', 'weight bits', positiveInt, 4)
     .option('--abits <n>', 'activation bits, or none', bitsOrNone, 4)
+    .option(
+      '--aformat <family>',
+      'activation format: int, dybit or pact (default: dybit for dybit weights, else int)',
+      oneOf(['int', 'dybit', 'pact']),
+    )
     .option('--granularity <g>', 'tensor or channel scales for weights', oneOf(['tensor', 'channel']), 'channel')
     .option('--calibration <c>', 'maxabs, percentile or mse', oneOf(['maxabs', 'percentile', 'mse']), 'maxabs')
     .option('--no-keep-ends', 'quantize the first conv and last FC like the rest (default: 8 bits)')
@@ -151,6 +157,7 @@ export function quantizeCommand(): Command {
         batchNorm: f.bn as 'keep',
         formatOptions,
         ...(f.refitEvery !== undefined ? { refitEvery: f.refitEvery } : {}),
+        ...(f.aformat ? { activationFormat: f.aformat as 'int' } : {}),
         // A method's options are passed when it is chosen or when one of them is given (which the validation then refuses).
         ...(f.method === 'sq' || Object.keys(sq).length ? { sq } : {}),
         ...(f.method === 'mpq' || Object.keys(mpq).length ? { mpq } : {}),

@@ -39,6 +39,8 @@ export const quantizeOptionsSchema = z
     keepEnds: z.boolean().default(true),
     batchNorm: z.enum(['keep', 'fold']).default('keep'),
     formatOptions: z.record(z.string(), z.unknown()).default({}),
+    /** Activation format family (default: dybit for dybit weights, else int). */
+    activationFormat: z.enum(['int', 'dybit', 'pact']).optional(),
     /** Training steps between refits of fitted weight parameters (dybit, MSE calibration); default per format. */
     refitEvery: z.number().int().positive().max(1_000_000).optional(),
     /** Options of --method sq. */
@@ -180,7 +182,12 @@ export async function runQuantization(
     resumedState = { state: ck.state.methodState, arrays: ck.arrays };
     resumed = true;
   } else {
-    const config = method.quantizeConfig({ ...o, format: o.format as never, formatOptions: o.formatOptions });
+    const config = method.quantizeConfig({
+      ...o,
+      format: o.format as never,
+      formatOptions: o.formatOptions,
+      activationFormat: o.activationFormat,
+    });
     ({ model, plan } = await quantizeModel(fp.model, o.refitEvery !== undefined ? { ...config, refitEvery: o.refitEvery } : config));
   }
   writeJsonAtomic(path.join(run.outDir, 'config.json'), o);

@@ -20,6 +20,8 @@ export interface MethodOptions {
   batchNorm: 'keep' | 'fold';
   /** Extra fields of the weight spec (e.g. { k: 1 } for esb, { kmax: 2 } for dybit). */
   formatOptions: Record<string, unknown>;
+  /** Activation format family; default: dybit for dybit weights, else int. */
+  activationFormat?: 'int' | 'dybit' | 'pact' | undefined;
 }
 
 export interface QuantMethod {
@@ -84,12 +86,14 @@ export function weightSpec(o: MethodOptions): Record<string, unknown> {
 }
 
 /**
- * Activations after a ReLU are non-negative: an unsigned format of the same family where one
- * exists (int, dybit), else unsigned int.
+ * Activations after a ReLU are non-negative: an unsigned format of the chosen family (by default
+ * the weights' family where it has one, dybit; else int), or PACT's learned clip.
  */
 export function activationSpec(o: MethodOptions): Record<string, unknown> | null {
   if (o.abits === null) return null;
-  if (o.format === 'dybit') return { format: 'dybit', bits: o.abits, signed: false };
+  const family = o.activationFormat ?? (o.format === 'dybit' ? 'dybit' : 'int');
+  if (family === 'dybit') return { format: 'dybit', bits: o.abits, signed: false };
+  if (family === 'pact') return { format: 'pact', bits: o.abits };
   const s: Record<string, unknown> = { format: 'int', bits: o.abits, signed: false };
   if (o.calibration !== 'maxabs') s.calibration = o.calibration;
   return s;

@@ -1,0 +1,94 @@
+// Step time of the seed methods against plain QAT of the same format, in the same run: SQ
+// (channel and element partition) against STE on ternary weights, MPQ (tracking every weight's
+// code, threshold-aware learning rate; before and after the extra-bit grant) against STE on
+// int weights of the base width. Issue 4's target: at most 1.3x the plain QAT step.
+// Usage: node dist/bench/method-step.js [--models vgg9] [--steps 10] [--record results/bench-method-step.json]
+import { Command } from 'commander';
+import { initEngine } from '../src/engine/setup.js';
+import { buildModel } from '../src/models/zoo.js';
+import { quantizeModel, type QuantizeConfig } from '../src/nn/quantize-model.js';
+import { methods } from '../src/train/methods/registry.js';
+import type { MethodRun, QuantMethod } from '../src/train/methods/method.js';
+import { timeTrainSteps, writeBenchRecord } from './step-timing.js';
+import type { InputShape } from '../src/models/common.js';
+
+const cases: Record<string, { batch: number; shape: InputShape }> = {
+  lenet5: { batch: 128, shape: [28, 28, 1] },
+  vgg9: { batch: 64, shape: [32, 32, 3] },
+};
+
+const A4 = { format: 'int', bits: 4, signed: false };
+
+interface Case {
+  label: string;
+  baseline: QuantizeConfig;
+  method: 'sq' | 'mpq';
+  config: QuantizeConfig;
+  options: Record<string, unknown>;
+  /** MPQ: time the steps after the grant (flags set, tracking off). */
+  granted?: boolean;
+}
+
+const ternary: QuantizeConfig = { weight: { format: 'ternary', granularity: 'channel' }, activation: null };
+const int3: QuantizeConfig = { weight: { format: 'int', bits: 3, granularity: 'channel' }, activation: A4 };
+const mpq3: QuantizeConfig = { weight: { format: 'mpq', bits: 3, granularity: 'channel' }, activation: A4 };
+
+const benchCases: Case[] = [
+  { label: 'sq ternary, channel', baseline: ternary, method: 'sq', config: ternary, options: { partition: 'channel' } },
+  { label: 'sq ternary, element', baseline: ternary, method: 'sq', config: ternary, options: { partition: 'element' } },
+  { label: 'mpq W3A4, tracking', baseline: int3, method: 'mpq', config: mpq3, options: { budget: 0.05, grantAt: 0.99 } },
+  { label: 'mpq W3A4, granted', baseline: int3, method: 'mpq', config: mpq3, options: { budget: 0.05, grantAt: 0.01 }, granted: true },
+];
+
+async function main(): Promise<void> {
+  const o = new Command()
+    .option('--models <list>', 'models', 'vgg9')
+    .option('--steps <n>', 'timed steps', '10')
+    .option('--record <file>', 'write a JSON record')
+    .parse()
+    .opts<{ models: string; steps: string; record?: string }>();
+  const info = await initEngine();
+  const steps = Number(o.steps);
+  const rows: Record<string, unknown>[] = [];
+  for (const name of o.models.split(',')) {
+    const c = cases[name];
+    if (!c) throw new Error(`unknown model '${name}'`);
+    for (const bc of benchCases) {
+      const fp = buildModel(name, { inputShape: c.shape, numClasses: 10, seed: 1 });
+      const { model: base } = await quantizeModel(fp, bc.baseline);
+      const { model: q, plan } = await quantizeModel(fp, bc.config);
+      const method = methods[bc.method] as QuantMethod;
+      // stepsPerEpoch 100 and one epoch: the hooks' positions in timeTrainSteps are step / 100.
+      const run: MethodRun = method.start!({
+        model: q,
+        plan,
+        options: bc.options,
+        seed: 1,
+        epochs: 1,
+        stepsPerEpoch: 100,
+        lr: { lr: 0.01, schedule: { kind: 'constant' }, warmupEpochs: 0, epochs: 1 },
+      });
+      const baseS = timeTrainSteps(base, c.batch, c.shape, steps);
+      const methodS = timeTrainSteps(q, c.batch, c.shape, steps, run);
+      const row = {
+        model: name,
+        batch: c.batch,
+        method: bc.label,
+        qat_s: Number(baseS.toFixed(4)),
+        method_s: Number(methodS.toFixed(4)),
+        ratio: Number((methodS / baseS).toFixed(3)),
+        status: run.status?.() ?? '',
+        native: info.native,
+      };
+      rows.push(row);
+      console.log(JSON.stringify(row));
+      for (const m of [fp, base, q]) m.dispose();
+    }
+  }
+  if (o.record) writeBenchRecord(o.record, 'bench-method-step', `node dist/bench/method-step.js --record ${o.record}`, rows);
+}
+
+main().catch((e: Error) => {
+  console.error(`bench: ${e.message}`);
+  process.exit(1);
+});

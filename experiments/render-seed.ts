@@ -1,0 +1,185 @@
+// The issue 4 sections of docs/RESULTS.md: stochastic quantization against BWN/TWN, its
+// ablations, MPQ against uniform QAT, the formats at 4 and 3 bits, and the methods' step time.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { experiments, type QuantExperiment } from './registry.js';
+import type { RunRecord } from './record.js';
+import { minutes, pct, points, provenance } from './render-util.js';
+
+type Records = Map<string, RunRecord>;
+
+const quant = () => experiments.filter((e): e is QuantExperiment => e.group === 'quant');
+const bases = () => [...new Set(quant().map((e) => e.base))];
+
+function notRun(e: QuantExperiment): string {
+  return `not run yet (\`node dist/experiments/run.js ${e.id}\`)`;
+}
+
+interface MpqSummary {
+  bitsPerWeight: number;
+  compressionVsW4: number;
+  flaggedShare: number;
+}
+
+function sqSection(records: Records): string[] {
+  const lines = [
+    '### Stochastic quantization against BWN and TWN',
+    '',
+    'Weights binary (BWN: sign·α, α = mean |W| per channel) or ternary (TWN), activations in float, first conv and last FC at 8 bits, as in Dong et al. SQ retrains in four stages of equal length with SQ ratios 0.5, 0.75, 0.875, 1 (each restarting the cosine learning rate); its baseline retrains with plain STE for the same total epochs from the same FP checkpoint.',
+    'Issue 4 target: SQ beats its baseline by ≥ 0.3 points on Fashion-MNIST vgg9. Paper (CIFAR-10 VGG-9): BWN 89.33% → SQ-BWN 90.60% (+1.27), TWN 90.13% → SQ-TWN 91.63% (+1.50).',
+    '',
+    '| base | weights | STE | SQ | Δ (points) | target | epochs | wall (STE / SQ) |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const base of bases()) {
+    for (const name of ['bwn', 'twn']) {
+      const ste = quant().find((e) => e.id === `${base}.ste-${name}`);
+      const sq = quant().find((e) => e.id === `${base}.sq-${name}`);
+      if (!ste || !sq) continue;
+      const a = records.get(ste.id),
+        b = records.get(sq.id);
+      const target = base.includes('vgg9') ? '≥ +0.3' : '';
+      if (!a || !b) {
+        lines.push(
+          `| ${base} | ${name.toUpperCase()} | ${a ? pct(a.final.testAccuracy) : notRun(ste)} | ${b ? pct(b.final.testAccuracy) : notRun(sq)} | | ${target} | ${sq.options.epochs} | |`,
+        );
+        continue;
+      }
+      const d = 100 * (b.final.testAccuracy - a.final.testAccuracy);
+      const met = target ? (d >= 0.3 ? ' ✓' : ' ✗') : '';
+      lines.push(
+        `| ${base} | ${name.toUpperCase()} | ${pct(a.final.testAccuracy)} | ${pct(b.final.testAccuracy)} | ${points(d)} | ${target}${met} | ${b.history.length} | ${minutes(a.wallSeconds)} / ${minutes(b.wallSeconds)} |`,
+      );
+    }
+  }
+  const abl = quant().filter((e) => e.table === 'sq-ablation');
+  if (abl.length) {
+    lines.push(
+      '',
+      '#### SQ ablations',
+      '',
+      'Each variant changes one choice of the default SQ (channel partition, linear probability, stochastic roulette) and is compared with it; same epochs.',
+      '',
+      '| experiment | variant | test accuracy | Δ vs default SQ (points) | wall time |',
+      '|---|---|---|---|---|',
+    );
+    for (const e of abl) {
+      const r = records.get(e.id),
+        ref = e.compareTo ? records.get(e.compareTo) : undefined;
+      const what = e.title.split(', ').slice(-1)[0];
+      if (!r) {
+        lines.push(`| ${e.id} | ${what} | ${notRun(e)} | | |`);
+        continue;
+      }
+      const d = ref ? points(100 * (r.final.testAccuracy - ref.final.testAccuracy)) : '';
+      lines.push(`| ${e.id} | ${what} | ${pct(r.final.testAccuracy)} | ${d} | ${minutes(r.wallSeconds)} |`);
+    }
+  }
+  return [...lines, ''];
+}
+
+function mpqSection(records: Records): string[] {
+  const lines = [
+    '### MPQ: extra bits for the weights that keep switching',
+    '',
+    "Activations int 4 bits, first conv and last FC at 8 bits. MPQ retrains on the base grid (MSE-fitted), tracks every weight's code after each step, and at half of the retraining grants the extra bit to weights whose switch frequency (EMA, momentum 0.01) exceeds τ; the threshold-aware learning rate scales the gradient of weights within 0.1·Δ of a decision threshold by 0.5 (off in the `-nolr` rows). Bits per weight count the low-bit layers only (the 8-bit ends are the same in every row) and include one extra bit per flagged weight and the flag index (bitmap or Rice-coded gaps, whichever is smaller). Uniform W4A4 is issue 3's `ste-int-w4a4`; every row has the same epochs.",
+    'Issue 4 target: ≥ 1.3× compression versus uniform W4A4 with accuracy within 0.2 points of it. Paper (CIFAR-10 VGG-9): 1.37× with no accuracy loss.',
+    '',
+    '| base | configuration | test accuracy | Δ vs W4A4 (points) | bits / weight | compression vs W4 | flagged | target | wall time |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const base of bases()) {
+    const w4 = records.get(`${base}.ste-int-w4a4`);
+    const rows = [
+      `${base}.ste-int-w4a4`,
+      ...quant()
+        .filter((e) => e.base === base && e.table === 'mpq')
+        .map((e) => e.id),
+    ];
+    if (rows.length === 1) continue;
+    for (const id of rows) {
+      const e = quant().find((x) => x.id === id);
+      if (!e) continue;
+      const r = records.get(id);
+      const config = e.title.split(', ').slice(1).join(', ');
+      const isMpq = e.options.method === 'mpq';
+      if (!r) {
+        lines.push(`| ${base} | ${config} | ${notRun(e)} | | | | | ${isMpq ? '≥ 1.3×, ≥ −0.2' : ''} | |`);
+        continue;
+      }
+      const ms = r.methodSummary as MpqSummary | undefined;
+      const bits = ms ? ms.bitsPerWeight : e.options.wbits;
+      const comp = 4 / bits;
+      const d = w4 ? 100 * (r.final.testAccuracy - w4.final.testAccuracy) : NaN;
+      const met = isMpq && w4 ? (comp >= 1.3 && d >= -0.2 ? ' ✓' : ' ✗') : '';
+      lines.push(
+        `| ${base} | ${config} | ${pct(r.final.testAccuracy)} | ${Number.isNaN(d) ? '' : points(d)} | ${bits.toFixed(3)} | ${comp.toFixed(2)}× | ${ms ? pct(ms.flaggedShare) : '—'} | ${isMpq ? `≥ 1.3×, ≥ −0.2${met}` : ''} | ${minutes(r.wallSeconds)} |`,
+      );
+    }
+  }
+  return [...lines, ''];
+}
+
+function formatsSection(records: Records): string[] {
+  const lines = [
+    '### Number formats at 4 and 3 weight bits',
+    '',
+    'Plain STE retraining of each weight format (per-channel parameters, each fitted by its own search: int and po2 by MSE, esb by its distribution difference aligner with k = bits − 3, dybit by scale and kmax refitted every 50 steps), int activations at 4 bits for every row so that only the weight format changes; the last row also puts the activations in dybit. Weight error is the mean squared quantization error of the low-bit layers relative to their mean squared weight, at the end of retraining.',
+    'Paper (DyBit, ImageNet): +2 points over the best 4-bit method.',
+    '',
+    '| base | format | weights / activations | test accuracy | weight error (relative MSE) | epochs | wall time |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const e of quant().filter((x) => x.table === 'formats')) {
+    const r = records.get(e.id);
+    const wa = `W${e.options.wbits} / ${e.options.activationFormat ?? 'int'} A${e.options.abits}`;
+    const fmt = e.options.format ?? 'int';
+    if (!r) {
+      lines.push(`| ${e.base} | ${fmt} | ${wa} | ${notRun(e)} | | ${e.options.epochs} | |`);
+      continue;
+    }
+    const we = r.weightError ? r.weightError.relativeMse.toExponential(2) : 'n/a';
+    lines.push(`| ${e.base} | ${fmt} | ${wa} | ${pct(r.final.testAccuracy)} | ${we} | ${r.history.length} | ${minutes(r.wallSeconds)} |`);
+  }
+  return [...lines, ''];
+}
+
+interface MethodBench {
+  command: string;
+  rows: { model: string; batch: number; method: string; qat_s: number; method_s: number; ratio: number }[];
+  gitCommit: string;
+  gitDirty: boolean;
+  machine: RunRecord['machine'];
+  finishedAt: string;
+}
+
+function benchSection(): string[] {
+  const f = path.join(process.cwd(), 'results', 'bench-method-step.json');
+  const lines = ['### Step time of SQ and MPQ', ''];
+  if (!existsSync(f)) return [...lines, 'Not measured yet: `node dist/bench/method-step.js --record results/bench-method-step.json`.', ''];
+  const b = JSON.parse(readFileSync(f, 'utf8')) as MethodBench;
+  lines.push(
+    `Median seconds per training step with the method's per-step work (SQ selection; MPQ code tracking and threshold-aware learning rate) against plain STE QAT of the same format, in the same run. Produced by \`${b.command}\` on ${provenance(b)}. Issue 4 target: at most 1.3× the plain QAT step (vgg9, batch 64).`,
+    '',
+    '| model | batch | method | QAT step (s) | method step (s) | ratio |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const r of b.rows)
+    lines.push(`| ${r.model} | ${r.batch} | ${r.method} | ${r.qat_s} | ${r.method_s} | ${r.ratio}${r.ratio <= 1.3 ? ' ✓' : ' ✗'} |`);
+  return [...lines, ''];
+}
+
+export function renderSeedMethods(records: Records): string[] {
+  if (!quant().some((e) => e.table && e.table !== 'baselines')) return [];
+  return [
+    '',
+    '## Seed methods (issue 4)',
+    '',
+    'Rows start from the same FP checkpoints as the baselines above. Commands, seeds, machines and commits of every row are listed under "How each row was produced" and kept in `results/<id>.json`.',
+    '',
+    ...sqSection(records),
+    ...mpqSection(records),
+    ...formatsSection(records),
+    ...benchSection(),
+  ];
+}

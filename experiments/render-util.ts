@@ -1,0 +1,24 @@
+// Cell formatting shared by the results renderers.
+import type { RunRecord } from './record.js';
+
+export function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}
+
+export function minutes(s: number): string {
+  return s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`;
+}
+
+export function commit(r: { gitCommit: string; gitDirty: boolean }): string {
+  return `\`${r.gitCommit.slice(0, 8)}${r.gitDirty ? '+' : ''}\``;
+}
+
+/** A signed difference in points, e.g. +0.42. */
+export function points(d: number): string {
+  return `${d >= 0 ? '+' : ''}${d.toFixed(2)}`;
+}
+
+/** Where and when a record or benchmark was produced, for a table's caption. */
+export function provenance(r: { machine: RunRecord['machine']; gitCommit: string; gitDirty: boolean; finishedAt: string }): string {
+  return `${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.engine}), commit ${commit(r)}, ${r.finishedAt.slice(0, 10)}`;
+}

@@ -1,0 +1,110 @@
+// Issue 4's experiments on one FP checkpoint: stochastic quantization against plain BWN/TWN
+// (weights only, as in Dong et al.), MPQ at base 2 and 3 bits against uniform QAT, and the
+// number formats at 4 and 3 bits. Budgets are fair: a method and its baseline get the same epochs.
+import type { QuantExperiment } from './registry.js';
+
+interface Budget {
+  /** Epochs of the SQ rows and their BWN/TWN baselines (four SQ stages). */
+  sqEpochs: number;
+  /** Epochs of the MPQ and format rows and their uniform baselines (issue 3's QAT budget). */
+  qatEpochs: number;
+  /** Also run the ablations (partition, selection, probability function). */
+  ablations: boolean;
+}
+
+export function seedMethodExperiments(base: string, label: string, b: Budget): QuantExperiment[] {
+  const from = `checkpoints/${base}.lbck`;
+  const out: QuantExperiment[] = [];
+  const add = (e: Omit<QuantExperiment, 'group' | 'base'>) => out.push({ group: 'quant', base, ...e });
+  const common = { from, abits: null, epochs: b.sqEpochs, lr: 0.01 } as const;
+  for (const [fmt, name] of [
+    ['binary', 'bwn'],
+    ['ternary', 'twn'],
+  ] as const) {
+    const upper = name.toUpperCase();
+    add({
+      id: `${base}.ste-${name}`,
+      title: `${label}, ${upper} (STE), float activations`,
+      table: 'sq',
+      options: { ...common, method: 'ste', format: fmt, wbits: 2 },
+    });
+    add({
+      id: `${base}.sq-${name}`,
+      title: `${label}, SQ-${upper} (channel, linear, stochastic), float activations`,
+      table: 'sq',
+      compareTo: `${base}.ste-${name}`,
+      options: { ...common, method: 'sq', format: fmt, wbits: 2, sq: {} },
+    });
+    if (!b.ablations) continue;
+    const variants: [string, string, Record<string, unknown>][] = [
+      ['element', 'element-wise partition', { partition: 'element' }],
+      ['det', 'deterministic selection (largest errors)', { selection: 'deterministic' }],
+      ['constant', 'constant probability', { probability: 'constant' }],
+      ['softmax', 'softmax probability', { probability: 'softmax' }],
+      ['sigmoid', 'sigmoid probability', { probability: 'sigmoid' }],
+    ];
+    for (const [suffix, what, sq] of variants)
+      add({
+        id: `${base}.sq-${name}-${suffix}`,
+        title: `${label}, SQ-${upper}, ${what}`,
+        table: 'sq-ablation',
+        compareTo: `${base}.sq-${name}`,
+        options: { ...common, method: 'sq', format: fmt, wbits: 2, sq },
+      });
+  }
+  // MPQ at base 3 and 2 bits with 4-bit activations; MSE-fitted base grids, and uniform QAT on
+  // the same grids as the like-for-like baseline. The W4A4 reference is issue 3's ste-int-w4a4.
+  const q = { from, abits: 4, epochs: b.qatEpochs, lr: 0.01, calibration: 'mse' } as const;
+  for (const bits of [3, 2]) {
+    add({
+      id: `${base}.ste-int-w${bits}a4`,
+      title: `${label}, uniform int W${bits}A4 (MSE grid)`,
+      table: 'mpq',
+      options: { ...q, method: 'ste', format: 'int', wbits: bits },
+    });
+    add({
+      id: `${base}.mpq-w${bits}a4`,
+      title: `${label}, MPQ base W${bits}A4`,
+      table: 'mpq',
+      compareTo: `${base}.ste-int-w4a4`,
+      options: { ...q, method: 'mpq', wbits: bits, mpq: {} },
+    });
+    add({
+      id: `${base}.mpq-w${bits}a4-nolr`,
+      title: `${label}, MPQ base W${bits}A4 without the threshold-aware learning rate`,
+      table: 'mpq',
+      compareTo: `${base}.mpq-w${bits}a4`,
+      options: { ...q, method: 'mpq', wbits: bits, mpq: { beta: 1 } },
+    });
+  }
+  // Formats at 4 and 3 weight bits, int activations at 4 bits for all (a weight-format comparison),
+  // each fitted by its own search (int and po2 by MSE, esb by its aligner, dybit by scale and kmax).
+  for (const bits of [4, 3])
+    for (const format of ['int', 'po2', 'esb', 'dybit'] as const)
+      add({
+        id: `${base}.fmt-${format}-w${bits}a4`,
+        title: `${label}, ${format} W${bits}A4 (int activations)`,
+        table: 'formats',
+        options: {
+          from,
+          method: 'ste',
+          format,
+          wbits: bits,
+          abits: 4,
+          activationFormat: 'int',
+          epochs: b.qatEpochs,
+          lr: 0.01,
+          ...(format === 'int' ? { calibration: 'mse' as const } : {}),
+          // k = bits - 3 leaves two exponent bits (k = bits - 2 would be plain uniform): b=4, k=1 is {0, .5, 1, 1.5, 2, 3, 4, 6}·α.
+          ...(format === 'esb' ? { formatOptions: { k: bits - 3 } } : {}),
+        },
+      });
+  add({
+    id: `${base}.fmt-dybit-w4a4-dyact`,
+    title: `${label}, dybit W4A4 with dybit activations`,
+    table: 'formats',
+    compareTo: `${base}.fmt-dybit-w4a4`,
+    options: { from, method: 'ste', format: 'dybit', wbits: 4, abits: 4, activationFormat: 'dybit', epochs: b.qatEpochs, lr: 0.01 },
+  });
+  return out;
+}
