@@ -40,3 +40,31 @@ export { dybitMagnitudes, dybitField, dybitFieldBits } from './quant/dybit.js';
 export { mpqBitsPerWeight, mpqCode, mpqFlagIndex, mpqStoredBits } from './quant/mpq.js';
 export { lsqGradScale, lsqRange } from './quant/lsq.js';
 export { intRange } from './quant/int.js';
+export { fakeQuant, fakeQuantLsq, fakeQuantPact, type FakeQuantHook } from './quant/fake-quant.js';
+export { formatError, type FormatError } from './quant/analysis.js';
+
+// Quantized layers
+export { quantizeModel, planQuantization, type QuantizeConfig, type LayerPlan, type LayerOverride } from './nn/quantize-model.js';
+export { QConv2D, type QConv2DArgs } from './nn/qconv2d.js';
+export { QDense, type QDenseArgs } from './nn/qdense.js';
+export { QAct, type QActArgs } from './nn/qact.js';
+export { QuantLayer } from './nn/quant-layer.js';
+export { Quantizer, withCalibration, type QuantizerState } from './nn/quantizer.js';
+export { modelQuantizers, calibrateModel, type LayerQuantizers } from './nn/quantizers.js';
+
+// Quantization methods (ste, lsq, ptq, sq, mpq)
+export {
+  runQuantization,
+  parseQuantizeOptions,
+  quantizeOptionsSchema,
+  weightError,
+  type QuantizeOptions,
+  type QuantizeOptionsInput,
+  type QuantizeResult,
+  type WeightError,
+} from './train/quantize.js';
+export { methods, methodNames, type MethodName } from './train/methods/registry.js';
+export { methodLayers, type QuantMethod, type MethodRun, type MethodContext, type MethodLayer } from './train/methods/method.js';
+export { sqOptionsSchema, type SqOptions } from './train/methods/sq.js';
+export { mpqOptionsSchema, grantFlags, type MpqOptions } from './train/methods/mpq.js';
+export { runEpochs, type StepHooks } from './train/loop.js';
