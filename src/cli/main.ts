@@ -7,6 +7,7 @@ import { trainCommand } from './train.js';
 import { infoCommand } from './info.js';
 import { quantizeCommand } from './quantize.js';
 import { formatsCommand } from './formats.js';
+import { simulateCommand } from './simulate.js';
 
 export function buildProgram(): Command {
   const program = new Command('lowbit')
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const c of [trainCommand(), quantizeCommand(), formatsCommand(), dataCommand(), demoCommand(), infoCommand()])
+  for (const c of [trainCommand(), quantizeCommand(), formatsCommand(), simulateCommand(), dataCommand(), demoCommand(), infoCommand()])
     program.addCommand(c.exitOverride());
   return program;
 }

@@ -1,0 +1,126 @@
+// What the accelerator model needs of a tfjs model: each conv/dense layer's shape and how its
+// numbers look to the hardware, read from the formats' declared storage and hardware
+// descriptors (never a second description of a format).
+import type { tf } from '../engine/tf.js';
+import { QuantLayer } from '../nn/quant-layer.js';
+import { formatOf, type FormatSpec } from '../quant/registry.js';
+import { mpqBitsPerWeight } from '../quant/mpq.js';
+import { FLOAT_ON_INT_BITS, type LayerPrecision, type LayerShape } from './layer.js';
+
+export interface HwLayer {
+  shape: LayerShape;
+  precision: LayerPrecision;
+}
+
+type Pair = [number, number];
+
+function dims(shape: tf.Shape | tf.Shape[]): number[] {
+  const s = (Array.isArray(shape[0]) ? shape[0] : shape) as tf.Shape;
+  return s.map((d) => d ?? 1);
+}
+
+function pair(v: unknown): Pair {
+  if (Array.isArray(v)) return [Number(v[0]), Number(v[1] ?? v[0])];
+  if (typeof v === 'number') return [v, v];
+  return [1, 1];
+}
+
+/** Stored bits per weight of a format (MPQ: with the flags' extra bits and index). */
+export function storageBits(spec: FormatSpec, flags: Uint8Array | null): number {
+  const st = formatOf(spec).storage(spec as never);
+  switch (st.kind) {
+    case 'fixed':
+      return st.bitsPerValue;
+    case 'mpq':
+      return flags ? mpqBitsPerWeight(st.baseBits, flags) : st.baseBits;
+    default: {
+      const never: never = st;
+      throw new Error(`unknown storage ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** The conv/dense layers of a (quantized or float) model, in order, for `batch` examples. */
+export function describeModel(model: tf.LayersModel, batch = 1): HwLayer[] {
+  const found: { layer: tf.layers.Layer; kind: 'conv2d' | 'dense' }[] = [];
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    if (cls === 'Conv2D' || cls === 'QConv2D') found.push({ layer, kind: 'conv2d' });
+    else if (cls === 'Dense' || cls === 'QDense') found.push({ layer, kind: 'dense' });
+  }
+  if (found.length === 0) throw new Error('the model has no conv or dense layer to simulate');
+  const inputBits = (l: tf.layers.Layer): number | null => (l instanceof QuantLayer && l.inputQ ? l.inputQ.spec.bits : null);
+  return found.map(({ layer, kind }, i) => {
+    const kernel = layer.weights[0].shape as number[];
+    const input = layer.input as tf.SymbolicTensor | tf.SymbolicTensor[];
+    const inD = dims((Array.isArray(input) ? input[0] : input).shape),
+      outD = dims(layer.outputShape);
+    const cfg = layer.getConfig() as Record<string, unknown>;
+    const [sh, sw] = kind === 'conv2d' ? pair(cfg.strides) : [1, 1];
+    const shape: LayerShape =
+      kind === 'conv2d'
+        ? {
+            name: layer.name,
+            kind,
+            batch,
+            inH: inD[1],
+            inW: inD[2],
+            inC: inD[3],
+            outH: outD[1],
+            outW: outD[2],
+            outC: outD[3],
+            kh: kernel[0],
+            kw: kernel[1],
+            strideH: sh,
+            strideW: sw,
+          }
+        : {
+            name: layer.name,
+            kind,
+            batch,
+            inH: 1,
+            inW: 1,
+            inC: kernel[0],
+            outH: 1,
+            outW: 1,
+            outC: kernel[1],
+            kh: 1,
+            kw: 1,
+            strideH: 1,
+            strideW: 1,
+          };
+    const wq = layer instanceof QuantLayer ? layer.weightQ : null;
+    const hw = wq ? formatOf(wq.spec).hardware(wq.spec as never) : null;
+    const flags = wq?.flags ?? null;
+    const aBits = inputBits(layer);
+    const next = found[i + 1];
+    const nextBits = next ? inputBits(next.layer) : null;
+    const precision: LayerPrecision = {
+      weightBits: hw ? hw.multiplierBits : FLOAT_ON_INT_BITS,
+      inputBits: aBits ?? FLOAT_ON_INT_BITS,
+      // The last layer writes accumulator-width logits; a float next layer reads 16-bit fixed point on integer arrays.
+      outputBits: next ? (nextBits ?? FLOAT_ON_INT_BITS) : 32,
+      weightStorageBits: wq ? storageBits(wq.spec, flags) : FLOAT_ON_INT_BITS,
+      flaggedShare: hw?.extraPassForFlagged && flags ? flags.reduce((a, f) => a + f, 0) / flags.length : 0,
+      decoder: hw ? hw.decoder : 'none',
+      float: !wq || aBits === null,
+    };
+    return { shape, precision };
+  });
+}
+
+/** The same layers with every tensor at `bits` integers (the INT8 baseline). */
+export function atUniformBits(layers: HwLayer[], bits: number): HwLayer[] {
+  return layers.map((l, i) => ({
+    shape: l.shape,
+    precision: {
+      weightBits: bits,
+      inputBits: bits,
+      outputBits: i === layers.length - 1 ? 32 : bits,
+      weightStorageBits: bits,
+      flaggedShare: 0,
+      decoder: 'none',
+      float: false,
+    },
+  }));
+}
