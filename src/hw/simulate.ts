@@ -1,6 +1,6 @@
 // A whole network on an accelerator: per-layer costs, totals, and the two baselines every figure
 // is held against — the same network with 8-bit integers everywhere on the same accelerator
-// (INT8), and the original float network on the FP32 baseline array.
+// (INT8), and the original float network on the same array built with float32 MAC units (FP32).
 import type { tf } from '../engine/tf.js';
 import { loadAccelerator, type Accelerator } from './config.js';
 import { atUniformBits, describeModel, type HwLayer } from './from-model.js';
@@ -59,13 +59,22 @@ export function simulateLayers(layers: HwLayer[], accel: Accelerator): Simulatio
   };
 }
 
-/** The layers on `accel`, with the INT8 and FP32 baselines and the ratios against them. */
+/**
+ * The FP32 twin of an accelerator: the same array, clock, buffers, bandwidth and technology
+ * with float32 MAC units — the "original model on the same array" every speedup is held against.
+ */
+export function fp32Twin(a: Accelerator): Accelerator {
+  if (a.arithmetic === 'fp32') return a;
+  return { ...a, name: `${a.name}-fp32`, arithmetic: 'fp32', brickBits: 32, bricksPerPe: 1, precisions: [32] };
+}
+
+/** The layers on `accel`, with the INT8 and FP32 baselines on the same array and the ratios against them. */
 export function simulateWithBaselines(layers: HwLayer[], accel: Accelerator): SimulationReport {
   const sim = simulateLayers(layers, accel);
   // INT8 on the same accelerator; an FP32 array has no integer mode, so its INT8 is the INT8 preset.
   const int8Accel = accel.arithmetic === 'fp32' ? loadAccelerator('int8') : accel;
   const int8 = simulateLayers(atUniformBits(layers, 8), int8Accel);
-  const fp32 = simulateLayers(layers, loadAccelerator('fp32'));
+  const fp32 = simulateLayers(layers, fp32Twin(accel));
   return {
     ...sim,
     baselines: { int8, fp32 },

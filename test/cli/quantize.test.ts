@@ -183,3 +183,40 @@ test('mpq grants extra bits at the grant point, reports honest storage, and keep
   const flagged = modelQuantizers(ck.model).reduce((a, q) => a + (q.weight?.flags?.reduce((x, y) => x + y, 0) ?? 0), 0);
   assert.equal(flagged, Math.round(ms.flaggedShare * ms.weights));
 });
+
+test('simulate: per-layer table, totals and baselines for a quantized checkpoint; --json; clear errors', () => {
+  const out = tmpDir();
+  assert.equal(quantize(['--method', 'ste', '--wbits', '4', '--abits', '4', '--epochs', '1', '--out', out]).status, 0);
+  const text = lowbit(['simulate', '--model', out, '--accel', 'bitfusion']);
+  assert.equal(text.status, 0, text.stderr);
+  for (const l of ['conv1', 'conv2', 'fc1', 'fc2', 'fc3', 'total']) assert.match(text.stdout, new RegExp(`^${l}\\s`, 'm'));
+  assert.match(text.stdout, /vs INT8 on bitfusion .*x faster, .*x less energy/);
+  assert.match(text.stdout, /vs FP32 on bitfusion-fp32, the same array with float32 MAC units/);
+  const js = lowbit(['simulate', '--model', out, '--accel', 'mpq65', '--batch', '4', '--json']);
+  assert.equal(js.status, 0, js.stderr);
+  const r = JSON.parse(js.stdout) as {
+    batch: number;
+    layers: { name: string; weightBits: number; inputBits: number }[];
+    speedupVsInt8: number;
+  };
+  assert.equal(r.batch, 4);
+  assert.deepEqual(
+    r.layers.map((l) => [l.name, l.weightBits, l.inputBits]),
+    [
+      ['conv1', 8, 8],
+      ['conv2', 4, 4],
+      ['fc1', 4, 4],
+      ['fc2', 4, 4],
+      ['fc3', 8, 8],
+    ],
+  );
+  assert.ok(r.speedupVsInt8 > 1);
+  const list = lowbit(['simulate', '--list']);
+  assert.match(list.stdout, /^bitfusion .*\n^mpq65 .*\n^int8 .*\n^fp32 /m);
+  const bad = lowbit(['simulate', '--model', out, '--accel', 'tpu']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--accel: 'tpu' is neither a preset \(bitfusion, mpq65, int8, fp32\) nor an existing JSON file/);
+  const none = lowbit(['simulate']);
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /--model is required/);
+});
