@@ -68,3 +68,27 @@ export { methodLayers, type QuantMethod, type MethodRun, type MethodContext, typ
 export { sqOptionsSchema, type SqOptions } from './train/methods/sq.js';
 export { mpqOptionsSchema, grantFlags, type MpqOptions } from './train/methods/mpq.js';
 export { runEpochs, type StepHooks } from './train/loop.js';
+
+// Accelerator model (SPEC.md §5)
+export {
+  loadAccelerator,
+  parseAccelerator,
+  acceleratorSchema,
+  energyTable,
+  presets,
+  presetNames,
+  type Accelerator,
+  type EnergyTable,
+} from './hw/config.js';
+export { costLayer, roundToPrecision, uniqueBytes, type LayerShape, type LayerPrecision, type LayerCost } from './hw/layer.js';
+export { chooseTiling, type Tiling } from './hw/tiling.js';
+export { describeModel, atUniformBits, storageBits, type HwLayer } from './hw/from-model.js';
+export {
+  simulate,
+  simulateLayers,
+  simulateWithBaselines,
+  fp32Twin,
+  type Simulation,
+  type SimulationReport,
+  type Totals,
+} from './hw/simulate.js';
