@@ -8,6 +8,7 @@ import { infoCommand } from './info.js';
 import { quantizeCommand } from './quantize.js';
 import { formatsCommand } from './formats.js';
 import { simulateCommand } from './simulate.js';
+import { packCommand } from './pack.js';
 
 export function buildProgram(): Command {
   const program = new Command('lowbit')
@@ -15,7 +16,16 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const c of [trainCommand(), quantizeCommand(), formatsCommand(), simulateCommand(), dataCommand(), demoCommand(), infoCommand()])
+  for (const c of [
+    trainCommand(),
+    quantizeCommand(),
+    formatsCommand(),
+    simulateCommand(),
+    packCommand(),
+    dataCommand(),
+    demoCommand(),
+    infoCommand(),
+  ])
     program.addCommand(c.exitOverride());
   return program;
 }

@@ -38,6 +38,11 @@ export class QAct extends tf.layers.Layer {
     return this.q.apply(x, Boolean(kwargs.training), this.param ?? undefined);
   }
 
+  /** The quantizer's parameters as inference uses them. */
+  params(): unknown {
+    return this.q.effectiveParams(this.param ?? undefined);
+  }
+
   /** Fits the input quantizer to the activations seen in calibration mode (PTQ). */
   finishCalibration(): boolean {
     return this.q.finishCalibration(this.param ?? undefined);

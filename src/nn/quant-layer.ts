@@ -11,6 +11,8 @@ export abstract class QuantLayer extends tf.layers.Layer {
   readonly weightQ: Quantizer | null;
   readonly inputQ: Quantizer | null;
   readonly refitEvery: number | undefined;
+  /** Whether the layer has a bias (its second weight). */
+  abstract readonly useBias: boolean;
   private weightParam: LayerVariable | null = null;
   private inputParam: LayerVariable | null = null;
 
@@ -35,6 +37,16 @@ export abstract class QuantLayer extends tf.layers.Layer {
 
   protected quantizeKernel(k: Tensor, training: boolean): Tensor {
     return this.weightQ ? this.weightQ.apply(k, training, this.weightParam ?? undefined) : k;
+  }
+
+  /** Parameters of the weight quantizer as inference uses them (see Quantizer.effectiveParams). */
+  weightParams(): unknown {
+    return this.weightQ?.effectiveParams(this.weightParam ?? undefined) ?? null;
+  }
+
+  /** Parameters of the input quantizer as inference uses them. */
+  inputParams(): unknown {
+    return this.inputQ?.effectiveParams(this.inputParam ?? undefined) ?? null;
   }
 
   /** The kernel as inference sees it (quantized with the last fitted parameters), or the float kernel. */

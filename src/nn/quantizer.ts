@@ -10,6 +10,7 @@ import { tf, type Tensor } from '../engine/tf.js';
 import { fakeQuant, fakeQuantLsq, fakeQuantPact, type FakeQuantHook } from '../quant/fake-quant.js';
 import { formatOf, parseFormatSpec, type FormatSpec, type SpecOf } from '../quant/registry.js';
 import { channelStats, sampleValues } from '../quant/numeric.js';
+import { pactParams } from '../quant/pact.js';
 
 export type QuantRole = 'weight' | 'activation';
 type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
@@ -164,6 +165,21 @@ export class Quantizer {
     }
     if (training || this.state.params === null) this.update(x, training);
     return fakeQuant(x, spec, this.params, training ? this.trainingHook : null);
+  }
+
+  /**
+   * The parameters inference uses, in the format's own parameter shape (what encode/decode and
+   * the packer take): LSQ's learned step and PACT's learned clip become uniform parameters;
+   * other formats their fitted parameters with MPQ flags attached. Null before any fit.
+   */
+  effectiveParams(learned?: LayerVariable): unknown {
+    const spec = this.spec;
+    if (!isLearned(spec)) return this.params;
+    if (!learned) throw new Error(`${spec.format} quantizer needs its learned parameter`);
+    const v = Array.from(learned.read().dataSync() as Float32Array);
+    if (spec.format === 'pact') return pactParams(v[0], spec.bits);
+    const scale = v.map((s) => Math.fround(Math.max(s, 1e-12)));
+    return { scale, zeroPoint: scale.map(() => 0) };
   }
 
   /** The parameters fake quantization uses: the fitted ones, with MPQ flags attached. */

@@ -1,0 +1,119 @@
+// The manifest of a packed model (section 0 of the container): the layers of the quantized
+// tfjs model in order, with their configuration, quantizer specs and parameters, and the
+// tensors they read, each pointing at one section and saying how it is encoded.
+import { z } from 'zod';
+
+/** Layer classes a packed model may hold (the zoo's and the quantized layers). */
+export const packedLayerClasses = [
+  'InputLayer',
+  'QConv2D',
+  'QDense',
+  'Conv2D',
+  'Dense',
+  'LowbitBatchNorm',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'Flatten',
+  'Add',
+  'ReLU',
+  'Activation',
+  'QAct',
+] as const;
+
+const name = z.string().min(1).max(256);
+const dim = z
+  .number()
+  .int()
+  .min(1)
+  .max(1 << 24);
+const shape = z.array(dim).min(1).max(6);
+const section = z
+  .number()
+  .int()
+  .min(0)
+  .max(1 << 20);
+
+export const tensorEntrySchema = z.discriminatedUnion('encoding', [
+  z.object({ name, encoding: z.literal('float32'), section, shape }).strict(),
+  /** Integer codes stored as code − offset at `bits` bits each; stored values never exceed `max`. */
+  z
+    .object({
+      name,
+      encoding: z.literal('codes'),
+      section,
+      shape,
+      bits: z.number().int().min(1).max(16),
+      offset: z.number().int().min(-65536).max(65536),
+      max: z.number().int().min(0).max(65535),
+    })
+    .strict(),
+  /** MPQ flags of `count` weights: a bitmap or Rice-coded gaps (parameter k). */
+  z
+    .object({
+      name,
+      encoding: z.literal('mpq-flags'),
+      section,
+      count: z
+        .number()
+        .int()
+        .min(1)
+        .max(1 << 28),
+      index: z.enum(['bitmap', 'rice']),
+      k: z.number().int().min(0).max(31),
+      flagged: z
+        .number()
+        .int()
+        .min(0)
+        .max(1 << 28),
+    })
+    .strict(),
+  /** One bit per entry (MPQ: the extra bit of each flagged weight, in flag order). */
+  z
+    .object({
+      name,
+      encoding: z.literal('bits'),
+      section,
+      count: z
+        .number()
+        .int()
+        .min(0)
+        .max(1 << 28),
+    })
+    .strict(),
+]);
+
+export type TensorEntry = z.output<typeof tensorEntrySchema>;
+
+const quantEntry = z.object({ spec: z.record(z.string(), z.unknown()), params: z.unknown() }).strict();
+
+export const layerEntrySchema = z
+  .object({
+    name,
+    className: z.enum(packedLayerClasses),
+    inbound: z.array(name).max(16),
+    config: z.record(z.string(), z.unknown()),
+    /** Role (kernel, bias, gamma, beta, movingMean, movingVariance, flags, extras) → tensor name. */
+    tensors: z.record(z.string(), name).default({}),
+    weightQuant: quantEntry.optional(),
+    inputQuant: quantEntry.optional(),
+  })
+  .strict();
+
+export type LayerEntry = z.output<typeof layerEntrySchema>;
+
+export const manifestSchema = z
+  .object({
+    format: z.literal('lowbit-packed'),
+    version: z.literal(1),
+    createdBy: z.string().max(256),
+    modelSpec: z.record(z.string(), z.unknown()),
+    /** Input shape of one example (no batch dimension). */
+    inputShape: shape,
+    layers: z.array(layerEntrySchema).min(1).max(4096),
+    outputs: z.array(name).min(1).max(16),
+    tensors: z.array(tensorEntrySchema).max(16384),
+  })
+  .strict();
+
+export type Manifest = z.output<typeof manifestSchema>;

@@ -1,0 +1,230 @@
+// Packing a quantized tfjs model into a .lowbit file (SPEC.md §6): every quantized kernel as
+// integer codes bit-packed at its format's storage width (read from the format definition),
+// MPQ kernels as base codes plus the flag index and the flagged weights' extra bits in sections
+// of their own, float parameters (biases, batch norm, unquantized layers) as float32 sections,
+// and a JSON manifest of the layers with their configuration and quantizer parameters.
+import type { tf } from '../engine/tf.js';
+import { QuantLayer } from '../nn/quant-layer.js';
+import { QAct } from '../nn/qact.js';
+import { formatOf, type FormatSpec } from '../quant/registry.js';
+import type { MpqParams } from '../quant/mpq.js';
+import { packBits, packedBytes } from './bitpack.js';
+import { writeContainer } from './container.js';
+import { packedLayerClasses, type LayerEntry, type Manifest, type TensorEntry } from './manifest.js';
+import { encodeFlags } from './rice.js';
+
+export interface PackReport {
+  bytes: number;
+  manifestBytes: number;
+  /** Bytes of the tensor sections. */
+  tensorBytes: number;
+  /** Weights of the conv/dense kernels. */
+  weights: number;
+  /** Stored bits per kernel weight, over all kernels (MPQ extras and flag index included). */
+  bitsPerWeight: number;
+  /** Bytes of float parameters (biases, batch norm, scales live in the manifest). */
+  floatBytes: number;
+  /** The same model with float32 kernels and parameters, and with int8 kernels. */
+  fp32Bytes: number;
+  int8Bytes: number;
+  compressionVsFp32: number;
+  compressionVsInt8: number;
+}
+
+/** Quantizer parameters without MPQ flags (stored as their own section), JSON-safe. */
+function jsonParams(p: unknown): unknown {
+  if (p && typeof p === 'object' && 'flags' in p) {
+    const { flags: _flags, ...rest } = p as MpqParams;
+    return rest;
+  }
+  return p;
+}
+
+interface LayerJson {
+  class_name: string;
+  config: Record<string, unknown> & { name: string };
+  inbound_nodes?: unknown[][];
+}
+
+/** Layers of the model's topology in order, each with the names of the layers it reads. */
+function topologyLayers(model: tf.LayersModel): { layers: (LayerJson & { inbound: string[] })[]; outputs: string[] } {
+  const t = model.toJSON(null, false) as unknown as { class_name: string; config: { layers: LayerJson[]; output_layers?: unknown[][] } };
+  const ls = t.config.layers;
+  if (t.class_name === 'Sequential')
+    return {
+      layers: ls.map((l, i) => ({ ...l, inbound: i === 0 ? [] : [ls[i - 1].config.name] })),
+      outputs: [ls[ls.length - 1].config.name],
+    };
+  return {
+    layers: ls.map((l) => ({ ...l, inbound: ((l.inbound_nodes?.[0] ?? []) as unknown[][]).map((n) => String(n[0])) })),
+    outputs: (t.config.output_layers ?? []).map((o) => String(o[0])),
+  };
+}
+
+export function packModel(
+  model: tf.LayersModel,
+  modelSpec: Record<string, unknown> = {},
+): { bytes: Uint8Array; manifest: Manifest; report: PackReport } {
+  const topology = topologyLayers(model);
+  const jsonLayers = new Map(topology.layers.map((l) => [l.config.name, l]));
+  const sections: Uint8Array[] = [];
+  const tensors: TensorEntry[] = [];
+  const addSection = (b: Uint8Array) => (sections.push(b), sections.length); // section indices start at 1
+  const addFloat = (n: string, t: tf.Tensor) => {
+    const v = Float32Array.from(t.dataSync() as Float32Array);
+    tensors.push({ name: n, encoding: 'float32', section: addSection(new Uint8Array(v.buffer)), shape: t.shape as number[] });
+    return n;
+  };
+  let weights = 0,
+    kernelBits = 0,
+    floatBytes = 0;
+  const layers: LayerEntry[] = [];
+  for (const layer of model.layers) {
+    const className = layer.getClassName();
+    if (!(packedLayerClasses as readonly string[]).includes(className))
+      throw new Error(
+        `pack: layer ${layer.name} is a ${className}, which the packed format does not support (supported: ${packedLayerClasses.join(', ')})`,
+      );
+    const lj = jsonLayers.get(layer.name);
+    if (!lj) throw new Error(`pack: layer ${layer.name} is not in the model's topology`);
+    // The serialised (Keras-style) configuration, without the quantizer states (their parameters are stored apart).
+    // Quantizer specs and states live in weightQuant / inputQuant (one copy each).
+    const { weight_state: _w, input_state: _i, state: _s, weight_quant: _wq, input_quant: _iq, quant: _q, ...all } = lj.config;
+    // Initializers, regularizers and constraints only matter for training from scratch.
+    const config = Object.fromEntries(Object.entries(all).filter(([k]) => !/_(initializer|regularizer|constraint)$/.test(k)));
+    const entry: LayerEntry = {
+      name: layer.name,
+      className: className as LayerEntry['className'],
+      inbound: lj.inbound,
+      config,
+      tensors: {},
+    };
+    const ws = layer.getWeights();
+    if (layer instanceof QuantLayer) {
+      const kernel = ws[0];
+      weights += kernel.size;
+      if (layer.weightQ) {
+        const spec = layer.weightQ.spec;
+        const params = layer.weightParams();
+        const k = packKernel(`${layer.name}/kernel`, kernel, spec, params, addSection, tensors);
+        kernelBits += k.bits;
+        Object.assign(entry.tensors, k.roles);
+        entry.weightQuant = { spec: spec as unknown as Record<string, unknown>, params: jsonParams(params) };
+      } else {
+        entry.tensors.kernel = addFloat(`${layer.name}/kernel`, kernel);
+        kernelBits += 32 * kernel.size;
+      }
+      if (layer.useBias) {
+        entry.tensors.bias = addFloat(`${layer.name}/bias`, ws[1]);
+        floatBytes += ws[1].size * 4;
+      }
+      if (layer.inputQ)
+        entry.inputQuant = { spec: layer.inputQ.spec as unknown as Record<string, unknown>, params: jsonParams(layer.inputParams()) };
+    } else if (layer instanceof QAct) {
+      entry.inputQuant = { spec: layer.q.spec as unknown as Record<string, unknown>, params: jsonParams(layer.params()) };
+    } else if (className === 'Conv2D' || className === 'Dense') {
+      entry.tensors.kernel = addFloat(`${layer.name}/kernel`, ws[0]);
+      weights += ws[0].size;
+      kernelBits += 32 * ws[0].size;
+      if (ws[1]) {
+        entry.tensors.bias = addFloat(`${layer.name}/bias`, ws[1]);
+        floatBytes += ws[1].size * 4;
+      }
+    } else if (className === 'LowbitBatchNorm') {
+      ['gamma', 'beta', 'movingMean', 'movingVariance'].forEach((role, i) => {
+        entry.tensors[role] = addFloat(`${layer.name}/${role}`, ws[i]);
+        floatBytes += ws[i].size * 4;
+      });
+    } else if (ws.length > 0) throw new Error(`pack: layer ${layer.name} (${className}) has weights the packed format does not know`);
+    layers.push(entry);
+  }
+  const inputShape = (model.inputs[0].shape.slice(1) as (number | null)[]).map((d) => d ?? 1);
+  const manifest: Manifest = {
+    format: 'lowbit-packed',
+    version: 1,
+    createdBy: 'lowbit',
+    modelSpec,
+    inputShape,
+    layers,
+    outputs: topology.outputs,
+    tensors,
+  };
+  const bytes = writeContainer(manifest, sections);
+  const tensorBytes = sections.reduce((a, s) => a + s.length, 0);
+  const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest)).length;
+  const fp32Bytes = weights * 4 + floatBytes;
+  const int8Bytes = weights + floatBytes;
+  return {
+    bytes,
+    manifest,
+    report: {
+      bytes: bytes.length,
+      manifestBytes,
+      tensorBytes,
+      weights,
+      bitsPerWeight: weights ? kernelBits / weights : 0,
+      floatBytes,
+      fp32Bytes,
+      int8Bytes,
+      compressionVsFp32: fp32Bytes / bytes.length,
+      compressionVsInt8: int8Bytes / bytes.length,
+    },
+  };
+}
+
+/** Packs one quantized kernel; returns its tensor roles and stored bits. */
+function packKernel(
+  name: string,
+  kernel: tf.Tensor,
+  spec: FormatSpec,
+  params: unknown,
+  addSection: (b: Uint8Array) => number,
+  tensors: TensorEntry[],
+): { roles: Record<string, string>; bits: number } {
+  const def = formatOf(spec);
+  const x = kernel.dataSync() as Float32Array;
+  const shape = kernel.shape as number[];
+  const codes = def.encode(x, shape, spec as never, params as never);
+  const [lo, hi] = def.codeRange(spec as never);
+  const storage = def.storage(spec as never);
+  if (storage.kind === 'fixed') {
+    const bits = storage.bitsPerValue;
+    if (hi - lo >= 2 ** bits) throw new Error(`pack: ${spec.format} codes ${lo}..${hi} do not fit its ${bits} storage bits`);
+    const stored = Uint16Array.from(codes, (c) => c - lo);
+    tensors.push({ name, encoding: 'codes', section: addSection(packBits(stored, bits)), shape, bits, offset: lo, max: hi - lo });
+    return { roles: { kernel: name }, bits: bits * x.length };
+  }
+  // MPQ: fine-grid code j = 2·base + extra; base codes at b bits, the flags' index and extra bits apart.
+  const flags = (params as MpqParams).flags ?? new Uint8Array(x.length);
+  const M = 2 ** (storage.baseBits - 1) - 1;
+  const base = new Uint16Array(x.length);
+  const extras: number[] = [];
+  for (let i = 0; i < codes.length; i++) {
+    const b = Math.floor(codes[i] / 2);
+    base[i] = b + M;
+    if (flags[i]) extras.push(codes[i] - 2 * b);
+  }
+  const f = encodeFlags(flags);
+  tensors.push({
+    name,
+    encoding: 'codes',
+    section: addSection(packBits(base, storage.baseBits)),
+    shape,
+    bits: storage.baseBits,
+    offset: -M,
+    max: 2 * M,
+  });
+  tensors.push({
+    name: `${name}/flags`,
+    encoding: 'mpq-flags',
+    section: addSection(f.bytes),
+    count: x.length,
+    index: f.index,
+    k: f.k,
+    flagged: f.flagged,
+  });
+  const ex = extras.length ? packBits(extras, 1) : new Uint8Array(0);
+  tensors.push({ name: `${name}/extras`, encoding: 'bits', section: addSection(ex), count: extras.length });
+  const bits = storage.baseBits * x.length + f.bytes.length * 8 + packedBytes(extras.length, 1) * 8;
+  return { roles: { kernel: name, flags: `${name}/flags`, extras: `${name}/extras` }, bits };
+}

@@ -1,0 +1,148 @@
+// Fuzzing the packed-model loader: 100 000+ random files, bit flips, truncations and (the
+// dangerous kind) well-formed containers with correct CRCs around hostile manifests and
+// sections. Every case must either load or fail with a PackedFormatError — never another
+// exception, a hang, or a large allocation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../../src/engine/tf.js';
+import { makeRng } from '../../src/data/rng.js';
+import { PackedFormatError, readContainer, writeContainer } from '../../src/deploy/container.js';
+import { packModel } from '../../src/deploy/pack.js';
+import { readPacked } from '../../src/deploy/read.js';
+import { quantizeModel, type QuantizeConfig } from '../../src/nn/quantize-model.js';
+import { modelQuantizers } from '../../src/nn/quantizers.js';
+import { engine } from '../helpers/compare.js';
+
+await engine();
+
+async function validFiles(): Promise<Uint8Array[]> {
+  const configs: QuantizeConfig[] = [
+    { weight: { format: 'int', bits: 4, granularity: 'channel' }, activation: { format: 'int', bits: 4, signed: false } },
+    { weight: { format: 'mpq', bits: 2, granularity: 'channel' }, activation: { format: 'int', bits: 4, signed: false } },
+    { weight: { format: 'dybit', bits: 3 }, activation: { format: 'dybit', bits: 3, signed: false } },
+    { weight: { format: 'lsq', bits: 2 }, activation: { format: 'pact', bits: 2 } },
+  ];
+  const x = tf.randomNormal([4, 6, 6, 1], 0, 1, 'float32', 1);
+  const out: Uint8Array[] = [];
+  for (const [i, cfg] of configs.entries()) {
+    const m = tf.sequential();
+    m.add(tf.layers.inputLayer({ inputShape: [6, 6, 1], name: 'input' }));
+    m.add(tf.layers.conv2d({ name: 'conv1', filters: 3, kernelSize: 3, activation: 'relu' }));
+    m.add(tf.layers.flatten({ name: 'flatten' }));
+    m.add(tf.layers.dense({ name: 'fc1', units: 4 }));
+    const { model } = await quantizeModel(m, { ...cfg, keepEndsAt8Bits: false });
+    tf.tidy(() => void model.apply(x, { training: true }));
+    // Sparse flags (Rice index) on one MPQ layer, dense (bitmap) on the other.
+    for (const q of modelQuantizers(model))
+      if (q.weight?.spec.format === 'mpq') {
+        const n = q.layer.weights[0].shape.reduce((a: number, b) => a * (b ?? 1), 1);
+        q.weight.flags = Uint8Array.from({ length: n }, (_, j) => (q.layer.name === 'conv1' ? (j % 2 ? 1 : 0) : j === 5 ? 1 : 0));
+      }
+    out.push(packModel(model, { case: i }).bytes);
+  }
+  return out;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** A random hostile change somewhere in the manifest. */
+function mutate(v: Json, rng: ReturnType<typeof makeRng>, depth = 0): Json {
+  const hostile: Json[] = [
+    -1,
+    0,
+    1,
+    3,
+    17,
+    255,
+    65536,
+    2 ** 31,
+    2 ** 53,
+    -(2 ** 40),
+    0.5,
+    NaN as unknown as Json,
+    'x',
+    '',
+    null,
+    [],
+    {},
+    true,
+  ];
+  if (Array.isArray(v)) {
+    if (v.length === 0 || rng.next() < 0.15) return rng.next() < 0.5 ? [...v, v[0] ?? 1] : v.slice(1);
+    const i = rng.int(v.length);
+    if (rng.next() < 0.1) return [...v.slice(0, i), ...v.slice(i + 1)];
+    const c = v.slice();
+    c[i] = mutate(v[i], rng, depth + 1);
+    return c;
+  }
+  if (v && typeof v === 'object') {
+    const keys = Object.keys(v);
+    if (keys.length === 0) return hostile[rng.int(hostile.length)];
+    const k = keys[rng.int(keys.length)];
+    const c = { ...v };
+    if (rng.next() < 0.1) delete c[k];
+    else c[k] = mutate(v[k], rng, depth + 1);
+    return c;
+  }
+  if (typeof v === 'number' && rng.next() < 0.5) return v + (rng.int(5) - 2);
+  return hostile[rng.int(hostile.length)];
+}
+
+test('the loader refuses 100 000+ damaged, truncated and hostile files cleanly', { timeout: 600_000 }, async () => {
+  const files = await validFiles();
+  for (const f of files) readPacked(f); // the originals load
+  const rng = makeRng(20261122);
+  const counts = { random: 0, flips: 0, cuts: 0, hostile: 0, loaded: 0 };
+  let worst = 0;
+  const check = (bytes: Uint8Array, kind: keyof typeof counts) => {
+    counts[kind]++;
+    const t0 = performance.now();
+    try {
+      readPacked(bytes);
+      counts.loaded++;
+    } catch (e) {
+      if (!(e instanceof PackedFormatError)) throw new Error(`${kind} case raised ${(e as Error).name}: ${(e as Error).message}`);
+      assert.ok(e.message.length > 0 && !e.message.includes('\n'));
+    }
+    worst = Math.max(worst, performance.now() - t0);
+  };
+  const heap0 = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 30_000; i++) {
+    const n = rng.int(64);
+    const b = Uint8Array.from({ length: n }, () => rng.int(256));
+    if (rng.next() < 0.5 && n >= 4) b.set([76, 66, 80, 75]); // "LBPK"
+    check(b, 'random');
+  }
+  for (let i = 0; i < 40_000; i++) {
+    const b = files[i % files.length].slice();
+    for (let f = 1 + rng.int(3); f > 0; f--) b[rng.int(b.length)] ^= 1 << rng.int(8);
+    check(b, 'flips');
+  }
+  for (let i = 0; i < 10_000; i++) {
+    const f = files[i % files.length];
+    const n = rng.int(f.length + 16);
+    const b = new Uint8Array(n);
+    b.set(f.subarray(0, Math.min(n, f.length)));
+    check(b, 'cuts');
+  }
+  // Well-formed containers (valid CRCs) around hostile manifests and sections.
+  const parts = files.map((f) => readContainer(f));
+  for (let i = 0; i < 25_000; i++) {
+    const p = parts[i % parts.length];
+    let manifest = p.manifest as Json;
+    for (let k = 1 + rng.int(3); k > 0; k--) manifest = mutate(manifest, rng);
+    const sections = p.sections.map((s) => s.slice());
+    if (rng.next() < 0.3 && sections.length) {
+      const s = sections[rng.int(sections.length)];
+      if (s.length) s[rng.int(s.length)] ^= 1 << rng.int(8);
+    }
+    if (rng.next() < 0.1) sections.splice(rng.int(sections.length + 1), 0, new Uint8Array(rng.int(8)));
+    check(writeContainer(manifest, sections), 'hostile');
+  }
+  const total = counts.random + counts.flips + counts.cuts + counts.hostile;
+  assert.ok(total >= 100_000, `${total} cases`);
+  assert.ok(worst < 2000, `slowest case ${worst.toFixed(0)} ms`);
+  // Nothing a case allocated survives it, and no case allocated without bound on the way.
+  assert.ok(process.memoryUsage().heapUsed - heap0 < 64 << 20, 'heap growth');
+  console.log(`fuzz: ${JSON.stringify(counts)}, slowest ${worst.toFixed(1)} ms`);
+});

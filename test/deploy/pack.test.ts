@@ -1,0 +1,119 @@
+// The packed format: CRC-32 and bit packing against references, the MPQ flag index round trip,
+// and pack → read → rebuild giving the packed model's exact predictions for every weight format.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import fc from 'fast-check';
+import '../helpers/fast-check-setup.js';
+import { tf } from '../../src/engine/tf.js';
+import { crc32 } from '../../src/deploy/crc32.js';
+import { packBits, packedBytes, unpackBits } from '../../src/deploy/bitpack.js';
+import { decodeFlags, encodeFlags } from '../../src/deploy/rice.js';
+import { packModel } from '../../src/deploy/pack.js';
+import { readPacked } from '../../src/deploy/read.js';
+import { toLayersModel } from '../../src/deploy/to-layers.js';
+import { mpqFlagIndex } from '../../src/quant/mpq.js';
+import { quantizeModel, type QuantizeConfig } from '../../src/nn/quantize-model.js';
+import { modelQuantizers } from '../../src/nn/quantizers.js';
+import { engine } from '../helpers/compare.js';
+
+await engine();
+
+test('CRC-32: the standard check value and zlib on random bytes', () => {
+  // "123456789" → 0xCBF43926 is the check value of CRC-32/ISO-HDLC (the zlib/PNG CRC).
+  assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (b) => crc32(b) === zlibCrc32(b)));
+});
+
+test('bit packing round-trips every width from 1 to 16 bits, LSB first', () => {
+  // Two 3-bit values 5 (101) and 3 (011), LSB first: bits 1,0,1,1,1,0 → byte 0b00011101.
+  assert.deepEqual(Array.from(packBits([5, 3], 3)), [0b00011101]);
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 16 }), fc.array(fc.nat(), { maxLength: 300 }), (bits, raw) => {
+      const vals = raw.map((v) => v % 2 ** bits);
+      const packed = packBits(vals, bits);
+      assert.equal(packed.length, packedBytes(vals.length, bits));
+      assert.deepEqual(Array.from(unpackBits(packed, vals.length, bits)), vals);
+    }),
+  );
+  assert.throws(() => packBits([4], 2), /value 4 at 0 does not fit 2 bits/);
+});
+
+test('MPQ flag index: decode(encode) is the identity and the size is what mpqFlagIndex counts', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 3000 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.nat(), (n, p, seed) => {
+      let s = seed;
+      const flags = Uint8Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 < p ? 1 : 0));
+      const e = encodeFlags(flags);
+      const ix = mpqFlagIndex(flags);
+      assert.equal(e.index, ix.kind);
+      // The index bits of mpqFlagIndex include the 37-bit header the manifest carries.
+      assert.equal(e.bytes.length, Math.ceil((ix.kind === 'rice' ? ix.bits - 37 : ix.bits) / 8));
+      assert.deepEqual(decodeFlags(e.bytes, n, e.index, e.k, e.flagged, 'test'), flags);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+function tinyModel(): tf.LayersModel {
+  const m = tf.sequential();
+  m.add(tf.layers.inputLayer({ inputShape: [8, 8, 1], name: 'input' }));
+  m.add(
+    tf.layers.conv2d({
+      name: 'conv1',
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    }),
+  );
+  m.add(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }));
+  m.add(tf.layers.flatten({ name: 'flatten' }));
+  m.add(
+    tf.layers.dense({
+      name: 'fc1',
+      units: 10,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      biasInitializer: tf.initializers.randomNormal({ seed: 3 }),
+    }),
+  );
+  return m;
+}
+
+const uint4 = { format: 'int', bits: 4, signed: false };
+const cases: [string, QuantizeConfig][] = [
+  ['int4 per tensor', { weight: { format: 'int', bits: 4 }, activation: uint4 }],
+  ['int3 per channel, MSE', { weight: { format: 'int', bits: 3, granularity: 'channel', calibration: 'mse' }, activation: uint4 }],
+  ['int8 asymmetric', { weight: { format: 'int', bits: 8, symmetric: false }, activation: { format: 'int', bits: 8, signed: false } }],
+  ['binary', { weight: { format: 'binary', granularity: 'channel' }, activation: null }],
+  ['ternary', { weight: { format: 'ternary', granularity: 'channel' }, activation: null }],
+  ['po2', { weight: { format: 'po2', bits: 4 }, activation: uint4 }],
+  ['esb', { weight: { format: 'esb', bits: 4, k: 1, granularity: 'channel' }, activation: uint4 }],
+  [
+    'dybit weights and activations',
+    { weight: { format: 'dybit', bits: 4, granularity: 'channel' }, activation: { format: 'dybit', bits: 4, signed: false } },
+  ],
+  ['mpq with flags', { weight: { format: 'mpq', bits: 3, granularity: 'channel' }, activation: uint4 }],
+  ['lsq + pact', { weight: { format: 'lsq', bits: 3, granularity: 'channel' }, activation: { format: 'pact', bits: 3 } }],
+];
+
+test('pack → read → rebuild predicts exactly what the quantized model predicts, for every weight format', async () => {
+  const x = tf.randomNormal([8, 8, 8, 1], 0, 1, 'float32', 7);
+  for (const [label, config] of cases) {
+    const { model } = await quantizeModel(tinyModel(), { ...config, keepEndsAt8Bits: false });
+    // One training-mode pass fits every quantizer (and initialises LSQ steps and PACT clips).
+    tf.tidy(() => void model.apply(x, { training: true }));
+    for (const q of modelQuantizers(model))
+      if (q.weight?.spec.format === 'mpq')
+        q.weight.flags = Uint8Array.from({ length: q.layer.weights[0].shape.reduce((a: number, b) => a * (b ?? 1), 1) }, (_, i) =>
+          i % 5 === 0 ? 1 : 0,
+        );
+    const { bytes, report } = packModel(model);
+    assert.ok(report.bytes <= 1.02 * (report.tensorBytes + report.manifestBytes) + 64, `${label}: container overhead`);
+    const rebuilt = await toLayersModel(readPacked(bytes));
+    const a = (model.predict(x) as tf.Tensor).dataSync(),
+      b = (rebuilt.predict(x) as tf.Tensor).dataSync();
+    assert.deepEqual(Array.from(b), Array.from(a), label);
+  }
+});
