@@ -1,0 +1,189 @@
+// The portable (TypeScript) kernels of the integer runtime. Quantized layers multiply integer
+// levels into exact integer accumulators and requantize in fixed point; pooling and flattening
+// work on codes (codes sort like values); what has no integer form here (float layers, batch
+// norm that cannot be folded, residual adds, global pooling) runs in float.
+import { requantize, type FloatOutput, type GridOutput } from './requant.js';
+import type { IntGrid } from './grid.js';
+
+export interface QValue {
+  kind: 'q';
+  codes: Int32Array;
+  shape: number[];
+  grid: IntGrid;
+}
+
+export interface FValue {
+  kind: 'f';
+  data: Float32Array;
+  shape: number[];
+}
+
+export type Value = QValue | FValue;
+
+export interface Geometry {
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  padTop: number;
+  padLeft: number;
+  outH: number;
+  outW: number;
+}
+
+/** tfjs conv/pool geometry for 'same' or 'valid' padding. */
+export function geometry(
+  inH: number,
+  inW: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  padding: string,
+  dh = 1,
+  dw = 1,
+): Geometry {
+  const ekh = (kh - 1) * dh + 1,
+    ekw = (kw - 1) * dw + 1;
+  if (padding === 'same') {
+    const outH = Math.ceil(inH / sh),
+      outW = Math.ceil(inW / sw);
+    const ph = Math.max((outH - 1) * sh + ekh - inH, 0),
+      pw = Math.max((outW - 1) * sw + ekw - inW, 0);
+    return { kh, kw, sh, sw, dh, dw, padTop: Math.floor(ph / 2), padLeft: Math.floor(pw / 2), outH, outW };
+  }
+  return { kh, kw, sh, sw, dh, dw, padTop: 0, padLeft: 0, outH: Math.floor((inH - ekh) / sh) + 1, outW: Math.floor((inW - ekw) / sw) + 1 };
+}
+
+/**
+ * Integer convolution (dense layers are 1×1 convolutions on a 1×1 image): accumulators of
+ * input levels × weight levels, one epilogue per output. `inLevels` are the input's levels
+ * (padding reads level 0, the real zero); `w` is [kh, kw, cin, cout].
+ */
+export function intConv(
+  inLevels: Int32Array,
+  shape: number[],
+  w: Int32Array,
+  cout: number,
+  g: Geometry,
+  out: GridOutput | FloatOutput,
+): Value {
+  const [N, H, W, C] = shape;
+  const outShape = [N, g.outH, g.outW, cout];
+  const size = N * g.outH * g.outW * cout;
+  const codes = out.kind === 'grid' ? new Int32Array(size) : null;
+  const data = out.kind === 'float' ? new Float32Array(size) : null;
+  const acc = new Float64Array(cout);
+  let o = 0;
+  for (let n = 0; n < N; n++)
+    for (let oh = 0; oh < g.outH; oh++)
+      for (let ow = 0; ow < g.outW; ow++) {
+        acc.fill(0);
+        for (let i = 0; i < g.kh; i++) {
+          const ih = oh * g.sh - g.padTop + i * g.dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let j = 0; j < g.kw; j++) {
+            const iw = ow * g.sw - g.padLeft + j * g.dw;
+            if (iw < 0 || iw >= W) continue;
+            const ib = ((n * H + ih) * W + iw) * C,
+              wb = (i * g.kw + j) * C * cout;
+            for (let c = 0; c < C; c++) {
+              const a = inLevels[ib + c];
+              if (a === 0) continue;
+              const wr = wb + c * cout;
+              for (let k = 0; k < cout; k++) acc[k] += a * w[wr + k];
+            }
+          }
+        }
+        for (let k = 0; k < cout; k++, o++) {
+          if (codes) codes[o] = requantize(out as GridOutput, acc[k], k);
+          else {
+            const f = out as FloatOutput;
+            const y = acc[k] * f.a[k] + f.b[k];
+            data![o] = f.relu && y < 0 ? 0 : y;
+          }
+        }
+      }
+  return codes ? { kind: 'q', codes, shape: outShape, grid: null as unknown as IntGrid } : { kind: 'f', data: data!, shape: outShape };
+}
+
+/** Float convolution (layers with float inputs or weights); w is [kh, kw, cin, cout]. */
+export function floatConv(
+  x: Float32Array,
+  shape: number[],
+  w: Float32Array,
+  bias: Float32Array | null,
+  cout: number,
+  g: Geometry,
+  relu: boolean,
+): FValue {
+  const [N, H, W, C] = shape;
+  const data = new Float32Array(N * g.outH * g.outW * cout);
+  const acc = new Float64Array(cout);
+  let o = 0;
+  for (let n = 0; n < N; n++)
+    for (let oh = 0; oh < g.outH; oh++)
+      for (let ow = 0; ow < g.outW; ow++) {
+        for (let k = 0; k < cout; k++) acc[k] = bias ? bias[k] : 0;
+        for (let i = 0; i < g.kh; i++) {
+          const ih = oh * g.sh - g.padTop + i * g.dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let j = 0; j < g.kw; j++) {
+            const iw = ow * g.sw - g.padLeft + j * g.dw;
+            if (iw < 0 || iw >= W) continue;
+            const ib = ((n * H + ih) * W + iw) * C,
+              wb = (i * g.kw + j) * C * cout;
+            for (let c = 0; c < C; c++) {
+              const a = x[ib + c];
+              const wr = wb + c * cout;
+              for (let k = 0; k < cout; k++) acc[k] += a * w[wr + k];
+            }
+          }
+        }
+        for (let k = 0; k < cout; k++, o++) data[o] = relu && acc[k] < 0 ? 0 : acc[k];
+      }
+  return { kind: 'f', data, shape: [N, g.outH, g.outW, cout] };
+}
+
+/** Max pooling of codes or floats ('same' padding never picks a padded position). */
+export function maxPool(v: Value, g: Geometry): Value {
+  const [N, H, W, C] = v.shape;
+  const src = v.kind === 'q' ? v.codes : v.data;
+  const size = N * g.outH * g.outW * C;
+  const dst = v.kind === 'q' ? new Int32Array(size) : new Float32Array(size);
+  let o = 0;
+  for (let n = 0; n < N; n++)
+    for (let oh = 0; oh < g.outH; oh++)
+      for (let ow = 0; ow < g.outW; ow++)
+        for (let c = 0; c < C; c++, o++) {
+          let m = -Infinity;
+          for (let i = 0; i < g.kh; i++) {
+            const ih = oh * g.sh - g.padTop + i;
+            if (ih < 0 || ih >= H) continue;
+            for (let j = 0; j < g.kw; j++) {
+              const iw = ow * g.sw - g.padLeft + j;
+              if (iw >= 0 && iw < W) m = Math.max(m, src[((n * H + ih) * W + iw) * C + c]);
+            }
+          }
+          dst[o] = m;
+        }
+  const shape = [N, g.outH, g.outW, C];
+  return v.kind === 'q' ? { kind: 'q', codes: dst as Int32Array, shape, grid: v.grid } : { kind: 'f', data: dst as Float32Array, shape };
+}
+
+/** Real values of a quantized tensor (per-tensor grids). */
+export function dequantize(v: QValue): FValue {
+  const lv = v.grid.levels[0],
+    u = v.grid.unit[0],
+    lo = v.grid.codeMin;
+  return { kind: 'f', data: Float32Array.from(v.codes, (q) => lv[q - lo] * u), shape: v.shape };
+}
+
+/** Levels of a quantized tensor's codes. */
+export function levelsOf(v: QValue): Int32Array {
+  const lv = v.grid.levels[0],
+    lo = v.grid.codeMin;
+  return Int32Array.from(v.codes, (q) => lv[q - lo]);
+}
