@@ -9,6 +9,7 @@ import { quantizeCommand } from './quantize.js';
 import { formatsCommand } from './formats.js';
 import { simulateCommand } from './simulate.js';
 import { packCommand } from './pack.js';
+import { runCommand } from './run.js';
 
 export function buildProgram(): Command {
   const program = new Command('lowbit')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     formatsCommand(),
     simulateCommand(),
     packCommand(),
+    runCommand(),
     dataCommand(),
     demoCommand(),
     infoCommand(),

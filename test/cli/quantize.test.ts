@@ -1,7 +1,7 @@
 // End-to-end tests of `lowbit quantize` on tiny data: every method, PTQ calibrations, errors, resume.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { lowbit } from '../helpers/cli.js';
 import { tmpDir, writeIdxDataset } from '../helpers/fixtures.js';
@@ -219,4 +219,39 @@ test('simulate: per-layer table, totals and baselines for a quantized checkpoint
   const none = lowbit(['simulate']);
   assert.equal(none.status, 1);
   assert.match(none.stderr, /--model is required/);
+});
+
+test('pack and run: the packed model is small, loads, and the integer runtime matches the training simulation', () => {
+  for (const args of [
+    ['--method', 'ste', '--wbits', '4', '--abits', '4'],
+    ['--method', 'mpq', '--wbits', '2', '--abits', '4', '--mpq-budget', '0.1'],
+    ['--method', 'ste', '--format', 'dybit', '--wbits', '3', '--abits', '3'],
+  ]) {
+    const out = tmpDir();
+    const q = quantize([...args, '--epochs', '1', '--out', out]);
+    assert.equal(q.status, 0, q.stderr);
+    const accuracy = (JSON.parse(q.stdout) as { finalAccuracy: number }).finalAccuracy;
+    const file = path.join(out, 'model.lowbit');
+    const p = lowbit(['pack', '--model', out, '--out', file, '--json']);
+    assert.equal(p.status, 0, p.stderr);
+    const rep = JSON.parse(p.stdout) as {
+      bytes: number;
+      tensorBytes: number;
+      manifestBytes: number;
+      compressionVsFp32: number;
+      bitsPerWeight: number;
+    };
+    assert.ok(rep.bytes <= 1.02 * (rep.tensorBytes + rep.manifestBytes), 'container overhead within 2%');
+    assert.ok(rep.compressionVsFp32 > 4, `${args.join(' ')}: ${rep.compressionVsFp32}x`);
+    const r = lowbit(['run', '--model', file, '--data-dir', data, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const run = JSON.parse(r.stdout) as { accuracy: number; images: number };
+    assert.equal(run.images, 200);
+    assert.ok(Math.abs(run.accuracy - accuracy) <= 0.01, `${args.join(' ')}: runtime ${run.accuracy}, simulation ${accuracy}`);
+  }
+  const bad = path.join(tmpDir(), 'bad.lowbit');
+  writeFileSync(bad, 'LBPK garbage that is long enough');
+  const r = lowbit(['run', '--model', bad, '--data-dir', data]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /bad\.lowbit: packed model version \d+ is not supported \(expected 1\)/);
 });
