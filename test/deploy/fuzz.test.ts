@@ -8,7 +8,7 @@ import { tf } from '../../src/engine/tf.js';
 import { makeRng } from '../../src/data/rng.js';
 import { PackedFormatError, readContainer, writeContainer } from '../../src/deploy/container.js';
 import { packModel } from '../../src/deploy/pack.js';
-import { readPacked } from '../../src/deploy/read.js';
+import { loadLowbit } from '../../src/deploy/runtime/model.js';
 import { quantizeModel, type QuantizeConfig } from '../../src/nn/quantize-model.js';
 import { modelQuantizers } from '../../src/nn/quantizers.js';
 import { engine } from '../helpers/compare.js';
@@ -88,9 +88,9 @@ function mutate(v: Json, rng: ReturnType<typeof makeRng>, depth = 0): Json {
   return hostile[rng.int(hostile.length)];
 }
 
-test('the loader refuses 100 000+ damaged, truncated and hostile files cleanly', { timeout: 600_000 }, async () => {
+test('the loader refuses 100 000+ damaged, truncated and hostile files cleanly, and what loads runs', { timeout: 600_000 }, async () => {
   const files = await validFiles();
-  for (const f of files) readPacked(f); // the originals load
+  for (const f of files) loadLowbit(f); // the originals load and lower
   const rng = makeRng(20261122);
   const counts = { random: 0, flips: 0, cuts: 0, hostile: 0, loaded: 0 };
   let worst = 0;
@@ -98,8 +98,11 @@ test('the loader refuses 100 000+ damaged, truncated and hostile files cleanly',
     counts[kind]++;
     const t0 = performance.now();
     try {
-      readPacked(bytes);
+      // Reading and lowering: a hostile configuration must fail here, not during inference.
+      const m = loadLowbit(bytes);
       counts.loaded++;
+      // A file that loads runs: one example of zeros.
+      m.predict(new Float32Array(m.inputShape.reduce((a, b) => a * b, 1)), 1);
     } catch (e) {
       if (!(e instanceof PackedFormatError)) throw new Error(`${kind} case raised ${(e as Error).name}: ${(e as Error).message}`);
       assert.ok(e.message.length > 0 && !e.message.includes('\n'));

@@ -75,6 +75,17 @@ export function lower(p: PackedModel): Program {
     return g;
   };
   const steps: Step[] = [];
+  // Shapes of one example, checked layer by layer at load time.
+  const shapes = new Map<string, number[]>();
+  const shapeIn = (l: LayerEntry): number[] => {
+    const s = shapes.get(l.inbound[0]);
+    if (!s) fail(`layer ${l.name} reads ${l.inbound[0]}, whose output the runtime does not know`);
+    return s;
+  };
+  const setShape = (name: string, s: number[]) => {
+    if (s.some((d) => !Number.isInteger(d) || d < 1)) fail(`layer ${name} would output shape [${s.join(', ')}]`);
+    shapes.set(name, s);
+  };
   const fused = new Set<string>();
   /** Layers whose input arrives already in their grid (requantized by the producer). */
   const preQuantized = new Set<string>();
@@ -86,6 +97,8 @@ export function lower(p: PackedModel): Program {
     switch (l.className) {
       case 'InputLayer':
         if (l.inbound.length) fail(`${what}: an input layer reads nothing`);
+        if (l !== m.layers[0]) fail(`${what}: the runtime runs models with one input`);
+        setShape(l.name, m.inputShape);
         break;
       case 'QConv2D':
       case 'QDense':
@@ -109,18 +122,21 @@ export function lower(p: PackedModel): Program {
         let relu = activation(cfg.activation, what);
         // Fuse the batch norm and ReLU that follow (BN after a ReLU cannot fold into a·acc + b).
         let end = l.name;
+        const fusedHere: string[] = [];
         let bn: { g: Float64Array; h: Float64Array } | null = null;
         const next = sole(end);
         if (!relu && next?.className === 'LowbitBatchNorm') {
           bn = foldBn(next, cout, float);
           relu = next.config.relu === true;
           fused.add(next.name);
+          fusedHere.push(next.name);
           end = next.name;
         }
         const after = sole(end);
         if (!relu && (after?.className === 'ReLU' || (after?.className === 'Activation' && after.config.activation === 'relu'))) {
           relu = true;
           fused.add(after.name);
+          fusedHere.push(after.name);
           end = after.name;
         }
         const wq = p.weightQuant.get(l.name);
@@ -131,6 +147,16 @@ export function lower(p: PackedModel): Program {
           : p.floats.get(l.tensors.kernel)!;
         const kernel4 = conv ? kshape : [1, 1, kshape[0], kshape[1]];
         const cin = kernel4[2];
+        const sin = shapeIn(l);
+        if (conv) {
+          if (sin.length !== 3 || sin[2] !== cin) fail(`${what}: input [${sin.join(', ')}] does not fit a kernel of ${cin} input channels`);
+          const geo = geometry(sin[0], sin[1], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
+          setShape(l.name, [geo.outH, geo.outW, cout]);
+        } else {
+          if (sin.reduce((x, y) => x * y, 1) !== cin) fail(`${what}: input [${sin.join(', ')}] does not fit a kernel of ${cin} inputs`);
+          setShape(l.name, [cout]);
+        }
+        for (const n of fusedHere) setShape(n, shapes.get(l.name)!);
         const a = new Float64Array(cout),
           b = new Float64Array(cout);
         for (let c = 0; c < cout; c++) {
@@ -190,6 +216,9 @@ export function lower(p: PackedModel): Program {
       }
       case 'LowbitBatchNorm': {
         const C = float(l, 'gamma').length;
+        const sin = shapeIn(l);
+        if (sin[sin.length - 1] !== C) fail(`${what}: ${C} channels for an input of shape [${sin.join(', ')}]`);
+        setShape(l.name, sin);
         const bn = foldBn(l, C, float);
         const relu = l.config.relu === true;
         steps.push((vals) => {
@@ -206,14 +235,18 @@ export function lower(p: PackedModel): Program {
         const [ph, pw] = pair(cfg.pool_size ?? 2, `${what} pool_size`);
         const [sh, sw] = pair(cfg.strides ?? cfg.pool_size ?? 2, `${what} strides`);
         const pad = padding(cfg.padding ?? 'valid', `${what} padding`);
+        const sin = shapeIn(l);
+        if (sin.length !== 3) fail(`${what}: pooling needs an image, the input is [${sin.join(', ')}]`);
+        const pg = geometry(sin[0], sin[1], ph, pw, sh, sw, pad);
+        setShape(l.name, [pg.outH, pg.outW, sin[2]]);
         steps.push((vals) => {
           const v = vals.get(src)!;
-          if (v.shape.length !== 4) fail(`${what}: pooling needs an image`);
           vals.set(l.name, maxPool(v, geometry(v.shape[1], v.shape[2], ph, pw, sh, sw, pad)));
         });
         break;
       }
       case 'Flatten':
+        setShape(l.name, [shapeIn(l).reduce((x, y) => x * y, 1)]);
         steps.push((vals) => {
           const v = vals.get(src)!;
           vals.set(l.name, reshape(v, [v.shape[0], v.shape.slice(1).reduce((s, d) => s * d, 1)]));
@@ -221,6 +254,7 @@ export function lower(p: PackedModel): Program {
         break;
       case 'ReLU':
       case 'Activation': {
+        setShape(l.name, shapeIn(l));
         if (l.className === 'Activation' && !activation(cfg.activation, what)) {
           steps.push((vals) => vals.set(l.name, vals.get(src)!));
           break;
@@ -233,6 +267,8 @@ export function lower(p: PackedModel): Program {
       }
       case 'Add':
         if (l.inbound.length < 2) fail(`${what} must read two layers or more`);
+        for (const n of l.inbound) if (shapes.get(n)?.join() !== shapeIn(l).join()) fail(`${what}: inputs of different shapes`);
+        setShape(l.name, shapeIn(l));
         steps.push((vals) => {
           const xs = l.inbound.map((n) => asFloat(vals.get(n)!));
           if (xs.some((x) => x.data.length !== xs[0].data.length)) fail(`${what}: inputs of different sizes`);
@@ -244,6 +280,9 @@ export function lower(p: PackedModel): Program {
       case 'GlobalAveragePooling2D':
       case 'AveragePooling2D': {
         if (l.className === 'AveragePooling2D') fail(`${what}: AveragePooling2D is not supported by the runtime`);
+        const sin = shapeIn(l);
+        if (sin.length !== 3) fail(`${what}: global pooling needs an image, the input is [${sin.join(', ')}]`);
+        setShape(l.name, [sin[2]]);
         steps.push((vals) => {
           const x = asFloat(vals.get(src)!);
           const [N, H, W, C] = x.shape;
@@ -258,6 +297,7 @@ export function lower(p: PackedModel): Program {
         const q = p.inputQuant.get(l.name);
         if (!q) fail(`${what} has no quantizer`);
         const grid = intGrid(q.spec, q.params, 1, what);
+        setShape(l.name, shapeIn(l));
         steps.push((vals) => vals.set(l.name, dequantize(quantize(vals.get(src)!, q, grid))));
         break;
       }
