@@ -12,6 +12,7 @@ import { decodeFlags, encodeFlags } from '../../src/deploy/rice.js';
 import { packModel } from '../../src/deploy/pack.js';
 import { readPacked } from '../../src/deploy/read.js';
 import { toLayersModel } from '../../src/deploy/to-layers.js';
+import { loadLowbit } from '../../src/deploy/runtime/model.js';
 import { mpqFlagIndex } from '../../src/quant/mpq.js';
 import { quantizeModel, type QuantizeConfig } from '../../src/nn/quantize-model.js';
 import { modelQuantizers } from '../../src/nn/quantizers.js';
@@ -98,7 +99,7 @@ const cases: [string, QuantizeConfig][] = [
   ['lsq + pact', { weight: { format: 'lsq', bits: 3, granularity: 'channel' }, activation: { format: 'pact', bits: 3 } }],
 ];
 
-test('pack → read → rebuild predicts exactly what the quantized model predicts, for every weight format', async () => {
+test('pack → read → rebuild predicts exactly what the quantized model predicts, and so does the integer runtime, for every weight format', async () => {
   const x = tf.randomNormal([8, 8, 8, 1], 0, 1, 'float32', 7);
   for (const [label, config] of cases) {
     const { model } = await quantizeModel(tinyModel(), { ...config, keepEndsAt8Bits: false });
@@ -115,5 +116,13 @@ test('pack → read → rebuild predicts exactly what the quantized model predic
     const a = (model.predict(x) as tf.Tensor).dataSync(),
       b = (rebuilt.predict(x) as tf.Tensor).dataSync();
     assert.deepEqual(Array.from(b), Array.from(a), label);
+    // The integer runtime on the same inputs: integer MACs and fixed-point requantization agree
+    // with the float simulation up to rare rounding at decision thresholds.
+    const rt = loadLowbit(bytes).predict(Float32Array.from(x.dataSync() as Float32Array), 8);
+    const scale = Math.max(...Array.from(a, Math.abs));
+    const worst = Math.max(...Array.from(rt, (v, i) => Math.abs(v - a[i])));
+    // Exact for most formats (≈1e-7 relative); po2's wide products make the float32 simulation
+    // round one activation across a threshold here, a one-code (≈2%) difference in a logit.
+    assert.ok(worst <= 0.05 * scale, `${label}: runtime logits differ by ${worst} (scale ${scale})`);
   }
 });
