@@ -10,6 +10,7 @@ import { formatsCommand } from './formats.js';
 import { simulateCommand } from './simulate.js';
 import { packCommand } from './pack.js';
 import { runCommand } from './run.js';
+import { exportCommand } from './export.js';
 
 export function buildProgram(): Command {
   const program = new Command('lowbit')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     simulateCommand(),
     packCommand(),
     runCommand(),
+    exportCommand(),
     dataCommand(),
     demoCommand(),
     infoCommand(),

@@ -17,6 +17,7 @@ import { mpqFlagIndex } from '../../src/quant/mpq.js';
 import { quantizeModel, type QuantizeConfig } from '../../src/nn/quantize-model.js';
 import { modelQuantizers } from '../../src/nn/quantizers.js';
 import { engine } from '../helpers/compare.js';
+import { tinyModel, formatCases as cases, fitQuantizers } from '../helpers/tiny-model.js';
 
 await engine();
 
@@ -55,49 +56,6 @@ test('MPQ flag index: decode(encode) is the identity and the size is what mpqFla
     { numRuns: 200 },
   );
 });
-
-function tinyModel(): tf.LayersModel {
-  const m = tf.sequential();
-  m.add(tf.layers.inputLayer({ inputShape: [8, 8, 1], name: 'input' }));
-  m.add(
-    tf.layers.conv2d({
-      name: 'conv1',
-      filters: 4,
-      kernelSize: 3,
-      padding: 'same',
-      activation: 'relu',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
-    }),
-  );
-  m.add(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }));
-  m.add(tf.layers.flatten({ name: 'flatten' }));
-  m.add(
-    tf.layers.dense({
-      name: 'fc1',
-      units: 10,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
-      biasInitializer: tf.initializers.randomNormal({ seed: 3 }),
-    }),
-  );
-  return m;
-}
-
-const uint4 = { format: 'int', bits: 4, signed: false };
-const cases: [string, QuantizeConfig][] = [
-  ['int4 per tensor', { weight: { format: 'int', bits: 4 }, activation: uint4 }],
-  ['int3 per channel, MSE', { weight: { format: 'int', bits: 3, granularity: 'channel', calibration: 'mse' }, activation: uint4 }],
-  ['int8 asymmetric', { weight: { format: 'int', bits: 8, symmetric: false }, activation: { format: 'int', bits: 8, signed: false } }],
-  ['binary', { weight: { format: 'binary', granularity: 'channel' }, activation: null }],
-  ['ternary', { weight: { format: 'ternary', granularity: 'channel' }, activation: null }],
-  ['po2', { weight: { format: 'po2', bits: 4 }, activation: uint4 }],
-  ['esb', { weight: { format: 'esb', bits: 4, k: 1, granularity: 'channel' }, activation: uint4 }],
-  [
-    'dybit weights and activations',
-    { weight: { format: 'dybit', bits: 4, granularity: 'channel' }, activation: { format: 'dybit', bits: 4, signed: false } },
-  ],
-  ['mpq with flags', { weight: { format: 'mpq', bits: 3, granularity: 'channel' }, activation: uint4 }],
-  ['lsq + pact', { weight: { format: 'lsq', bits: 3, granularity: 'channel' }, activation: { format: 'pact', bits: 3 } }],
-];
 
 test('pack → read → rebuild predicts exactly what the quantized model predicts, and so does the integer runtime, for every weight format', async () => {
   const x = tf.randomNormal([8, 8, 8, 1], 0, 1, 'float32', 7);

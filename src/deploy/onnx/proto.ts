@@ -73,7 +73,7 @@ export const ModelProto = root.lookupType('onnx.ModelProto');
 /** ONNX TensorProto.DataType values used by lowbit. */
 export const OnnxType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, UINT4: 21, INT4: 22 } as const;
 /** AttributeProto.AttributeType values. */
-export const AttrType = { FLOAT: 1, INT: 2, TENSOR: 4, INTS: 7 } as const;
+export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, INTS: 7 } as const;
 
 export interface OnnxTensor {
   name: string;

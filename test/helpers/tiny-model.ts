@@ -1,0 +1,58 @@
+// A tiny conv net and one quantization configuration per weight format, shared by the tests of
+// the packed format, the runtime and the exports.
+import { tf } from '../../src/engine/tf.js';
+import type { QuantizeConfig } from '../../src/nn/quantize-model.js';
+import { modelQuantizers } from '../../src/nn/quantizers.js';
+
+export function tinyModel(): tf.LayersModel {
+  const m = tf.sequential();
+  m.add(tf.layers.inputLayer({ inputShape: [8, 8, 1], name: 'input' }));
+  m.add(
+    tf.layers.conv2d({
+      name: 'conv1',
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    }),
+  );
+  m.add(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }));
+  m.add(tf.layers.flatten({ name: 'flatten' }));
+  m.add(
+    tf.layers.dense({
+      name: 'fc1',
+      units: 10,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      biasInitializer: tf.initializers.randomNormal({ seed: 3 }),
+    }),
+  );
+  return m;
+}
+
+const uint4 = { format: 'int', bits: 4, signed: false };
+export const formatCases: [string, QuantizeConfig][] = [
+  ['int4 per tensor', { weight: { format: 'int', bits: 4 }, activation: uint4 }],
+  ['int3 per channel, MSE', { weight: { format: 'int', bits: 3, granularity: 'channel', calibration: 'mse' }, activation: uint4 }],
+  ['int8 asymmetric', { weight: { format: 'int', bits: 8, symmetric: false }, activation: { format: 'int', bits: 8, signed: false } }],
+  ['binary', { weight: { format: 'binary', granularity: 'channel' }, activation: null }],
+  ['ternary', { weight: { format: 'ternary', granularity: 'channel' }, activation: null }],
+  ['po2', { weight: { format: 'po2', bits: 4 }, activation: uint4 }],
+  ['esb', { weight: { format: 'esb', bits: 4, k: 1, granularity: 'channel' }, activation: uint4 }],
+  [
+    'dybit weights and activations',
+    { weight: { format: 'dybit', bits: 4, granularity: 'channel' }, activation: { format: 'dybit', bits: 4, signed: false } },
+  ],
+  ['mpq with flags', { weight: { format: 'mpq', bits: 3, granularity: 'channel' }, activation: uint4 }],
+  ['lsq + pact', { weight: { format: 'lsq', bits: 3, granularity: 'channel' }, activation: { format: 'pact', bits: 3 } }],
+];
+
+/** One training-mode pass fits every quantizer (and initialises LSQ steps and PACT clips); MPQ gets every fifth weight flagged. */
+export function fitQuantizers(model: tf.LayersModel, x: tf.Tensor): void {
+  tf.tidy(() => void model.apply(x, { training: true }));
+  for (const q of modelQuantizers(model))
+    if (q.weight?.spec.format === 'mpq')
+      q.weight.flags = Uint8Array.from({ length: q.layer.weights[0].shape.reduce((a: number, b) => a * (b ?? 1), 1) }, (_, i) =>
+        i % 5 === 0 ? 1 : 0,
+      );
+}
