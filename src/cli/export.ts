@@ -3,7 +3,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { Command } from 'commander';
 import { initEngine } from '../engine/setup.js';
+import path from 'node:path';
 import { exportOnnx } from '../deploy/onnx/export.js';
+import { exportTfjs } from '../deploy/tfjs-export.js';
 import { packModel } from '../deploy/pack.js';
 import { readPacked, type PackedModel } from '../deploy/read.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
@@ -28,12 +30,23 @@ export async function packedFrom(path: string): Promise<PackedModel> {
 
 export function exportCommand(): Command {
   return new Command('export')
-    .description('export a packed model (or quantized checkpoint) to ONNX (QDQ)')
+    .description('export a packed model (or quantized checkpoint) to ONNX (QDQ) or TensorFlow.js (model.json + weights)')
     .requiredOption('--model <path>', 'packed model (.lowbit), quantized checkpoint or run directory')
-    .requiredOption('--out <file>', 'output file')
-    .option('--format <name>', 'onnx', oneOf(['onnx']), 'onnx')
-    .action(async (f: { model: string; out: string; format: string }) => {
+    .requiredOption('--out <path>', 'output file (onnx) or directory (tfjs)')
+    .option('--format <name>', 'onnx or tfjs', oneOf(['onnx', 'tfjs']), 'onnx')
+    .option('--plain', 'tfjs: stock tfjs layers only (quantized weights, float activations)')
+    .action(async (f: { model: string; out: string; format: string; plain?: boolean }) => {
       const p = await packedFrom(f.model);
+      if (f.format === 'tfjs') {
+        const a = await exportTfjs(p, { plain: Boolean(f.plain) });
+        writeFileAtomic(path.join(f.out, a.weightsFile), a.weightData);
+        writeFileAtomic(path.join(f.out, 'model.json'), JSON.stringify(a.modelJson));
+        console.log(
+          `${path.join(f.out, 'model.json')}: TensorFlow.js layers model${f.plain ? ' (stock layers, float activations)' : " (load after `import 'lowbit'`)"}, weights ${(a.weightData.length / 1024).toFixed(1)} KB`,
+        );
+        return;
+      }
+      if (f.plain) throw new Error('--plain applies to --format tfjs only');
       const ex = exportOnnx(p);
       writeFileAtomic(f.out, ex.bytes);
       console.log(`${f.out}: ONNX opset ${ex.opset}, ${(ex.bytes.length / 1024).toFixed(1)} KB`);
