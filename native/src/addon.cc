@@ -55,6 +55,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerOptim(env, exports);
   registerFakeQuant(env, exports);
   registerMethods(env, exports);
+  registerIntGemm(env, exports);
   return exports;
 }
 

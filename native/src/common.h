@@ -42,5 +42,6 @@ void registerLoss(Napi::Env env, Napi::Object exports);
 void registerOptim(Napi::Env env, Napi::Object exports);
 void registerFakeQuant(Napi::Env env, Napi::Object exports);
 void registerMethods(Napi::Env env, Napi::Object exports);
+void registerIntGemm(Napi::Env env, Napi::Object exports);
 
 }  // namespace lowbit

@@ -110,6 +110,29 @@ export interface NativeAddon {
   ): void;
   pactAlphaGrad(dy: Float32Array, x: Float32Array, alpha: number, dalpha: Float32Array): void;
   channelL1Error(x: Float32Array, q: Float32Array, c: number, num: Float64Array, den: Float64Array): void;
+  im2colCodes(
+    codes: Int32Array,
+    dims: Int32Array,
+    outW: number,
+    lut: Uint8Array,
+    codeMin: number,
+    pad: number,
+    kp: number,
+    out: Uint8Array,
+  ): void;
+  qgemm(a: Uint8Array, wp: Int8Array, p: number, kp: number, n: number, acc: Int32Array, wide: number, corr: Int32Array | null): void;
+  requantGrid(
+    acc: Int32Array,
+    n: number,
+    m: Float64Array,
+    b: Float64Array,
+    shift: Int32Array,
+    thresholds: Float64Array,
+    codeMin: number,
+    minIndex: number,
+    out: Int32Array,
+  ): void;
+  requantFloat(acc: Int32Array, n: number, a: Float64Array, b: Float64Array, relu: number, out: Float32Array): void;
   keepChannels(x: Float32Array, out: Float32Array, mask: Uint8Array, keep: Uint8Array, c: number): void;
   keepElements(
     x: Float32Array,

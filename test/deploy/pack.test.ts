@@ -17,6 +17,7 @@ import { mpqFlagIndex } from '../../src/quant/mpq.js';
 import { quantizeModel, type QuantizeConfig } from '../../src/nn/quantize-model.js';
 import { modelQuantizers } from '../../src/nn/quantizers.js';
 import { engine } from '../helpers/compare.js';
+import { setNativeKernels } from '../../src/engine/override.js';
 import { tinyModel, formatCases as cases, fitQuantizers } from '../helpers/tiny-model.js';
 
 await engine();
@@ -76,7 +77,17 @@ test('pack → read → rebuild predicts exactly what the quantized model predic
     assert.deepEqual(Array.from(b), Array.from(a), label);
     // The integer runtime on the same inputs: integer MACs and fixed-point requantization agree
     // with the float simulation up to rare rounding at decision thresholds.
-    const rt = loadLowbit(bytes).predict(Float32Array.from(x.dataSync() as Float32Array), 8);
+    const input = Float32Array.from(x.dataSync() as Float32Array);
+    const rt = loadLowbit(bytes).predict(input, 8);
+    // The native kernels (AVX2 GEMM, int128 requantization) and the TypeScript path agree bit for bit.
+    const old = setNativeKernels(false);
+    let portable: Float32Array;
+    try {
+      portable = loadLowbit(bytes).predict(input, 8);
+    } finally {
+      setNativeKernels(old);
+    }
+    assert.deepEqual(Array.from(portable), Array.from(rt), `${label}: native and portable runtimes`);
     const scale = Math.max(...Array.from(a, Math.abs));
     const worst = Math.max(...Array.from(rt, (v, i) => Math.abs(v - a[i])));
     // Exact for most formats (≈1e-7 relative); po2's wide products make the float32 simulation

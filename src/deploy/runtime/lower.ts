@@ -10,6 +10,8 @@ import type { PackedModel, QuantInfo } from '../read.js';
 import { intGrid, type IntGrid } from './grid.js';
 import { dequantize, floatConv, geometry, intConv, levelsOf, maxPool, type FValue, type QValue, type Value } from './ops.js';
 import { gridOutput, type FloatOutput } from './requant.js';
+import { nativeConv, prepareNativeConv } from './native-conv.js';
+import { activeNative } from '../../engine/state.js';
 
 export type Step = (values: Map<string, Value>) => void;
 
@@ -185,6 +187,7 @@ export function lower(p: PackedModel): Program {
             : { kind: 'float', a, b, relu };
           if (target) preQuantized.add(target.name);
           const preq = preQuantized.has(l.name);
+          const nat = prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin);
           const inq = p.inputQuant.get(l.name)!;
           steps.push((vals) => {
             const v = vals.get(src)!;
@@ -192,7 +195,8 @@ export function lower(p: PackedModel): Program {
             const shape = conv ? x.shape : [x.shape[0], 1, 1, x.shape.slice(1).reduce((s, d) => s * d, 1)];
             if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
             const geo = geometry(shape[1], shape[2], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
-            const y = intConv(levelsOf(x), shape, wl, cout, geo, out);
+            const addon = activeNative();
+            const y = addon && nat ? nativeConv(addon, nat, x, shape, geo, out) : intConv(levelsOf(x), shape, wl, cout, geo, out);
             if (y.kind === 'q') y.grid = tgrid!;
             vals.set(outName, conv ? y : reshape(y, [shape[0], cout]));
           });
