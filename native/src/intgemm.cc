@@ -14,6 +14,7 @@
 #include "common.h"
 #include <immintrin.h>
 #include <omp.h>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -186,7 +187,57 @@ static Napi::Value RequantFloat(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// quantizeCodes(x f32[n], scale, zp, qmin, qmax, out i32[n]): codes of a per-tensor uniform
+// grid, q = clamp(rhe(x / s) + zp), with float32 division as in training (fqUniform).
+static Napi::Value QuantizeCodes(const Napi::CallbackInfo& info) {
+  auto x = arg<float>(info, 0);
+  const float s = argFloat(info, 1), z = argFloat(info, 2);
+  const int qmin = argInt(info, 3), qmax = argInt(info, 4);
+  auto out = arg<int32_t>(info, 5);
+  if (out.length != x.length) fail("quantizeCodes: array lengths do not match");
+#pragma omp parallel for num_threads(threads()) schedule(static) if (x.length > (1 << 15))
+  for (size_t i = 0; i < x.length; i++) {
+    float q = std::nearbyint(x.data[i] / s) + z;
+    q = q < float(qmin) ? float(qmin) : (q > float(qmax) ? float(qmax) : q);
+    out.data[i] = int32_t(q);
+  }
+  return info.Env().Undefined();
+}
+
+// maxPoolCodes(codes i32[N*H*W*C], dims i32[10] = {N,H,W,C, kh,kw, sh,sw, padT,padL}, outH, outW, out i32):
+// max over each window (codes sort like values); padded positions are never picked.
+static Napi::Value MaxPoolCodes(const Napi::CallbackInfo& info) {
+  auto x = arg<int32_t>(info, 0);
+  auto d = arg<int32_t>(info, 1);
+  const int outH = argInt(info, 2), outW = argInt(info, 3);
+  auto out = arg<int32_t>(info, 4);
+  if (d.length != 10) fail("maxPoolCodes: dims must have 10 entries");
+  const int N = d.data[0], H = d.data[1], W = d.data[2], C = d.data[3], kh = d.data[4], kw = d.data[5], sh = d.data[6], sw = d.data[7],
+            padT = d.data[8], padL = d.data[9];
+  if (x.length != size_t(N) * H * W * C || out.length != size_t(N) * outH * outW * C) fail("maxPoolCodes: array lengths do not match");
+  const size_t P = size_t(N) * outH * outW;
+#pragma omp parallel for num_threads(threads()) schedule(static) if (P * C > (1 << 15))
+  for (size_t p = 0; p < P; p++) {
+    const int n = int(p / (size_t(outH) * outW)), rem = int(p % (size_t(outH) * outW)), oh = rem / outW, ow = rem % outW;
+    int32_t* o = out.data + p * C;
+    for (int c = 0; c < C; c++) o[c] = INT32_MIN;
+    for (int i = 0; i < kh; i++) {
+      const int ih = oh * sh - padT + i;
+      if (ih < 0 || ih >= H) continue;
+      for (int j = 0; j < kw; j++) {
+        const int iw = ow * sw - padL + j;
+        if (iw < 0 || iw >= W) continue;
+        const int32_t* src = x.data + ((size_t(n) * H + ih) * W + iw) * C;
+        for (int c = 0; c < C; c++) o[c] = src[c] > o[c] ? src[c] : o[c];
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
 void registerIntGemm(Napi::Env env, Napi::Object exports) {
+  exports.Set("quantizeCodes", Napi::Function::New(env, QuantizeCodes));
+  exports.Set("maxPoolCodes", Napi::Function::New(env, MaxPoolCodes));
   exports.Set("im2colCodes", Napi::Function::New(env, Im2colCodes));
   exports.Set("qgemm", Napi::Function::New(env, Qgemm));
   exports.Set("requantGrid", Napi::Function::New(env, RequantGrid));

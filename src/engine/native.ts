@@ -133,6 +133,8 @@ export interface NativeAddon {
     out: Int32Array,
   ): void;
   requantFloat(acc: Int32Array, n: number, a: Float64Array, b: Float64Array, relu: number, out: Float32Array): void;
+  quantizeCodes(x: Float32Array, scale: number, zp: number, qmin: number, qmax: number, out: Int32Array): void;
+  maxPoolCodes(codes: Int32Array, dims: Int32Array, outH: number, outW: number, out: Int32Array): void;
   keepChannels(x: Float32Array, out: Float32Array, mask: Uint8Array, keep: Uint8Array, c: number): void;
   keepElements(
     x: Float32Array,

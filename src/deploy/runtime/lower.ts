@@ -46,7 +46,16 @@ function asFloat(v: Value): FValue {
 /** Codes of x in a quantizer's grid (float input, or codes of another grid). */
 function quantize(v: Value, q: QuantInfo, grid: IntGrid): QValue {
   const f = asFloat(v);
-  const codes = formatOf(q.spec).encode(f.data, f.shape, q.spec as never, q.params as never);
+  const def = formatOf(q.spec);
+  const plan = def.plan(q.spec as never, q.params as never);
+  const addon = activeNative();
+  // Per-tensor uniform grids natively (the same float32 arithmetic as encode), others by the format's encode.
+  if (addon && plan.kind === 'uniform' && plan.scale.length === 1 && !plan.flags) {
+    const codes = new Int32Array(f.data.length);
+    addon.quantizeCodes(f.data, plan.scale[0], plan.zeroPoint[0], plan.qmin, plan.qmax, codes);
+    return { kind: 'q', codes, shape: f.shape, grid };
+  }
+  const codes = def.encode(f.data, f.shape, q.spec as never, q.params as never);
   return { kind: 'q', codes, shape: f.shape, grid };
 }
 

@@ -4,6 +4,7 @@
 // norm that cannot be folded, residual adds, global pooling) runs in float.
 import { requantize, type FloatOutput, type GridOutput } from './requant.js';
 import type { IntGrid } from './grid.js';
+import { activeNative } from '../../engine/state.js';
 
 export interface QValue {
   kind: 'q';
@@ -150,6 +151,12 @@ export function floatConv(
 /** Max pooling of codes or floats ('same' padding never picks a padded position). */
 export function maxPool(v: Value, g: Geometry): Value {
   const [N, H, W, C] = v.shape;
+  const addon = activeNative();
+  if (addon && v.kind === 'q') {
+    const codes = new Int32Array(N * g.outH * g.outW * C);
+    addon.maxPoolCodes(v.codes, Int32Array.from([N, H, W, C, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft]), g.outH, g.outW, codes);
+    return { kind: 'q', codes, shape: [N, g.outH, g.outW, C], grid: v.grid };
+  }
   const src = v.kind === 'q' ? v.codes : v.data;
   const size = N * g.outH * g.outW * C;
   const dst = v.kind === 'q' ? new Int32Array(size) : new Float32Array(size);
