@@ -9,8 +9,9 @@
 // k4 = 0..Kp/4-1, 8 channels × 4 bytes (the k4-th group of 4 reduction entries). The kernel
 // broadcasts 4 bytes of a row, multiplies them with a block's 32 bytes (_mm256_maddubs_epi16:
 // u8·s8 pairs summed to int16) and widens with _mm256_madd_epi16 against ones (pairs to int32).
-// maddubs saturates at ±32767: a pair sum is at most 2·255·128, so levels are split: activations
-// above 127 take the exact 16-bit path (madd_epi16 on widened values) instead.
+// maddubs saturates at ±32767: with activations up to 127 a pair sum stays below 2·127·128, and
+// small levels (4-bit and below) let several groups add up in int16 before widening, halving the
+// multiplies; activations above 127 take the exact 16-bit path (madd_epi16 on widened values).
 #include "common.h"
 #include <immintrin.h>
 #include <omp.h>
@@ -65,69 +66,84 @@ static Napi::Value Im2colCodes(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// 8 int32 sums of 4 u8·s8 products each, for a broadcast group `a4` and a weight block row.
-static inline __m256i dot4(__m256i a4, __m256i w, __m256i ones) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(a4, w), ones);
-}
-
-// qgemm(A u8[P*Kp], Wp i8[nb*Kp*8], P, Kp, N, acc i32[P*N], wide, corr i32[N]|null):
-// acc[p][n] = Σ_k A[p][k]·W[k][n] − corr[n]. `wide` (activations above 127) uses the exact
-// 16-bit path; corr removes an offset added to signed activations (offset · Σ_k W[k][n]).
+// qgemm(A u8[P*Kp], Wp i8[nb*Kp*8], P, Kp, N, acc i32[P*N], steps, corr i32[N]|null):
+// acc[p][n] = Σ_k A[p][k]·W[k][n] − corr[n]. `steps` ≥ 1: how many groups of 4 products may add
+// up in int16 before widening (the caller bounds steps·2·max|a|·max|w| ≤ 32767); 0 selects the
+// exact 16-bit path for activations above 127. corr removes an offset added to signed
+// activations (offset · Σ_k W[k][n]). Tiles of 4 rows × 16 outputs: two weight loads and four
+// broadcasts feed eight maddubs per group of 4 reduction entries.
 static Napi::Value Qgemm(const Napi::CallbackInfo& info) {
   auto A = arg<uint8_t>(info, 0);
   auto Wp = arg<int8_t>(info, 1);
   const int P = argInt(info, 2), Kp = argInt(info, 3), N = argInt(info, 4);
   auto acc = arg<int32_t>(info, 5);
-  const bool wide = argInt(info, 6) != 0;
+  const int steps = argInt(info, 6);
   auto corr = arg<int32_t>(info, 7);
   const int nb = (N + 7) / 8;
   if (corr.data && corr.length != size_t(N)) fail("qgemm: corr must have one entry per output");
-  if (Kp % 4 || A.length != size_t(P) * Kp || Wp.length != size_t(nb) * Kp * 8 || acc.length != size_t(P) * N)
+  if (Kp % 4 || A.length != size_t(P) * Kp || Wp.length != size_t(nb) * Kp * 8 || acc.length != size_t(P) * N || steps < 0)
     fail("qgemm: array lengths do not match");
   const int K4 = Kp / 4;
   const __m256i ones = _mm256_set1_epi16(1);
-  // Rows in groups of 4 share each weight load; blocks of 8 channels.
-#pragma omp parallel for num_threads(threads()) schedule(dynamic, 4) if (size_t(P) * Kp * N > (1 << 18))
-  for (int p0 = 0; p0 < P; p0 += 4) {
-    const int rows = std::min(4, P - p0);
-    for (int b = 0; b < nb; b++) {
-      __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
-      const int8_t* wb = Wp.data + size_t(b) * Kp * 8;
-      if (!wide) {
-        for (int k4 = 0; k4 < K4; k4++) {
-          const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + size_t(k4) * 32));
-          for (int r = 0; r < rows; r++) {
-            int32_t g;
-            std::memcpy(&g, A.data + size_t(p0 + r) * Kp + k4 * 4, 4);
-            s[r] = _mm256_add_epi32(s[r], dot4(_mm256_set1_epi32(g), w, ones));
+  const int tiles = (P + 3) / 4;
+#pragma omp parallel for num_threads(threads()) schedule(dynamic, 8) if (size_t(P) * Kp * N > (1 << 18))
+  for (int tile = 0; tile < tiles; tile++) {
+    const int p0 = tile * 4, rows = std::min(4, P - p0);
+    // Rows past the end read row p0 again (results discarded).
+    const uint8_t* a[4];
+    for (int r = 0; r < 4; r++) a[r] = A.data + size_t(p0 + (r < rows ? r : 0)) * Kp;
+    for (int b = 0; b < nb; b += 2) {
+      const bool two = b + 1 < nb;
+      const int8_t* w0 = Wp.data + size_t(b) * Kp * 8;
+      const int8_t* w1 = two ? w0 + size_t(Kp) * 8 : w0;
+      __m256i s[8];
+      for (int i = 0; i < 8; i++) s[i] = _mm256_setzero_si256();
+      if (steps > 0) {
+        for (int k0 = 0; k0 < K4; k0 += steps) {
+          const int k1 = std::min(K4, k0 + steps);
+          __m256i h[8];
+          for (int i = 0; i < 8; i++) h[i] = _mm256_setzero_si256();
+          for (int k4 = k0; k4 < k1; k4++) {
+            const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + size_t(k4) * 32));
+            const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1 + size_t(k4) * 32));
+            for (int r = 0; r < 4; r++) {
+              int32_t g;
+              std::memcpy(&g, a[r] + k4 * 4, 4);
+              const __m256i av = _mm256_set1_epi32(g);
+              h[2 * r] = _mm256_add_epi16(h[2 * r], _mm256_maddubs_epi16(av, x0));
+              h[2 * r + 1] = _mm256_add_epi16(h[2 * r + 1], _mm256_maddubs_epi16(av, x1));
+            }
           }
+          for (int i = 0; i < 8; i++) s[i] = _mm256_add_epi32(s[i], _mm256_madd_epi16(h[i], ones));
         }
       } else {
         for (int k4 = 0; k4 < K4; k4++) {
-          // Widen the 32 weight bytes to int16 in two halves (channels 0-3, 4-7).
-          const __m128i w8lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + size_t(k4) * 32));
-          const __m128i w8hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + size_t(k4) * 32 + 16));
-          const __m256i wlo = _mm256_cvtepi8_epi16(w8lo), whi = _mm256_cvtepi8_epi16(w8hi);
-          for (int r = 0; r < rows; r++) {
-            const uint8_t* a = A.data + size_t(p0 + r) * Kp + k4 * 4;
-            // Activation pairs (a0,a1),(a2,a3) as int16, repeated for 4 channels.
-            const int32_t p01 = int32_t(a[0]) | (int32_t(a[1]) << 16), p23 = int32_t(a[2]) | (int32_t(a[3]) << 16);
-            const __m256i av = _mm256_setr_epi32(p01, p23, p01, p23, p01, p23, p01, p23);
-            const __m256i lo = _mm256_madd_epi16(av, wlo), hi = _mm256_madd_epi16(av, whi);
-            // lo holds channel c's two pair sums at lanes 2c, 2c+1 (c = 0..3): add the pairs.
-            const __m256i sum = _mm256_hadd_epi32(lo, hi);  // [l0+l1, l2+l3, h0+h1, h2+h3 | l4+l5, l6+l7, h4+h5, h6+h7]
-            const __m256i fixed = _mm256_permutevar8x32_epi32(sum, _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7));
-            s[r] = _mm256_add_epi32(s[r], fixed);
+          for (int j = 0; j < 2; j++) {
+            const int8_t* wb = (j ? w1 : w0) + size_t(k4) * 32;
+            // Widen the 32 weight bytes to int16 in two halves (channels 0-3, 4-7).
+            const __m256i wlo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb)));
+            const __m256i whi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 16)));
+            for (int r = 0; r < 4; r++) {
+              const uint8_t* x = a[r] + k4 * 4;
+              // Activation pairs (a0,a1),(a2,a3) as int16, repeated for 4 channels.
+              const int32_t p01 = int32_t(x[0]) | (int32_t(x[1]) << 16), p23 = int32_t(x[2]) | (int32_t(x[3]) << 16);
+              const __m256i av = _mm256_setr_epi32(p01, p23, p01, p23, p01, p23, p01, p23);
+              // Channel c's two pair sums sit in lanes 2c, 2c+1: add them, then restore channel order.
+              const __m256i sum = _mm256_hadd_epi32(_mm256_madd_epi16(av, wlo), _mm256_madd_epi16(av, whi));
+              s[2 * r + j] = _mm256_add_epi32(s[2 * r + j], _mm256_permutevar8x32_epi32(sum, _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7)));
+            }
           }
         }
       }
-      const int nc = std::min(8, N - b * 8);
-      for (int r = 0; r < rows; r++) {
-        alignas(32) int32_t t[8];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(t), s[r]);
-        if (corr.data)
-          for (int c = 0; c < nc; c++) t[c] -= corr.data[b * 8 + c];
-        std::memcpy(acc.data + size_t(p0 + r) * N + b * 8, t, nc * 4);
+      for (int j = 0; j < (two ? 2 : 1); j++) {
+        const int base = (b + j) * 8, nc = std::min(8, N - base);
+        for (int r = 0; r < rows; r++) {
+          alignas(32) int32_t t[8];
+          _mm256_store_si256(reinterpret_cast<__m256i*>(t), s[2 * r + j]);
+          if (corr.data)
+            for (int c = 0; c < nc; c++) t[c] -= corr.data[base + c];
+          std::memcpy(acc.data + size_t(p0 + r) * N + base, t, nc * 4);
+        }
       }
     }
   }

@@ -120,7 +120,7 @@ export interface NativeAddon {
     kp: number,
     out: Uint8Array,
   ): void;
-  qgemm(a: Uint8Array, wp: Int8Array, p: number, kp: number, n: number, acc: Int32Array, wide: number, corr: Int32Array | null): void;
+  qgemm(a: Uint8Array, wp: Int8Array, p: number, kp: number, n: number, acc: Int32Array, steps: number, corr: Int32Array | null): void;
   requantGrid(
     acc: Int32Array,
     n: number,

@@ -18,7 +18,7 @@ test('qgemm equals the plain integer product', { skip: !hasNative }, () => {
       fc.integer({ min: 1, max: 13 }),
       fc.integer({ min: 1, max: 70 }),
       fc.integer({ min: 1, max: 21 }),
-      fc.constantFrom(7, 127, 255),
+      fc.constantFrom(1, 3, 7, 15, 127, 255),
       fc.boolean(),
       fc.nat(),
       (P, K, N, amax, signed, seed) => {
@@ -34,7 +34,7 @@ test('qgemm equals the plain integer product', { skip: !hasNative }, () => {
         const a = new Uint8Array(P * c.kp);
         addon.im2colCodes(codes, Int32Array.from([P, 1, 1, K, 1, 1, 1, 1, 1, 1, 0, 0, 1]), 1, c.lut, 0, c.offset, c.kp, a);
         const acc = new Int32Array(P * N);
-        addon.qgemm(a, c.wp, P, c.kp, N, acc, c.wide ? 1 : 0, c.corr);
+        addon.qgemm(a, c.wp, P, c.kp, N, acc, c.steps, c.corr);
         for (let p = 0; p < P; p++)
           for (let n = 0; n < N; n++) {
             let want = 0;

@@ -14,7 +14,8 @@ export interface NativeConv {
   lut: Uint8Array;
   codeMin: number;
   offset: number;
-  wide: boolean;
+  /** Groups of 4 products that may add up in int16 before widening (0: the exact 16-bit path). */
+  steps: number;
   corr: Int32Array | null;
 }
 
@@ -23,7 +24,7 @@ export interface NativeConv {
  * entries, and the input grid's levels into uint8; null if the levels do not fit 8 bits.
  */
 export function prepareNativeConv(wl: Int32Array, k: number, cout: number, input: IntGrid): NativeConv | null {
-  if (wl.some((v) => v < -128 || v > 127)) return null;
+  for (const v of wl) if (v < -128 || v > 127) return null;
   const lv = input.levels[0];
   const offset = lv.every((v) => v >= 0) ? 0 : 128;
   if (lv.some((v) => v + offset < 0 || v + offset > 255)) return null;
@@ -38,7 +39,13 @@ export function prepareNativeConv(wl: Int32Array, k: number, cout: number, input
     for (let kk = 0; kk < k; kk++) for (let n = 0; n < cout; n++) corr[n] += offset * wl[kk * cout + n];
   }
   const lut = Uint8Array.from(lv, (v) => v + offset);
-  return { wp, kp, k, cout, lut, codeMin: input.codeMin, offset, wide: lut.some((v) => v > 127), corr };
+  let amax = 0,
+    wmax = 1;
+  for (const v of lut) amax = Math.max(amax, v);
+  for (const v of wl) wmax = Math.max(wmax, Math.abs(v));
+  // A maddubs pair sum is at most 2·amax·wmax; `steps` of them must stay inside int16.
+  const steps = amax > 127 ? 0 : Math.max(1, Math.min(64, Math.floor(32767 / (2 * Math.max(1, amax) * wmax))));
+  return { wp, kp, k, cout, lut, codeMin: input.codeMin, offset, steps, corr };
 }
 
 export function nativeConv(
@@ -56,7 +63,7 @@ export function nativeConv(
   // Padding reads the level of zero (the offset).
   addon.im2colCodes(x.codes, dims, g.outW, c.lut, c.codeMin, c.offset, c.kp, a);
   const acc = new Int32Array(P * c.cout);
-  addon.qgemm(a, c.wp, P, c.kp, c.cout, acc, c.wide ? 1 : 0, c.corr);
+  addon.qgemm(a, c.wp, P, c.kp, c.cout, acc, c.steps, c.corr);
   const outShape = [N, g.outH, g.outW, c.cout];
   if (out.kind === 'grid') {
     const codes = new Int32Array(P * c.cout);
