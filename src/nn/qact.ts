@@ -20,7 +20,7 @@ export class QAct extends tf.layers.Layer {
 
   constructor(args: QActArgs) {
     super(args.name ? { name: args.name } : {});
-    this.q = new Quantizer(args.quant, 'activation', 1, 0.9, args.state);
+    this.q = new Quantizer(args.quant, 'activation', undefined, 0.9, args.state);
   }
 
   override build(): void {

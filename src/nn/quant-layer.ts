@@ -20,7 +20,9 @@ export abstract class QuantLayer extends tf.layers.Layer {
     super(args.name ? { name: args.name } : {});
     this.refitEvery = args.refitEvery ?? undefined;
     this.weightQ = args.weightQuant ? new Quantizer(args.weightQuant, 'weight', this.refitEvery, 0.9, args.weightState) : null;
-    this.inputQ = args.inputQuant ? new Quantizer(args.inputQuant, 'activation', 1, 0.9, args.inputState) : null;
+    // Activations refit on their format's own schedule: an EMA of the range every step for max-abs
+    // int, a fresh fit every 50 steps for searched fits (MSE, percentile, DyBit's scale and kmax).
+    this.inputQ = args.inputQuant ? new Quantizer(args.inputQuant, 'activation', undefined, 0.9, args.inputState) : null;
   }
 
   /** Adds the learned quantizer parameters; call at the end of build(), after the layer's own weights. */
