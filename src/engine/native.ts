@@ -110,31 +110,21 @@ export interface NativeAddon {
   ): void;
   pactAlphaGrad(dy: Float32Array, x: Float32Array, alpha: number, dalpha: Float32Array): void;
   channelL1Error(x: Float32Array, q: Float32Array, c: number, num: Float64Array, den: Float64Array): void;
-  im2colCodes(
-    codes: Int32Array,
-    dims: Int32Array,
-    outW: number,
-    lut: Uint8Array,
-    codeMin: number,
-    pad: number,
+  /** A conv/dense layer of the integer runtime; see native/src/intgemm.cc for the argument lists of the two modes. */
+  qconv(
+    x: Uint8Array,
+    geometry: Int32Array,
+    wp: Int8Array,
     kp: number,
-    out: Uint8Array,
-  ): void;
-  qgemm(a: Uint8Array, wp: Int8Array, p: number, kp: number, n: number, acc: Int32Array, steps: number, corr: Int32Array | null): void;
-  requantGrid(
-    acc: Int32Array,
     n: number,
-    m: Float64Array,
-    b: Float64Array,
-    shift: Int32Array,
-    thresholds: Float64Array,
-    codeMin: number,
-    minIndex: number,
-    out: Int32Array,
+    steps: number,
+    corr: Int32Array | null,
+    pad: number,
+    mode: 0 | 1,
+    ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]
   ): void;
-  requantFloat(acc: Int32Array, n: number, a: Float64Array, b: Float64Array, relu: number, out: Float32Array): void;
-  quantizeCodes(x: Float32Array, scale: number, zp: number, qmin: number, qmax: number, out: Int32Array): void;
-  maxPoolCodes(codes: Int32Array, dims: Int32Array, outH: number, outW: number, out: Int32Array): void;
+  quantizeBytes(x: Float32Array, scale: number, zp: number, qmin: number, qmax: number, lut: Uint8Array, out: Uint8Array): void;
+  maxPoolBytes(x: Uint8Array, dims: Int32Array, outH: number, outW: number, out: Uint8Array): void;
   keepChannels(x: Float32Array, out: Float32Array, mask: Uint8Array, keep: Uint8Array, c: number): void;
   keepElements(
     x: Float32Array,

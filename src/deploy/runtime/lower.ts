@@ -8,9 +8,10 @@ import { PackedFormatError } from '../container.js';
 import type { LayerEntry } from '../manifest.js';
 import type { PackedModel, QuantInfo } from '../read.js';
 import { intGrid, type IntGrid } from './grid.js';
-import { dequantize, floatConv, geometry, intConv, levelsOf, maxPool, type FValue, type QValue, type Value } from './ops.js';
+import { floatConv, geometry, intConv, maxPool, type FValue, type QValue, type Value } from './ops.js';
+import { byteOffset, dequantize, levelsOf, toBytes } from './values.js';
 import { gridOutput, type FloatOutput } from './requant.js';
-import { nativeConv, prepareNativeConv } from './native-conv.js';
+import { nativeConv, outputBytes, prepareNativeConv } from './native-conv.js';
 import { activeNative } from '../../engine/state.js';
 
 export type Step = (values: Map<string, Value>) => void;
@@ -43,20 +44,25 @@ function asFloat(v: Value): FValue {
   return v.kind === 'q' ? dequantize(v) : v;
 }
 
-/** Codes of x in a quantizer's grid (float input, or codes of another grid). */
-function quantize(v: Value, q: QuantInfo, grid: IntGrid): QValue {
+/** x in a quantizer's grid (float input, or another grid's values): bytes for the native path, else codes. */
+function quantize(v: Value, q: QuantInfo, grid: IntGrid, asBytes: boolean): QValue {
   const f = asFloat(v);
   const def = formatOf(q.spec);
   const plan = def.plan(q.spec as never, q.params as never);
   const addon = activeNative();
   // Per-tensor uniform grids natively (the same float32 arithmetic as encode), others by the format's encode.
-  if (addon && plan.kind === 'uniform' && plan.scale.length === 1 && !plan.flags) {
-    const codes = new Int32Array(f.data.length);
-    addon.quantizeCodes(f.data, plan.scale[0], plan.zeroPoint[0], plan.qmin, plan.qmax, codes);
-    return { kind: 'q', codes, shape: f.shape, grid };
+  if (asBytes && addon && plan.kind === 'uniform' && plan.scale.length === 1 && !plan.flags) {
+    const bytes = new Uint8Array(f.data.length);
+    const lut = Uint8Array.from(
+      { length: plan.qmax - plan.qmin + 1 },
+      (_, i) => toBytes({ kind: 'q', codes: Int32Array.of(plan.qmin + i), bytes: null, shape: [1], grid })[0],
+    );
+    addon.quantizeBytes(f.data, plan.scale[0], plan.zeroPoint[0], plan.qmin, plan.qmax, lut, bytes);
+    return { kind: 'q', codes: null, bytes, shape: f.shape, grid };
   }
   const codes = def.encode(f.data, f.shape, q.spec as never, q.params as never);
-  return { kind: 'q', codes, shape: f.shape, grid };
+  const qv: QValue = { kind: 'q', codes, bytes: null, shape: f.shape, grid };
+  return asBytes ? { ...qv, codes: null, bytes: toBytes(qv) } : qv;
 }
 
 export interface Program {
@@ -191,21 +197,26 @@ export function lower(p: PackedModel): Program {
           const wl = Int32Array.from(kernelCodes!, (q, i) => wg.levels[wg.channels === 1 ? 0 : i % cout][q - wg.codeMin]);
           for (let c = 0; c < cout; c++) a[c] *= gin.unit[0] * wg.unit[wg.channels === 1 ? 0 : c];
           const tgrid = target ? inputGrid(target)! : null;
+          const nat = prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin);
+          // The native path writes bytes of the target grid; a grid that does not fit bytes stays on the TypeScript path.
+          const tbytes = tgrid && byteOffset(tgrid) !== null ? { grid: tgrid, bytes: outputBytes(tgrid) } : null;
+          const useNative = nat !== null && (!tgrid || tbytes !== null);
           const out: ReturnType<typeof gridOutput> | FloatOutput = tgrid
             ? gridOutput(a, b, relu, tgrid, what)
             : { kind: 'float', a, b, relu };
           if (target) preQuantized.add(target.name);
           const preq = preQuantized.has(l.name);
-          const nat = prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin);
           const inq = p.inputQuant.get(l.name)!;
           steps.push((vals) => {
             const v = vals.get(src)!;
-            const x = preq && v.kind === 'q' ? v : quantize(v, inq, gin);
+            const addon = useNative ? activeNative() : null;
+            const x = preq && v.kind === 'q' ? v : quantize(v, inq, gin, addon !== null);
             const shape = conv ? x.shape : [x.shape[0], 1, 1, x.shape.slice(1).reduce((s, d) => s * d, 1)];
             if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
             const geo = geometry(shape[1], shape[2], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
-            const addon = activeNative();
-            const y = addon && nat ? nativeConv(addon, nat, x, shape, geo, out) : intConv(levelsOf(x), shape, wl, cout, geo, out);
+            const y = addon
+              ? nativeConv(addon, nat!, toBytes(x), shape, geo, out, tbytes)
+              : intConv(levelsOf(x), shape, wl, cout, geo, out);
             if (y.kind === 'q') y.grid = tgrid!;
             vals.set(outName, conv ? y : reshape(y, [shape[0], cout]));
           });
@@ -311,7 +322,7 @@ export function lower(p: PackedModel): Program {
         if (!q) fail(`${what} has no quantizer`);
         const grid = intGrid(q.spec, q.params, 1, what);
         setShape(l.name, shapeIn(l));
-        steps.push((vals) => vals.set(l.name, dequantize(quantize(vals.get(src)!, q, grid))));
+        steps.push((vals) => vals.set(l.name, dequantize(quantize(vals.get(src)!, q, grid, false))));
         break;
       }
     }

@@ -5,10 +5,13 @@
 import { requantize, type FloatOutput, type GridOutput } from './requant.js';
 import type { IntGrid } from './grid.js';
 import { activeNative } from '../../engine/state.js';
+import { toCodes } from './values.js';
 
+/** A quantized tensor as codes (TypeScript path) or bytes (native path); one of the two is set. */
 export interface QValue {
   kind: 'q';
-  codes: Int32Array;
+  codes: Int32Array | null;
+  bytes: Uint8Array | null;
   shape: number[];
   grid: IntGrid;
 }
@@ -107,7 +110,9 @@ export function intConv(
           }
         }
       }
-  return codes ? { kind: 'q', codes, shape: outShape, grid: null as unknown as IntGrid } : { kind: 'f', data: data!, shape: outShape };
+  return codes
+    ? { kind: 'q', codes, bytes: null, shape: outShape, grid: null as unknown as IntGrid }
+    : { kind: 'f', data: data!, shape: outShape };
 }
 
 /** Float convolution (layers with float inputs or weights); w is [kh, kw, cin, cout]. */
@@ -152,12 +157,12 @@ export function floatConv(
 export function maxPool(v: Value, g: Geometry): Value {
   const [N, H, W, C] = v.shape;
   const addon = activeNative();
-  if (addon && v.kind === 'q') {
-    const codes = new Int32Array(N * g.outH * g.outW * C);
-    addon.maxPoolCodes(v.codes, Int32Array.from([N, H, W, C, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft]), g.outH, g.outW, codes);
-    return { kind: 'q', codes, shape: [N, g.outH, g.outW, C], grid: v.grid };
+  if (addon && v.kind === 'q' && v.bytes) {
+    const bytes = new Uint8Array(N * g.outH * g.outW * C);
+    addon.maxPoolBytes(v.bytes, Int32Array.from([N, H, W, C, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft]), g.outH, g.outW, bytes);
+    return { kind: 'q', codes: null, bytes, shape: [N, g.outH, g.outW, C], grid: v.grid };
   }
-  const src = v.kind === 'q' ? v.codes : v.data;
+  const src = v.kind === 'q' ? toCodes(v) : v.data;
   const size = N * g.outH * g.outW * C;
   const dst = v.kind === 'q' ? new Int32Array(size) : new Float32Array(size);
   let o = 0;
@@ -177,20 +182,7 @@ export function maxPool(v: Value, g: Geometry): Value {
           dst[o] = m;
         }
   const shape = [N, g.outH, g.outW, C];
-  return v.kind === 'q' ? { kind: 'q', codes: dst as Int32Array, shape, grid: v.grid } : { kind: 'f', data: dst as Float32Array, shape };
-}
-
-/** Real values of a quantized tensor (per-tensor grids). */
-export function dequantize(v: QValue): FValue {
-  const lv = v.grid.levels[0],
-    u = v.grid.unit[0],
-    lo = v.grid.codeMin;
-  return { kind: 'f', data: Float32Array.from(v.codes, (q) => lv[q - lo] * u), shape: v.shape };
-}
-
-/** Levels of a quantized tensor's codes. */
-export function levelsOf(v: QValue): Int32Array {
-  const lv = v.grid.levels[0],
-    lo = v.grid.codeMin;
-  return Int32Array.from(v.codes, (q) => lv[q - lo]);
+  return v.kind === 'q'
+    ? { kind: 'q', codes: dst as Int32Array, bytes: null, shape, grid: v.grid }
+    : { kind: 'f', data: dst as Float32Array, shape };
 }

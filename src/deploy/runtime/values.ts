@@ -1,0 +1,54 @@
+// The two forms of a quantized tensor in the runtime: codes (the format's integers, the
+// TypeScript path) and bytes (level + offset, 0 for unsigned grids and 128 for signed ones, the
+// native path's compact form). Both sort like the values, so pooling works on either.
+import { activeNative } from '../../engine/state.js';
+import type { IntGrid } from './grid.js';
+import type { FValue, QValue } from './ops.js';
+
+/** The byte offset of a grid (0 or 128), or null if its levels do not fit a byte. */
+export function byteOffset(g: IntGrid): number | null {
+  if (g.channels !== 1) return null;
+  const lv = g.levels[0];
+  const off = lv.every((v) => v >= 0) ? 0 : 128;
+  return lv.every((v) => v + off >= 0 && v + off <= 255) ? off : null;
+}
+
+export function toBytes(v: QValue): Uint8Array {
+  if (v.bytes) return v.bytes;
+  const off = byteOffset(v.grid);
+  if (off === null) throw new Error('levels do not fit bytes');
+  const lv = v.grid.levels[0],
+    lo = v.grid.codeMin;
+  return Uint8Array.from(v.codes!, (q) => lv[q - lo] + off);
+}
+
+export function toCodes(v: QValue): Int32Array {
+  if (v.codes) return v.codes;
+  const off = byteOffset(v.grid)!;
+  const lv = v.grid.levels[0];
+  const code = new Int32Array(256);
+  for (let i = lv.length - 1; i >= 0; i--) code[lv[i] + off] = v.grid.codeMin + i;
+  return Int32Array.from(v.bytes!, (b) => code[b]);
+}
+
+/** Levels of a quantized tensor. */
+export function levelsOf(v: QValue): Int32Array {
+  if (v.bytes) {
+    const off = byteOffset(v.grid)!;
+    return Int32Array.from(v.bytes, (b) => b - off);
+  }
+  const lv = v.grid.levels[0],
+    lo = v.grid.codeMin;
+  return Int32Array.from(v.codes!, (q) => lv[q - lo]);
+}
+
+/** Real values of a quantized tensor (per-tensor grids). */
+export function dequantize(v: QValue): FValue {
+  const u = v.grid.unit[0];
+  return { kind: 'f', data: Float32Array.from(levelsOf(v), (l) => l * u), shape: v.shape };
+}
+
+/** Whether the native path can take this tensor as bytes. */
+export function nativeBytes(v: QValue): boolean {
+  return activeNative() !== null && (v.bytes !== null || byteOffset(v.grid) !== null);
+}
