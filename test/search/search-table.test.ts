@@ -7,9 +7,8 @@ import { makeBatch, normalizationTable } from '../../src/data/batches.js';
 import { loadDataset } from '../../src/data/load.js';
 import { loadAccelerator } from '../../src/hw/config.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { choiceTable, defaultCandidates } from '../../src/search/candidates.js';
+import { choiceTable, defaultCandidates, sensitivityTerms } from '../../src/search/candidates.js';
 import { solveKnapsack } from '../../src/search/knapsack.js';
-import { layerSensitivities } from '../../src/search/sensitivity.js';
 import { engine } from '../helpers/compare.js';
 
 await engine();
@@ -23,17 +22,24 @@ test('lenet5: Hessian traces, choice table and a budgeted solution', async () =>
     Uint32Array.from({ length: 128 }, (_, i) => i),
     normalizationTable(ds.info),
   );
-  const s = layerSensitivities(ck.model, x, y, { maxProbes: 24, seed: 1 });
-  tf.dispose([x, y]);
-  assert.deepEqual(
-    s.layers.map((l) => l.name),
-    ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'],
-  );
-  assert.ok(s.layers.every((l) => Number.isFinite(l.trace)));
-  const accel = loadAccelerator('bitfusion');
   const cands = defaultCandidates();
   assert.equal(cands.length, 16);
-  const table = choiceTable(ck.model, s.layers, cands, accel, 'latency');
+  const terms = await sensitivityTerms(ck.model, x, y, cands, 'hessian', { maxProbes: 24, seed: 1 });
+  const s = terms.sensitivities!;
+  assert.deepEqual(
+    s.map((l) => l.name),
+    ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'],
+  );
+  assert.ok(s.every((l) => Number.isFinite(l.trace)));
+  // Measured activation terms: 4-bit inputs never hurt less than 8-bit ones (up to noise).
+  for (const n of ['conv2', 'fc1', 'fc2']) assert.ok(terms.activation(n, 4) >= terms.activation(n, 8) - 1e-3, n);
+  // The measured alternative: quantizing fc1 alone at 2 bits raises the loss more than at 8 bits.
+  const few = defaultCandidates(['int'], [2, 8], [8]);
+  const measured = await sensitivityTerms(ck.model, x, y, few, 'measured');
+  assert.ok(measured.weight('fc1', few[0]) > measured.weight('fc1', few[1]), 'measured: 2 bits cost more loss than 8');
+  const accel = loadAccelerator('bitfusion');
+  const table = choiceTable(ck.model, terms, cands, accel, 'latency');
+  tf.dispose([x, y]);
   assert.deepEqual(
     table.map((t) => t.choices.length),
     [1, 16, 16, 16, 1],
@@ -41,7 +47,7 @@ test('lenet5: Hessian traces, choice table and a budgeted solution', async () =>
   // More weight bits never raise the predicted loss; fewer bits never cost more cycles.
   for (const t of table.filter((x) => !x.fixed)) {
     const at = (label: string) => t.choices[t.candidates.findIndex((c) => c.label === label)];
-    assert.ok(at('int2/a4').value <= at('int4/a4').value + 1e-12 && at('int4/a4').value <= at('int8/a4').value + 1e-12, t.name);
+    assert.ok(at('int2/a8').value <= at('int4/a8').value + 1e-12 && at('int4/a8').value <= at('int8/a8').value + 1e-12, t.name);
     assert.ok(at('int2/a4').cost <= at('int4/a4').cost && at('int4/a4').cost <= at('int8/a8').cost, t.name);
   }
   const pick = (label: string) => table.map((t) => (t.fixed ? 0 : t.candidates.findIndex((c) => c.label === label)));
