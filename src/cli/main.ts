@@ -8,6 +8,7 @@ import { infoCommand } from './info.js';
 import { quantizeCommand } from './quantize.js';
 import { formatsCommand } from './formats.js';
 import { simulateCommand } from './simulate.js';
+import { searchCommand } from './search.js';
 import { packCommand } from './pack.js';
 import { runCommand } from './run.js';
 import { exportCommand } from './export.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     trainCommand(),
     quantizeCommand(),
     formatsCommand(),
+    searchCommand(),
     simulateCommand(),
     packCommand(),
     runCommand(),

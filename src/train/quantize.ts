@@ -39,6 +39,19 @@ export const quantizeOptionsSchema = z
     keepEnds: z.boolean().default(true),
     batchNorm: z.enum(['keep', 'fold']).default('keep'),
     formatOptions: z.record(z.string(), z.unknown()).default({}),
+    /** Per-layer weight and activation specs (by name, glob or /regex/), e.g. a searched configuration. */
+    overrides: z
+      .array(
+        z
+          .object({
+            match: z.string().min(1),
+            weight: z.record(z.string(), z.unknown()).nullable().optional(),
+            activation: z.record(z.string(), z.unknown()).nullable().optional(),
+          })
+          .strict(),
+      )
+      .max(4096)
+      .optional(),
     /** Activation format family (default: dybit for dybit weights, else int). */
     activationFormat: z.enum(['int', 'dybit', 'pact']).optional(),
     /** Training steps between refits of fitted weight parameters (dybit, MSE calibration); default per format. */
@@ -188,7 +201,11 @@ export async function runQuantization(
       formatOptions: o.formatOptions,
       activationFormat: o.activationFormat,
     });
-    ({ model, plan } = await quantizeModel(fp.model, o.refitEvery !== undefined ? { ...config, refitEvery: o.refitEvery } : config));
+    ({ model, plan } = await quantizeModel(fp.model, {
+      ...config,
+      ...(o.refitEvery !== undefined ? { refitEvery: o.refitEvery } : {}),
+      ...(o.overrides ? { overrides: o.overrides } : {}),
+    }));
   }
   writeJsonAtomic(path.join(run.outDir, 'config.json'), o);
   const q = model;

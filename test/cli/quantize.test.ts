@@ -255,3 +255,42 @@ test('pack and run: the packed model is small, loads, and the integer runtime ma
   assert.equal(r.status, 1);
   assert.match(r.stderr, /bad\.lowbit: packed model version \d+ is not supported \(expected 1\)/);
 });
+
+test('search: budgets solved, configurations and baselines retrained and simulated, front.json written', () => {
+  const out = tmpDir();
+  const r = lowbit([
+    'search',
+    '--from',
+    fp,
+    '--data-dir',
+    data,
+    '--out',
+    out,
+    '--budgets',
+    '0.6,0.9',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '32',
+    '--calibration-images',
+    '64',
+    '--json',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as {
+    points: { kind: string; budget: number | null; accuracy: number; predictedCost: number; speedupVsInt8: number }[];
+    int8Cost: number;
+  };
+  assert.deepEqual(
+    res.points.map((p) => `${p.kind}${p.budget ?? ''}`),
+    ['uniform-w8a8', 'uniform-w4a4', 'searched0.6', 'random0.6', 'searched0.9', 'random0.9'],
+  );
+  for (const p of res.points) {
+    assert.ok(p.accuracy > 0.2 && p.speedupVsInt8 > 0, JSON.stringify(p));
+    if (p.budget !== null) assert.ok(p.predictedCost <= p.budget * res.int8Cost + 1e-6);
+  }
+  assert.ok(existsSync(path.join(out, 'front.json')));
+  const bad = lowbit(['search', '--from', fp, '--data-dir', data, '--out', tmpDir(), '--budgets', '0.01', '--plan-only']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /budget 0.01 is below the cheapest configuration \(0\.\d+ of INT8\)/);
+});
