@@ -32,7 +32,22 @@ export interface QuantExperiment extends Common {
   compareTo?: string;
 }
 
-export type Experiment = FpExperiment | QuantExperiment;
+/** A hardware-aware search front from a committed FP checkpoint (issue 7). */
+export interface SearchExperiment extends Common {
+  group: 'search';
+  base: string;
+  settings: {
+    accel: string;
+    objective: 'latency' | 'energy' | 'size';
+    budgets: number[];
+    sensitivity?: 'hessian' | 'measured';
+    epochs: number;
+    lr: number;
+    batchSize?: number;
+  };
+}
+
+export type Experiment = FpExperiment | QuantExperiment | SearchExperiment;
 
 export const experiments: Experiment[] = [
   {
@@ -135,6 +150,23 @@ experiments.push(
   ...seedMethodExperiments('fp-fashion-vgg9', 'Fashion-MNIST vgg9', { sqEpochs: 8, qatEpochs: 5, ablations: false }),
 );
 
+experiments.push(
+  {
+    id: 'search-mnist-lenet5-latency',
+    title: 'MNIST lenet5, latency search on the Bit Fusion-like preset',
+    group: 'search',
+    base: 'fp-mnist-lenet5',
+    settings: { accel: 'bitfusion', objective: 'latency', budgets: [0.55, 0.6, 0.7], epochs: 3, lr: 0.01 },
+  },
+  {
+    id: 'search-fashion-vgg9-latency',
+    title: 'Fashion-MNIST vgg9, latency search on the Bit Fusion-like preset',
+    group: 'search',
+    base: 'fp-fashion-vgg9',
+    settings: { accel: 'bitfusion', objective: 'latency', budgets: [0.15, 0.25], epochs: 2, lr: 0.01 },
+  },
+);
+
 export function findExperiment(id: string): Experiment {
   const e = experiments.find((x) => x.id === id);
   if (!e) throw new Error(`unknown experiment '${id}'; known: ${experiments.map((x) => x.id).join(', ')}`);
@@ -143,6 +175,10 @@ export function findExperiment(id: string): Experiment {
 
 /** The `lowbit` command line equivalent to an experiment's configuration. */
 export function cliFor(e: Experiment, out: string): string {
+  if (e.group === 'search') {
+    const s = e.settings;
+    return `lowbit search --from checkpoints/${e.base}.lbck --accel ${s.accel} --objective ${s.objective} --budgets ${s.budgets.join(',')} --epochs ${s.epochs} --lr ${s.lr}${s.sensitivity ? ` --sensitivity ${s.sensitivity}` : ''} --out ${out}`;
+  }
   if (e.group === 'quant') {
     const o = e.options;
     const parts = [

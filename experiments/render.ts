@@ -7,6 +7,7 @@ import { experiments } from './registry.js';
 import type { RunRecord } from './record.js';
 import { minutes, pct } from './render-util.js';
 import { renderSeedMethods } from './render-seed.js';
+import { renderSearch } from './render-search.js';
 
 const root = process.cwd();
 
@@ -136,6 +137,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
   }
   lines.push(...renderQuant(records));
   lines.push(...renderSeedMethods(records));
+  lines.push(...renderSearch());
   lines.push('', '### How each row was produced', '');
   for (const e of experiments) {
     const r = records.get(e.id);
@@ -147,7 +149,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
   lines.push('', '### Test accuracy per epoch', '');
   for (const e of experiments) {
     const r = records.get(e.id);
-    if (!r || r.history.length === 0) continue;
+    if (!r || !r.history || r.history.length === 0) continue;
     lines.push(`- ${r.id}: ${r.history.map((h) => (100 * h.testAccuracy).toFixed(2)).join(', ')}`);
   }
   lines.push('', 'A `+` after the commit means tracked files had uncommitted changes when the run started.', '');

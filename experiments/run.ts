@@ -8,6 +8,8 @@ import { runTraining } from '../src/train/train.js';
 import { runQuantization } from '../src/train/quantize.js';
 import { trainProgress } from '../src/cli/progress.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
+import { loadDataset } from '../src/data/load.js';
+import { planSearch, runFront } from '../src/search/search.js';
 import { cliFor, experiments, findExperiment, type Experiment } from './registry.js';
 import { gitState, machine, type RunRecord } from './record.js';
 
@@ -41,7 +43,58 @@ function baseRecord(
   };
 }
 
+/** A search front: plan from the FP checkpoint, retrain and simulate every point (resumable per point). */
+async function runSearch(e: Extract<Experiment, { group: 'search' }>): Promise<void> {
+  const git = gitState();
+  const t0 = performance.now();
+  const from = path.join(checkpointsDir, `${e.base}.lbck`);
+  const ck = await loadCheckpoint(from);
+  const ds = loadDataset(String(ck.modelSpec.dataset));
+  const s = e.settings;
+  const plan = await planSearch(ck.model, ds, {
+    accel: s.accel,
+    objective: s.objective,
+    budgets: s.budgets,
+    sensitivity: s.sensitivity ?? 'hessian',
+    atW4A4: true,
+  });
+  const front = await runFront(
+    plan,
+    from,
+    s.accel,
+    { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize ?? 128, seed: 1 },
+    (p, i) => path.join(root, 'runs', e.id, `${String(i).padStart(2, '0')}-${p.kind}${p.budget === null ? '' : `-${p.budget.toFixed(3)}`}`),
+    ds,
+    (p) =>
+      process.stderr.write(
+        `${e.id}: ${p.kind}${p.budget === null ? '' : ` @ ${p.budget.toFixed(3)}`} -> ${(100 * p.accuracy).toFixed(2)}%\n`,
+      ),
+  );
+  const best = Math.max(...front.map((p) => p.accuracy));
+  writeJsonAtomic(path.join(resultsDir, `${e.id}.json`), {
+    id: e.id,
+    title: e.title,
+    group: 'search',
+    command: `node dist/experiments/run.js ${e.id}`,
+    cli: cliFor(e, `runs/${e.id}`),
+    config: s,
+    seed: 1,
+    history: [],
+    final: { testAccuracy: best, bestTestAccuracy: best },
+    int8Cost: plan.int8Cost,
+    sensitivities: plan.sensitivities,
+    front,
+    wallSeconds: (performance.now() - t0) / 1000,
+    gitCommit: git.commit,
+    gitDirty: git.dirty,
+    machine: machine(),
+    finishedAt: new Date().toISOString(),
+  });
+  process.stderr.write(`${e.id}: ${front.length} points in ${((performance.now() - t0) / 60000).toFixed(1)} min -> results/${e.id}.json\n`);
+}
+
 async function runOne(e: Experiment): Promise<void> {
+  if (e.group === 'search') return runSearch(e);
   const runDir = path.join(root, 'runs', e.id);
   const git = gitState(); // the code the run starts with
   let record: RunRecord;
@@ -102,7 +155,7 @@ async function main(): Promise<void> {
     ? experiments.filter((e) => !existsSync(path.join(resultsDir, `${e.id}.json`)) && (!prefix || e.id.startsWith(prefix)))
     : args.map(findExperiment);
   for (const e of list)
-    if (e.group === 'quant' && !existsSync(path.join(root, 'checkpoints', `${e.base}.lbck`)))
+    if (e.group !== 'fp' && !existsSync(path.join(root, 'checkpoints', `${e.base}.lbck`)))
       throw new Error(`${e.id} starts from checkpoints/${e.base}.lbck, which does not exist yet: run ${e.base} first`);
   // One at a time: two trainings on this 2-core machine would only slow each other down.
   for (const e of list) await runOne(e);

@@ -81,6 +81,7 @@ export function searchCommand(): Command {
         sensitivity: f.sensitivity as 'hessian',
         calibrationImages: f.calibrationImages,
         seed: f.seed,
+        atW4A4: true,
       });
       const settings = { ...f };
       const save = (points: FrontPoint[]) =>

@@ -22,6 +22,8 @@ export interface SearchSettings {
   sensitivity?: 'hessian' | 'measured';
   calibrationImages?: number;
   seed?: number;
+  /** Also solve at exactly the cost of uniform W4A4 (the issue's comparison point). */
+  atW4A4?: boolean;
 }
 
 export type PointKind = 'searched' | 'uniform-w4a4' | 'uniform-w8a8' | 'random';
@@ -30,6 +32,8 @@ export interface SearchPoint {
   kind: PointKind;
   /** The budget (fraction of INT8 cost) a searched or random point was solved for. */
   budget: number | null;
+  /** Solved at the cost of uniform W4A4. */
+  atW4A4?: boolean;
   picks: number[];
   layers: { name: string; candidate: string }[];
   /** The separable cost and value the solver saw. */
@@ -88,7 +92,10 @@ export async function planSearch(model: tf.LayersModel, ds: Dataset, s: SearchSe
   const int8Cost = int8.reduce((a, p, i) => a + table[i].choices[p].cost, 0);
   const points: SearchPoint[] = [point(table, 'uniform-w8a8', null, int8), point(table, 'uniform-w4a4', null, pickOf('int4/a4'))];
   const rng = makeRng(deriveSeed(s.seed ?? 1, 'search-random'));
-  for (const b of s.budgets) {
+  const w4 = points[1];
+  const budgets = [...s.budgets];
+  if (s.atW4A4) budgets.push(w4.predictedCost / int8Cost);
+  for (const [bi, b] of budgets.entries()) {
     if (!(b > 0)) throw new Error(`budgets must be positive fractions of the INT8 cost, got ${b}`);
     const sol = solveKnapsack(
       table.map((t) => t.choices),
@@ -98,7 +105,10 @@ export async function planSearch(model: tf.LayersModel, ds: Dataset, s: SearchSe
       throw new Error(
         `budget ${b} is below the cheapest configuration (${(table.reduce((a, t) => a + Math.min(...t.choices.map((c) => c.cost)), 0) / int8Cost).toFixed(3)} of INT8)`,
       );
-    points.push(point(table, 'searched', b, sol.picks));
+    const searched = point(table, 'searched', b, sol.picks);
+    if (bi >= s.budgets.length) searched.atW4A4 = true;
+    points.push(searched);
+    if (searched.atW4A4) continue;
     // A random configuration under the same budget (the first of 10 000 draws that fits).
     for (let tries = 0; tries < 10000; tries++) {
       const picks = table.map((t) => rng.int(t.choices.length));

@@ -278,13 +278,15 @@ test('search: budgets solved, configurations and baselines retrained and simulat
   ]);
   assert.equal(r.status, 0, r.stderr);
   const res = JSON.parse(r.stdout) as {
-    points: { kind: string; budget: number | null; accuracy: number; predictedCost: number; speedupVsInt8: number }[];
+    points: { kind: string; budget: number | null; accuracy: number; predictedCost: number; speedupVsInt8: number; atW4A4?: boolean }[];
     int8Cost: number;
   };
+  // The last point is solved at exactly the cost of uniform W4A4.
   assert.deepEqual(
-    res.points.map((p) => `${p.kind}${p.budget ?? ''}`),
-    ['uniform-w8a8', 'uniform-w4a4', 'searched0.6', 'random0.6', 'searched0.9', 'random0.9'],
+    res.points.map((p) => (p.atW4A4 ? 'searched@w4a4' : `${p.kind}${p.budget ?? ''}`)),
+    ['uniform-w8a8', 'uniform-w4a4', 'searched0.6', 'random0.6', 'searched0.9', 'random0.9', 'searched@w4a4'],
   );
+  assert.ok(res.points[6].predictedCost <= res.points[1].predictedCost + 1e-6);
   for (const p of res.points) {
     assert.ok(p.accuracy > 0.2 && p.speedupVsInt8 > 0, JSON.stringify(p));
     if (p.budget !== null) assert.ok(p.predictedCost <= p.budget * res.int8Cost + 1e-6);

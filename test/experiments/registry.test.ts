@@ -11,12 +11,16 @@ test('experiment ids are unique and configurations are valid', () => {
   assert.equal(new Set(ids).size, ids.length);
   for (const e of experiments) {
     if (e.group === 'fp') parseTrainConfig(e.config);
-    else {
+    else if (e.group === 'search') {
+      const base = experiments.find((b) => b.id === e.base);
+      assert.ok(base && base.group === 'fp' && base.keepCheckpoint, `${e.id}: base ${e.base} must keep its checkpoint`);
+      assert.ok(e.settings.budgets.every((b) => b > 0 && b <= 1));
+    } else {
       const base = experiments.find((b) => b.id === e.base);
       assert.ok(base && base.group === 'fp' && base.keepCheckpoint, `${e.id}: base ${e.base} must be an FP run that keeps its checkpoint`);
       const o = parseQuantizeOptions(e.options);
       assert.equal(o.from, `checkpoints/${e.base}.lbck`);
     }
-    assert.match(cliFor(e, `runs/${e.id}`), /^lowbit (train|quantize) .* --out runs\//);
+    assert.match(cliFor(e, `runs/${e.id}`), /^lowbit (train|quantize|search) .* --out runs\//);
   }
 });
