@@ -4,6 +4,7 @@
 // the baselines an honest comparison needs — uniform W4A4, uniform W8A8 and a random
 // configuration under the same budget. Budgets are fractions of the INT8 configuration's cost.
 import { tf } from '../engine/tf.js';
+import { initEngine } from '../engine/setup.js';
 import { makeBatch, normalizationTable } from '../data/batches.js';
 import type { Dataset } from '../data/load.js';
 import { deriveSeed, makeRng, permutation } from '../data/rng.js';
@@ -73,6 +74,8 @@ function point(table: LayerChoices[], kind: PointKind, budget: number | null, pi
 
 /** Sensitivities, the choice table, and the configurations to retrain (searched, baselines, random). */
 export async function planSearch(model: tf.LayersModel, ds: Dataset, s: SearchSettings): Promise<SearchPlan> {
+  // The native kernels (idempotent): without them the Hessian probes run on stock tfjs, far too slowly.
+  await initEngine();
   const accel: Accelerator = loadAccelerator(s.accel);
   const candidates = s.candidates ?? defaultCandidates();
   const n = Math.min(s.calibrationImages ?? 256, ds.train.count);
