@@ -248,6 +248,12 @@ test('pack and run: the packed model is small, loads, and the integer runtime ma
     const run = JSON.parse(r.stdout) as { accuracy: number; images: number };
     assert.equal(run.images, 200);
     assert.ok(Math.abs(run.accuracy - accuracy) <= 0.01, `${args.join(' ')}: runtime ${run.accuracy}, simulation ${accuracy}`);
+    const onnx = lowbit(['export', '--model', file, '--format', 'onnx', '--out', path.join(out, 'model.onnx')]);
+    assert.equal(onnx.status, 0, onnx.stderr);
+    assert.match(onnx.stdout, /ONNX opset (19|21)/);
+    const tfjs = lowbit(['export', '--model', file, '--format', 'tfjs', '--out', path.join(out, 'tfjs')]);
+    assert.equal(tfjs.status, 0, tfjs.stderr);
+    assert.ok(existsSync(path.join(out, 'tfjs', 'model.json')) && existsSync(path.join(out, 'tfjs', 'weights.bin')));
   }
   const bad = path.join(tmpDir(), 'bad.lowbit');
   writeFileSync(bad, 'LBPK garbage that is long enough');
