@@ -28,6 +28,7 @@ const configs: { label: string; config: QuantizeConfig | null }[] = [
   { label: 'FP32', config: null },
   { label: 'INT8', config: { weight: int(8), activation: uint(8) } },
   { label: 'W4A4', config: { weight: int(4), activation: uint(4) } },
+  { label: 'W3A4', config: { weight: int(3), activation: uint(4) } },
   { label: 'W2A2', config: { weight: int(2), activation: uint(2) } },
   { label: 'MPQ W3A4', config: { weight: { format: 'mpq', bits: 3, granularity: 'channel' }, activation: uint(4) } },
   { label: 'MPQ W2A4', config: { weight: { format: 'mpq', bits: 2, granularity: 'channel' }, activation: uint(4) } },
@@ -35,6 +36,7 @@ const configs: { label: string; config: QuantizeConfig | null }[] = [
     label: 'DyBit W4A4',
     config: { weight: { format: 'dybit', bits: 4, granularity: 'channel' }, activation: { format: 'dybit', bits: 4, signed: false } },
   },
+  { label: 'DyBit W3A4', config: { weight: { format: 'dybit', bits: 3, granularity: 'channel' }, activation: uint(4) } },
 ];
 
 interface MpqLayer {
