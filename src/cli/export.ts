@@ -24,7 +24,7 @@ export async function packedFrom(path: string): Promise<PackedModel> {
     }
   }
   await initEngine({ quiet: true });
-  const ck = await loadCheckpoint(resolveCheckpoint(path));
+  const ck = await loadCheckpoint(resolveCheckpoint(path, '--model'));
   return readPacked(packModel(ck.model, ck.modelSpec).bytes);
 }
 

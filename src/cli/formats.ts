@@ -38,7 +38,7 @@ export function formatsCommand(): Command {
     .action(async (f: { checkpoint: string; bits: string; batch: number; dataDir?: string; json?: boolean }) => {
       const bits = numberList(f.bits);
       await initEngine();
-      const ck = await loadCheckpoint(resolveCheckpoint(f.checkpoint));
+      const ck = await loadCheckpoint(resolveCheckpoint(f.checkpoint, '--checkpoint'));
       const model = ck.model;
       const targets = model.layers.filter((l) => ['Conv2D', 'Dense', 'QConv2D', 'QDense'].includes(l.getClassName()));
       if (targets.length === 0) throw new Error(`${f.checkpoint}: no conv or dense layer to analyse`);

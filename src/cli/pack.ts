@@ -18,7 +18,7 @@ export function packCommand(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (f: { model: string; out: string; json?: boolean }) => {
       await initEngine({ quiet: true });
-      const ck = await loadCheckpoint(resolveCheckpoint(f.model));
+      const ck = await loadCheckpoint(resolveCheckpoint(f.model, '--model'));
       const { bytes, report } = packModel(ck.model, ck.modelSpec);
       // Read back before writing: a file the loader would refuse is never left behind.
       readPacked(bytes);

@@ -62,7 +62,7 @@ export function simulateCommand(): Command {
       if (!f.model) throw new Error('--model is required (a checkpoint or run directory); --list shows the accelerators');
       const accel = loadAccelerator(f.accel);
       await initEngine({ quiet: true });
-      const ck = await loadCheckpoint(resolveCheckpoint(f.model));
+      const ck = await loadCheckpoint(resolveCheckpoint(f.model, '--model'));
       const r = simulate(ck.model, accel, { batch: f.batch });
       if (f.json) console.log(JSON.stringify(r));
       else console.log(simulationText(r, f.model));

@@ -2,6 +2,7 @@
 // numbers look to the hardware, read from the formats' declared storage and hardware
 // descriptors (never a second description of a format).
 import type { tf } from '../engine/tf.js';
+import { dims } from '../models/macs.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { formatOf, type FormatSpec } from '../quant/registry.js';
 import { mpqBitsPerWeight } from '../quant/mpq.js';
@@ -13,11 +14,6 @@ export interface HwLayer {
 }
 
 type Pair = [number, number];
-
-function dims(shape: tf.Shape | tf.Shape[]): number[] {
-  const s = (Array.isArray(shape[0]) ? shape[0] : shape) as tf.Shape;
-  return s.map((d) => d ?? 1);
-}
 
 function pair(v: unknown): Pair {
   if (Array.isArray(v)) return [Number(v[0]), Number(v[1] ?? v[0])];

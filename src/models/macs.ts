@@ -8,7 +8,8 @@ export interface LayerMacs {
   macs: number;
 }
 
-function dims(shape: tf.Shape | tf.Shape[]): number[] {
+/** A layer's (first) shape with unknown dimensions as 1. */
+export function dims(shape: tf.Shape | tf.Shape[]): number[] {
   const s = (Array.isArray(shape[0]) ? shape[0] : shape) as tf.Shape;
   return s.map((d) => d ?? 1);
 }

@@ -151,9 +151,9 @@ export function weightError(model: tf.LayersModel, plan: LayerPlan[]): WeightErr
   return n === 0 ? null : { mse: sq / n, relativeMse: ref > 0 ? sq / ref : 0, weights: n };
 }
 
-/** A checkpoint file, or a run directory holding checkpoint.lbck. */
-export function resolveCheckpoint(p: string): string {
-  if (!existsSync(p)) throw new Error(`--from: ${p} does not exist (expected a checkpoint .lbck or a run directory)`);
+/** A checkpoint file, or a run directory holding checkpoint.lbck; `flag` names the option in errors. */
+export function resolveCheckpoint(p: string, flag = '--from'): string {
+  if (!existsSync(p)) throw new Error(`${flag}: ${p} does not exist (expected a checkpoint .lbck or a run directory)`);
   return statSync(p).isDirectory() ? path.join(p, CHECKPOINT_FILE) : p;
 }
 

@@ -4,7 +4,7 @@
 // requantization) the top-1 agrees.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { ort } from '../helpers/ort.js';
 import { tf } from '../../src/engine/tf.js';
 import { exportOnnx } from '../../src/deploy/onnx/export.js';
 import { packModel } from '../../src/deploy/pack.js';
@@ -12,14 +12,6 @@ import { readPacked } from '../../src/deploy/read.js';
 import { quantizeModel } from '../../src/nn/quantize-model.js';
 import { engine } from '../helpers/compare.js';
 import { fitQuantizers, formatCases, tinyModel } from '../helpers/tiny-model.js';
-
-type Ort = typeof import('onnxruntime-node');
-let ort: Ort | null = null;
-try {
-  ort = createRequire(import.meta.url)('onnxruntime-node') as Ort;
-} catch {
-  ort = null;
-}
 
 await engine();
 

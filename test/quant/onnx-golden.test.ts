@@ -3,18 +3,10 @@
 // lowbit's codes and values must equal ORT's exactly (round half to even, saturation, zero point).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { ort } from '../helpers/ort.js';
 import { AttrType, OnnxType, encodeModel, floatTensor, int8Tensor, valueInfo } from '../../src/deploy/onnx/proto.js';
 import { formatOf, parseFormatSpec } from '../../src/quant/registry.js';
 import { makeRng } from '../../src/data/rng.js';
-
-type Ort = typeof import('onnxruntime-node');
-let ort: Ort | null = null;
-try {
-  ort = createRequire(import.meta.url)('onnxruntime-node') as Ort;
-} catch {
-  ort = null;
-}
 
 async function ortQdq(x: Float32Array, shape: number[], scale: number[], zp: number[], unsigned: boolean, axis: number | null) {
   const sdims = scale.length === 1 ? [] : [scale.length];

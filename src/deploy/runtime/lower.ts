@@ -53,10 +53,9 @@ function quantize(v: Value, q: QuantInfo, grid: IntGrid, asBytes: boolean): QVal
   // Per-tensor uniform grids natively (the same float32 arithmetic as encode), others by the format's encode.
   if (asBytes && addon && plan.kind === 'uniform' && plan.scale.length === 1 && !plan.flags) {
     const bytes = new Uint8Array(f.data.length);
-    const lut = Uint8Array.from(
-      { length: plan.qmax - plan.qmin + 1 },
-      (_, i) => toBytes({ kind: 'q', codes: Int32Array.of(plan.qmin + i), bytes: null, shape: [1], grid })[0],
-    );
+    // The byte of every code qmin..qmax, in one call.
+    const all = Int32Array.from({ length: plan.qmax - plan.qmin + 1 }, (_, i) => plan.qmin + i);
+    const lut = toBytes({ kind: 'q', codes: all, bytes: null, shape: [all.length], grid });
     addon.quantizeBytes(f.data, plan.scale[0], plan.zeroPoint[0], plan.qmin, plan.qmax, lut, bytes);
     return { kind: 'q', codes: null, bytes, shape: f.shape, grid };
   }

@@ -101,14 +101,17 @@ function startMpq(ctx: MethodContext): MethodRun {
     lastScaled = 0;
   const varIndex = new Map<string, number>();
 
+  // Flags only change at the grant, but the progress line asks every step: count them once per grant.
+  let flaggedCache: number | null = null;
   const flaggedShare = () => {
+    if (flaggedCache !== null) return flaggedCache;
     let f = 0,
       n = 0;
     for (const l of layers) {
       n += l.freq.length;
       if (l.quantizer.flags) for (const v of l.quantizer.flags) f += v;
     }
-    return n ? f / n : 0;
+    return (flaggedCache = n ? f / n : 0);
   };
   const storage = () => {
     let bits = 0,
@@ -150,6 +153,7 @@ function startMpq(ctx: MethodContext): MethodRun {
         );
         layers.forEach((l, i) => (l.quantizer.flags = flags[i]));
         granted = true;
+        flaggedCache = null;
       }
     },
     gradients(vars, grads) {
