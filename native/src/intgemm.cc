@@ -1,22 +1,30 @@
 // Integer inference kernels of the packed-model runtime (src/deploy/runtime/). Activations
 // between integer layers are bytes: the integer level of each value plus an offset (0 for
-// unsigned grids, 128 for signed ones). qconv runs a whole conv/dense layer in one pass per tile
-// of 4 output pixels: gather the pixels' input windows (im2col of bytes, on the fly), an AVX2
-// u8×s8 GEMM with int32 accumulators, and the fixed-point epilogue straight into the next
-// layer's bytes (or float logits). Bit-exact with the TypeScript path (ops.ts, requant.ts):
-// integer arithmetic throughout, __int128 for acc·M + B, float outputs in double without
-// contraction.
+// unsigned grids, 128 for signed ones). qconv runs a whole conv/dense layer as a blocked GEMM:
+// a panel of output pixels has its input windows gathered once (im2col of bytes, per thread),
+// then for every block of 16 output channels the panel is swept in register tiles of 5 pixels ×
+// 16 channels with the whole reduction in registers, and the fixed-point epilogue writes the next
+// layer's bytes (or float logits). The weight block (at most 64 KB) and the panel (at most
+// 192 KB) stay in L1/L2 while they are reused. Bit-exact with the TypeScript path (ops.ts,
+// requant.ts): integer arithmetic throughout, int64 (int128 where a multiplier needs it) for
+// acc·M + B, float outputs in double without contraction.
 //
-// Weights are packed (native-conv.ts) into blocks of 8 output channels: for block b and group
-// k4 of 4 reduction entries, 8 channels × 4 bytes. A group of 4 input bytes is broadcast and
-// multiplied with a block (_mm256_maddubs_epi16: u8·s8 pairs summed to int16), then widened
-// (_mm256_madd_epi16 against ones). maddubs saturates at ±32767: with activations up to 127 a
-// pair sum stays below 2·127·128, and small levels (4-bit and below) let several groups add up
-// in int16 before widening, halving the multiplies; activations above 127 take the exact
-// 16-bit path (madd_epi16 on widened values).
+// Two inner kernels, chosen per layer by the largest activation byte and weight level:
+// - maddubs (amode 0): u8 activations × s8 weights, 4 reduction entries per 32-bit lane
+//   (_mm256_maddubs_epi16), summed in int16 for `steps` groups before widening to int32. Exact
+//   while `steps`·2·amax·wmax ≤ 32767, which low-bit layers allow by a wide margin (W4A4: 64
+//   groups per widening, one multiply per 32 MACs).
+// - madd16 (amode 1): activations widened to u16 at gather time, weights widened from s8 in
+//   registers (_mm256_cvtepi8_epi16), _mm256_madd_epi16 into int32: exact for any byte, used when
+//   8-bit activations meet 8-bit weights.
+// Weights are stored at their own width: levels as s8 (bits 8), or codes at 4 or 2 bits with a
+// 16-entry table from code to level (the format's levels, shared by all channels). Packed blocks
+// are expanded through the table with _mm256_shuffle_epi8 into a per-thread 16-channel scratch
+// block right before the panel sweep that uses it, so the model stays packed in memory.
 #include "common.h"
 #include <immintrin.h>
 #include <omp.h>
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -28,156 +36,484 @@ namespace lowbit {
 
 namespace {
 
+constexpr int TR = 5;   // pixels per register tile: 10 sums + 2 weights + broadcast + product fit 16 ymm
+constexpr int CB = 16;  // output channels per block
+constexpr size_t PANEL_BYTES = 192 * 1024;
+
 struct Geometry {
   int N, H, W, C, kh, kw, sh, sw, dh, dw, padT, padL, outH, outW;
 };
 
-// One output pixel's input window as Kp bytes (zero-level `pad` outside the image, 0 past K).
-inline void gather(const uint8_t* x, const Geometry& g, size_t p, int Kp, uint8_t pad, uint8_t* row) {
-  const int n = int(p / (size_t(g.outH) * g.outW)), rem = int(p % (size_t(g.outH) * g.outW)), oh = rem / g.outW, ow = rem % g.outW;
-  int k = 0;
-  for (int i = 0; i < g.kh; i++) {
-    const int ih = oh * g.sh - g.padT + i * g.dh;
-    for (int j = 0; j < g.kw; j++) {
-      const int iw = ow * g.sw - g.padL + j * g.dw;
-      if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) std::memset(row + k, pad, g.C);
-      else std::memcpy(row + k, x + ((size_t(n) * g.H + ih) * g.W + iw) * g.C, g.C);
-      k += g.C;
+// The input windows of output pixels p0 .. p0+rows−1, one row of Kp entries each (the zero level
+// `pad` outside the image, 0 past K). Pixel coordinates advance incrementally (no division per
+// pixel), and a window row inside the image is one contiguous run of kw·C entries (NHWC, no
+// dilation): for a 5×5 kernel on one channel, 5 copies of 5 instead of 25 of 1.
+template <typename T>
+void gatherPanel(const uint8_t* x, const Geometry& g, size_t p0, int rows, int Kp, uint8_t pad, T* panel) {
+  const size_t hw = size_t(g.outH) * g.outW;
+  int n = int(p0 / hw), oh = int(p0 % hw) / g.outW, ow = int(p0 % hw) % g.outW;
+  const int span = g.kw * g.C;
+  for (int r = 0; r < rows; r++) {
+    T* row = panel + size_t(r) * Kp;
+    const int iw0 = ow * g.sw - g.padL;
+    const bool inW = g.dw == 1 && iw0 >= 0 && iw0 + g.kw <= g.W;
+    int k = 0;
+    for (int i = 0; i < g.kh; i++) {
+      const int ih = oh * g.sh - g.padT + i * g.dh;
+      const bool inH = ih >= 0 && ih < g.H;
+      if (inH && inW) {
+        const uint8_t* s = x + ((size_t(n) * g.H + ih) * g.W + iw0) * g.C;
+        if constexpr (sizeof(T) == 1) std::memcpy(row + k, s, span);
+        else for (int c = 0; c < span; c++) row[k + c] = s[c];
+        k += span;
+        continue;
+      }
+      for (int j = 0; j < g.kw; j++) {
+        const int iw = iw0 + j * g.dw;
+        T* d = row + k;
+        if (!inH || iw < 0 || iw >= g.W) {
+          for (int c = 0; c < g.C; c++) d[c] = pad;
+        } else {
+          const uint8_t* s = x + ((size_t(n) * g.H + ih) * g.W + iw) * g.C;
+          if constexpr (sizeof(T) == 1) std::memcpy(d, s, g.C);
+          else for (int c = 0; c < g.C; c++) d[c] = s[c];
+        }
+        k += g.C;
+      }
+    }
+    for (; k < Kp; k++) row[k] = 0;
+    if (++ow == g.outW) {
+      ow = 0;
+      if (++oh == g.outH) oh = 0, n++;
     }
   }
-  std::memset(row + k, 0, Kp - k);
 }
 
-// Accumulators of 4 rows × 16 channels (blocks b and b+1) over the whole reduction.
-inline void tile(const uint8_t* const a[4], const int8_t* w0, const int8_t* w1, int K4, int steps, __m256i s[8]) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int i = 0; i < 8; i++) s[i] = _mm256_setzero_si256();
-  if (steps > 0) {
-    for (int k0 = 0; k0 < K4; k0 += steps) {
-      const int k1 = std::min(K4, k0 + steps);
-      __m256i h[8];
-      for (int i = 0; i < 8; i++) h[i] = _mm256_setzero_si256();
-      for (int k4 = k0; k4 < k1; k4++) {
-        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + size_t(k4) * 32));
-        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1 + size_t(k4) * 32));
-        for (int r = 0; r < 4; r++) {
-          int32_t gv;
-          std::memcpy(&gv, a[r] + k4 * 4, 4);
-          const __m256i av = _mm256_set1_epi32(gv);
-          h[2 * r] = _mm256_add_epi16(h[2 * r], _mm256_maddubs_epi16(av, x0));
-          h[2 * r + 1] = _mm256_add_epi16(h[2 * r + 1], _mm256_maddubs_epi16(av, x1));
-        }
-      }
-      for (int i = 0; i < 8; i++) s[i] = _mm256_add_epi32(s[i], _mm256_madd_epi16(h[i], ones));
-    }
-    return;
-  }
-  const __m256i order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
-  for (int k4 = 0; k4 < K4; k4++)
-    for (int j = 0; j < 2; j++) {
-      const int8_t* wb = (j ? w1 : w0) + size_t(k4) * 32;
-      // Widen the 32 weight bytes to int16 in two halves (channels 0-3, 4-7).
-      const __m256i wlo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb)));
-      const __m256i whi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 16)));
-      for (int r = 0; r < 4; r++) {
-        const uint8_t* x = a[r] + k4 * 4;
-        // Activation pairs (a0,a1),(a2,a3) as int16, repeated for 4 channels.
-        const int32_t p01 = int32_t(x[0]) | (int32_t(x[1]) << 16), p23 = int32_t(x[2]) | (int32_t(x[3]) << 16);
-        const __m256i av = _mm256_setr_epi32(p01, p23, p01, p23, p01, p23, p01, p23);
-        // Channel c's two pair sums sit in lanes 2c, 2c+1: add them, then restore channel order.
-        const __m256i sum = _mm256_hadd_epi32(_mm256_madd_epi16(av, wlo), _mm256_madd_epi16(av, whi));
-        s[2 * r + j] = _mm256_add_epi32(s[2 * r + j], _mm256_permutevar8x32_epi32(sum, order));
-      }
-    }
+// u16 copies of n bytes (n a multiple of 16). `in` may be the upper half of `out`.
+void widen(const uint8_t* in, size_t n, uint16_t* out) {
+  for (size_t i = 0; i < n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
 }
+
+// amode 0: acc[r][0..15] = Σ_k a[r][k]·w[k][ch] with a block laid out as 64 bytes per group of
+// 4 reduction entries: channels 0-7 × 4 bytes, then channels 8-15 × 4 bytes. Written in assembly
+// because compilers spill this tile: 10 int16 sums (ymm0-9), two weight vectors (ymm10-11) and
+// two broadcast/product pairs (ymm12-15) use all 16 registers. Each chunk of `steps` groups sums
+// in int16, then widens (madd with ones) into the int32 totals in acc.
+void tileMaddubs(const uint8_t* const a[TR], const int8_t* w, int K4, int steps, int32_t acc[TR][CB]) {
+  std::memset(acc, 0, sizeof(int32_t) * TR * CB);
+  for (int k0 = 0; k0 < K4; k0 += steps) {
+    const int8_t* wp = w + size_t(k0) * 64;
+    size_t off = size_t(k0) * 4;
+    size_t cnt = size_t(std::min(K4, k0 + steps) - k0);
+    asm volatile(
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+      "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+      "1:\n\t"
+      "vmovdqu (%[w]), %%ymm10\n\t"
+      "vmovdqu 32(%[w]), %%ymm11\n\t"
+      "vpbroadcastd (%[a0],%[o]), %%ymm12\n\t"
+      "vpmaddubsw %%ymm10, %%ymm12, %%ymm13\n\t"
+      "vpaddw %%ymm13, %%ymm0, %%ymm0\n\t"
+      "vpmaddubsw %%ymm11, %%ymm12, %%ymm13\n\t"
+      "vpaddw %%ymm13, %%ymm1, %%ymm1\n\t"
+      "vpbroadcastd (%[a1],%[o]), %%ymm14\n\t"
+      "vpmaddubsw %%ymm10, %%ymm14, %%ymm15\n\t"
+      "vpaddw %%ymm15, %%ymm2, %%ymm2\n\t"
+      "vpmaddubsw %%ymm11, %%ymm14, %%ymm15\n\t"
+      "vpaddw %%ymm15, %%ymm3, %%ymm3\n\t"
+      "vpbroadcastd (%[a2],%[o]), %%ymm12\n\t"
+      "vpmaddubsw %%ymm10, %%ymm12, %%ymm13\n\t"
+      "vpaddw %%ymm13, %%ymm4, %%ymm4\n\t"
+      "vpmaddubsw %%ymm11, %%ymm12, %%ymm13\n\t"
+      "vpaddw %%ymm13, %%ymm5, %%ymm5\n\t"
+      "vpbroadcastd (%[a3],%[o]), %%ymm14\n\t"
+      "vpmaddubsw %%ymm10, %%ymm14, %%ymm15\n\t"
+      "vpaddw %%ymm15, %%ymm6, %%ymm6\n\t"
+      "vpmaddubsw %%ymm11, %%ymm14, %%ymm15\n\t"
+      "vpaddw %%ymm15, %%ymm7, %%ymm7\n\t"
+      "vpbroadcastd (%[a4],%[o]), %%ymm12\n\t"
+      "vpmaddubsw %%ymm10, %%ymm12, %%ymm13\n\t"
+      "vpaddw %%ymm13, %%ymm8, %%ymm8\n\t"
+      "vpmaddubsw %%ymm11, %%ymm12, %%ymm13\n\t"
+      "vpaddw %%ymm13, %%ymm9, %%ymm9\n\t"
+      "add $64, %[w]\n\t"
+      "add $4, %[o]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "vpcmpeqw %%ymm10, %%ymm10, %%ymm10\n\t"
+      "vpsrlw $15, %%ymm10, %%ymm10\n\t"
+      "vpmaddwd %%ymm10, %%ymm0, %%ymm0\n\t"
+      "vpaddd 0(%[acc]), %%ymm0, %%ymm0\n\t"
+      "vmovdqu %%ymm0, 0(%[acc])\n\t"
+      "vpmaddwd %%ymm10, %%ymm1, %%ymm1\n\t"
+      "vpaddd 32(%[acc]), %%ymm1, %%ymm1\n\t"
+      "vmovdqu %%ymm1, 32(%[acc])\n\t"
+      "vpmaddwd %%ymm10, %%ymm2, %%ymm2\n\t"
+      "vpaddd 64(%[acc]), %%ymm2, %%ymm2\n\t"
+      "vmovdqu %%ymm2, 64(%[acc])\n\t"
+      "vpmaddwd %%ymm10, %%ymm3, %%ymm3\n\t"
+      "vpaddd 96(%[acc]), %%ymm3, %%ymm3\n\t"
+      "vmovdqu %%ymm3, 96(%[acc])\n\t"
+      "vpmaddwd %%ymm10, %%ymm4, %%ymm4\n\t"
+      "vpaddd 128(%[acc]), %%ymm4, %%ymm4\n\t"
+      "vmovdqu %%ymm4, 128(%[acc])\n\t"
+      "vpmaddwd %%ymm10, %%ymm5, %%ymm5\n\t"
+      "vpaddd 160(%[acc]), %%ymm5, %%ymm5\n\t"
+      "vmovdqu %%ymm5, 160(%[acc])\n\t"
+      "vpmaddwd %%ymm10, %%ymm6, %%ymm6\n\t"
+      "vpaddd 192(%[acc]), %%ymm6, %%ymm6\n\t"
+      "vmovdqu %%ymm6, 192(%[acc])\n\t"
+      "vpmaddwd %%ymm10, %%ymm7, %%ymm7\n\t"
+      "vpaddd 224(%[acc]), %%ymm7, %%ymm7\n\t"
+      "vmovdqu %%ymm7, 224(%[acc])\n\t"
+      "vpmaddwd %%ymm10, %%ymm8, %%ymm8\n\t"
+      "vpaddd 256(%[acc]), %%ymm8, %%ymm8\n\t"
+      "vmovdqu %%ymm8, 256(%[acc])\n\t"
+      "vpmaddwd %%ymm10, %%ymm9, %%ymm9\n\t"
+      "vpaddd 288(%[acc]), %%ymm9, %%ymm9\n\t"
+      "vmovdqu %%ymm9, 288(%[acc])\n\t"
+      : [w] "+r"(wp), [o] "+r"(off), [n] "+r"(cnt)
+      : [a0] "r"(a[0]), [a1] "r"(a[1]), [a2] "r"(a[2]), [a3] "r"(a[3]), [a4] "r"(a[4]), [acc] "r"(&acc[0][0])
+      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  }
+}
+
+// amode 1: the same sums with u16 activations; a block holds 32 bytes per pair of reduction
+// entries: channels 0-15 × (k, k+1) as s8, widened to s16 in registers (vpmovsxbw) and summed
+// with vpmaddwd into int32 (ymm0-9), exact for any byte.
+void tileMadd16(const uint16_t* const a[TR], const int8_t* w, int K2, int32_t acc[TR][CB]) {
+  const int8_t* wp = w;
+  size_t off = 0, cnt = size_t(K2);
+  asm volatile(
+    "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+    "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+    "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+    "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+    "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+    "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+    "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+    "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+    "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+    "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+    "1:\n\t"
+    "vpmovsxbw (%[w]), %%ymm10\n\t"
+    "vpmovsxbw 16(%[w]), %%ymm11\n\t"
+    "vpbroadcastd (%[a0],%[o]), %%ymm12\n\t"
+    "vpmaddwd %%ymm10, %%ymm12, %%ymm13\n\t"
+    "vpaddd %%ymm13, %%ymm0, %%ymm0\n\t"
+    "vpmaddwd %%ymm11, %%ymm12, %%ymm13\n\t"
+    "vpaddd %%ymm13, %%ymm1, %%ymm1\n\t"
+    "vpbroadcastd (%[a1],%[o]), %%ymm14\n\t"
+    "vpmaddwd %%ymm10, %%ymm14, %%ymm15\n\t"
+    "vpaddd %%ymm15, %%ymm2, %%ymm2\n\t"
+    "vpmaddwd %%ymm11, %%ymm14, %%ymm15\n\t"
+    "vpaddd %%ymm15, %%ymm3, %%ymm3\n\t"
+    "vpbroadcastd (%[a2],%[o]), %%ymm12\n\t"
+    "vpmaddwd %%ymm10, %%ymm12, %%ymm13\n\t"
+    "vpaddd %%ymm13, %%ymm4, %%ymm4\n\t"
+    "vpmaddwd %%ymm11, %%ymm12, %%ymm13\n\t"
+    "vpaddd %%ymm13, %%ymm5, %%ymm5\n\t"
+    "vpbroadcastd (%[a3],%[o]), %%ymm14\n\t"
+    "vpmaddwd %%ymm10, %%ymm14, %%ymm15\n\t"
+    "vpaddd %%ymm15, %%ymm6, %%ymm6\n\t"
+    "vpmaddwd %%ymm11, %%ymm14, %%ymm15\n\t"
+    "vpaddd %%ymm15, %%ymm7, %%ymm7\n\t"
+    "vpbroadcastd (%[a4],%[o]), %%ymm12\n\t"
+    "vpmaddwd %%ymm10, %%ymm12, %%ymm13\n\t"
+    "vpaddd %%ymm13, %%ymm8, %%ymm8\n\t"
+    "vpmaddwd %%ymm11, %%ymm12, %%ymm13\n\t"
+    "vpaddd %%ymm13, %%ymm9, %%ymm9\n\t"
+    "add $32, %[w]\n\t"
+    "add $4, %[o]\n\t"
+    "dec %[n]\n\t"
+    "jnz 1b\n\t"
+    "vmovdqu %%ymm0, 0(%[acc])\n\t"
+    "vmovdqu %%ymm1, 32(%[acc])\n\t"
+    "vmovdqu %%ymm2, 64(%[acc])\n\t"
+    "vmovdqu %%ymm3, 96(%[acc])\n\t"
+    "vmovdqu %%ymm4, 128(%[acc])\n\t"
+    "vmovdqu %%ymm5, 160(%[acc])\n\t"
+    "vmovdqu %%ymm6, 192(%[acc])\n\t"
+    "vmovdqu %%ymm7, 224(%[acc])\n\t"
+    "vmovdqu %%ymm8, 256(%[acc])\n\t"
+    "vmovdqu %%ymm9, 288(%[acc])\n\t"
+    : [w] "+r"(wp), [o] "+r"(off), [n] "+r"(cnt)
+    : [a0] "r"(a[0]), [a1] "r"(a[1]), [a2] "r"(a[2]), [a3] "r"(a[3]), [a4] "r"(a[4]), [acc] "r"(&acc[0][0])
+    : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+
+// Expands a packed block (64-byte units at `bits` per entry: unit u of a group of 8/bits units
+// sits in bits [u·bits, (u+1)·bits) of each byte) into s8 levels through the table.
+void unpackBlock(const uint8_t* src, int units, int bits, const __m256i lut, int8_t* dst) {
+  const int per = 8 / bits;
+  const __m256i mask = _mm256_set1_epi8(char((1 << bits) - 1));
+  for (int u0 = 0; u0 < units; u0 += per) {
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + size_t(u0 / per) * 64));
+    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + size_t(u0 / per) * 64 + 32));
+    for (int j = 0; j < per; j++) {
+      // 16-bit shifts move bits across byte boundaries; the mask keeps each byte's own field.
+      const __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(v0, j * bits), mask);
+      const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(v1, j * bits), mask);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(dst + size_t(u0 + j) * 64), _mm256_shuffle_epi8(lut, c0));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(dst + size_t(u0 + j) * 64 + 32), _mm256_shuffle_epi8(lut, c1));
+    }
+  }
+}
+
+inline uint8_t* align32(uint8_t* p) { return p + ((32 - reinterpret_cast<uintptr_t>(p) % 32) % 32); }
+
+struct GridEpilogue {
+  std::vector<int64_t> M, B;
+  const int32_t* shift;
+  std::vector<int64_t> t;
+  int T, minIndex;
+  const uint8_t* outBytes;
+  // Thresholds equally spaced by 2^dshift (uniform grids): the count is a shift, not a search.
+  bool uniform = false, wide = false;
+  int dshift = 0;
+
+  int64_t t0 = 0;
+
+  uint8_t byteOf(int32_t v, int ch) const {
+    int64_t V;
+    if (wide) V = int64_t((__int128(v) * M[ch] + B[ch]) >> shift[ch]);
+    else V = (int64_t(v) * M[ch] + B[ch]) >> shift[ch];  // arithmetic shift: floor division
+    int64_t idx;
+    // (V − t0) >> dshift is floor((V − t0) / d); +1 counts t0; the clamps are branch-free.
+    if (uniform) idx = std::min<int64_t>(T, std::max<int64_t>(0, ((V - t0) >> dshift) + 1));
+    else {
+      int lo = 0, hi = T;
+      while (lo < hi) {
+        const int mid = (lo + hi) >> 1;
+        if (t[mid] <= V) lo = mid + 1;
+        else hi = mid;
+      }
+      idx = lo;
+    }
+    return outBytes[idx > minIndex ? idx : minIndex];
+  }
+};
+
+// The grid epilogue of 8 channels at once, for uniform output grids whose bytes are consecutive
+// (every int grid) and multipliers below 2^31. With B' = B − t0·2^s + 2^(s+d) and s' = s + d the
+// threshold count before clamping is floor((v·M + B') / 2^s') — one product, one shift. AVX2 has
+// no 64-bit arithmetic shift: x + 2^63 (the sign bit flipped) is shifted logically instead, which
+// adds 2^(63−s') to the result; the clamp bounds and the byte offset absorb it. Constants are
+// stored per group of 8 channels as the even channels, then the odd ones (the lanes of
+// _mm256_mul_epi32).
+struct VectorEpilogue {
+  bool usable = false;
+  std::vector<int64_t> M, B, S, lo, hi, C;  // [group][even 0,2,4,6 | odd 1,3,5,7]
+
+  void build(const GridEpilogue& e, int N, const uint8_t* outBytes) {
+    if (!e.uniform || e.wide || e.T < 1) return;
+    for (int i = 1; i <= e.T; i++)
+      if (outBytes[i] != uint8_t(outBytes[0] + i)) return;
+    const int groups = (N + 7) / 8;
+    // Channels past N (a last partial group) compute a bounded throwaway byte.
+    for (auto* v : {&M, &B, &lo, &hi, &C}) v->assign(size_t(groups) * 8, 0);
+    S.assign(size_t(groups) * 8, 62);
+    const int64_t low = std::max(0, e.minIndex);
+    for (int ch = 0; ch < N; ch++) {
+      const int sp = e.shift[ch] + e.dshift;
+      if (e.shift[ch] < 0 || sp > 62) return;
+      const __int128 b = __int128(e.B[ch]) - __int128(e.t0) * (__int128(1) << e.shift[ch]) + (__int128(1) << sp);
+      if (b >= (__int128(1) << 62) || b <= -(__int128(1) << 62)) return;
+      const size_t at = size_t(ch / 8) * 8 + (ch % 2) * 4 + (ch % 8) / 2;
+      const int64_t bias = int64_t(1) << (63 - sp);
+      M[at] = e.M[ch], B[at] = int64_t(b), S[at] = sp;
+      lo[at] = low + bias, hi[at] = e.T + bias, C[at] = bias - outBytes[0];
+    }
+    usable = true;
+  }
+
+  // out[c] for the 8 channels of group `group`, from acc − corr.
+  void run(const int32_t* acc, const int32_t* corr, int group, uint8_t* out) const {
+    const __m256i v = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)),
+                                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr)));
+    const int64_t* base[6] = {M.data(), B.data(), S.data(), lo.data(), hi.data(), C.data()};
+    const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
+    __m256i r[2];
+    for (int h = 0; h < 2; h++) {
+      const size_t at = size_t(group) * 8 + h * 4;
+      auto ld = [&](int i) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base[i] + at)); };
+      const __m256i vv = h ? _mm256_srli_epi64(v, 32) : v;
+      const __m256i x = _mm256_add_epi64(_mm256_mul_epi32(vv, ld(0)), ld(1));
+      __m256i u = _mm256_srlv_epi64(_mm256_xor_si256(x, sign), ld(2));
+      const __m256i l = ld(3), hi4 = ld(4);
+      u = _mm256_blendv_epi8(u, l, _mm256_cmpgt_epi64(l, u));
+      u = _mm256_blendv_epi8(u, hi4, _mm256_cmpgt_epi64(u, hi4));
+      r[h] = _mm256_sub_epi64(u, ld(5));
+    }
+    // Even channels in the low dword of each qword, odd ones in the high dword: channel order.
+    const __m256i d = _mm256_or_si256(r[0], _mm256_slli_epi64(r[1], 32));
+    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1, -1,
+                                          -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i b = _mm256_shuffle_epi8(d, pick);
+    const int32_t lo4 = _mm_cvtsi128_si32(_mm256_castsi256_si128(b)), hi4 = _mm_cvtsi128_si32(_mm256_extracti128_si256(b, 1));
+    std::memcpy(out, &lo4, 4);
+    std::memcpy(out + 4, &hi4, 4);
+  }
+};
 
 }  // namespace
 
-// qconv(x u8, geo i32[14], Wp i8, Kp, N, steps, corr i32[N]|null, pad, mode, ...):
-//   mode 0 (grid): M f64[N], B f64[N], shift i32[N], thresholds f64[T], minIndex, outBytes u8[T+1], out u8[P*N]
+// qconv(x u8, geo i32[14], meta i32[6] = {Kp, N, steps, pad, amode, bits}, Wp u8, lut i8[16]|null,
+//       corr i32[N]|null, emode, ...):
+//   emode 0 (grid): M f64[N], B f64[N], shift i32[N], thresholds f64[T], minIndex, outBytes u8[T+1], out u8[P*N]
 //     byte = outBytes[max(minIndex, #{t <= floor((acc·M + B) / 2^shift)})]
-//   mode 1 (float): a f64[N], b f64[N], relu, out f32[P*N]: y = acc·a + b (ReLU)
+//   emode 1 (float): a f64[N], b f64[N], relu, out f32[P*N]: y = acc·a + b (ReLU)
 // acc = Σ_k window[k]·W[k][n] − corr[n] (corr removes a signed grid's offset: 128·Σ_k W[k][n]).
+// Wp holds ceil(N/16) blocks of Kp·16·bits/8 bytes in the amode's layout; Kp is a multiple of 16.
 static Napi::Value Qconv(const Napi::CallbackInfo& info) {
   auto x = arg<uint8_t>(info, 0);
   auto gd = arg<int32_t>(info, 1);
-  auto Wp = arg<int8_t>(info, 2);
-  const int Kp = argInt(info, 3), N = argInt(info, 4), steps = argInt(info, 5);
-  auto corr = arg<int32_t>(info, 6);
-  const int pad = argInt(info, 7), mode = argInt(info, 8);
-  if (gd.length != 14) fail("qconv: geometry must have 14 entries");
+  auto meta = arg<int32_t>(info, 2);
+  auto Wp = arg<uint8_t>(info, 3);
+  auto lutArg = arg<int8_t>(info, 4);
+  auto corr = arg<int32_t>(info, 5);
+  const int emode = argInt(info, 6);
+  if (gd.length != 14 || meta.length != 6) fail("qconv: geometry must have 14 entries and meta 6");
   const Geometry g{gd.data[0], gd.data[1], gd.data[2], gd.data[3], gd.data[4], gd.data[5], gd.data[6],
                    gd.data[7], gd.data[8], gd.data[9], gd.data[10], gd.data[11], gd.data[12], gd.data[13]};
+  const int Kp = meta.data[0], N = meta.data[1], steps = meta.data[2], pad = meta.data[3], amode = meta.data[4], bits = meta.data[5];
   const size_t P = size_t(g.N) * g.outH * g.outW;
-  const int K = g.kh * g.kw * g.C, nb = (N + 7) / 8, K4 = Kp / 4;
-  if (Kp % 4 || Kp < K || x.length != size_t(g.N) * g.H * g.W * g.C || Wp.length != size_t(nb) * Kp * 8 || steps < 0 ||
-      (corr.data && corr.length != size_t(N)) || pad < 0 || pad > 255)
+  const int K = g.kh * g.kw * g.C, nb = (N + CB - 1) / CB;
+  const size_t blockBytes = size_t(Kp) * CB * bits / 8;
+  if (Kp % 16 || Kp < K || N < 1 || (amode != 0 && amode != 1) || (bits != 8 && bits != 4 && bits != 2) ||
+      x.length != size_t(g.N) * g.H * g.W * g.C || Wp.length != size_t(nb) * blockBytes || (amode == 0 && steps < 1) ||
+      (bits < 8 && lutArg.length != 16) || (corr.data && corr.length != size_t(N)) || pad < 0 || pad > 255)
     fail("qconv: array lengths do not match");
   // Epilogue parameters.
-  Span<double> M, B, th, fa, fb;
-  Span<int32_t> shift;
-  Span<uint8_t> outBytes, out8;
+  GridEpilogue ge;
+  Span<double> fa, fb;
+  Span<uint8_t> out8;
   Span<float> outF;
-  int minIndex = 0;
   bool relu = false;
-  if (mode == 0) {
-    M = arg<double>(info, 9), B = arg<double>(info, 10);
-    shift = arg<int32_t>(info, 11);
-    th = arg<double>(info, 12);
-    minIndex = argInt(info, 13);
-    outBytes = arg<uint8_t>(info, 14);
-    out8 = arg<uint8_t>(info, 15);
+  if (emode == 0) {
+    auto M = arg<double>(info, 7), B = arg<double>(info, 8);
+    auto shift = arg<int32_t>(info, 9);
+    auto th = arg<double>(info, 10);
+    ge.minIndex = argInt(info, 11);
+    auto outBytes = arg<uint8_t>(info, 12);
+    out8 = arg<uint8_t>(info, 13);
     if (M.length != size_t(N) || B.length != size_t(N) || shift.length != size_t(N) || outBytes.length != th.length + 1 ||
-        out8.length != P * N || minIndex < 0 || size_t(minIndex) > th.length)
+        out8.length != P * N || ge.minIndex < 0 || size_t(ge.minIndex) > th.length)
       fail("qconv: grid epilogue lengths do not match");
+    ge.T = int(th.length);
+    ge.shift = shift.data;
+    ge.outBytes = outBytes.data;
+    ge.M.resize(N), ge.B.resize(N), ge.t.resize(th.length);
+    for (int c = 0; c < N; c++) {
+      ge.M[c] = int64_t(M.data[c]), ge.B[c] = int64_t(B.data[c]);
+      // |acc| < 2^31: acc·M + B fits int64 while |M| < 2^31 and |B| < 2^52.
+      if (std::llabs(ge.M[c]) >= (int64_t(1) << 31) || std::llabs(ge.B[c]) >= (int64_t(1) << 52)) ge.wide = true;
+    }
+    for (size_t i = 0; i < th.length; i++) ge.t[i] = int64_t(th.data[i]);
+    if (ge.T >= 2) {
+      const int64_t d = ge.t[1] - ge.t[0];
+      bool eq = d > 0 && (d & (d - 1)) == 0;
+      for (int i = 2; eq && i < ge.T; i++) eq = ge.t[i] - ge.t[i - 1] == d;
+      if (eq) ge.uniform = true, ge.dshift = __builtin_ctzll(uint64_t(d));
+    }
+    if (ge.T > 0) ge.t0 = ge.t[0];
   } else {
-    fa = arg<double>(info, 9), fb = arg<double>(info, 10);
-    relu = argInt(info, 11) != 0;
-    outF = arg<float>(info, 12);
+    fa = arg<double>(info, 7), fb = arg<double>(info, 8);
+    relu = argInt(info, 9) != 0;
+    outF = arg<float>(info, 10);
     if (fa.length != size_t(N) || fb.length != size_t(N) || outF.length != P * N) fail("qconv: float epilogue lengths do not match");
   }
-  std::vector<int64_t> Mi(N), Bi(N), ti(th.length);
-  for (int c = 0; mode == 0 && c < N; c++) Mi[c] = int64_t(M.data[c]), Bi[c] = int64_t(B.data[c]);
-  for (size_t t = 0; t < th.length; t++) ti[t] = int64_t(th.data[t]);
-  const int T = int(th.length);
-  const size_t tiles = (P + 3) / 4;
-#pragma omp parallel num_threads(threads()) if (P * size_t(K) * N > (1 << 18))
+  VectorEpilogue ve;
+  std::vector<int32_t> corrv(size_t(N) + 16, 0);
+  if (corr.data) std::copy(corr.data, corr.data + N, corrv.begin());
+  if (emode == 0) ve.build(ge, N, ge.outBytes);
+  alignas(16) int8_t lut16[16] = {0};
+  if (bits < 8) std::memcpy(lut16, lutArg.data, 16);
+  const __m256i lut = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(lut16)));
+
+  // Panels of Mc pixels (a multiple of the tile height) sized to stay in L2; when there are too
+  // few panels to keep every thread busy (dense layers: one row per image), the channel blocks
+  // of a panel are split between work items too.
+  const size_t rowBytes = size_t(Kp) * (amode ? 2 : 1);
+  const int Mc = int(std::max<size_t>(TR, std::min<size_t>(96, PANEL_BYTES / rowBytes / TR * TR)));
+  const size_t panels = (P + Mc - 1) / Mc;
+  const int nt = (P * size_t(K) * N > (1 << 18)) ? threads() : 1;
+  const size_t wantItems = size_t(nt) * 4;
+  const int chunks = panels >= wantItems ? 1 : int(std::min<size_t>(nb, (wantItems + panels - 1) / panels));
+  const int perChunk = (nb + chunks - 1) / chunks;
+  const size_t items = panels * chunks;
+  const int K4 = Kp / 4;
+#pragma omp parallel num_threads(nt)
   {
-    std::vector<uint8_t> buf(size_t(4) * Kp);
-#pragma omp for schedule(dynamic, 8)
-    for (size_t t = 0; t < tiles; t++) {
-      const size_t p0 = t * 4;
-      const int rows = int(std::min<size_t>(4, P - p0));
-      const uint8_t* a[4];
-      for (int r = 0; r < 4; r++) {
-        if (r < rows) gather(x.data, g, p0 + r, Kp, uint8_t(pad), buf.data() + size_t(r) * Kp);
-        a[r] = buf.data() + size_t(r < rows ? r : 0) * Kp;
+    // 32-byte aligned scratch: the panel, and one expanded block of packed weights.
+    std::vector<uint8_t> panelBuf(size_t(Mc) * rowBytes + 64), blockBuf(size_t(Kp) * CB + 64);
+    uint8_t* panel = align32(panelBuf.data());
+    int8_t* scratch = reinterpret_cast<int8_t*>(align32(blockBuf.data()));
+    size_t gathered = SIZE_MAX;
+    alignas(32) int32_t acc[TR][CB];
+    // A private copy: its fields stay in registers instead of being reloaded through a pointer.
+    const GridEpilogue e = ge;
+#pragma omp for schedule(dynamic, 1)
+    for (size_t item = 0; item < items; item++) {
+      const size_t pn = item / chunks;
+      const int b0 = int(item % chunks) * perChunk, b1 = std::min(nb, b0 + perChunk);
+      const size_t p0 = pn * Mc;
+      const int rows = int(std::min<size_t>(Mc, P - p0));
+      if (gathered != pn) {
+        if (amode) {
+          // Gather bytes into the panel's upper half, then widen front to back (the u16 write
+          // of entry i never passes the byte at i still to be read).
+          uint8_t* bytes = panel + size_t(rows) * Kp;
+          gatherPanel(x.data, g, p0, rows, Kp, uint8_t(pad), bytes);
+          widen(bytes, size_t(rows) * Kp, reinterpret_cast<uint16_t*>(panel));
+        } else gatherPanel(x.data, g, p0, rows, Kp, uint8_t(pad), panel);
+        gathered = pn;
       }
-      for (int b = 0; b < nb; b += 2) {
-        const bool two = b + 1 < nb;
-        const int8_t* w0 = Wp.data + size_t(b) * Kp * 8;
-        __m256i s[8];
-        tile(a, w0, two ? w0 + size_t(Kp) * 8 : w0, K4, steps, s);
-        for (int j = 0; j < (two ? 2 : 1); j++) {
-          const int base = (b + j) * 8, nc = std::min(8, N - base);
-          for (int r = 0; r < rows; r++) {
-            alignas(32) int32_t acc[8];
-            _mm256_store_si256(reinterpret_cast<__m256i*>(acc), s[2 * r + j]);
-            const size_t o = (p0 + r) * N + base;
-            for (int c = 0; c < nc; c++) {
+      for (int b = b0; b < b1; b++) {
+        const uint8_t* src = Wp.data + size_t(b) * blockBytes;
+        const int8_t* w = reinterpret_cast<const int8_t*>(src);
+        if (bits < 8) {
+          unpackBlock(src, K4, bits, lut, scratch);
+          w = scratch;
+        }
+        const int base = b * CB, nc = std::min(CB, N - base);
+        for (int r0 = 0; r0 < rows; r0 += TR) {
+          const int tr = std::min(TR, rows - r0);
+          if (amode) {
+            const uint16_t* a[TR];
+            for (int r = 0; r < TR; r++) a[r] = reinterpret_cast<const uint16_t*>(panel) + size_t(r0 + (r < tr ? r : 0)) * Kp;
+            tileMadd16(a, w, Kp / 2, acc);
+          } else {
+            const uint8_t* a[TR];
+            for (int r = 0; r < TR; r++) a[r] = panel + size_t(r0 + (r < tr ? r : 0)) * Kp;
+            tileMaddubs(a, w, K4, steps, acc);
+          }
+          for (int r = 0; r < tr; r++) {
+            const size_t o = (p0 + r0 + r) * N + base;
+            int c = 0;
+            if (ve.usable) {
+              for (; c + 8 <= nc; c += 8) ve.run(acc[r] + c, corrv.data() + base + c, (base + c) / 8, out8.data + o + c);
+              if (c < nc) {
+                uint8_t part[8];
+                ve.run(acc[r] + c, corrv.data() + base + c, (base + c) / 8, part);
+                for (int j = 0; c < nc; c++, j++) out8.data[o + c] = part[j];
+              }
+            }
+            for (; c < nc; c++) {
               const int ch = base + c;
-              const int32_t v = acc[c] - (corr.data ? corr.data[ch] : 0);
-              if (mode == 0) {
-                // Arithmetic shift of a signed value is floor division by 2^shift.
-                const int64_t V = int64_t((__int128(v) * Mi[ch] + Bi[ch]) >> shift.data[ch]);
-                int lo = 0, hi = T;
-                while (lo < hi) {
-                  const int mid = (lo + hi) >> 1;
-                  if (ti[mid] <= V) lo = mid + 1;
-                  else hi = mid;
-                }
-                out8.data[o + c] = outBytes.data[lo > minIndex ? lo : minIndex];
-              } else {
+              const int32_t v = acc[r][c] - corrv[ch];
+              if (emode == 0) out8.data[o + c] = e.byteOf(v, ch);
+              else {
                 const double prod = double(v) * fa.data[ch];
                 const double y = prod + fb.data[ch];
                 outF.data[o + c] = float(relu && y < 0 ? 0.0 : y);

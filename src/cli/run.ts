@@ -1,10 +1,11 @@
 // `lowbit run --model model.lowbit --data mnist`: the packed model on a test set with the
-// integer runtime — accuracy and throughput.
+// integer runtime — accuracy and throughput; with --compare, also how closely it follows the
+// training simulation (the packed model rebuilt as a tfjs model, float fake quantization).
 import { Command } from 'commander';
-import { makeBatch, normalizationTable } from '../data/batches.js';
 import { datasetNames } from '../data/datasets.js';
-import { limitSplit, loadDataset } from '../data/load.js';
 import { loadLowbit, type LowbitModel } from '../deploy/runtime/model.js';
+import { evaluatePacked } from '../deploy/runtime/evaluate.js';
+import { initEngine } from '../engine/setup.js';
 import { readInputFile } from '../util/read.js';
 import { oneOf, positiveInt } from './options.js';
 
@@ -16,53 +17,38 @@ export function runCommand(): Command {
     .option('--data-dir <dir>', 'directory holding the dataset files')
     .option('--limit <n>', 'first n test images', positiveInt)
     .option('--batch <n>', 'images per batch', positiveInt, 64)
+    .option('--compare', 'also run the training simulation and report top-1 agreement and logit differences')
     .option('--json', 'print the result as JSON')
-    .action((f: { model: string; data?: string; dataDir?: string; limit?: number; batch: number; json?: boolean }) => {
-      const bytes = new Uint8Array(readInputFile(f.model, 'packed model'));
-      let model: LowbitModel;
-      try {
-        model = loadLowbit(bytes);
-      } catch (e) {
-        throw new Error(`${f.model}: ${(e as Error).message}`);
-      }
-      const trained = model.packed.manifest.modelSpec.dataset;
-      const name = f.data ?? (typeof trained === 'string' ? trained : undefined);
-      if (!name) throw new Error(`--data is required: ${f.model} does not say which dataset it was trained on`);
-      const ds = loadDataset(name, f.dataDir ? { dataDir: f.dataDir } : {});
-      const shape = ds.info.shape;
-      if (shape.join() !== model.inputShape.join())
-        throw new Error(`${f.model} takes [${model.inputShape.join(', ')}] images, ${name} has [${shape.join(', ')}]`);
-      const test = limitSplit(ds.test, f.limit);
-      const lut = normalizationTable(ds.info);
-      let correct = 0,
-        seconds = 0;
-      const K = ds.info.numClasses;
-      for (let start = 0; start < test.count; start += f.batch) {
-        const n = Math.min(f.batch, test.count - start);
-        const { x, y } = makeBatch(
-          test,
-          ds.info,
-          Uint32Array.from({ length: n }, (_, i) => start + i),
-          lut,
-        );
-        const input = Float32Array.from(x.dataSync() as Float32Array);
-        const labels = y.dataSync();
-        x.dispose();
-        y.dispose();
-        const t0 = performance.now();
-        const logits = model.predict(input, n);
-        seconds += (performance.now() - t0) / 1000;
-        for (let i = 0; i < n; i++) {
-          let best = 0;
-          for (let k = 1; k < K; k++) if (logits[i * K + k] > logits[i * K + best]) best = k;
-          if (best === labels[i]) correct++;
+    .action(
+      async (f: { model: string; data?: string; dataDir?: string; limit?: number; batch: number; compare?: boolean; json?: boolean }) => {
+        // The native kernels when the addon is built (the TypeScript path otherwise).
+        await initEngine({ quiet: true });
+        const bytes = new Uint8Array(readInputFile(f.model, 'packed model'));
+        let model: LowbitModel;
+        try {
+          model = loadLowbit(bytes);
+        } catch (e) {
+          throw new Error(`${f.model}: ${(e as Error).message}`);
         }
-      }
-      const r = { model: f.model, data: name, images: test.count, accuracy: correct / test.count, imagesPerSecond: test.count / seconds };
-      if (f.json) console.log(JSON.stringify(r));
-      else
+        let r;
+        try {
+          r = await evaluatePacked(model, f);
+        } catch (e) {
+          throw new Error(`${f.model}: ${(e as Error).message}`);
+        }
+        if (f.json) {
+          console.log(JSON.stringify({ model: f.model, ...r }));
+          return;
+        }
         console.log(
-          `${f.model} on ${name}: accuracy ${(100 * r.accuracy).toFixed(2)}% over ${r.images} images, ${r.imagesPerSecond.toFixed(0)} images/s (integer runtime, TypeScript path)`,
+          `${f.model} on ${r.data}: accuracy ${(100 * r.accuracy).toFixed(2)}% over ${r.images} images, ${r.imagesPerSecond.toFixed(0)} images/s (integer runtime, ${r.kernels})`,
         );
-    });
+        const v = r.vsSimulation;
+        if (v)
+          console.log(
+            `vs the training simulation: same top-1 on ${(100 * v.top1Agreement).toFixed(2)}% of images (simulation accuracy ${(100 * v.simulationAccuracy).toFixed(2)}%), ` +
+              `logits within one output step on ${(100 * v.withinOneStep).toFixed(2)}% (largest difference ${v.maxSteps.toFixed(2)} steps of ${v.step.toPrecision(3)})`,
+          );
+      },
+    );
 }

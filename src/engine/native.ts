@@ -114,12 +114,10 @@ export interface NativeAddon {
   qconv(
     x: Uint8Array,
     geometry: Int32Array,
-    wp: Int8Array,
-    kp: number,
-    n: number,
-    steps: number,
+    meta: Int32Array,
+    wp: Uint8Array,
+    lut: Int8Array | null,
     corr: Int32Array | null,
-    pad: number,
     mode: 0 | 1,
     ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]
   ): void;

@@ -243,11 +243,22 @@ test('pack and run: the packed model is small, loads, and the integer runtime ma
     };
     assert.ok(rep.bytes <= 1.02 * (rep.tensorBytes + rep.manifestBytes), 'container overhead within 2%');
     assert.ok(rep.compressionVsFp32 > 4, `${args.join(' ')}: ${rep.compressionVsFp32}x`);
-    const r = lowbit(['run', '--model', file, '--data-dir', data, '--json']);
+    const r = lowbit(['run', '--model', file, '--data-dir', data, '--compare', '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const run = JSON.parse(r.stdout) as { accuracy: number; images: number };
+    const run = JSON.parse(r.stdout) as {
+      accuracy: number;
+      images: number;
+      vsSimulation: { images: number; top1Agreement: number; simulationAccuracy: number };
+    };
     assert.equal(run.images, 200);
     assert.ok(Math.abs(run.accuracy - accuracy) <= 0.01, `${args.join(' ')}: runtime ${run.accuracy}, simulation ${accuracy}`);
+    // The rebuilt simulation scores what the quantize run reported; the runtime follows it image by image.
+    assert.equal(run.vsSimulation.images, 200);
+    assert.ok(
+      Math.abs(run.vsSimulation.simulationAccuracy - accuracy) < 1e-9,
+      `${args.join(' ')}: simulation ${run.vsSimulation.simulationAccuracy}`,
+    );
+    assert.ok(run.vsSimulation.top1Agreement >= 0.99, `${args.join(' ')}: top-1 agreement ${run.vsSimulation.top1Agreement}`);
     const onnx = lowbit(['export', '--model', file, '--format', 'onnx', '--out', path.join(out, 'model.onnx')]);
     assert.equal(onnx.status, 0, onnx.stderr);
     assert.match(onnx.stdout, /ONNX opset (19|21)/);

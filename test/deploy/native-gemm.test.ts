@@ -1,19 +1,49 @@
-// The native integer conv (window gathering, AVX2 GEMM, epilogue) against the TypeScript one on
-// random geometries: odd sizes, padding, strides, outputs not a multiple of 8, reductions not a
-// multiple of 4, small levels (int16 accumulation), 8-bit levels (the exact 16-bit path) and
-// signed grids (offset correction).
+// The native integer conv (panel gathering, blocked AVX2 GEMM, epilogue) against the TypeScript
+// one on random geometries: odd sizes, padding, strides, outputs not a multiple of the 16-channel
+// block, reductions not a multiple of 16, small levels (maddubs with int16 sums), 8-bit levels
+// (the exact 16-bit kernel), signed grids (offset correction), weights stored at 2 and 4 bits
+// through a level table, float outputs and grid outputs (uniform thresholds by shift, others by
+// search, ReLU floors), and shapes large enough to span several panels and work items.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import '../helpers/fast-check-setup.js';
 import { activeNative } from '../../src/engine/state.js';
-import { nativeConv, prepareNativeConv } from '../../src/deploy/runtime/native-conv.js';
+import { nativeConv, outputBytes, prepareNativeConv } from '../../src/deploy/runtime/native-conv.js';
 import { geometry, intConv } from '../../src/deploy/runtime/ops.js';
 import { toBytes } from '../../src/deploy/runtime/values.js';
-import type { FloatOutput } from '../../src/deploy/runtime/requant.js';
+import { gridOutput, type FloatOutput } from '../../src/deploy/runtime/requant.js';
+import type { IntGrid } from '../../src/deploy/runtime/grid.js';
 import { engine } from '../helpers/compare.js';
 
 const hasNative = await engine();
+
+const grid = (levels: Int32Array): IntGrid => ({
+  codeMin: 0,
+  codeMax: levels.length - 1,
+  levels: [levels],
+  unit: Float64Array.of(1),
+  channels: 1,
+});
+const range = (lo: number, hi: number) => Int32Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+
+// Weight level sets: stored as s8 (no table, or more than 16 levels), 4-bit and 2-bit tables.
+const weightSets: Record<string, Int32Array | null> = {
+  s8w1: null,
+  s8w7: null,
+  s8w127: null,
+  int4: range(-8, 7),
+  po2: Int32Array.of(-8, -4, -2, -1, 0, 1, 2, 4, 8),
+  ternary: Int32Array.of(-1, 0, 1),
+  int2: range(-2, 1),
+};
+const wmaxOf: Record<string, number> = { s8w1: 1, s8w7: 7, s8w127: 127 };
+// Output grids: uniform (thresholds a power of two apart) and non-uniform.
+const outSets: Record<string, Int32Array> = {
+  u4: range(0, 15),
+  s8: range(-128, 127),
+  dybitLike: Int32Array.of(-12, -6, -3, -1, 0, 1, 3, 6, 12),
+};
 
 test('native integer conv equals the TypeScript conv', { skip: !hasNative }, () => {
   const addon = activeNative()!;
@@ -21,16 +51,18 @@ test('native integer conv equals the TypeScript conv', { skip: !hasNative }, () 
     fc.property(
       fc.record({
         n: fc.integer({ min: 1, max: 3 }),
-        h: fc.integer({ min: 1, max: 7 }),
-        w: fc.integer({ min: 1, max: 7 }),
-        c: fc.integer({ min: 1, max: 9 }),
+        h: fc.integer({ min: 1, max: 9 }),
+        w: fc.integer({ min: 1, max: 9 }),
+        c: fc.integer({ min: 1, max: 40 }),
         k: fc.integer({ min: 1, max: 3 }),
         s: fc.integer({ min: 1, max: 2 }),
         same: fc.boolean(),
-        cout: fc.integer({ min: 1, max: 21 }),
+        cout: fc.integer({ min: 1, max: 40 }),
         amax: fc.constantFrom(1, 3, 15, 127, 255),
-        wmax: fc.constantFrom(1, 7, 127),
+        weights: fc.constantFrom(...Object.keys(weightSets)),
         signed: fc.boolean(),
+        output: fc.constantFrom('float', 'floatRelu', ...Object.keys(outSets)),
+        relu: fc.boolean(),
         seed: fc.nat(),
       }),
       (o) => {
@@ -39,33 +71,76 @@ test('native integer conv equals the TypeScript conv', { skip: !hasNative }, () 
         const g = geometry(o.h, o.w, o.k, o.k, o.s, o.s, o.same ? 'same' : 'valid');
         if (g.outH < 1 || g.outW < 1) return;
         const K = o.k * o.k * o.c;
-        const wl = Int32Array.from({ length: K * o.cout }, () => r(2 * o.wmax + 1) - o.wmax);
-        const levels = o.signed
-          ? Int32Array.from({ length: 255 }, (_, i) => i - 127)
-          : Int32Array.from({ length: o.amax + 1 }, (_, i) => i);
-        const grid = { codeMin: 0, codeMax: levels.length - 1, levels: [levels], unit: Float64Array.of(1), channels: 1 };
+        const set = weightSets[o.weights];
+        const index = Int32Array.from({ length: K * o.cout }, () => r(set ? set.length : 2 * wmaxOf[o.weights] + 1));
+        const wl = set ? Int32Array.from(index, (i) => set[i]) : Int32Array.from(index, (i) => i - wmaxOf[o.weights]);
+        const inGrid = grid(o.signed ? range(-127, 127) : range(0, o.amax));
         const shape = [o.n, o.h, o.w, o.c];
-        const codes = Int32Array.from({ length: o.n * o.h * o.w * o.c }, () => r(levels.length));
-        const x = { kind: 'q' as const, codes, bytes: null, shape, grid };
-        const out: FloatOutput = { kind: 'float', a: new Float64Array(o.cout).fill(1), b: new Float64Array(o.cout), relu: false };
-        const want = intConv(
-          Int32Array.from(codes, (q) => levels[q]),
-          shape,
-          wl,
-          o.cout,
-          g,
-          out,
-        );
-        const c = prepareNativeConv(wl, K, o.cout, grid)!;
-        const got = nativeConv(addon, c, toBytes(x), shape, g, out, null);
-        assert.equal(got.kind, 'f');
-        assert.deepEqual(
-          Array.from((got as { data: Float32Array }).data),
-          Array.from((want as { data: Float32Array }).data),
-          JSON.stringify(o),
-        );
+        const codes = Int32Array.from({ length: o.n * o.h * o.w * o.c }, () => r(inGrid.levels[0].length));
+        const x = { kind: 'q' as const, codes, bytes: null, shape, grid: inGrid };
+        const a = Float64Array.from({ length: o.cout }, () => (r(2000) + 1) * 1e-5);
+        const b = Float64Array.from({ length: o.cout }, () => (r(2000) - 1000) * 1e-3);
+        const outGrid = outSets[o.output] ? grid(outSets[o.output]) : null;
+        const out = outGrid
+          ? gridOutput(a, b, o.relu, outGrid, 'test')
+          : ({ kind: 'float', a, b, relu: o.output === 'floatRelu' } satisfies FloatOutput);
+        const levels = Int32Array.from(codes, (q) => inGrid.levels[0][q]);
+        const want = intConv(levels, shape, wl, o.cout, g, out);
+        const c = prepareNativeConv(wl, K, o.cout, inGrid, set ? { index, levels: set } : undefined)!;
+        const got = nativeConv(addon, c, toBytes(x), shape, g, out, outGrid ? { grid: outGrid, bytes: outputBytes(outGrid) } : null);
+        if (want.kind === 'f') {
+          assert.equal(got.kind, 'f');
+          assert.deepEqual(Array.from((got as { data: Float32Array }).data), Array.from(want.data), JSON.stringify(o));
+        } else {
+          assert.equal(got.kind, 'q');
+          const wantBytes = toBytes({ ...want, grid: outGrid! });
+          assert.deepEqual(Array.from(toBytes(got as never)), Array.from(wantBytes), JSON.stringify(o));
+        }
       },
     ),
-    { numRuns: 200 },
+    { numRuns: 300 },
   );
+});
+
+test('native integer conv splits large layers over panels and channel blocks exactly', { skip: !hasNative }, () => {
+  const addon = activeNative()!;
+  // A conv with more pixels than one panel holds, and a dense layer with one panel whose
+  // channel blocks are shared between work items; 4-bit table weights and 8-bit s8 weights.
+  for (const [n, h, w, c, k, cout] of [
+    [4, 12, 12, 64, 3, 40],
+    [70, 1, 1, 600, 1, 100],
+  ]) {
+    for (const table of [true, false]) {
+      let s = n * 7 + cout;
+      const r = (m: number) => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s % m);
+      const K = k * k * c;
+      const set = range(-8, 7);
+      const index = Int32Array.from({ length: K * cout }, () => r(16));
+      const wl = table ? Int32Array.from(index, (i) => set[i]) : Int32Array.from(index, () => r(255) - 127);
+      const inGrid = grid(range(0, table ? 15 : 255));
+      const shape = [n, h, w, c];
+      const codes = Int32Array.from({ length: n * h * w * c }, () => r(inGrid.levels[0].length));
+      const g = geometry(h, w, k, k, 1, 1, 'same');
+      const outGrid = grid(range(0, 15));
+      const a = Float64Array.from({ length: cout }, () => (r(100) + 1) * 1e-4);
+      const b = Float64Array.from({ length: cout }, () => (r(200) - 100) * 1e-2);
+      const out = gridOutput(a, b, true, outGrid, 'test');
+      const want = intConv(
+        Int32Array.from(codes, (q) => inGrid.levels[0][q]),
+        shape,
+        wl,
+        cout,
+        g,
+        out,
+      );
+      const cv = prepareNativeConv(wl, K, cout, inGrid, table ? { index, levels: set } : undefined)!;
+      assert.equal(cv.meta[5], table ? 4 : 8, 'weights stored at 4 bits through the table');
+      assert.equal(cv.meta[4], table ? 0 : 1, 'kernel chosen by the value ranges');
+      const got = nativeConv(addon, cv, toBytes({ kind: 'q', codes, bytes: null, shape, grid: inGrid }), shape, g, out, {
+        grid: outGrid,
+        bytes: outputBytes(outGrid),
+      });
+      assert.deepEqual(toBytes(got as never), toBytes({ ...(want as never as { kind: 'q' }), grid: outGrid } as never));
+    }
+  }
 });

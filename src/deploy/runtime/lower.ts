@@ -11,7 +11,7 @@ import { intGrid, type IntGrid } from './grid.js';
 import { floatConv, geometry, intConv, maxPool, type FValue, type QValue, type Value } from './ops.js';
 import { byteOffset, dequantize, levelsOf, toBytes } from './values.js';
 import { gridOutput, type FloatOutput } from './requant.js';
-import { nativeConv, outputBytes, prepareNativeConv } from './native-conv.js';
+import { nativeConv, outputBytes, prepareNativeConv, type WeightTable } from './native-conv.js';
 import { activeNative } from '../../engine/state.js';
 
 export type Step = (values: Map<string, Value>) => void;
@@ -196,7 +196,7 @@ export function lower(p: PackedModel): Program {
           const wl = Int32Array.from(kernelCodes!, (q, i) => wg.levels[wg.channels === 1 ? 0 : i % cout][q - wg.codeMin]);
           for (let c = 0; c < cout; c++) a[c] *= gin.unit[0] * wg.unit[wg.channels === 1 ? 0 : c];
           const tgrid = target ? inputGrid(target)! : null;
-          const nat = prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin);
+          const nat = prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin, weightTable(wg, kernelCodes!));
           // The native path writes bytes of the target grid; a grid that does not fit bytes stays on the TypeScript path.
           const tbytes = tgrid && byteOffset(tgrid) !== null ? { grid: tgrid, bytes: outputBytes(tgrid) } : null;
           const useNative = nat !== null && (!tgrid || tbytes !== null);
@@ -330,6 +330,14 @@ export function lower(p: PackedModel): Program {
   const out = m.outputs[0];
   if (!byName.has(out)) fail(`output ${out} is not a layer`);
   return { steps, inputName: m.layers[0].name, outputName: out, inputShape: m.inputShape };
+}
+
+/** The weights as indices into one table of levels when every channel has the same levels (≤ 16 of them). */
+function weightTable(wg: IntGrid, codes: Int32Array): WeightTable | undefined {
+  const lv = wg.levels[0];
+  if (lv.length > 16 || lv.some((v) => v < -128 || v > 127)) return undefined;
+  if (wg.levels.some((l) => l.length !== lv.length || l.some((v, i) => v !== lv[i]))) return undefined;
+  return { index: Int32Array.from(codes, (q) => q - wg.codeMin), levels: lv };
 }
 
 function reshape(v: Value, shape: number[]): Value {

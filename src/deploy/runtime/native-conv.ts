@@ -1,50 +1,85 @@
 // The native path of an integer conv/dense layer (native/src/intgemm.cc): input bytes (level +
-// offset), one fused pass of window gathering, an AVX2 u8×s8 GEMM and the fixed-point epilogue
-// into the next layer's bytes. Prepared once per layer at load; used when the addon is active
-// and every level fits a byte; bit-exact with the TypeScript path (ops.ts).
+// offset), a blocked GEMM over panels of gathered windows and the fixed-point epilogue into the
+// next layer's bytes. Prepared once per layer at load: the weights are laid out for the inner
+// kernel the layer's value ranges allow and kept at their own width (2 or 4 bits with a table
+// from code to level when the format has few enough codes, else s8 levels). Used when the addon
+// is active and every level fits a byte; bit-exact with the TypeScript path (ops.ts).
 import type { NativeAddon } from '../../engine/native.js';
 import type { IntGrid } from './grid.js';
 import type { FValue, Geometry, QValue } from './ops.js';
 import type { FloatOutput, GridOutput } from './requant.js';
 import { byteOffset } from './values.js';
 
+/** Output channels per weight block of the native kernel. */
+const BLOCK = 16;
+
 export interface NativeConv {
-  wp: Int8Array;
-  kp: number;
+  /** Weight blocks in the kernel's layout, at `bits` per weight. */
+  wp: Uint8Array;
+  /** Code index → level, for weights stored at 2 or 4 bits. */
+  lut: Int8Array | null;
+  /** [Kp, cout, steps, pad, amode, bits] as the kernel reads them. */
+  meta: Int32Array;
   k: number;
   cout: number;
-  /** Byte of the input's level 0 (what padding reads). */
-  pad: number;
-  /** Groups of 4 products that may add up in int16 before widening (0: the exact 16-bit path). */
-  steps: number;
   corr: Int32Array | null;
 }
 
+/** Weights as indices into one table of levels shared by every output channel (a format's codes). */
+export interface WeightTable {
+  index: Int32Array;
+  levels: Int32Array;
+}
+
 /**
- * Packs weight levels ([K, cout], K = kh·kw·cin) into blocks of 8 outputs × 4 reduction entries;
- * null if the weights or the input's levels do not fit 8 bits.
+ * Lays out weight levels ([K, cout], K = kh·kw·cin) for the native kernel; null if the weights
+ * or the input's levels do not fit a byte.
  */
-export function prepareNativeConv(wl: Int32Array, k: number, cout: number, input: IntGrid): NativeConv | null {
+export function prepareNativeConv(wl: Int32Array, k: number, cout: number, input: IntGrid, table?: WeightTable): NativeConv | null {
   for (const v of wl) if (v < -128 || v > 127) return null;
   const offset = byteOffset(input);
   if (offset === null) return null;
-  const kp = Math.ceil(k / 4) * 4,
-    nb = Math.ceil(cout / 8);
-  const wp = new Int8Array(nb * kp * 8);
-  for (let kk = 0; kk < k; kk++)
-    for (let n = 0; n < cout; n++) wp[((Math.floor(n / 8) * (kp / 4) + (kk >> 2)) * 8 + (n % 8)) * 4 + (kk & 3)] = wl[kk * cout + n];
-  let corr: Int32Array | null = null;
-  if (offset) {
-    corr = new Int32Array(cout);
-    for (let kk = 0; kk < k; kk++) for (let n = 0; n < cout; n++) corr[n] += offset * wl[kk * cout + n];
-  }
   let amax = 0,
     wmax = 1;
   for (const v of input.levels[0]) amax = Math.max(amax, v + offset);
   for (const v of wl) wmax = Math.max(wmax, Math.abs(v));
-  // A maddubs pair sum is at most 2·amax·wmax; `steps` of them must stay inside int16.
-  const steps = amax > 127 ? 0 : Math.max(1, Math.min(64, Math.floor(32767 / (2 * Math.max(1, amax) * wmax))));
-  return { wp, kp, k, cout, pad: offset, steps, corr };
+  // maddubs sums two u8·s8 products in int16 (saturating): exact while 2·amax·wmax fits, and
+  // `steps` such sums may add up in int16 before widening. Otherwise the exact 16-bit kernel.
+  const pairMax = 2 * Math.max(1, amax) * wmax;
+  const amode = pairMax <= 32767 ? 0 : 1;
+  const kp = Math.ceil(k / 16) * 16,
+    nb = Math.ceil(cout / BLOCK);
+  const steps = amode === 0 ? Math.max(1, Math.min(kp / 4, Math.floor(32767 / pairMax))) : 0;
+  const n = table?.levels.length ?? Infinity;
+  const bits = n <= 4 ? 2 : n <= 16 ? 4 : 8;
+  const per = 8 / bits;
+  const blockBytes = (kp * BLOCK * bits) / 8;
+  const wp = new Uint8Array(nb * blockBytes);
+  // Padding entries meet zero activations; any level does, the zero level where there is one.
+  const padIndex = table ? Math.max(0, table.levels.indexOf(0)) : 0;
+  for (let b = 0; b < nb; b++)
+    for (let kk = 0; kk < kp; kk++)
+      for (let j = 0; j < BLOCK; j++) {
+        const nn = b * BLOCK + j;
+        const real = kk < k && nn < cout;
+        const u = kk >> 2;
+        // Byte of (kk, channel j) inside its 64-byte unit of 4 reduction entries.
+        const within = amode === 0 ? (j >> 3) * 32 + (j & 7) * 4 + (kk & 3) : ((kk >> 1) & 1) * 32 + j * 2 + (kk & 1);
+        const at = b * blockBytes + Math.floor(u / per) * 64 + within;
+        if (bits === 8) wp[at] = real ? wl[kk * cout + nn] & 0xff : 0;
+        else wp[at] |= (real ? table!.index[kk * cout + nn] : padIndex) << ((u % per) * bits);
+      }
+  let lut: Int8Array | null = null;
+  if (bits < 8) {
+    lut = new Int8Array(16);
+    lut.set(table!.levels);
+  }
+  let corr: Int32Array | null = null;
+  if (offset) {
+    corr = new Int32Array(cout);
+    for (let kk = 0; kk < k; kk++) for (let nn = 0; nn < cout; nn++) corr[nn] += offset * wl[kk * cout + nn];
+  }
+  return { wp, lut, meta: Int32Array.of(kp, cout, steps, offset, amode, bits), k, cout, corr };
 }
 
 /** Bytes of the target grid per threshold index (index i is the i-th level). */
@@ -69,27 +104,10 @@ export function nativeConv(
   const outShape = [N, g.outH, g.outW, c.cout];
   if (out.kind === 'grid') {
     const o = new Uint8Array(P * c.cout);
-    addon.qconv(
-      bytes,
-      geo,
-      c.wp,
-      c.kp,
-      c.cout,
-      c.steps,
-      c.corr,
-      c.pad,
-      0,
-      out.M,
-      out.B,
-      out.shift,
-      out.thresholds,
-      out.minIndex,
-      target!.bytes,
-      o,
-    );
+    addon.qconv(bytes, geo, c.meta, c.wp, c.lut, c.corr, 0, out.M, out.B, out.shift, out.thresholds, out.minIndex, target!.bytes, o);
     return { kind: 'q', codes: null, bytes: o, shape: outShape, grid: target!.grid };
   }
   const data = new Float32Array(P * c.cout);
-  addon.qconv(bytes, geo, c.wp, c.kp, c.cout, c.steps, c.corr, c.pad, 1, out.a, out.b, out.relu ? 1 : 0, data);
+  addon.qconv(bytes, geo, c.meta, c.wp, c.lut, c.corr, 1, out.a, out.b, out.relu ? 1 : 0, data);
   return { kind: 'f', data, shape: outShape };
 }

@@ -1,0 +1,93 @@
+// The deployment section of docs/RESULTS.md (issue 6): the integer runtime's throughput next to
+// onnxruntime-node (results/bench-infer.json, bench/infer.ts) and the trained models packed and
+// run on their test sets against the training simulation (results/bench-deploy.json, bench/deploy.ts).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RunRecord } from './record.js';
+import { pct, provenance } from './render-util.js';
+
+interface Bench<Row> {
+  command: string;
+  rows: Row[];
+  gitCommit: string;
+  gitDirty: boolean;
+  machine: RunRecord['machine'];
+  finishedAt: string;
+}
+
+interface InferRow {
+  model: string;
+  batch: number;
+  config: string;
+  lowbit_ms: number;
+  lowbit_images_per_s: number;
+  ort_fp32_ms: number | null;
+  ort_int8_ms: number | null;
+  vs_ort_int8: number | null;
+  packed_bytes: number;
+  fp32_bytes: number;
+}
+
+interface DeployRow {
+  run: string;
+  data: string;
+  images: number;
+  packed_bytes: number;
+  bits_per_weight: number;
+  vs_fp32: number;
+  runtime_accuracy: number;
+  simulation_accuracy: number;
+  top1_agreement: number;
+  within_one_step: number;
+  max_steps: number;
+  images_per_s: number;
+}
+
+function read<Row>(file: string): Bench<Row> | null {
+  const f = path.join(process.cwd(), 'results', file);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Bench<Row>) : null;
+}
+
+const ms = (v: number | null) => (v === null ? '—' : v.toFixed(1));
+
+export function renderDeploy(): string[] {
+  const lines = ['', '## Packed models and the integer runtime (issue 6)', ''];
+  const infer = read<InferRow>('bench-infer.json');
+  lines.push('### Throughput against onnxruntime-node', '');
+  if (!infer) lines.push('Not measured yet: `node dist/bench/infer.js --record results/bench-infer.json`.', '');
+  else {
+    lines.push(
+      `\`${infer.command}\` on ${provenance(infer)}. Random weights (speed does not depend on accuracy), int weights per`,
+      'channel, first conv and last FC at 8 bits, batch norm folded. ORT runs the FP32 model and the W8A8 model exported as',
+      'QDQ (fused into QLinearConv / QLinearMatMul) in the same process; targets: W4A4 ≥ 1× ORT INT8, W8A8 ≥ 0.8×.',
+      '',
+      '| model | batch | lowbit | ms / batch | images/s | ORT FP32 ms | ORT INT8 ms | vs ORT INT8 | packed size |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const r of infer.rows)
+      lines.push(
+        `| ${r.model} | ${r.batch} | ${r.config} | ${r.lowbit_ms.toFixed(1)} | ${r.lowbit_images_per_s} | ${ms(r.ort_fp32_ms)} | ${ms(r.ort_int8_ms)} | ${r.vs_ort_int8 === null ? '—' : `${r.vs_ort_int8.toFixed(2)}×`} | ${(r.packed_bytes / 1024).toFixed(0)} KB (${(r.fp32_bytes / r.packed_bytes).toFixed(1)}× < FP32) |`,
+      );
+    lines.push('');
+  }
+  const dep = read<DeployRow>('bench-deploy.json');
+  lines.push('### Trained models through pack → load → run', '');
+  if (!dep) lines.push('Not measured yet: `node dist/bench/deploy.js --record results/bench-deploy.json`.', '');
+  else {
+    lines.push(
+      `\`${dep.command}\` on ${provenance(dep)}. Each experiment's quantized checkpoint is packed, loaded and run on its whole`,
+      'test set by the integer runtime, and compared image by image with the training simulation (the same model in tfjs with',
+      'float fake quantization). A logit step is that of an 8-bit output grid over the logits (max |logit| / 127); the target is',
+      'the same top-1 on ≥ 99.9% of images and logits within one step.',
+      '',
+      '| run | packed | bits / weight | < FP32 | runtime accuracy | simulation | same top-1 | within one step | max Δ (steps) | images/s |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const r of dep.rows)
+      lines.push(
+        `| ${r.run} | ${(r.packed_bytes / 1024).toFixed(1)} KB | ${r.bits_per_weight.toFixed(2)} | ${r.vs_fp32.toFixed(1)}× | ${pct(r.runtime_accuracy)} | ${pct(r.simulation_accuracy)} | ${pct(r.top1_agreement)}${r.top1_agreement >= 0.999 ? ' ✓' : ' ✗'} | ${pct(r.within_one_step)} | ${r.max_steps.toFixed(2)} | ${r.images_per_s} |`,
+      );
+    lines.push('');
+  }
+  return lines;
+}
