@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything lowbit needs on a fresh Debian 12 machine with Node 20:
 # the C++ toolchain and Debian's oneDNN / OpenBLAS for the native engine, the Fashion-MNIST
-# dataset package, then `npm ci` (which builds the native addon and compiles TypeScript).
+# dataset package, Chromium (the browser test of `lowbit report`), then `npm ci` (which builds the native addon and compiles TypeScript).
 #   bash scripts/install.sh           # runtime + tests
 #   bash scripts/install.sh --bench   # also Debian's python3-torch, the peer of `npm run bench`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ make python3 libdnnl-dev libopenblas-dev dataset-fashion-mnist)
+packages=(g++ make python3 libdnnl-dev libopenblas-dev dataset-fashion-mnist chromium)
 for a in "$@"; do
   case "$a" in
     --bench) packages+=(python3-torch) ;;

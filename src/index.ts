@@ -25,6 +25,7 @@ export { BatchNorm, type BatchNormArgs } from './nn/batch-norm.js';
 
 // Training
 export { runTraining, type TrainOptions, type TrainResult, type TrainEvents, type EpochRecord, type StepEvent } from './train/train.js';
+export { fit, type FitModelOptions } from './train/fit.js';
 export { parseTrainConfig, trainConfigSchema, type TrainConfig, type TrainConfigInput } from './train/config.js';
 export { trainStep, predictLogits, trainableVariables, type StepResult } from './train/step.js';
 export { evaluate, type EvalResult } from './train/evaluate.js';
@@ -92,3 +93,20 @@ export {
   type SimulationReport,
   type Totals,
 } from './hw/simulate.js';
+
+// Mixed-precision search (SPEC.md §4)
+export { planSearch, runFront, type SearchSettings, type SearchPlan, type SearchPoint, type FrontPoint } from './search/search.js';
+export { defaultCandidates } from './search/candidates.js';
+
+// Packed models, the integer runtime and export (SPEC.md §6)
+export { packModel, type PackReport } from './deploy/pack.js';
+export { readPacked, type PackedModel } from './deploy/read.js';
+export { PackedFormatError } from './deploy/container.js';
+export { loadLowbit, LowbitModel } from './deploy/runtime/model.js';
+export { evaluatePacked, type Evaluation, type EvaluateOptions } from './deploy/runtime/evaluate.js';
+export { agreement, type Agreement } from './deploy/runtime/agreement.js';
+export { exportOnnx } from './deploy/onnx/export.js';
+export { toLayersModel } from './deploy/to-layers.js';
+
+// Report
+export { buildReport, type BuildReportOptions } from './report/build.js';

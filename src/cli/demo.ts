@@ -2,8 +2,10 @@
 // full-precision lenet5; post-training quantization (W8A8); retraining with plain QAT (int
 // W4A4), stochastic quantization (ternary weights) and MPQ (base 2 bits, extra bits for the
 // weights that keep switching); each quantized model simulated on the Bit Fusion-like
-// accelerator, packed, run with the integer runtime; the MPQ model exported to ONNX. Search and
-// the HTML report join as they land.
+// accelerator, packed, run with the integer runtime; the MPQ model exported to ONNX; a small
+// hardware-aware mixed-precision search (one latency budget, the configuration at the cost of
+// uniform W4A4, and the uniform and random baselines, each retrained briefly); and the HTML report
+// of it all (<out>/report.html).
 import path from 'node:path';
 import { Command } from 'commander';
 import { engineInfo } from '../engine/setup.js';
@@ -16,7 +18,9 @@ import { loadLowbit } from '../deploy/runtime/model.js';
 import { simulate } from '../hw/simulate.js';
 import { runTraining } from '../train/train.js';
 import { runQuantization, type QuantizeOptionsInput, type QuantizeResult } from '../train/quantize.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { planSearch, runFront, type FrontPoint } from '../search/search.js';
+import { buildReport } from '../report/build.js';
 import { positiveInt } from './options.js';
 import { trainProgress } from './progress.js';
 
@@ -62,7 +66,7 @@ function runtimeAccuracy(bytes: Uint8Array, ds: Dataset, limitTest?: number): nu
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('run the pipeline end to end on MNIST (lenet5): train, PTQ, QAT, SQ, MPQ, simulate, pack, run, export')
+    .description('run the pipeline end to end on MNIST (lenet5): train, PTQ, QAT, SQ, MPQ, simulate, pack, run, export, search, report')
     .option('--quick', 'a first look: 10000 training images, 2000 test images')
     .option('--out <dir>', 'where the demo writes its runs', 'lowbit-demo')
     .option('--epochs <n>', 'full-precision training epochs', positiveInt, 1)
@@ -73,7 +77,7 @@ export function demoCommand(): Command {
       const threads = f.threads ? { threads: f.threads } : {};
       const dataset = loadDataset('mnist');
       const rows: Row[] = [];
-      const stages = 7;
+      const stages = 9;
       let n = 0;
       const stage = (what: string) => process.stderr.write(`\nlowbit demo: stage ${++n}/${stages}, ${what}\n`);
 
@@ -163,6 +167,60 @@ export function demoCommand(): Command {
       const onnx = exportOnnx(readPacked(packModel(mpq.r.model, { dataset: 'mnist', model: 'lenet5' }).bytes));
       writeFileAtomic(path.join(f.out, 'mpq-w2a4', 'model.onnx'), onnx.bytes);
 
+      stage(`hardware-aware search on the Bit Fusion-like preset (latency) -> ${path.join(f.out, 'search')}`);
+      t = performance.now();
+      const plan = await planSearch(fp.model, dataset, {
+        accel: 'bitfusion',
+        objective: 'latency',
+        budgets: [0.6],
+        calibrationImages: 128,
+        seed: 1,
+        atW4A4: true,
+      });
+      const points: FrontPoint[] = [];
+      const searchDir = path.join(f.out, 'search');
+      await runFront(
+        plan,
+        fp.checkpoint,
+        'bitfusion',
+        { epochs: 1, lr: 0.01, batchSize: 128, seed: 1, ...limits, ...threads },
+        (p, i) => path.join(searchDir, `${String(i).padStart(2, '0')}-${p.kind}${p.budget === null ? '' : `-${p.budget}`}`),
+        dataset,
+        (p) => {
+          points.push(p);
+          writeJsonAtomic(path.join(searchDir, 'front.json'), {
+            settings: { accel: 'bitfusion', objective: 'latency' },
+            int8Cost: plan.int8Cost,
+            points,
+          });
+          process.stderr.write(
+            `  ${p.kind}${p.budget === null ? '' : ` @ ${p.budget}`}${p.atW4A4 ? ' (at the cost of W4A4)' : ''}: accuracy ${(100 * p.accuracy).toFixed(2)}%, ${p.speedupVsFp32.toFixed(2)}x vs FP32\n`,
+          );
+        },
+      );
+      const best = points.filter((p) => p.kind === 'searched').sort((a, b) => b.accuracy - a.accuracy)[0];
+      if (best)
+        rows.push({
+          stage: 'search (best point)',
+          weights: 'mixed',
+          accuracy: best.accuracy,
+          runtimeAccuracy: null,
+          bitsPerWeight: null,
+          kb: best.weightBytes / 1024,
+          speedupVsFp32: best.speedupVsFp32,
+          energyVsFp32: best.energyVsFp32,
+          speedupVsInt8: best.speedupVsInt8,
+          seconds: (performance.now() - t) / 1000,
+        });
+
+      stage(`report -> ${path.join(f.out, 'report.html')}`);
+      await buildReport({
+        inputs: [path.join(f.out, 'fp'), ...quantized.map((q) => path.join(f.out, q.dir)), searchDir],
+        out: path.join(f.out, 'report.html'),
+        accelerator: 'bitfusion',
+        title: 'lowbit demo: lenet5 on MNIST',
+      });
+
       const cell = (v: number | null, d: number, suffix = '') => (v === null ? '—' : `${v.toFixed(d)}${suffix}`);
       const table = [
         ['stage', 'weights / inputs', 'accuracy', 'runtime', 'bits/w', 'size', 'speed vs FP32', 'energy vs FP32', 'speed vs INT8', 'time'],
@@ -184,7 +242,7 @@ export function demoCommand(): Command {
       for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  '));
       const e = engineInfo();
       console.log(
-        `\nengine: ${e.native ? `native (oneDNN ${e.dnnl}, ${e.threads} threads)` : 'plain tfjs'}; runs, packed models and model.onnx in ${f.out}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `\nengine: ${e.native ? `native (oneDNN ${e.dnnl}, ${e.threads} threads)` : 'plain tfjs'}; runs, packed models, model.onnx and report.html in ${f.out}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
     });
 }

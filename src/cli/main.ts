@@ -12,6 +12,7 @@ import { searchCommand } from './search.js';
 import { packCommand } from './pack.js';
 import { runCommand } from './run.js';
 import { exportCommand } from './export.js';
+import { reportCommand } from './report.js';
 
 export function buildProgram(): Command {
   const program = new Command('lowbit')
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     packCommand(),
     runCommand(),
     exportCommand(),
+    reportCommand(),
     dataCommand(),
     demoCommand(),
     infoCommand(),

