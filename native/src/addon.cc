@@ -56,6 +56,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerFakeQuant(env, exports);
   registerMethods(env, exports);
   registerIntGemm(env, exports);
+  registerSlb(env, exports);
   return exports;
 }
 

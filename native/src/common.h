@@ -43,5 +43,6 @@ void registerOptim(Napi::Env env, Napi::Object exports);
 void registerFakeQuant(Napi::Env env, Napi::Object exports);
 void registerMethods(Napi::Env env, Napi::Object exports);
 void registerIntGemm(Napi::Env env, Napi::Object exports);
+void registerSlb(Napi::Env env, Napi::Object exports);
 
 }  // namespace lowbit

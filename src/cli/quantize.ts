@@ -50,6 +50,9 @@ interface Flags {
   mpqMomentum?: number;
   mpqDelta?: number;
   mpqBeta?: number;
+  slbTStart?: number;
+  slbTEnd?: number;
+  slbLr?: number;
   mpqThresholdLr: boolean;
   epochs: number;
   batchSize: number;
@@ -107,6 +110,9 @@ export function quantizeCommand(): Command {
     .option('--mpq-delta <x>', 'mpq: threshold-aware LR distance, in base steps (default 0.1)', nonNegativeNumber)
     .option('--mpq-beta <x>', 'mpq: threshold-aware LR gradient scale (default 0.5)', positiveNumber)
     .option('--no-mpq-threshold-lr', 'mpq: turn the threshold-aware learning rate off')
+    .option('--slb-t-start <x>', 'slb: softmax temperature at the start (default 1)', positiveNumber)
+    .option('--slb-t-end <x>', 'slb: temperature at the end, reached geometrically (default 50)', positiveNumber)
+    .option('--slb-lr <x>', 'slb: Adam learning rate of the per-weight logits (default 0.05)', positiveNumber)
     .option('--epochs <n>', 'retraining epochs', nonNegativeInt, 10)
     .option('--batch-size <n>', 'batch size', positiveInt, 128)
     .option('--lr <x>', 'peak learning rate', positiveNumber, 0.01)
@@ -143,6 +149,11 @@ export function quantizeCommand(): Command {
         ...(f.mpqBeta !== undefined ? { beta: f.mpqBeta } : {}),
         ...(f.mpqThresholdLr ? {} : { beta: 1 }),
       };
+      const slb = {
+        ...(f.slbTStart !== undefined ? { tStart: f.slbTStart } : {}),
+        ...(f.slbTEnd !== undefined ? { tEnd: f.slbTEnd } : {}),
+        ...(f.slbLr !== undefined ? { logitLr: f.slbLr } : {}),
+      };
       if (!f.mpqThresholdLr && f.mpqBeta !== undefined)
         throw new InvalidArgumentError('--no-mpq-threshold-lr and --mpq-beta contradict each other');
       const o: QuantizeOptionsInput = {
@@ -161,6 +172,7 @@ export function quantizeCommand(): Command {
         // A method's options are passed when it is chosen or when one of them is given (which the validation then refuses).
         ...(f.method === 'sq' || Object.keys(sq).length ? { sq } : {}),
         ...(f.method === 'mpq' || Object.keys(mpq).length ? { mpq } : {}),
+        ...(f.method === 'slb' || Object.keys(slb).length ? { slb } : {}),
         epochs: f.epochs,
         batchSize: f.batchSize,
         lr: f.lr,

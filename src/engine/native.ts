@@ -121,6 +121,22 @@ export interface NativeAddon {
     mode: 0 | 1,
     ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]
   ): void;
+  slbSoft(a: Float32Array, levels: Float32Array, unit: Float32Array, t: number, w: Float32Array, conf: Float32Array): void;
+  slbAdam(
+    a: Float32Array,
+    levels: Float32Array,
+    unit: Float32Array,
+    t: number,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    step: number,
+  ): void;
+  slbHard(a: Float32Array, levels: Float32Array, unit: Float32Array, w: Float32Array): void;
   quantizeBytes(x: Float32Array, scale: number, zp: number, qmin: number, qmax: number, lut: Uint8Array, out: Uint8Array): void;
   maxPoolBytes(x: Uint8Array, dims: Int32Array, outH: number, outW: number, out: Uint8Array): void;
   keepChannels(x: Float32Array, out: Float32Array, mask: Uint8Array, keep: Uint8Array, c: number): void;

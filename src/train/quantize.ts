@@ -20,6 +20,7 @@ import { checkResumable, runEpochs, stepsPerEpoch, type EpochRecord, type TrainE
 import { methodLayers, type QuantMethod } from './methods/method.js';
 import { mpqOptionsSchema } from './methods/mpq.js';
 import { sqOptionsSchema } from './methods/sq.js';
+import { slbOptionsSchema } from './methods/slb.js';
 import { methodNames, methods } from './methods/registry.js';
 import { Optimizer } from './optimizer.js';
 import type { Schedule } from './schedule.js';
@@ -60,6 +61,8 @@ export const quantizeOptionsSchema = z
     sq: sqOptionsSchema.optional(),
     /** Options of --method mpq. */
     mpq: mpqOptionsSchema.optional(),
+    /** Options of --method slb. */
+    slb: slbOptionsSchema.optional(),
     epochs: z.number().int().min(0).max(10000).default(10),
     batchSize: z
       .number()
@@ -89,7 +92,7 @@ export const quantizeOptionsSchema = z
   .superRefine((o, ctx) => {
     if (o.method !== 'ptq' && o.epochs < 1)
       ctx.addIssue({ code: 'custom', path: ['epochs'], message: `method ${o.method} retrains: epochs must be >= 1` });
-    for (const m of ['sq', 'mpq'] as const)
+    for (const m of ['sq', 'mpq', 'slb'] as const)
       if (o[m] !== undefined && o.method !== m)
         ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
     if (o.method === 'mpq' && o.format !== 'int' && o.format !== 'mpq')
@@ -217,7 +220,7 @@ export async function runQuantization(
       ? start({
           model: q,
           plan,
-          options: o.method === 'sq' ? o.sq : o.method === 'mpq' ? o.mpq : undefined,
+          options: o.method === 'sq' ? o.sq : o.method === 'mpq' ? o.mpq : o.method === 'slb' ? o.slb : undefined,
           seed: o.seed,
           epochs: o.epochs,
           stepsPerEpoch: stepsPerEpoch(train.count, o.batchSize),

@@ -1,5 +1,5 @@
-// SQ and MPQ runs interrupted after an epoch and resumed reproduce the uninterrupted run: the
-// method's state (MPQ codes, frequencies and flags; SQ's stage and draws) survives the checkpoint.
+// SQ, MPQ and SLB runs interrupted after an epoch and resumed reproduce the uninterrupted run: the
+// method's state (MPQ codes, frequencies and flags; SQ's stage and draws; SLB's logits, Adam moments and frozen grid) survives the checkpoint.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -36,6 +36,7 @@ async function interruptedThenResumed(o: QuantizeOptionsInput, stopAfter: number
 for (const [name, extra] of [
   ['mpq', { method: 'mpq', wbits: 2, abits: 4, mpq: { budget: 0.05, grantAt: 0.5 } }],
   ['sq', { method: 'sq', format: 'ternary', wbits: 2, abits: null, sq: { partition: 'element' } }],
+  ['slb', { method: 'slb', wbits: 2, abits: 4, slb: {} }],
 ] as const) {
   test(`${name}: an interrupted and resumed run equals the uninterrupted one`, async () => {
     const o: QuantizeOptionsInput = {

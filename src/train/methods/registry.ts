@@ -4,11 +4,16 @@ import { mpqMethod } from './mpq.js';
 import { sqMethod } from './sq.js';
 import { ptqMethod } from './ptq.js';
 import { steMethod } from './ste.js';
+import { slbMethod } from './slb.js';
 import type { QuantMethod } from './method.js';
 
-export const methods = { ste: steMethod, lsq: lsqMethod, ptq: ptqMethod, sq: sqMethod, mpq: mpqMethod } as const satisfies Record<
-  string,
-  QuantMethod
->;
+export const methods = {
+  ste: steMethod,
+  lsq: lsqMethod,
+  ptq: ptqMethod,
+  sq: sqMethod,
+  mpq: mpqMethod,
+  slb: slbMethod,
+} as const satisfies Record<string, QuantMethod>;
 export type MethodName = keyof typeof methods;
 export const methodNames = Object.keys(methods) as MethodName[];
