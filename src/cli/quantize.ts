@@ -187,7 +187,7 @@ export function quantizeCommand(): Command {
         ...(f.limitTest ? { limitTest: f.limitTest } : {}),
         ...(f.threads ? { threads: f.threads } : {}),
       };
-      const label = `${f.method}${f.method === 'lsq' || f.method === 'mpq' ? '' : ` ${f.format}`} W${f.wbits}A${f.abits || 'fp'}`;
+      const label = `${f.method}${['lsq', 'mpq', 'esb'].includes(f.method) ? '' : ` ${f.format}`} W${f.wbits}A${f.abits || 'fp'}`;
       const r = await runQuantization(o, { outDir: f.out, resume: Boolean(f.resume), events: trainProgress(label, f.quiet) });
       if (f.json) {
         console.log(

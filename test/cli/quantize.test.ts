@@ -33,7 +33,7 @@ function quantize(args: string[]) {
   return lowbit(['quantize', '--from', fp, '--data-dir', data, '--batch-size', '32', '--quiet', '--json', ...args]);
 }
 
-test('ste, lsq, ptq (min-max, percentile, MSE) and slb produce quantized checkpoints with their plans', () => {
+test('ste, lsq, ptq (min-max, percentile, MSE), slb and esb produce quantized checkpoints with their plans', () => {
   const cases = [
     ['--method', 'ste', '--wbits', '4', '--abits', '4', '--epochs', '1'],
     ['--method', 'lsq', '--wbits', '3', '--abits', '3', '--epochs', '1'],
@@ -43,6 +43,7 @@ test('ste, lsq, ptq (min-max, percentile, MSE) and slb produce quantized checkpo
     ['--method', 'ste', '--format', 'dybit', '--wbits', '4', '--abits', '4', '--epochs', '1', '--bn', 'fold'],
     ['--method', 'ste', '--format', 'esb', '--k', '1', '--wbits', '4', '--abits', 'none', '--epochs', '1'],
     ['--method', 'slb', '--wbits', '2', '--abits', '4', '--epochs', '1'],
+    ['--method', 'esb', '--wbits', '3', '--abits', '4', '--epochs', '1'],
   ];
   for (const args of cases) {
     const out = tmpDir();
@@ -75,14 +76,15 @@ test('ste, lsq, ptq (min-max, percentile, MSE) and slb produce quantized checkpo
       '--quiet',
     ]);
     assert.equal(again.status, 1, 'quantizing a quantized model is refused');
-    assert.match(again.stderr, /is already quantized \(method (ste|lsq|ptq|slb)\); quantize from its full-precision checkpoint/);
+    assert.match(again.stderr, /is already quantized \(method (ste|lsq|ptq|slb|esb)\); quantize from its full-precision checkpoint/);
   }
 });
 
 test('bad quantize inputs get one clear line', () => {
   const cases: [string[], RegExp][] = [
     [['--method', 'ste', '--from', '/nonexistent/ckpt'], /--from: \/nonexistent\/ckpt does not exist/],
-    [['--method', 'magic'], /Allowed choices are ste, lsq, ptq, sq, mpq, slb/],
+    [['--method', 'magic'], /Allowed choices are ste, lsq, ptq, sq, mpq, slb, esb/],
+    [['--method', 'esb', '--format', 'dybit'], /method esb uses the esb weight format; --format dybit does not apply/],
     [['--method', 'slb', '--slb-t-start', '10', '--slb-t-end', '2'], /slb: tEnd must be at least tStart/],
     [['--method', 'ste', '--slb-lr', '0.1'], /slb: slb options need --method slb \(the method is ste\)/],
     [['--method', 'sq', '--format', 'ternary', '--sq-stages', '0.5,0.9'], /sq.stages: the last stage must quantize everything \(ratio 1\)/],

@@ -5,6 +5,7 @@ import { sqMethod } from './sq.js';
 import { ptqMethod } from './ptq.js';
 import { steMethod } from './ste.js';
 import { slbMethod } from './slb.js';
+import { esbMethod } from './esb.js';
 import type { QuantMethod } from './method.js';
 
 export const methods = {
@@ -14,6 +15,7 @@ export const methods = {
   sq: sqMethod,
   mpq: mpqMethod,
   slb: slbMethod,
+  esb: esbMethod,
 } as const satisfies Record<string, QuantMethod>;
 export type MethodName = keyof typeof methods;
 export const methodNames = Object.keys(methods) as MethodName[];
