@@ -3,6 +3,7 @@
 import type { TrainConfigInput } from '../src/train/config.js';
 import type { QuantizeOptionsInput } from '../src/train/quantize.js';
 import { seedMethodExperiments } from './seed-methods.js';
+import { relatedMethodExperiments } from './related-methods.js';
 
 interface Common {
   id: string;
@@ -27,7 +28,7 @@ export interface QuantExperiment extends Common {
   /** Allowed accuracy drop from FP (points), from the issue's targets. */
   maxDrop?: number;
   /** The results table the row belongs to (default: issue 3's baselines). */
-  table?: 'baselines' | 'sq' | 'sq-ablation' | 'mpq' | 'formats';
+  table?: 'baselines' | 'sq' | 'sq-ablation' | 'mpq' | 'formats' | 'related';
   /** The experiment this one is measured against (same budget), for Δ columns. */
   compareTo?: string;
 }
@@ -148,6 +149,8 @@ experiments.push(
 experiments.push(
   ...seedMethodExperiments('fp-mnist-lenet5', 'MNIST lenet5', { sqEpochs: 8, qatEpochs: 5, ablations: true }),
   ...seedMethodExperiments('fp-fashion-vgg9', 'Fashion-MNIST vgg9', { sqEpochs: 8, qatEpochs: 5, ablations: false }),
+  ...relatedMethodExperiments('fp-mnist-lenet5', 'MNIST lenet5', { qatEpochs: 5 }),
+  ...relatedMethodExperiments('fp-fashion-vgg9', 'Fashion-MNIST vgg9', { qatEpochs: 5 }),
 );
 
 experiments.push(

@@ -9,6 +9,7 @@ import { minutes, pct } from './render-util.js';
 import { renderSeedMethods } from './render-seed.js';
 import { renderSearch } from './render-search.js';
 import { renderDeploy } from './render-deploy.js';
+import { renderRelatedMethods } from './render-related.js';
 
 const root = process.cwd();
 
@@ -138,6 +139,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
   }
   lines.push(...renderQuant(records));
   lines.push(...renderSeedMethods(records));
+  lines.push(...renderRelatedMethods(records));
   lines.push(...renderSearch());
   lines.push(...renderDeploy());
   lines.push('', '### How each row was produced', '');
