@@ -1,7 +1,9 @@
 // Step time of the seed methods against plain QAT of the same format, in the same run: SQ
 // (channel and element partition) against STE on ternary weights, MPQ (tracking every weight's
 // code, threshold-aware learning rate; before and after the extra-bit grant) against STE on
-// int weights of the base width. Issue 4's target: at most 1.3x the plain QAT step.
+// int weights of the base width; SLB (soft weights from per-weight logits, Adam on the logits)
+// and ESB (α refitted by the aligner) against STE on the same grid (issue 9's methods; no target,
+// the cost is reported). Issue 4's target: at most 1.3x the plain QAT step.
 // Usage: node dist/bench/method-step.js [--models vgg9] [--steps 10] [--record results/bench-method-step.json]
 import { Command } from 'commander';
 import { initEngine } from '../src/engine/setup.js';
@@ -22,7 +24,7 @@ const A4 = { format: 'int', bits: 4, signed: false };
 interface Case {
   label: string;
   baseline: QuantizeConfig;
-  method: 'sq' | 'mpq';
+  method: 'sq' | 'mpq' | 'slb' | 'esb';
   config: QuantizeConfig;
   options: Record<string, unknown>;
   /** MPQ: time the steps after the grant (flags set, tracking off). */
@@ -32,12 +34,16 @@ interface Case {
 const ternary: QuantizeConfig = { weight: { format: 'ternary', granularity: 'channel' }, activation: null };
 const int3: QuantizeConfig = { weight: { format: 'int', bits: 3, granularity: 'channel' }, activation: A4 };
 const mpq3: QuantizeConfig = { weight: { format: 'mpq', bits: 3, granularity: 'channel' }, activation: A4 };
+const int2: QuantizeConfig = { weight: { format: 'int', bits: 2, granularity: 'channel' }, activation: A4 };
+const esb3: QuantizeConfig = { weight: { format: 'esb', bits: 3, k: 0, granularity: 'channel' }, activation: A4 };
 
 const benchCases: Case[] = [
   { label: 'sq ternary, channel', baseline: ternary, method: 'sq', config: ternary, options: { partition: 'channel' } },
   { label: 'sq ternary, element', baseline: ternary, method: 'sq', config: ternary, options: { partition: 'element' } },
   { label: 'mpq W3A4, tracking', baseline: int3, method: 'mpq', config: mpq3, options: { budget: 0.05, grantAt: 0.99 } },
   { label: 'mpq W3A4, granted', baseline: int3, method: 'mpq', config: mpq3, options: { budget: 0.05, grantAt: 0.01 }, granted: true },
+  { label: 'slb W2A4', baseline: int2, method: 'slb', config: int2, options: {} },
+  { label: 'esb W3A4 (aligner)', baseline: int3, method: 'esb', config: esb3, options: {} },
 ];
 
 async function main(): Promise<void> {

@@ -1,0 +1,203 @@
+// docs/METHODS.md: one section per retraining method — what it does, when to use it, what it
+// costs, and what it achieved here. The prose is fixed; every number comes from results/*.json
+// (the experiment records) and results/bench-method-step.json when they exist.
+// Usage: node dist/experiments/render-methods.js
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../src/util/atomic.js';
+import type { RunRecord } from './record.js';
+import { pct, points } from './render-util.js';
+
+const root = process.cwd();
+
+function records(): Map<string, RunRecord> {
+  const dir = path.join(root, 'results');
+  const out = new Map<string, RunRecord>();
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json') && !x.startsWith('bench-')))
+    out.set(path.basename(f, '.json'), JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as RunRecord);
+  return out;
+}
+
+interface StepRow {
+  model: string;
+  method: string;
+  ratio: number;
+}
+
+function stepRatios(): StepRow[] {
+  const f = path.join(root, 'results', 'bench-method-step.json');
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { rows: StepRow[] }).rows : [];
+}
+
+interface Method {
+  name: string;
+  title: string;
+  what: string;
+  when: string;
+  memory: string;
+  /** Bench label prefixes of its step-time rows. */
+  bench: string[];
+  /** [row, baseline] experiment ids. */
+  rows: [string, string | null][];
+}
+
+const bases = ['fp-mnist-lenet5', 'fp-fashion-vgg9'];
+const perBase = (f: (b: string) => [string, string | null][]) => bases.flatMap(f);
+
+const methods: Method[] = [
+  {
+    name: 'ptq',
+    title: 'Post-training quantization (`--method ptq`)',
+    what: 'No retraining: weights are fitted per channel, activations calibrated on a few training batches by min-max, percentile or MSE search.',
+    when: 'First try at 8 bits, where it loses almost nothing; at 4 bits it is the floor the retraining methods are measured from.',
+    memory: 'The model plus a sample of activations per layer for calibration.',
+    bench: [],
+    rows: perBase((b) => [
+      [`${b}.ptq-w8a8`, null],
+      [`${b}.ptq-w4a4`, null],
+    ]),
+  },
+  {
+    name: 'ste',
+    title: 'Quantization-aware training with straight-through gradients (`--method ste`)',
+    what: "Retrains with every weight and activation fake-quantized in the forward pass; the backward pass follows each format's declared straight-through rule (identity inside the range, zero outside). Works for every format (int, po2, esb, dybit, binary, ternary).",
+    when: 'The baseline of every retraining comparison and the workhorse at 4 bits and up; at 2 bits with max-abs grids it collapses to a ternary grid at the extremes (use lsq or MSE grids there).',
+    memory: 'The float model and its optimizer state; quantizer parameters are per channel.',
+    bench: [],
+    rows: perBase((b) => [
+      [`${b}.ste-int-w4a4`, null],
+      [`${b}.ste-int-w2a2`, null],
+    ]),
+  },
+  {
+    name: 'lsq',
+    title: 'Learned step size with PACT activations (`--method lsq`)',
+    what: 'Weights quantized with a learned step per channel (gradient scaled by 1/√(N·Qp)), activations clipped at a learned α (PACT) then quantized unsigned.',
+    when: 'The strongest uniform baseline at 2–3 bits: the step and the clip follow the weights instead of their extremes.',
+    memory: 'One step per output channel and one clip per layer on top of ste.',
+    bench: [],
+    rows: perBase((b) => [
+      [`${b}.lsq-w4a4`, `${b}.ste-int-w4a4`],
+      [`${b}.lsq-w2a2`, `${b}.ste-int-w2a2`],
+    ]),
+  },
+  {
+    name: 'sq',
+    title: 'Stochastic quantization (`--method sq`, Dong et al. 2017)',
+    what: 'In every step a random share of the output channels (or single weights), drawn by roulette on their quantization error, stays in full precision; the share shrinks over four stages (ratios 0.5 → 0.75 → 0.875 → 1), each restarting the learning rate.',
+    when: 'Binary and ternary weights, where quantizing everything at once hurts most; the ablations show what partition, selection and probability function change.',
+    memory: 'One error per channel (or a mask per weight) per step.',
+    bench: ['sq'],
+    rows: perBase((b) => [
+      [`${b}.sq-bwn`, `${b}.ste-bwn`],
+      [`${b}.sq-twn`, `${b}.ste-twn`],
+    ]),
+  },
+  {
+    name: 'mpq',
+    title: 'Mixed precision by switching (`--method mpq`, Kim et al.)',
+    what: "QAT at a base width while tracking every weight's code; weights that keep switching between neighbouring levels get an extra bit (a finer grid) half-way through; a threshold-aware learning rate slows weights near decision thresholds. Bits per weight count the flags and their index.",
+    when: 'When model size matters more than a uniform layout: it spends bits only where weights are undecided.',
+    memory: 'One code and one switch frequency per weight during retraining; after the grant, the flags.',
+    bench: ['mpq'],
+    rows: perBase((b) => [
+      [`${b}.mpq-w3a4`, `${b}.ste-int-w3a4`],
+      [`${b}.mpq-w2a4`, `${b}.ste-int-w2a4`],
+    ]),
+  },
+  {
+    name: 'slb',
+    title: 'Searching for low-bit weights (`--method slb`, Yang et al. 2020)',
+    what: "Each weight chooses among its layer's grid values through logits; training uses the softmax expectation with a temperature rising from 1 to 50, so the choice hardens, and the final weight is the most likely value. The logits learn by Adam through the softmax's Jacobian (native kernels).",
+    when: 'Very low widths (2–3 bits), where rounding a float weight to the nearest level is a poor search.',
+    memory:
+      'J logits and two Adam moments per weight, 12·J bytes per weight (J values: 3 at 2 bits, 15 at 4 bits) — about 0.7 GB for vgg9 at 4 bits, which fits here.',
+    bench: ['slb'],
+    rows: perBase((b) => [
+      [`${b}.slb-w2a4`, `${b}.ste-int-w2a4`],
+      [`${b}.slb-w3a4`, `${b}.ste-int-w3a4`],
+      [`${b}.slb-w4a4`, `${b}.ste-int-w4a4`],
+    ]),
+  },
+  {
+    name: 'esb',
+    title: 'Elastic significant bits (`--method esb`, Gong et al.)',
+    what: 'Weights in the esb format (k significant bits, an exponent field), with α = λ(b, k)·std(W) per channel set by the distribution difference aligner and refitted every step as the weights move.',
+    when: 'Bell-shaped weight distributions at 3–4 bits: the levels are dense near zero and sparse in the tails.',
+    memory: 'As ste.',
+    bench: ['esb'],
+    rows: perBase((b) => [
+      [`${b}.fmt-esb-w4a4`, `${b}.fmt-int-w4a4`],
+      [`${b}.fmt-esb-w3a4`, `${b}.fmt-int-w3a4`],
+    ]),
+  },
+  {
+    name: 'dybit',
+    title: 'DyBit weights and activations (`--method ste --format dybit`)',
+    what: 'The DyBit format (a unary region prefix and a mantissa; scale and kmax fitted per channel by MSE and refitted every 50 steps) retrained with ste; activations in int or in unsigned DyBit.',
+    when: 'Heavy-tailed weights at 3–4 bits, and with the accelerator model in mind: its mantissa multiplier is narrower than an int multiplier of the same width.',
+    memory: 'As ste.',
+    bench: [],
+    rows: perBase((b) => [
+      [`${b}.fmt-dybit-w4a4`, `${b}.fmt-int-w4a4`],
+      [`${b}.fmt-dybit-w3a4`, `${b}.fmt-int-w3a4`],
+    ]),
+  },
+];
+
+function section(m: Method, recs: Map<string, RunRecord>, steps: StepRow[]): string[] {
+  const lines = [
+    `## ${m.title}`,
+    '',
+    `**What it does.** ${m.what}`,
+    '',
+    `**When to use it.** ${m.when}`,
+    '',
+    `**Memory.** ${m.memory}`,
+    '',
+  ];
+  const st = steps.filter((s) => m.bench.some((b) => s.method.startsWith(b)));
+  if (st.length)
+    lines.push(
+      `**Step time** (bench/method-step.ts, against plain QAT of the same grid): ${st.map((s) => `${s.model} ${s.method} ${s.ratio.toFixed(2)}×`).join('; ')}.`,
+      '',
+    );
+  const rows = m.rows.filter(([id]) => recs.has(id));
+  if (rows.length === 0) return [...lines, '**Here.** No runs recorded yet (see docs/RESULTS.md for the commands).', ''];
+  lines.push(
+    '**Here** (test accuracy; Δ against the baseline with the same budget):',
+    '',
+    '| run | accuracy | baseline | Δ (points) | epochs |',
+    '|---|---|---|---|---|',
+  );
+  for (const [id, base] of rows) {
+    const r = recs.get(id)!;
+    const b = base ? recs.get(base) : undefined;
+    lines.push(
+      `| ${id} | ${pct(r.final.testAccuracy)} | ${b ? `${pct(b.final.testAccuracy)} (${base})` : base ? `${base} not run yet` : `FP ${r.fpAccuracy === undefined ? '—' : pct(r.fpAccuracy)}`} | ${b ? points(100 * (r.final.testAccuracy - b.final.testAccuracy)) : r.fpAccuracy !== undefined ? points(100 * (r.final.testAccuracy - r.fpAccuracy)) + ' vs FP' : ''} | ${r.history.length} |`,
+    );
+  }
+  return [...lines, ''];
+}
+
+export function renderMethods(): string {
+  const recs = records(),
+    steps = stepRatios();
+  return [
+    '# Retraining methods',
+    '',
+    '<!-- Generated by `node dist/experiments/render-methods.js` from results/*.json. Do not edit by hand. -->',
+    '',
+    'Every method starts from a full-precision checkpoint (`lowbit quantize --from run/ --method <name> …`), keeps the first conv and the last FC at 8 bits, and leaves a checkpoint that `lowbit pack`, `lowbit run` and `lowbit export` take. The numbers below are from the experiment records behind docs/RESULTS.md.',
+    '',
+    'Not yet built: DropBits (semi-relaxed quantization with learnable bit drops) and product quantization (And the Bit Goes Down); both are open in issue 9.',
+    '',
+    ...methods.flatMap((m) => section(m, recs, steps)),
+  ].join('\n');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]).endsWith(path.join('experiments', 'render-methods.js'))) {
+  writeFileAtomic(path.join(root, 'docs', 'METHODS.md'), renderMethods());
+  console.log('wrote docs/METHODS.md');
+}
