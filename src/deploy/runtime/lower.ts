@@ -158,9 +158,6 @@ export function lower(p: PackedModel): Program {
         const wq = p.weightQuant.get(l.name);
         const gin = inputGrid(l);
         const kernelCodes = wq ? p.codes.get(l.tensors.kernel)! : null;
-        const kernelValues = wq
-          ? formatOf(wq.spec).decode(kernelCodes!, kshape, wq.spec as never, wq.params as never)
-          : p.floats.get(l.tensors.kernel)!;
         const kernel4 = conv ? kshape : [1, 1, kshape[0], kshape[1]];
         const cin = kernel4[2];
         const sin = shapeIn(l);
@@ -193,7 +190,10 @@ export function lower(p: PackedModel): Program {
         if (wq && gin) {
           // Integer path: levels of weights per output channel, unit of input × unit of weight in a.
           const wg = intGrid(wq.spec, wq.params, cout, `${what} weights`);
-          const wl = Int32Array.from(kernelCodes!, (q, i) => wg.levels[wg.channels === 1 ? 0 : i % cout][q - wg.codeMin]);
+          // Plain loops: a mapping callback per weight costs seconds on millions of weights.
+          const wl = new Int32Array(kernelCodes!.length);
+          for (let i = 0, c = 0; i < wl.length; i++, c = c + 1 === cout ? 0 : c + 1)
+            wl[i] = wg.levels[wg.channels === 1 ? 0 : c][kernelCodes![i] - wg.codeMin];
           for (let c = 0; c < cout; c++) a[c] *= gin.unit[0] * wg.unit[wg.channels === 1 ? 0 : c];
           const tgrid = target ? inputGrid(target)! : null;
           const nat = prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin, weightTable(wg, kernelCodes!));
@@ -220,13 +220,16 @@ export function lower(p: PackedModel): Program {
             vals.set(outName, conv ? y : reshape(y, [shape[0], cout]));
           });
         } else {
-          // Float path: float activations (or an unquantized layer), weights as decoded values.
+          // Float path: float activations (or an unquantized layer), weights as decoded values (once, at load).
+          const kernelValues = Float32Array.from(
+            wq ? formatOf(wq.spec).decode(kernelCodes!, kshape, wq.spec as never, wq.params as never) : p.floats.get(l.tensors.kernel)!,
+          );
           steps.push((vals) => {
             const x = asFloat(vals.get(src)!);
             const shape = conv ? x.shape : [x.shape[0], 1, 1, x.shape.slice(1).reduce((s, d) => s * d, 1)];
             if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
             const geo = geometry(shape[1], shape[2], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
-            const y = floatConv(x.data, shape, Float32Array.from(kernelValues), null, cout, geo, false);
+            const y = floatConv(x.data, shape, kernelValues, null, cout, geo, false);
             for (let i = 0; i < y.data.length; i++) {
               const c = i % cout;
               const v = y.data[i] * a[c] + b[c];
@@ -337,7 +340,9 @@ function weightTable(wg: IntGrid, codes: Int32Array): WeightTable | undefined {
   const lv = wg.levels[0];
   if (lv.length > 16 || lv.some((v) => v < -128 || v > 127)) return undefined;
   if (wg.levels.some((l) => l.length !== lv.length || l.some((v, i) => v !== lv[i]))) return undefined;
-  return { index: Int32Array.from(codes, (q) => q - wg.codeMin), levels: lv };
+  const index = new Int32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) index[i] = codes[i] - wg.codeMin;
+  return { index, levels: lv };
 }
 
 function reshape(v: Value, shape: number[]): Value {
