@@ -453,6 +453,14 @@ static Napi::Value Qconv(const Napi::CallbackInfo& info) {
   const int perChunk = (nb + chunks - 1) / chunks;
   const size_t items = panels * chunks;
   const int K4 = Kp / 4;
+  // Small packed layers are expanded once per call (every panel reuses them); large ones block
+  // by block inside the panel loop, so the expanded copy never outgrows a thread's L1/L2.
+  const size_t expandedBytes = size_t(nb) * Kp * CB;
+  const bool expandOnce = bits < 8 && (expandedBytes <= (size_t(256) << 10) || panels == 1);
+  std::vector<uint8_t> expandedBuf(expandOnce ? expandedBytes + 64 : 0);
+  int8_t* expanded = expandOnce ? reinterpret_cast<int8_t*>(align32(expandedBuf.data())) : nullptr;
+  if (expandOnce)
+    for (int b = 0; b < nb; b++) unpackBlock(Wp.data + size_t(b) * blockBytes, K4, bits, lut, expanded + size_t(b) * Kp * CB);
 #pragma omp parallel num_threads(nt)
   {
     // 32-byte aligned scratch: the panel, and one expanded block of packed weights.
@@ -482,7 +490,8 @@ static Napi::Value Qconv(const Napi::CallbackInfo& info) {
       for (int b = b0; b < b1; b++) {
         const uint8_t* src = Wp.data + size_t(b) * blockBytes;
         const int8_t* w = reinterpret_cast<const int8_t*>(src);
-        if (bits < 8) {
+        if (expandOnce) w = expanded + size_t(b) * Kp * CB;
+        else if (bits < 8) {
           unpackBlock(src, K4, bits, lut, scratch);
           w = scratch;
         }
