@@ -109,7 +109,7 @@ function renderQuant(records: Map<string, RunRecord>): string[] {
   if (int2?.fpAccuracy !== undefined && lsq2?.fpAccuracy !== undefined && int2.final.testAccuracy - int2.fpAccuracy < -0.025)
     lines.push(
       '',
-      `The plain int W2A2 row misses the 2.5-point target (${pct(int2.final.testAccuracy)}): a 2-bit narrow-range int grid fitted by max-abs is {−s, 0, +s} with s = max |w| of the channel, so nearly every weight rounds to 0 and 2-bit activations clipped at their maximum lose most of their resolution; straight-through retraining cannot move the grid. With a learned step and a learned activation clip (LSQ + PACT, same epochs) the same widths reach ${pct(lsq2.final.testAccuracy)}, within the target. The MSE-fitted grids of the issue 4 rows (ste-int-w2a4) are the other remedy.`,
+      `The plain int W2A2 row misses the 2.5-point target (${pct(int2.final.testAccuracy)}): a 2-bit narrow-range int grid fitted by max-abs is {−s, 0, +s} with s = max |w| of the channel, so most weights round to 0 and 2-bit activations clipped at their maximum lose most of their resolution; straight-through retraining cannot move the grid. With a learned step and a learned activation clip (LSQ + PACT, same epochs) the same widths reach ${pct(lsq2.final.testAccuracy)}, within the target. The MSE-fitted grids of the issue 4 rows (ste-int-w2a4) are the other remedy.`,
     );
   return lines;
 }
