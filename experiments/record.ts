@@ -1,6 +1,8 @@
 // The JSON record an experiment run leaves in results/: enough to render a row and to rerun it.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { engineInfo } from '../src/engine/setup.js';
 
 export interface RunRecord {
@@ -46,4 +48,16 @@ export function machine(): RunRecord['machine'] {
     node: process.version,
     engine: e.native ? `native oneDNN ${e.dnnl}, ${e.threads} threads` : 'plain tfjs',
   };
+}
+
+/** Every experiment record in results/ (benchmark records, bench-*.json, excluded), by id. */
+export function readRecords(): Map<string, RunRecord> {
+  const dir = path.join(process.cwd(), 'results');
+  const out = new Map<string, RunRecord>();
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json') && !x.startsWith('bench-'))) {
+    const r = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as RunRecord;
+    out.set(r.id, r);
+  }
+  return out;
 }

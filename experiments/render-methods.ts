@@ -2,22 +2,13 @@
 // costs, and what it achieved here. The prose is fixed; every number comes from results/*.json
 // (the experiment records) and results/bench-method-step.json when they exist.
 // Usage: node dist/experiments/render-methods.js
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import type { RunRecord } from './record.js';
+import { readRecords, type RunRecord } from './record.js';
 import { pct, points } from './render-util.js';
 
 const root = process.cwd();
-
-function records(): Map<string, RunRecord> {
-  const dir = path.join(root, 'results');
-  const out = new Map<string, RunRecord>();
-  if (!existsSync(dir)) return out;
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json') && !x.startsWith('bench-')))
-    out.set(path.basename(f, '.json'), JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as RunRecord);
-  return out;
-}
 
 interface StepRow {
   model: string;
@@ -182,7 +173,7 @@ function section(m: Method, recs: Map<string, RunRecord>, steps: StepRow[]): str
 }
 
 export function renderMethods(): string {
-  const recs = records(),
+  const recs = readRecords(),
     steps = stepRatios();
   return [
     '# Retraining methods',

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { experiments } from './registry.js';
-import type { RunRecord } from './record.js';
+import { readRecords, type RunRecord } from './record.js';
 import { minutes, pct } from './render-util.js';
 import { renderSeedMethods } from './render-seed.js';
 import { renderSearch } from './render-search.js';
@@ -63,17 +63,6 @@ function renderQatBench(): string[] {
   );
   for (const r of b.rows) lines.push(`| ${r.model} | ${r.batch} | ${r.quantization} | ${r.fp_s} | ${r.qat_s} | ${r.ratio} |`);
   return [...lines, ''];
-}
-
-function readRecords(): Map<string, RunRecord> {
-  const dir = path.join(root, 'results');
-  const out = new Map<string, RunRecord>();
-  if (!existsSync(dir)) return out;
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json') && !x.startsWith('bench-'))) {
-    const r = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as RunRecord;
-    out.set(r.id, r);
-  }
-  return out;
 }
 
 function renderQuant(records: Map<string, RunRecord>): string[] {

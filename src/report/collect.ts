@@ -3,11 +3,12 @@
 // search record): accuracy, packed bits per weight, per-layer bit widths, weight histograms in
 // units of each layer's grid step with the format's levels, the accelerator simulation per
 // layer, and training curves.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readJsonFile } from '../util/read.js';
 import path from 'node:path';
 import type { tf } from '../engine/tf.js';
 import { packModel } from '../deploy/pack.js';
-import { intGrid } from '../deploy/runtime/grid.js';
+import { intGrid, sharedLevels } from '../deploy/runtime/grid.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { simulate } from '../hw/simulate.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
@@ -98,12 +99,12 @@ function histogram(layer: QuantLayer): Histogram | null {
     const v = w[i] / grid.unit[c];
     counts[Math.max(0, Math.min(BINS - 1, Math.floor((v - x0) / width)))]++;
   }
-  const same = grid.levels.every((l) => l.length === lv.length && l.every((v, i) => v === lv[i]));
+  const shared = sharedLevels(grid);
   return {
     layer: layer.name,
     format: `${q.spec.format} ${(q.spec as { bits?: number }).bits ?? ''}`.trim(),
     bins: counts.map((count, i) => ({ x: x0 + (i + 0.5) * width, count })),
-    levels: same ? Array.from(new Set(lv)).sort((a, b) => a - b) : [],
+    levels: shared ? Array.from(new Set(shared)).sort((a, b) => a - b) : [],
   };
 }
 
@@ -127,7 +128,7 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
   const file = path.join(dir, 'checkpoint.lbck');
   if (!existsSync(file)) throw new Error(`${dir}: no checkpoint.lbck (expected a run directory of lowbit train, quantize or demo)`);
   const metricsFile = path.join(dir, 'metrics.json');
-  const metrics: Metrics = existsSync(metricsFile) ? (JSON.parse(readFileSync(metricsFile, 'utf8')) as Metrics) : {};
+  const metrics = (existsSync(metricsFile) ? readJsonFile(metricsFile, 'the metrics of a run') : {}) as Metrics;
   const ck = await loadCheckpoint(file);
   const quantized = ck.model.layers.some((l) => l instanceof QuantLayer && l.weightQ);
   const { report } = packModel(ck.model, ck.modelSpec);
@@ -180,11 +181,17 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
 export function collectSearch(p: string): SearchData {
   const file = statSync(p).isDirectory() ? path.join(p, 'front.json') : p;
   if (!existsSync(file)) throw new Error(`${p}: no front.json (expected the --out directory of lowbit search)`);
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as { points?: FrontPoint[]; front?: FrontPoint[]; id?: string };
-  const points = raw.points ?? raw.front;
+  const raw = readJsonFile(file, 'a search front') as { points?: FrontPoint[]; front?: FrontPoint[]; id?: string } | null;
+  const points = raw?.points ?? raw?.front;
   if (!Array.isArray(points)) throw new Error(`${file}: not a search front (no points)`);
+  const fields = ['accuracy', 'latencyMs', 'energyUj', 'weightBytes', 'speedupVsFp32', 'speedupVsInt8'] as const;
+  points.forEach((q, i) => {
+    const bad = fields.find((f) => typeof q?.[f] !== 'number' || !Number.isFinite(q[f]));
+    if (bad || typeof q.kind !== 'string')
+      throw new Error(`${file}: point ${i} has no ${bad ?? 'kind'} (expected a front of lowbit search)`);
+  });
   return {
-    name: raw.id ?? path.basename(path.dirname(path.resolve(file))),
+    name: raw?.id ?? path.basename(path.dirname(path.resolve(file))),
     points: points.map((q) => ({
       kind: q.kind,
       budget: q.budget,

@@ -195,3 +195,20 @@ test('data fetch: the official MNIST hashes verify a mirror on loopback; info re
   assert.equal(info.status, 0, info.stderr);
   assert.equal(JSON.parse(info.stdout).train, 60000);
 });
+
+test('report: bad inputs get one clear line and no page is written', () => {
+  const dir = tmpDir();
+  const out = path.join(dir, 'report.html');
+  writeFileSync(path.join(dir, 'broken.json'), '{');
+  writeFileSync(path.join(dir, 'notfront.json'), '{"points": [{"kind": "searched"}]}');
+  const cases: [string, RegExp][] = [
+    [path.join(dir, 'missing'), /missing does not exist \(expected a run directory or a search result\)/],
+    [path.join(dir, 'broken.json'), /broken\.json is not valid JSON \(expected a search front\)/],
+    [path.join(dir, 'notfront.json'), /notfront\.json: point 0 has no accuracy/],
+    [dir, /no checkpoint\.lbck \(expected a run directory of lowbit train, quantize or demo\)/],
+  ];
+  for (const [input, re] of cases) {
+    oneLineError(lowbit(['report', '--runs', input, '--out', out]), re);
+    assert.ok(!existsSync(out), `${input}: no report written`);
+  }
+});

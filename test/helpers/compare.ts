@@ -10,6 +10,16 @@ export async function engine(): Promise<boolean> {
   return activeNative() !== null;
 }
 
+/** Runs f with native kernels on or off (restoring the previous setting). */
+export function withNative<T>(on: boolean, f: () => T): T {
+  const old = setNativeKernels(on);
+  try {
+    return f();
+  } finally {
+    setNativeKernels(old);
+  }
+}
+
 /** max |a - b| / max(max |b|, 1e-6) */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;

@@ -2,22 +2,12 @@
 // rate by hand, native equal to TypeScript bit for bit, and the grant by threshold or budget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setNativeKernels } from '../../src/engine/override.js';
 import { scaleNearThresholds, trackCodes } from '../../src/train/methods/mpq-track.js';
 import { grantFlags, mpqOptionsSchema } from '../../src/train/methods/mpq.js';
-import { engine } from '../helpers/compare.js';
+import { engine, withNative } from '../helpers/compare.js';
 
 const hasNative = await engine();
 const paths = hasNative ? [true, false] : [false];
-
-function withNative<T>(on: boolean, f: () => T): T {
-  const old = setNativeKernels(on);
-  try {
-    return f();
-  } finally {
-    setNativeKernels(old);
-  }
-}
 
 test('a switch is a move to a contiguous level; the frequency is an EMA of switches', () => {
   for (const native of paths)

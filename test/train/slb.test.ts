@@ -3,21 +3,14 @@
 // ones, the hard choice is the largest logit, and the options are validated.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setNativeKernels } from '../../src/engine/override.js';
 import { slbAdam, slbHard, slbInit, slbLogitGrad, slbSoft } from '../../src/train/methods/slb-soft.js';
-import { slbOptionsSchema, slbTemperature } from '../../src/train/methods/slb.js';
-import { engine } from '../helpers/compare.js';
+import { slbMethod, slbOptionsSchema, slbTemperature } from '../../src/train/methods/slb.js';
+import { tf } from '../../src/engine/tf.js';
+import { quantizeModel } from '../../src/nn/quantize-model.js';
+import { tinyModel } from '../helpers/tiny-model.js';
+import { engine, withNative } from '../helpers/compare.js';
 
 const hasNative = await engine();
-
-function withNative<T>(on: boolean, f: () => T): T {
-  const old = setNativeKernels(on);
-  try {
-    return f();
-  } finally {
-    setNativeKernels(old);
-  }
-}
 
 let seed = 7;
 const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0), seed / 2 ** 32);
@@ -103,4 +96,31 @@ test('initial logits favour the nearest value; the temperature rises geometrical
   assert.equal(slbTemperature(o, 4, 4), 100);
   assert.throws(() => slbOptionsSchema.parse({ tStart: 10, tEnd: 2 }), /tEnd must be at least tStart/);
   assert.throws(() => slbOptionsSchema.parse({ logitLr: -1 }));
+});
+
+test('SLB steps keep the tensor count flat (the kernel rewrite drops its temporaries)', async () => {
+  const { model, plan } = await quantizeModel(tinyModel(), {
+    weight: { format: 'int', bits: 2, granularity: 'channel' },
+    activation: null,
+    keepEndsAt8Bits: false,
+  });
+  const run = slbMethod.start!({
+    model,
+    plan,
+    options: {},
+    seed: 1,
+    epochs: 1,
+    stepsPerEpoch: 2,
+    lr: { lr: 0.01, schedule: { kind: 'constant' }, warmupEpochs: 0, epochs: 1 },
+  });
+  const step = (global: number) => {
+    run.beforeStep!(global / 2, global);
+    run.afterStep!(global / 2, global);
+  };
+  step(0);
+  step(1);
+  const before = tf.memory().numTensors;
+  for (let g = 2; g < 8; g++) step(g);
+  assert.equal(tf.memory().numTensors, before);
+  model.dispose();
 });

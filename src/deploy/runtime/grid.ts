@@ -30,6 +30,12 @@ function unitOf(values: Float64Array): number {
   throw new Error("the format's values are not on an integer grid");
 }
 
+/** The grid's levels when every channel has the same ones (units may differ), else null. */
+export function sharedLevels(g: IntGrid): Int32Array | null {
+  const lv = g.levels[0];
+  return g.levels.every((l) => l.length === lv.length && l.every((v, i) => v === lv[i])) ? lv : null;
+}
+
 export function intGrid(spec: FormatSpec, params: unknown, channels: number, what: string): IntGrid {
   const def = formatOf(spec);
   const [lo, hi] = def.codeRange(spec as never);

@@ -7,7 +7,7 @@ import { formatOf } from '../../quant/registry.js';
 import { PackedFormatError } from '../container.js';
 import type { LayerEntry } from '../manifest.js';
 import type { PackedModel, QuantInfo } from '../read.js';
-import { intGrid, type IntGrid } from './grid.js';
+import { intGrid, sharedLevels, type IntGrid } from './grid.js';
 import { floatConv, geometry, intConv, maxPool, type FValue, type QValue, type Value } from './ops.js';
 import { byteOffset, dequantize, levelsOf, toBytes } from './values.js';
 import { gridOutput, type FloatOutput } from './requant.js';
@@ -337,9 +337,8 @@ export function lower(p: PackedModel): Program {
 
 /** The weights as indices into one table of levels when every channel has the same levels (≤ 16 of them). */
 function weightTable(wg: IntGrid, codes: Int32Array): WeightTable | undefined {
-  const lv = wg.levels[0];
-  if (lv.length > 16 || lv.some((v) => v < -128 || v > 127)) return undefined;
-  if (wg.levels.some((l) => l.length !== lv.length || l.some((v, i) => v !== lv[i]))) return undefined;
+  const lv = sharedLevels(wg);
+  if (!lv || lv.length > 16 || lv.some((v) => v < -128 || v > 127)) return undefined;
   const index = new Int32Array(codes.length);
   for (let i = 0; i < codes.length; i++) index[i] = codes[i] - wg.codeMin;
   return { index, levels: lv };

@@ -10,7 +10,7 @@
 // ~3.9 M weights × 15 values × 12 B ≈ 0.7 GB).
 import { z } from 'zod';
 import { tf, type Tensor } from '../../engine/tf.js';
-import { intGrid } from '../../deploy/runtime/grid.js';
+import { intGrid, sharedLevels } from '../../deploy/runtime/grid.js';
 import { formatOf } from '../../quant/registry.js';
 import { activationSpec, methodLayers, weightSpec, type MethodContext, type MethodRun, type QuantMethod } from './method.js';
 import { slbAdam, slbHard, slbInit, slbSoft } from './slb-soft.js';
@@ -47,9 +47,8 @@ interface SlbLayer {
 /** The layer's values as one level set shared by all channels times a unit per channel. */
 function valueSet(spec: Quantizer['spec'], params: unknown, cout: number, name: string): { levels: Float32Array; unit: Float32Array } {
   const grid = intGrid(spec, params, cout, `slb: layer ${name}`);
-  const lv = grid.levels[0];
-  if (grid.levels.some((l) => l.length !== lv.length || l.some((x, i) => x !== lv[i])))
-    throw new Error(`slb: layer ${name}'s ${spec.format} grid has different values per channel; slb needs one value set`);
+  const lv = sharedLevels(grid);
+  if (!lv) throw new Error(`slb: layer ${name}'s ${spec.format} grid has different values per channel; slb needs one value set`);
   return {
     levels: Float32Array.from(lv),
     unit: Float32Array.from(grid.channels === 1 ? Array.from({ length: cout }, () => grid.unit[0]) : grid.unit),
@@ -98,7 +97,12 @@ function startSlb(ctx: MethodContext): MethodRun {
     confidence = 0,
     adamStep = 0;
   const varIndex = new Map<string, number>();
-  const write = (l: SlbLayer, values: Float32Array) => l.kernel.assign(tf.tensor(values, l.shape, 'float32'));
+  // assign() shares the new tensor's data; dropping the temporary keeps tensor counts flat.
+  const write = (l: SlbLayer, values: Float32Array) => {
+    const t = tf.tensor(values, l.shape, 'float32');
+    l.kernel.assign(t);
+    t.dispose();
+  };
   return {
     beforeStep(t) {
       T = slbTemperature(o, t, ctx.epochs);
