@@ -2,7 +2,8 @@
 // (channel and element partition) against STE on ternary weights, MPQ (tracking every weight's
 // code, threshold-aware learning rate; before and after the extra-bit grant) against STE on
 // int weights of the base width; SLB (soft weights from per-weight logits, Adam on the logits)
-// and ESB (α refitted by the aligner) against STE on the same grid (issue 9's methods; no target,
+// ESB (α refitted by the aligner) and DropBits (masks, multi-class STE backward, Adam on steps
+// and drop rates) against STE on the same grid (issue 9's methods; no target,
 // the cost is reported). Issue 4's target: at most 1.3x the plain QAT step.
 // Usage: node dist/bench/method-step.js [--models vgg9] [--steps 10] [--record results/bench-method-step.json]
 import { Command } from 'commander';
@@ -24,7 +25,7 @@ const A4 = { format: 'int', bits: 4, signed: false };
 interface Case {
   label: string;
   baseline: QuantizeConfig;
-  method: 'sq' | 'mpq' | 'slb' | 'esb';
+  method: 'sq' | 'mpq' | 'slb' | 'esb' | 'dropbits';
   config: QuantizeConfig;
   options: Record<string, unknown>;
   /** MPQ: time the steps after the grant (flags set, tracking off). */
@@ -35,6 +36,7 @@ const ternary: QuantizeConfig = { weight: { format: 'ternary', granularity: 'cha
 const int3: QuantizeConfig = { weight: { format: 'int', bits: 3, granularity: 'channel' }, activation: A4 };
 const mpq3: QuantizeConfig = { weight: { format: 'mpq', bits: 3, granularity: 'channel' }, activation: A4 };
 const int2: QuantizeConfig = { weight: { format: 'int', bits: 2, granularity: 'channel' }, activation: A4 };
+const int4: QuantizeConfig = { weight: { format: 'int', bits: 4, granularity: 'channel' }, activation: A4 };
 const esb3: QuantizeConfig = { weight: { format: 'esb', bits: 3, k: 0, granularity: 'channel' }, activation: A4 };
 
 const benchCases: Case[] = [
@@ -44,6 +46,7 @@ const benchCases: Case[] = [
   { label: 'mpq W3A4, granted', baseline: int3, method: 'mpq', config: mpq3, options: { budget: 0.05, grantAt: 0.01 }, granted: true },
   { label: 'slb W2A4', baseline: int2, method: 'slb', config: int2, options: {} },
   { label: 'esb W3A4 (aligner)', baseline: int3, method: 'esb', config: esb3, options: {} },
+  { label: 'dropbits W4A4 (learned widths)', baseline: int4, method: 'dropbits', config: int4, options: {} },
 ];
 
 async function main(): Promise<void> {

@@ -1,13 +1,13 @@
 // Issue 9's experiments on one FP checkpoint: the related methods of the seed page next to the
 // seed-method rows, with the same budgets (the QAT epochs of issue 4's MPQ and format rows).
-// SLB at 2, 3 and 4 weight bits (4-bit int activations, MSE-fitted grids like the uniform
+// SLB and DropBits at 2, 3 and 4 weight bits (4-bit int activations, MSE-fitted grids like the uniform
 // baselines it is compared with). ESB retraining with the aligner is the format rows'
 // fmt-esb-w{3,4}a4 (the esb method is the same configuration), so it is not run twice.
 import type { QuantExperiment } from './registry.js';
 
 export function relatedMethodExperiments(base: string, label: string, b: { qatEpochs: number }): QuantExperiment[] {
   const from = `checkpoints/${base}.lbck`;
-  return [2, 3, 4].map((bits) => ({
+  const slb: QuantExperiment[] = [2, 3, 4].map((bits) => ({
     group: 'quant',
     base,
     id: `${base}.slb-w${bits}a4`,
@@ -17,4 +17,46 @@ export function relatedMethodExperiments(base: string, label: string, b: { qatEp
     compareTo: `${base}.ste-int-w${bits}a4`,
     options: { from, method: 'slb', format: 'int', wbits: bits, abits: 4, calibration: 'mse', epochs: b.qatEpochs, lr: 0.01, slb: {} },
   }));
+  // DropBits at a fixed width: drop rates held at their start (the regularizer; every layer keeps
+  // --wbits; at 2 bits nothing is droppable and it is plain semi-relaxed quantization) ...
+  const dropbits: QuantExperiment[] = [2, 3, 4].map((bits) => ({
+    group: 'quant',
+    base,
+    id: `${base}.dropbits-w${bits}a4`,
+    title: `${label}, DropBits W${bits}A4 (fixed drop rate)`,
+    table: 'related',
+    compareTo: `${base}.ste-int-w${bits}a4`,
+    options: {
+      from,
+      method: 'dropbits',
+      format: 'int',
+      wbits: bits,
+      abits: 4,
+      calibration: 'mse',
+      epochs: b.qatEpochs,
+      lr: 0.01,
+      dropbits: { learnRates: false },
+    },
+  }));
+  // ... and with learned drop rates from 4 bits: each layer settles on 2, 3 or 4 bits.
+  dropbits.push({
+    group: 'quant',
+    base,
+    id: `${base}.dropbits-learn-w4a4`,
+    title: `${label}, DropBits learned bit widths (2-4 bits) A4`,
+    table: 'related',
+    compareTo: `${base}.ste-int-w4a4`,
+    options: {
+      from,
+      method: 'dropbits',
+      format: 'int',
+      wbits: 4,
+      abits: 4,
+      calibration: 'mse',
+      epochs: b.qatEpochs,
+      lr: 0.01,
+      dropbits: {},
+    },
+  });
+  return [...slb, ...dropbits];
 }

@@ -112,6 +112,21 @@ const methods: Method[] = [
     ]),
   },
   {
+    name: 'dropbits',
+    title: 'Semi-relaxed quantization with DropBits (`--method dropbits`, Lee et al. 2021)',
+    what: 'Weights on the int grid with a learned step α per channel. The forward rounds each weight to the nearest grid point it keeps (one-hot); the backward is the multi-class straight-through estimator, the gradient of the expectation of the grid values under the probabilities π_j = σ((g_j + α/2 − w)/τ) − σ((g_j − α/2 − w)/τ), τ = α/3 — smooth near the decision thresholds, zero beyond the range. In every step each weight drops the grid points of the higher bit widths at random (a relaxed Bernoulli mask per bit, so the drop rates have gradients); with learned rates and a regularizer on the expected bits, each layer settles on the bits it keeps with probability ≥ ½ and is stored at that width.',
+    when: 'Low widths with a soft gradient instead of the clipped identity, and when per-layer bit widths should come out of training rather than from a search (`--dropbits-lambda` trades bits for accuracy; `--no-dropbits-learn` keeps the width and uses the drops as a regularizer).',
+    memory:
+      'One relaxed mask per weight and droppable bit per step (4 bytes × (wbits − minBits) per weight), a step per channel and a keep logit per layer and bit.',
+    bench: ['dropbits'],
+    rows: perBase((b) => [
+      [`${b}.dropbits-w2a4`, `${b}.ste-int-w2a4`],
+      [`${b}.dropbits-w3a4`, `${b}.ste-int-w3a4`],
+      [`${b}.dropbits-w4a4`, `${b}.ste-int-w4a4`],
+      [`${b}.dropbits-learn-w4a4`, `${b}.ste-int-w4a4`],
+    ]),
+  },
+  {
     name: 'esb',
     title: 'Elastic significant bits (`--method esb`, Gong et al.)',
     what: 'Weights in the esb format (k significant bits, an exponent field), with α = λ(b, k)·std(W) per channel set by the distribution difference aligner and refitted every step as the weights move.',
@@ -182,7 +197,7 @@ export function renderMethods(): string {
     '',
     'Every method starts from a full-precision checkpoint (`lowbit quantize --from run/ --method <name> …`), keeps the first conv and the last FC at 8 bits, and leaves a checkpoint that `lowbit pack`, `lowbit run` and `lowbit export` take. The numbers below are from the experiment records behind docs/RESULTS.md.',
     '',
-    'Not yet built: DropBits (semi-relaxed quantization with learnable bit drops) and product quantization (And the Bit Goes Down); both are open in issue 9.',
+    'Not yet built: product quantization (And the Bit Goes Down) as a retraining method; its clustering step exists (src/train/methods/pq-em.ts) and the rest is open in issue 9.',
     '',
     ...methods.flatMap((m) => section(m, recs, steps)),
   ].join('\n');

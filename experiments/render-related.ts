@@ -1,5 +1,5 @@
-// The issue 9 section of docs/RESULTS.md: the related methods of the seed page (SLB; ESB
-// retraining, which is the format table's esb rows) against uniform QAT on the same grid and
+// The issue 9 section of docs/RESULTS.md: the related methods of the seed page (SLB, DropBits;
+// ESB retraining, which is the format table's esb rows) against uniform QAT on the same grid and
 // budget.
 import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
@@ -15,7 +15,7 @@ export function renderRelatedMethods(records: Records): string[] {
     '',
     '## Related methods (issue 9)',
     '',
-    "SLB (per-weight logits over the grid values, softmax with a temperature rising geometrically from 1 to 50, argmax at the end) against uniform STE QAT on the same MSE-fitted int grid with the same epochs; ESB retraining (the distribution difference aligner refitting α every step) is the format table's esb rows. Issue 9 target: SLB at 2 bits at least as accurate as STE at 2 bits.",
+    "SLB (per-weight logits over the grid values, softmax with a temperature rising geometrically from 1 to 50, argmax at the end) against uniform STE QAT on the same MSE-fitted int grid with the same epochs; DropBits (semi-relaxed quantization: one-hot forward onto the nearest kept grid point, multi-class straight-through backward through the grid-point probabilities with τ = α/3, learned step α per channel, each weight dropping the grid points of the higher bit widths with a relaxed Bernoulli mask) at a fixed width with the drop rate held at 0.1, and with learned per-layer drop rates from 4 bits (regularizer λ = 0.01 per expected bit above 2; the layers then settle on 2-4 bits, shown as the average). ESB retraining (the distribution difference aligner refitting α every step) is the format table's esb rows. Issue 9 target: SLB and DropBits at 2 bits at least as accurate as STE at 2 bits.",
     '',
     '| experiment | method | weights / activations | test accuracy | baseline (same budget) | Δ (points) | target | epochs | wall time |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -23,11 +23,20 @@ export function renderRelatedMethods(records: Records): string[] {
   for (const e of rows) {
     const r = records.get(e.id);
     const o = e.options;
-    const wa = `${o.format ?? 'int'} W${o.wbits} / int A${o.abits}`;
+    const settled =
+      r?.methodSummary?.method === 'dropbits' && o.dropbits?.learnRates !== false ? Number(r.methodSummary.bitsPerWeight) : null;
+    const wa = `${o.format ?? 'int'} W${settled === null ? o.wbits : `${settled.toFixed(2)} (settled, from ${o.wbits})`} / int A${o.abits}`;
     const target = e.table === 'related' && o.wbits === 2 ? '≥ +0.00' : '';
     // ESB rows are measured against int on the same budget (the format table's int rows).
     const baseId = e.table === 'formats' ? `${e.base}.fmt-int-w${o.wbits}a4` : e.compareTo;
-    const method = o.method === 'ste' ? 'esb (aligner)' : o.method;
+    const method =
+      o.method === 'ste'
+        ? 'esb (aligner)'
+        : o.method === 'dropbits'
+          ? o.dropbits?.learnRates === false
+            ? 'dropbits (fixed rate)'
+            : 'dropbits (learned widths)'
+          : o.method;
     const b = baseId ? records.get(baseId) : undefined;
     if (!r) {
       lines.push(

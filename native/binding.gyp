@@ -14,7 +14,8 @@
         "src/fakequant.cc",
         "src/methods.cc",
         "src/intgemm.cc",
-        "src/slb.cc"
+        "src/slb.cc",
+        "src/dropbits.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "/usr/include/x86_64-linux-gnu"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],

@@ -57,6 +57,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerMethods(env, exports);
   registerIntGemm(env, exports);
   registerSlb(env, exports);
+  registerDropBits(env, exports);
   return exports;
 }
 

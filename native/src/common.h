@@ -44,5 +44,6 @@ void registerFakeQuant(Napi::Env env, Napi::Object exports);
 void registerMethods(Napi::Env env, Napi::Object exports);
 void registerIntGemm(Napi::Env env, Napi::Object exports);
 void registerSlb(Napi::Env env, Napi::Object exports);
+void registerDropBits(Napi::Env env, Napi::Object exports);
 
 }  // namespace lowbit

@@ -26,6 +26,12 @@ interface MpqSummary {
   perLayer: { name: string; weights: number; flagged: number; index: string; bitsPerWeight: number }[];
 }
 
+interface DropbitsSummary {
+  method: 'dropbits';
+  bitsPerWeight: number;
+  perLayer: { name: string; maxBits: number; bits: number; keep: number[] }[];
+}
+
 interface Flags {
   from: string;
   method: string;
@@ -53,6 +59,11 @@ interface Flags {
   slbTStart?: number;
   slbTEnd?: number;
   slbLr?: number;
+  dropbitsMinBits?: number;
+  dropbitsLearn: boolean;
+  dropbitsRate?: number;
+  dropbitsLambda?: number;
+  dropbitsKappa?: number;
   mpqThresholdLr: boolean;
   epochs: number;
   batchSize: number;
@@ -113,6 +124,15 @@ export function quantizeCommand(): Command {
     .option('--slb-t-start <x>', 'slb: softmax temperature at the start (default 1)', positiveNumber)
     .option('--slb-t-end <x>', 'slb: temperature at the end, reached geometrically (default 50)', positiveNumber)
     .option('--slb-lr <x>', 'slb: Adam learning rate of the per-weight logits (default 0.05)', positiveNumber)
+    .option('--dropbits-min-bits <n>', 'dropbits: the fewest bits a layer can settle on (default 2)', positiveInt)
+    .option('--dropbits-rate <p>', 'dropbits: drop probability of each bit above the minimum at the start (default 0.1)', positiveNumber)
+    .option('--no-dropbits-learn', 'dropbits: keep the drop rates fixed (the plain DropBits regularizer; layers keep --wbits)')
+    .option('--dropbits-lambda <x>', 'dropbits: regularizer weight per expected bit above the minimum (default 0.01)', nonNegativeNumber)
+    .option(
+      '--dropbits-kappa <x>',
+      'dropbits: logistic temperature of the grid-point probabilities, in grid steps (default 1/3)',
+      positiveNumber,
+    )
     .option('--epochs <n>', 'retraining epochs', nonNegativeInt, 10)
     .option('--batch-size <n>', 'batch size', positiveInt, 128)
     .option('--lr <x>', 'peak learning rate', positiveNumber, 0.01)
@@ -154,6 +174,13 @@ export function quantizeCommand(): Command {
         ...(f.slbTEnd !== undefined ? { tEnd: f.slbTEnd } : {}),
         ...(f.slbLr !== undefined ? { logitLr: f.slbLr } : {}),
       };
+      const dropbits = {
+        ...(f.dropbitsMinBits !== undefined ? { minBits: f.dropbitsMinBits } : {}),
+        ...(f.dropbitsRate !== undefined ? { dropRate: f.dropbitsRate } : {}),
+        ...(f.dropbitsLearn ? {} : { learnRates: false }),
+        ...(f.dropbitsLambda !== undefined ? { lambda: f.dropbitsLambda } : {}),
+        ...(f.dropbitsKappa !== undefined ? { kappa: f.dropbitsKappa } : {}),
+      };
       if (!f.mpqThresholdLr && f.mpqBeta !== undefined)
         throw new InvalidArgumentError('--no-mpq-threshold-lr and --mpq-beta contradict each other');
       const o: QuantizeOptionsInput = {
@@ -173,6 +200,7 @@ export function quantizeCommand(): Command {
         ...(f.method === 'sq' || Object.keys(sq).length ? { sq } : {}),
         ...(f.method === 'mpq' || Object.keys(mpq).length ? { mpq } : {}),
         ...(f.method === 'slb' || Object.keys(slb).length ? { slb } : {}),
+        ...(f.method === 'dropbits' || Object.keys(dropbits).length ? { dropbits } : {}),
         epochs: f.epochs,
         batchSize: f.batchSize,
         lr: f.lr,
@@ -215,6 +243,14 @@ export function quantizeCommand(): Command {
         for (const l of ms.perLayer)
           console.log(
             `  ${l.name.padEnd(14)} ${String(l.flagged).padStart(8)} of ${String(l.weights).padStart(8)} flagged (${l.index} index)  ${l.bitsPerWeight.toFixed(3)} bits/weight`,
+          );
+      }
+      const ds = r.methodSummary as DropbitsSummary | null;
+      if (ds?.method === 'dropbits') {
+        console.log(`  settled on ${ds.bitsPerWeight.toFixed(3)} bits per low-bit weight`);
+        for (const l of ds.perLayer)
+          console.log(
+            `  ${l.name.padEnd(14)} ${l.bits} bits (of ${l.maxBits}; keep probability per bit above the minimum: ${l.keep.map((k) => k.toFixed(2)).join(', ') || '-'})`,
           );
       }
       for (const p of r.plan) {

@@ -137,6 +137,28 @@ export interface NativeAddon {
     step: number,
   ): void;
   slbHard(a: Float32Array, levels: Float32Array, unit: Float32Array, w: Float32Array): void;
+  dropbitsForward(
+    x: Float32Array,
+    alpha: Float32Array,
+    maxBits: number,
+    minBits: number,
+    masks: Float32Array | null,
+    out: Float32Array,
+  ): void;
+  dropbitsBackward(
+    x: Float32Array,
+    alpha: Float32Array,
+    maxBits: number,
+    minBits: number,
+    masks: Float32Array,
+    gy: Float32Array,
+    kappa: number,
+    concreteTemp: number,
+    gx: Float32Array,
+    galpha: Float64Array,
+    gtheta: Float64Array,
+  ): void;
+  dropbitsSample(theta: Float32Array, concreteTemp: number, seed: number, out: Float32Array): void;
   quantizeBytes(x: Float32Array, scale: number, zp: number, qmin: number, qmax: number, lut: Uint8Array, out: Uint8Array): void;
   maxPoolBytes(x: Uint8Array, dims: Int32Array, outH: number, outW: number, out: Uint8Array): void;
   keepChannels(x: Float32Array, out: Float32Array, mask: Uint8Array, keep: Uint8Array, c: number): void;

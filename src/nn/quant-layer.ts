@@ -2,13 +2,13 @@
 // activations, their learned parameters (LSQ step / PACT clip) as layer weights after the
 // layer's own, PTQ calibration, and the serialised quantizer specs and states.
 import { tf, type Tensor } from '../engine/tf.js';
-import { Quantizer } from './quantizer.js';
+import { isLearned, Quantizer } from './quantizer.js';
 import { serialisableState, type QuantLayerArgs } from './qlayer-config.js';
 
 type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
 
 export abstract class QuantLayer extends tf.layers.Layer {
-  readonly weightQ: Quantizer | null;
+  private wq: Quantizer | null;
   readonly inputQ: Quantizer | null;
   readonly refitEvery: number | undefined;
   /** Whether the layer has a bias (its second weight). */
@@ -29,10 +29,25 @@ export abstract class QuantLayer extends tf.layers.Layer {
     if (args.trainable !== undefined) base.trainable = args.trainable;
     super(base);
     this.refitEvery = args.refitEvery ?? undefined;
-    this.weightQ = args.weightQuant ? new Quantizer(args.weightQuant, 'weight', this.refitEvery, 0.9, args.weightState) : null;
+    this.wq = args.weightQuant ? new Quantizer(args.weightQuant, 'weight', this.refitEvery, 0.9, args.weightState) : null;
     // Activations refit on their format's own schedule: an EMA of the range every step for max-abs
     // int, a fresh fit every 50 steps for searched fits (MSE, percentile, DyBit's scale and kmax).
     this.inputQ = args.inputQuant ? new Quantizer(args.inputQuant, 'activation', undefined, 0.9, args.inputState) : null;
+  }
+
+  get weightQ(): Quantizer | null {
+    return this.wq;
+  }
+
+  /**
+   * Puts another weight quantizer in place (DropBits settles a layer on fewer bits than it
+   * trained with). Only between fitted formats: a learned format's parameter is a layer weight.
+   */
+  setWeightQuantizer(q: Quantizer): void {
+    if (!this.wq) throw new Error(`layer ${this.name} has no weight quantizer to replace`);
+    if (isLearned(q.spec) || isLearned(this.wq.spec))
+      throw new Error(`layer ${this.name}: a learned weight format (lsq) cannot be swapped, its parameter is a layer weight`);
+    this.wq = q;
   }
 
   /** Adds the learned quantizer parameters; call at the end of build(), after the layer's own weights. */

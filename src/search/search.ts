@@ -78,6 +78,17 @@ export async function planSearch(model: tf.LayersModel, ds: Dataset, s: SearchSe
   await initEngine();
   const accel: Accelerator = loadAccelerator(s.accel);
   const candidates = s.candidates ?? defaultCandidates();
+  // Costs do not depend on the sensitivities: refuse an impossible budget before the long part.
+  const costs = choiceTable(model, { weight: () => 0, activation: () => 0 }, candidates, accel, s.objective);
+  const cheapest = costs.reduce((a, t) => a + Math.min(...t.choices.map((c) => c.cost)), 0);
+  const int8Of = costs.reduce((a, t) => {
+    const i = t.fixed ? 0 : t.candidates.findIndex((c) => c.label === 'int8/a8');
+    if (i < 0) throw new Error('the candidate set has no int8/a8 (the budgets are fractions of its cost)');
+    return a + t.choices[i].cost;
+  }, 0);
+  for (const b of s.budgets)
+    if (b * int8Of < cheapest)
+      throw new Error(`budget ${b} is below the cheapest configuration (${(cheapest / int8Of).toFixed(3)} of INT8)`);
   const n = Math.min(s.calibrationImages ?? 256, ds.train.count);
   const order = permutation(ds.train.count, makeRng(deriveSeed(s.seed ?? 1, 'search-calibration')));
   const { x, y } = makeBatch(ds.train, ds.info, order.subarray(0, n), normalizationTable(ds.info));

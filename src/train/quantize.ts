@@ -21,6 +21,7 @@ import { methodLayers, type QuantMethod } from './methods/method.js';
 import { mpqOptionsSchema } from './methods/mpq.js';
 import { sqOptionsSchema } from './methods/sq.js';
 import { slbOptionsSchema } from './methods/slb.js';
+import { dropbitsOptionsSchema } from './methods/dropbits.js';
 import { methodNames, methods } from './methods/registry.js';
 import { Optimizer } from './optimizer.js';
 import type { Schedule } from './schedule.js';
@@ -63,6 +64,8 @@ export const quantizeOptionsSchema = z
     mpq: mpqOptionsSchema.optional(),
     /** Options of --method slb. */
     slb: slbOptionsSchema.optional(),
+    /** Options of --method dropbits. */
+    dropbits: dropbitsOptionsSchema.optional(),
     epochs: z.number().int().min(0).max(10000).default(10),
     batchSize: z
       .number()
@@ -92,9 +95,17 @@ export const quantizeOptionsSchema = z
   .superRefine((o, ctx) => {
     if (o.method !== 'ptq' && o.epochs < 1)
       ctx.addIssue({ code: 'custom', path: ['epochs'], message: `method ${o.method} retrains: epochs must be >= 1` });
-    for (const m of ['sq', 'mpq', 'slb'] as const)
+    for (const m of ['sq', 'mpq', 'slb', 'dropbits'] as const)
       if (o[m] !== undefined && o.method !== m)
         ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
+    if (o.method === 'dropbits' && (o.wbits < 2 || o.wbits > 4))
+      ctx.addIssue({ code: 'custom', path: ['wbits'], message: `dropbits: --wbits ${o.wbits} is out of range: it trains 2 to 4 bits` });
+    else if (o.method === 'dropbits' && o.wbits < (o.dropbits?.minBits ?? 2))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['wbits'],
+        message: `dropbits: --wbits ${o.wbits} is below the minimum of ${o.dropbits?.minBits ?? 2} bits a layer can settle on`,
+      });
     if (o.method === 'mpq' && o.format !== 'int' && o.format !== 'mpq')
       ctx.addIssue({
         code: 'custom',
@@ -220,7 +231,7 @@ export async function runQuantization(
       ? start({
           model: q,
           plan,
-          options: o.method === 'sq' ? o.sq : o.method === 'mpq' ? o.mpq : o.method === 'slb' ? o.slb : undefined,
+          options: o.method === 'sq' || o.method === 'mpq' || o.method === 'slb' || o.method === 'dropbits' ? o[o.method] : undefined,
           seed: o.seed,
           epochs: o.epochs,
           stepsPerEpoch: stepsPerEpoch(train.count, o.batchSize),

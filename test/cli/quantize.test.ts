@@ -44,6 +44,7 @@ test('ste, lsq, ptq (min-max, percentile, MSE), slb and esb produce quantized ch
     ['--method', 'ste', '--format', 'esb', '--k', '1', '--wbits', '4', '--abits', 'none', '--epochs', '1'],
     ['--method', 'slb', '--wbits', '2', '--abits', '4', '--epochs', '1'],
     ['--method', 'esb', '--wbits', '3', '--abits', '4', '--epochs', '1'],
+    ['--method', 'dropbits', '--wbits', '3', '--abits', '4', '--epochs', '1'],
   ];
   for (const args of cases) {
     const out = tmpDir();
@@ -76,18 +77,26 @@ test('ste, lsq, ptq (min-max, percentile, MSE), slb and esb produce quantized ch
       '--quiet',
     ]);
     assert.equal(again.status, 1, 'quantizing a quantized model is refused');
-    assert.match(again.stderr, /is already quantized \(method (ste|lsq|ptq|slb|esb)\); quantize from its full-precision checkpoint/);
+    assert.match(
+      again.stderr,
+      /is already quantized \(method (ste|lsq|ptq|slb|esb|dropbits)\); quantize from its full-precision checkpoint/,
+    );
   }
 });
 
 test('bad quantize inputs get one clear line', () => {
   const cases: [string[], RegExp][] = [
     [['--method', 'ste', '--from', '/nonexistent/ckpt'], /--from: \/nonexistent\/ckpt does not exist/],
-    [['--method', 'magic'], /Allowed choices are ste, lsq, ptq, sq, mpq, slb, esb/],
+    [['--method', 'magic'], /Allowed choices are ste, lsq, ptq, sq, mpq, slb, esb, dropbits/],
     [['--method', 'esb', '--format', 'dybit'], /method esb uses the esb weight format; --format dybit does not apply/],
     [['--method', 'slb', '--slb-t-start', '10', '--slb-t-end', '2'], /slb: tEnd must be at least tStart/],
     [['--method', 'ste', '--slb-lr', '0.1'], /slb: slb options need --method slb \(the method is ste\)/],
     [['--method', 'sq', '--format', 'ternary', '--sq-stages', '0.5,0.9'], /sq.stages: the last stage must quantize everything \(ratio 1\)/],
+    [['--method', 'dropbits', '--format', 'po2'], /dropbits trains int weights .*; got --format po2/],
+    [['--method', 'dropbits', '--wbits', '8'], /dropbits: --wbits 8 is out of range: it trains 2 to 4 bits/],
+    [['--method', 'dropbits', '--wbits', '3', '--dropbits-min-bits', '4'], /dropbits: --wbits 3 is below the minimum of 4 bits/],
+    [['--method', 'dropbits', '--dropbits-rate', '1.5'], /dropbits.dropRate: Too big: expected number to be <1/],
+    [['--method', 'ste', '--dropbits-lambda', '1'], /dropbits: dropbits options need --method dropbits/],
     [['--method', 'ste', '--mpq-tau', '0.1'], /mpq: mpq options need --method mpq \(the method is ste\)/],
     [['--method', 'mpq', '--mpq-tau', '0.1', '--mpq-budget', '0.1'], /give either tau .* or budget/],
     [['--method', 'mpq', '--format', 'dybit'], /method mpq uses the mpq weight format; --format dybit does not apply/],

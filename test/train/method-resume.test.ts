@@ -1,5 +1,5 @@
-// SQ, MPQ and SLB runs interrupted after an epoch and resumed reproduce the uninterrupted run: the
-// method's state (MPQ codes, frequencies and flags; SQ's stage and draws; SLB's logits, Adam moments and frozen grid) survives the checkpoint.
+// SQ, MPQ, SLB and DropBits runs interrupted after an epoch and resumed reproduce the uninterrupted run: the
+// method's state (MPQ codes, frequencies and flags; SQ's stage and draws; SLB's logits, Adam moments and frozen grid; DropBits' steps and drop rates, with layers narrowed at the checkpoint) survives the checkpoint.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -37,6 +37,8 @@ for (const [name, extra] of [
   ['mpq', { method: 'mpq', wbits: 2, abits: 4, mpq: { budget: 0.05, grantAt: 0.5 } }],
   ['sq', { method: 'sq', format: 'ternary', wbits: 2, abits: null, sq: { partition: 'element' } }],
   ['slb', { method: 'slb', wbits: 2, abits: 4, slb: {} }],
+  // A large regularizer narrows layers at epoch ends; the resumed run must widen them again.
+  ['dropbits', { method: 'dropbits', wbits: 4, abits: 4, dropbits: { lambda: 2, dropRate: 0.4, rateLr: 0.05 } }],
 ] as const) {
   test(`${name}: an interrupted and resumed run equals the uninterrupted one`, async () => {
     const o: QuantizeOptionsInput = {

@@ -6,6 +6,7 @@ import { ptqMethod } from './ptq.js';
 import { steMethod } from './ste.js';
 import { slbMethod } from './slb.js';
 import { esbMethod } from './esb.js';
+import { dropbitsMethod } from './dropbits.js';
 import type { QuantMethod } from './method.js';
 
 export const methods = {
@@ -16,6 +17,7 @@ export const methods = {
   mpq: mpqMethod,
   slb: slbMethod,
   esb: esbMethod,
+  dropbits: dropbitsMethod,
 } as const satisfies Record<string, QuantMethod>;
 export type MethodName = keyof typeof methods;
 export const methodNames = Object.keys(methods) as MethodName[];
