@@ -58,5 +58,21 @@ export function relatedMethodExperiments(base: string, label: string, b: { qatEp
       dropbits: {},
     },
   });
-  return [...slb, ...dropbits];
+  // Product quantization at the two block sizes (k = 256, float activations as in the paper):
+  // one input channel per conv block and 4 inputs per FC block, or two channels and 8 inputs.
+  const pq: QuantExperiment[] = (
+    [
+      ['small', 1, 4],
+      ['large', 2, 8],
+    ] as const
+  ).map(([size, convChannels, fcBlock]) => ({
+    group: 'quant',
+    base,
+    id: `${base}.pq-${size}`,
+    title: `${label}, PQ (${size} blocks: ${convChannels} channel${convChannels > 1 ? 's' : ''} per conv block, ${fcBlock} per FC block), float activations`,
+    table: 'related',
+    maxDrop: 2,
+    options: { from, method: 'pq', format: 'int', wbits: 4, abits: null, epochs: b.qatEpochs, lr: 0.01, pq: { convChannels, fcBlock } },
+  }));
+  return [...slb, ...dropbits, ...pq];
 }

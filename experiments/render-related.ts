@@ -15,7 +15,7 @@ export function renderRelatedMethods(records: Records): string[] {
     '',
     '## Related methods (issue 9)',
     '',
-    "SLB (per-weight logits over the grid values, softmax with a temperature rising geometrically from 1 to 50, argmax at the end) against uniform STE QAT on the same MSE-fitted int grid with the same epochs; DropBits (semi-relaxed quantization: one-hot forward onto the nearest kept grid point, multi-class straight-through backward through the grid-point probabilities with τ = α/3, learned step α per channel, each weight dropping the grid points of the higher bit widths with a relaxed Bernoulli mask) at a fixed width with the drop rate held at 0.1, and with learned per-layer drop rates from 4 bits (regularizer λ = 0.01 per expected bit above 2; the layers then settle on 2-4 bits, shown as the average). ESB retraining (the distribution difference aligner refitting α every step) is the format table's esb rows. Issue 9 target: SLB and DropBits at 2 bits at least as accurate as STE at 2 bits.",
+    "SLB (per-weight logits over the grid values, softmax with a temperature rising geometrically from 1 to 50, argmax at the end) against uniform STE QAT on the same MSE-fitted int grid with the same epochs; DropBits (semi-relaxed quantization: one-hot forward onto the nearest kept grid point, multi-class straight-through backward through the grid-point probabilities with τ = α/3, learned step α per channel, each weight dropping the grid points of the higher bit widths with a relaxed Bernoulli mask) at a fixed width with the drop rate held at 0.1, and with learned per-layer drop rates from 4 bits (regularizer λ = 0.01 per expected bit above 2; the layers then settle on 2-4 bits, shown as the average). Product quantization (k = 256 centroids per layer fitted by EM on the output-weighted error, layer by layer with 100 distillation steps between layers, then the centroids fine-tuned by distillation from the FP model; float activations as in the paper) at the two block sizes, measured against FP; the compression counts every conv/FC kernel (indices, fp16 codebooks, the int8 ends), not biases or batch norm. ESB retraining (the distribution difference aligner refitting α every step) is the format table's esb rows. Issue 9 targets: SLB and DropBits at 2 bits at least as accurate as STE at 2 bits; PQ on vgg9 ≥ 20× smaller than FP32 within 2 points of FP.",
     '',
     '| experiment | method | weights / activations | test accuracy | baseline (same budget) | Δ (points) | target | epochs | wall time |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -25,8 +25,19 @@ export function renderRelatedMethods(records: Records): string[] {
     const o = e.options;
     const settled =
       r?.methodSummary?.method === 'dropbits' && o.dropbits?.learnRates !== false ? Number(r.methodSummary.bitsPerWeight) : null;
-    const wa = `${o.format ?? 'int'} W${settled === null ? o.wbits : `${settled.toFixed(2)} (settled, from ${o.wbits})`} / int A${o.abits}`;
-    const target = e.table === 'related' && o.wbits === 2 ? '≥ +0.00' : '';
+    const ms = r?.methodSummary as { modelCompressionVsFp32?: number | null; bitsPerWeight?: number | null } | undefined;
+    const wa =
+      o.method === 'pq'
+        ? `product codes d ${o.pq?.convChannels === 2 ? 18 : 9}/${o.pq?.fcBlock ?? 4} (conv/FC)${ms?.bitsPerWeight ? `, ${ms.bitsPerWeight.toFixed(2)} bits/weight, ${ms.modelCompressionVsFp32?.toFixed(1)}× smaller than FP32 (all kernels)` : ''} / float A`
+        : `${o.format ?? 'int'} W${settled === null ? o.wbits : `${settled.toFixed(2)} (settled, from ${o.wbits})`} / int A${o.abits}`;
+    const target =
+      o.method === 'pq'
+        ? e.base.includes('vgg9')
+          ? '≥ 20× within 2 points of FP'
+          : ''
+        : e.table === 'related' && o.wbits === 2
+          ? '≥ +0.00'
+          : '';
     // ESB rows are measured against int on the same budget (the format table's int rows).
     const baseId = e.table === 'formats' ? `${e.base}.fmt-int-w${o.wbits}a4` : e.compareTo;
     const method =
@@ -41,6 +52,16 @@ export function renderRelatedMethods(records: Records): string[] {
     if (!r) {
       lines.push(
         `| ${e.id} | ${method} | ${wa} | not run yet (\`node dist/experiments/run.js ${e.id}\`) | | | ${target} | ${o.epochs} | |`,
+      );
+      continue;
+    }
+    if (o.method === 'pq') {
+      // Product quantization is measured against the FP model it compresses.
+      const fp = r.fpAccuracy ?? NaN;
+      const dFp = 100 * (r.final.testAccuracy - fp);
+      const ok = target ? ((ms?.modelCompressionVsFp32 ?? 0) >= 20 && dFp >= -2 ? ' ✓' : ' ✗') : '';
+      lines.push(
+        `| ${e.id} | pq | ${wa} | ${pct(r.final.testAccuracy)} | FP ${pct(fp)} | ${points(dFp)} | ${target}${ok} | ${r.history.length} | ${minutes(r.wallSeconds)} |`,
       );
       continue;
     }

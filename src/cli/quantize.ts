@@ -26,6 +26,22 @@ interface MpqSummary {
   perLayer: { name: string; weights: number; flagged: number; index: string; bitsPerWeight: number }[];
 }
 
+interface PqSummary {
+  method: 'pq';
+  layersClustered: number;
+  bitsPerWeight: number | null;
+  compressionVsFp32: number | null;
+  perLayer: {
+    name: string;
+    d: number;
+    k: number;
+    indexBitsPerWeight: number;
+    codebookBitsPerWeight: number;
+    objectiveFirst: number;
+    objectiveLast: number;
+  }[];
+}
+
 interface DropbitsSummary {
   method: 'dropbits';
   bitsPerWeight: number;
@@ -64,6 +80,12 @@ interface Flags {
   dropbitsRate?: number;
   dropbitsLambda?: number;
   dropbitsKappa?: number;
+  pqK?: number;
+  pqConvChannels?: number;
+  pqFcBlock?: number;
+  pqLayerSteps?: number;
+  pqIterations?: number;
+  pqDistill: boolean;
   mpqThresholdLr: boolean;
   epochs: number;
   batchSize: number;
@@ -133,6 +155,12 @@ export function quantizeCommand(): Command {
       'dropbits: logistic temperature of the grid-point probabilities, in grid steps (default 1/3)',
       positiveNumber,
     )
+    .option('--pq-k <n>', 'pq: centroids per layer (default 256)', positiveInt)
+    .option('--pq-conv-channels <n>', 'pq: input channels per conv block, d = n·kh·kw (default 1: d = 9 for 3x3)', positiveInt)
+    .option('--pq-fc-block <n>', 'pq: entries per dense block (default 4)', positiveInt)
+    .option('--pq-layer-steps <n>', 'pq: distillation steps between two layers (default 100)', nonNegativeInt)
+    .option('--pq-iterations <n>', 'pq: EM iterations per layer (default 20)', positiveInt)
+    .option('--no-pq-distill', 'pq: fine-tune on the labels instead of distilling from the FP model')
     .option('--epochs <n>', 'retraining epochs', nonNegativeInt, 10)
     .option('--batch-size <n>', 'batch size', positiveInt, 128)
     .option('--lr <x>', 'peak learning rate', positiveNumber, 0.01)
@@ -181,6 +209,14 @@ export function quantizeCommand(): Command {
         ...(f.dropbitsLambda !== undefined ? { lambda: f.dropbitsLambda } : {}),
         ...(f.dropbitsKappa !== undefined ? { kappa: f.dropbitsKappa } : {}),
       };
+      const pq = {
+        ...(f.pqK !== undefined ? { k: f.pqK } : {}),
+        ...(f.pqConvChannels !== undefined ? { convChannels: f.pqConvChannels } : {}),
+        ...(f.pqFcBlock !== undefined ? { fcBlock: f.pqFcBlock } : {}),
+        ...(f.pqLayerSteps !== undefined ? { layerSteps: f.pqLayerSteps } : {}),
+        ...(f.pqIterations !== undefined ? { iterations: f.pqIterations } : {}),
+        ...(f.pqDistill ? {} : { distill: false }),
+      };
       if (!f.mpqThresholdLr && f.mpqBeta !== undefined)
         throw new InvalidArgumentError('--no-mpq-threshold-lr and --mpq-beta contradict each other');
       const o: QuantizeOptionsInput = {
@@ -201,6 +237,7 @@ export function quantizeCommand(): Command {
         ...(f.method === 'mpq' || Object.keys(mpq).length ? { mpq } : {}),
         ...(f.method === 'slb' || Object.keys(slb).length ? { slb } : {}),
         ...(f.method === 'dropbits' || Object.keys(dropbits).length ? { dropbits } : {}),
+        ...(f.method === 'pq' || Object.keys(pq).length ? { pq } : {}),
         epochs: f.epochs,
         batchSize: f.batchSize,
         lr: f.lr,
@@ -215,7 +252,10 @@ export function quantizeCommand(): Command {
         ...(f.limitTest ? { limitTest: f.limitTest } : {}),
         ...(f.threads ? { threads: f.threads } : {}),
       };
-      const label = `${f.method}${['lsq', 'mpq', 'esb'].includes(f.method) ? '' : ` ${f.format}`} W${f.wbits}A${f.abits || 'fp'}`;
+      const label =
+        f.method === 'pq'
+          ? `pq A${f.abits || 'fp'}`
+          : `${f.method}${['lsq', 'mpq', 'esb'].includes(f.method) ? '' : ` ${f.format}`} W${f.wbits}A${f.abits || 'fp'}`;
       const r = await runQuantization(o, { outDir: f.out, resume: Boolean(f.resume), events: trainProgress(label, f.quiet) });
       if (f.json) {
         console.log(
@@ -243,6 +283,16 @@ export function quantizeCommand(): Command {
         for (const l of ms.perLayer)
           console.log(
             `  ${l.name.padEnd(14)} ${String(l.flagged).padStart(8)} of ${String(l.weights).padStart(8)} flagged (${l.index} index)  ${l.bitsPerWeight.toFixed(3)} bits/weight`,
+          );
+      }
+      const ps = r.methodSummary as PqSummary | null;
+      if (ps?.method === 'pq' && ps.bitsPerWeight !== null) {
+        console.log(
+          `  ${ps.layersClustered} layers in product codes: ${ps.bitsPerWeight.toFixed(3)} bits per weight (indices and fp16 codebooks), ${ps.compressionVsFp32!.toFixed(1)}x smaller than FP32`,
+        );
+        for (const l of ps.perLayer)
+          console.log(
+            `  ${l.name.padEnd(14)} d ${l.d}, k ${l.k}: ${(l.indexBitsPerWeight + l.codebookBitsPerWeight).toFixed(3)} bits/weight; output error ${l.objectiveFirst.toExponential(2)} -> ${l.objectiveLast.toExponential(2)} over EM`,
           );
       }
       const ds = r.methodSummary as DropbitsSummary | null;

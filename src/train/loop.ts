@@ -84,6 +84,8 @@ export interface StepHooks {
   beforeStep?(t: number, step: number): void;
   /** Rewrites the gradients before the update (e.g. MPQ's threshold-aware learning rate). */
   gradients?(vars: tf.Variable[], grads: Tensor[]): Tensor[];
+  /** Soft targets for the batch x (distillation from a teacher), replacing the labels in the loss. */
+  targets?(x: Tensor): Tensor;
   afterStep?(t: number, step: number): void;
   /** The method's state in a few words for the progress line. */
   status?(): string;
@@ -126,8 +128,9 @@ export function runEpochs(a: LoopArgs): EpochRecord[] {
       lr = h.lrAt ? h.lrAt(t) : learningRate(s.lr, t);
       h.beforeStep?.(t, global);
       const { x, y } = makeBatch(train, info, order.subarray(st * batch, (st + 1) * batch), lut, { augment: s.augment, rng: augRng });
-      const r = trainStep(model, x, y, optimizer, lr, vars, h.gradients);
-      tf.dispose([x, y]);
+      const soft = h.targets?.(x);
+      const r = trainStep(model, x, y, optimizer, lr, vars, h.gradients, soft);
+      tf.dispose(soft ? [x, y, soft] : [x, y]);
       if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch + 1}, step ${st + 1} (loss ${r.loss}); lower --lr`);
       h.afterStep?.(t, global);
       lossSum += r.loss;

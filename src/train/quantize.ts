@@ -22,6 +22,7 @@ import { mpqOptionsSchema } from './methods/mpq.js';
 import { sqOptionsSchema } from './methods/sq.js';
 import { slbOptionsSchema } from './methods/slb.js';
 import { dropbitsOptionsSchema } from './methods/dropbits.js';
+import { pqOptionsSchema } from './methods/pq.js';
 import { methodNames, methods } from './methods/registry.js';
 import { Optimizer } from './optimizer.js';
 import type { Schedule } from './schedule.js';
@@ -66,6 +67,8 @@ export const quantizeOptionsSchema = z
     slb: slbOptionsSchema.optional(),
     /** Options of --method dropbits. */
     dropbits: dropbitsOptionsSchema.optional(),
+    /** Options of --method pq. */
+    pq: pqOptionsSchema.optional(),
     epochs: z.number().int().min(0).max(10000).default(10),
     batchSize: z
       .number()
@@ -95,7 +98,7 @@ export const quantizeOptionsSchema = z
   .superRefine((o, ctx) => {
     if (o.method !== 'ptq' && o.epochs < 1)
       ctx.addIssue({ code: 'custom', path: ['epochs'], message: `method ${o.method} retrains: epochs must be >= 1` });
-    for (const m of ['sq', 'mpq', 'slb', 'dropbits'] as const)
+    for (const m of ['sq', 'mpq', 'slb', 'dropbits', 'pq'] as const)
       if (o[m] !== undefined && o.method !== m)
         ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
     if (o.method === 'dropbits' && (o.wbits < 2 || o.wbits > 4))
@@ -231,11 +234,19 @@ export async function runQuantization(
       ? start({
           model: q,
           plan,
-          options: o.method === 'sq' || o.method === 'mpq' || o.method === 'slb' || o.method === 'dropbits' ? o[o.method] : undefined,
+          options:
+            o.method === 'sq' || o.method === 'mpq' || o.method === 'slb' || o.method === 'dropbits' || o.method === 'pq'
+              ? o[o.method]
+              : undefined,
           seed: o.seed,
           epochs: o.epochs,
           stepsPerEpoch: stepsPerEpoch(train.count, o.batchSize),
           lr: lrConfig,
+          teacher: fp.model,
+          sampleInputs: (n, seed) => {
+            const order = permutation(train.count, makeRng(seed));
+            return makeBatch(train, ds.info, order.subarray(0, Math.min(n, train.count)), normalizationTable(ds.info)).x;
+          },
         })
       : null;
   if (methodRun && resumedState) methodRun.loadState(resumedState.state, resumedState.arrays);

@@ -25,12 +25,16 @@ export function trainStep(
   vars = trainableVariables(model),
   /** Rewrites the gradients (ordered as vars) before the update; returns new tensors or the same. */
   gradHook?: (vars: tf.Variable[], grads: Tensor[]) => Tensor[],
+  /** Soft targets [batch, classes] (distillation) that replace the labels in the loss. */
+  soft?: Tensor,
 ): StepResult {
   return withBufferPool(() => {
     let correct = 0;
     const { value, grads } = tf.variableGrads(() => {
       const logits = model.apply(x, { training: true }) as Tensor;
       correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0]);
+      // Cross-entropy with the teacher's probabilities: the KL divergence up to the teacher's entropy.
+      if (soft) return tf.neg(tf.mean(tf.sum(tf.mul(soft, tf.logSoftmax(logits)), 1))) as tf.Scalar;
       return softmaxCrossEntropy(logits, labels) as tf.Scalar;
     }, vars);
     const ordered = vars.map((v) => {

@@ -45,6 +45,7 @@ test('ste, lsq, ptq (min-max, percentile, MSE), slb and esb produce quantized ch
     ['--method', 'slb', '--wbits', '2', '--abits', '4', '--epochs', '1'],
     ['--method', 'esb', '--wbits', '3', '--abits', '4', '--epochs', '1'],
     ['--method', 'dropbits', '--wbits', '3', '--abits', '4', '--epochs', '1'],
+    ['--method', 'pq', '--abits', 'none', '--epochs', '1', '--pq-k', '16', '--pq-layer-steps', '2'],
   ];
   for (const args of cases) {
     const out = tmpDir();
@@ -79,7 +80,7 @@ test('ste, lsq, ptq (min-max, percentile, MSE), slb and esb produce quantized ch
     assert.equal(again.status, 1, 'quantizing a quantized model is refused');
     assert.match(
       again.stderr,
-      /is already quantized \(method (ste|lsq|ptq|slb|esb|dropbits)\); quantize from its full-precision checkpoint/,
+      /is already quantized \(method (ste|lsq|ptq|slb|esb|dropbits|pq)\); quantize from its full-precision checkpoint/,
     );
   }
 });
@@ -87,7 +88,7 @@ test('ste, lsq, ptq (min-max, percentile, MSE), slb and esb produce quantized ch
 test('bad quantize inputs get one clear line', () => {
   const cases: [string[], RegExp][] = [
     [['--method', 'ste', '--from', '/nonexistent/ckpt'], /--from: \/nonexistent\/ckpt does not exist/],
-    [['--method', 'magic'], /Allowed choices are ste, lsq, ptq, sq, mpq, slb, esb, dropbits/],
+    [['--method', 'magic'], /Allowed choices are ste, lsq, ptq, sq, mpq, slb, esb, dropbits, pq/],
     [['--method', 'esb', '--format', 'dybit'], /method esb uses the esb weight format; --format dybit does not apply/],
     [['--method', 'slb', '--slb-t-start', '10', '--slb-t-end', '2'], /slb: tEnd must be at least tStart/],
     [['--method', 'ste', '--slb-lr', '0.1'], /slb: slb options need --method slb \(the method is ste\)/],
@@ -97,6 +98,8 @@ test('bad quantize inputs get one clear line', () => {
     [['--method', 'dropbits', '--wbits', '3', '--dropbits-min-bits', '4'], /dropbits: --wbits 3 is below the minimum of 4 bits/],
     [['--method', 'dropbits', '--dropbits-rate', '1.5'], /dropbits.dropRate: Too big: expected number to be <1/],
     [['--method', 'ste', '--dropbits-lambda', '1'], /dropbits: dropbits options need --method dropbits/],
+    [['--method', 'pq', '--pq-fc-block', '7'], /pq: layer fc1 has \d+ inputs, not a multiple of the block size 7/],
+    [['--method', 'ste', '--pq-k', '16'], /pq: pq options need --method pq/],
     [['--method', 'ste', '--mpq-tau', '0.1'], /mpq: mpq options need --method mpq \(the method is ste\)/],
     [['--method', 'mpq', '--mpq-tau', '0.1', '--mpq-budget', '0.1'], /give either tau .* or budget/],
     [['--method', 'mpq', '--format', 'dybit'], /method mpq uses the mpq weight format; --format dybit does not apply/],

@@ -1,5 +1,5 @@
-// SQ, MPQ, SLB and DropBits runs interrupted after an epoch and resumed reproduce the uninterrupted run: the
-// method's state (MPQ codes, frequencies and flags; SQ's stage and draws; SLB's logits, Adam moments and frozen grid; DropBits' steps and drop rates, with layers narrowed at the checkpoint) survives the checkpoint.
+// SQ, MPQ, SLB, DropBits and PQ runs interrupted after an epoch and resumed reproduce the uninterrupted run: the
+// method's state (MPQ codes, frequencies and flags; SQ's stage and draws; SLB's logits, Adam moments and frozen grid; DropBits' steps and drop rates, with layers narrowed at the checkpoint; PQ's codebooks, assignments and the layers still to cluster) survives the checkpoint.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -39,6 +39,8 @@ for (const [name, extra] of [
   ['slb', { method: 'slb', wbits: 2, abits: 4, slb: {} }],
   // A large regularizer narrows layers at epoch ends; the resumed run must widen them again.
   ['dropbits', { method: 'dropbits', wbits: 4, abits: 4, dropbits: { lambda: 2, dropRate: 0.4, rateLr: 0.05 } }],
+  // Layers are clustered at steps 0, 10 and 20 (16 steps per epoch): the stop after epoch 1 falls between two.
+  ['pq', { method: 'pq', wbits: 4, abits: null, pq: { k: 16, layerSteps: 10, blocks: 500, calibrationImages: 64 } }],
 ] as const) {
   test(`${name}: an interrupted and resumed run equals the uninterrupted one`, async () => {
     const o: QuantizeOptionsInput = {

@@ -1,6 +1,6 @@
 // The retraining methods' common shape: how a method turns the user's choice of format and
 // bit widths into a quantizeModel configuration, and whether it retrains.
-import type { tf } from '../../engine/tf.js';
+import type { tf, Tensor } from '../../engine/tf.js';
 import type { LayerPlan, QuantizeConfig } from '../../nn/quantize-model.js';
 import { QuantLayer } from '../../nn/quant-layer.js';
 import type { Quantizer } from '../../nn/quantizer.js';
@@ -45,6 +45,10 @@ export interface MethodContext {
   stepsPerEpoch: number;
   /** The learning-rate schedule of the whole retraining. */
   lr: LrConfig;
+  /** The full-precision model the retraining starts from (a teacher for distillation; not to be changed). */
+  teacher?: tf.LayersModel;
+  /** n training images, normalized and not augmented, drawn by the seed (in-domain calibration inputs). */
+  sampleInputs?(n: number, seed: number): Tensor;
 }
 
 /** A method's state during one retraining: step hooks, a report, and state for --resume. */

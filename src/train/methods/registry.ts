@@ -7,6 +7,7 @@ import { steMethod } from './ste.js';
 import { slbMethod } from './slb.js';
 import { esbMethod } from './esb.js';
 import { dropbitsMethod } from './dropbits.js';
+import { pqMethod } from './pq.js';
 import type { QuantMethod } from './method.js';
 
 export const methods = {
@@ -18,6 +19,7 @@ export const methods = {
   slb: slbMethod,
   esb: esbMethod,
   dropbits: dropbitsMethod,
+  pq: pqMethod,
 } as const satisfies Record<string, QuantMethod>;
 export type MethodName = keyof typeof methods;
 export const methodNames = Object.keys(methods) as MethodName[];
