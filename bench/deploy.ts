@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { initEngine } from '../src/engine/setup.js';
-import { packModel } from '../src/deploy/pack.js';
+import { packCheckpoint } from '../src/deploy/pack-checkpoint.js';
 import { loadLowbit } from '../src/deploy/runtime/model.js';
 import { evaluatePacked } from '../src/deploy/runtime/evaluate.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       continue;
     }
     const ck = await loadCheckpoint(file);
-    const { bytes, report } = packModel(ck.model, ck.modelSpec);
+    const { bytes, report } = packCheckpoint(ck);
     const t0 = performance.now();
     const model = loadLowbit(bytes);
     const loadMs = performance.now() - t0;

@@ -6,7 +6,7 @@ import { initEngine } from '../engine/setup.js';
 import path from 'node:path';
 import { exportOnnx } from '../deploy/onnx/export.js';
 import { exportTfjs } from '../deploy/tfjs-export.js';
-import { packModel } from '../deploy/pack.js';
+import { packCheckpoint } from '../deploy/pack-checkpoint.js';
 import { readPacked, type PackedModel } from '../deploy/read.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { resolveCheckpoint } from '../train/quantize.js';
@@ -25,7 +25,7 @@ export async function packedFrom(path: string): Promise<PackedModel> {
   }
   await initEngine({ quiet: true });
   const ck = await loadCheckpoint(resolveCheckpoint(path, '--model'));
-  return readPacked(packModel(ck.model, ck.modelSpec).bytes);
+  return readPacked(packCheckpoint(ck).bytes);
 }
 
 export function exportCommand(): Command {

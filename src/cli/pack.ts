@@ -2,7 +2,7 @@
 // size, bits per weight and compression against FP32 and INT8 copies of the same model.
 import { Command } from 'commander';
 import { initEngine } from '../engine/setup.js';
-import { packModel } from '../deploy/pack.js';
+import { packCheckpoint } from '../deploy/pack-checkpoint.js';
 import { readPacked } from '../deploy/read.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { resolveCheckpoint } from '../train/quantize.js';
@@ -19,7 +19,7 @@ export function packCommand(): Command {
     .action(async (f: { model: string; out: string; json?: boolean }) => {
       await initEngine({ quiet: true });
       const ck = await loadCheckpoint(resolveCheckpoint(f.model, '--model'));
-      const { bytes, report } = packModel(ck.model, ck.modelSpec);
+      const { bytes, report } = packCheckpoint(ck);
       // Read back before writing: a file the loader would refuse is never left behind.
       readPacked(bytes);
       writeFileAtomic(f.out, bytes);

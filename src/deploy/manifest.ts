@@ -68,6 +68,26 @@ export const tensorEntrySchema = z.discriminatedUnion('encoding', [
         .max(1 << 28),
     })
     .strict(),
+  /** IEEE half-precision values (product-code codebooks). */
+  z.object({ name, encoding: z.literal('float16'), section, shape }).strict(),
+  /**
+   * A kernel in product codes: one index of `bits` bits per subvector (m input channels × the
+   * window for a conv, d consecutive inputs for a dense layer; quant/product-blocks.ts) into the
+   * k × d float16 tensor `codebook`.
+   */
+  z
+    .object({
+      name,
+      encoding: z.literal('pq-indices'),
+      section,
+      shape,
+      d: z.number().int().min(1).max(4096),
+      m: z.number().int().min(1).max(4096),
+      k: z.number().int().min(1).max(65536),
+      bits: z.number().int().min(1).max(16),
+      codebook: name,
+    })
+    .strict(),
   /** One bit per entry (MPQ: the extra bit of each flagged weight, in flag order). */
   z
     .object({
@@ -93,7 +113,7 @@ export const layerEntrySchema = z
     className: z.enum(packedLayerClasses),
     inbound: z.array(name).max(16),
     config: z.record(z.string(), z.unknown()),
-    /** Role (kernel, bias, gamma, beta, movingMean, movingVariance, flags, extras) → tensor name. */
+    /** Role (kernel, bias, gamma, beta, movingMean, movingVariance, flags, extras, codebook) → tensor name. */
     tensors: z.record(z.string(), name).default({}),
     weightQuant: quantEntry.optional(),
     inputQuant: quantEntry.optional(),

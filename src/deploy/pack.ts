@@ -12,6 +12,8 @@ import { packBits, packedBytes } from './bitpack.js';
 import { writeContainer } from './container.js';
 import { packedLayerClasses, type LayerEntry, type Manifest, type TensorEntry } from './manifest.js';
 import { encodeFlags } from './rice.js';
+import { codeLayout, fromCentroids, type ProductCode } from '../quant/product-blocks.js';
+import { toHalf } from '../util/half.js';
 
 export interface PackReport {
   bytes: number;
@@ -82,6 +84,8 @@ function topologyLayers(model: tf.LayersModel): { layers: (LayerJson & { inbound
 export function packModel(
   model: tf.LayersModel,
   modelSpec: Record<string, unknown> = {},
+  /** Float kernels held as product codes (pq), by layer. */
+  codes: Map<string, ProductCode> = new Map(),
 ): { bytes: Uint8Array; manifest: Manifest; report: PackReport } {
   const topology = topologyLayers(model);
   const jsonLayers = new Map(topology.layers.map((l) => [l.config.name, l]));
@@ -131,6 +135,10 @@ export function packModel(
         kernelBits += k.bits;
         Object.assign(entry.tensors, k.roles);
         entry.weightQuant = { spec: spec as unknown as Record<string, unknown>, params: jsonParams(params) };
+      } else if (codes.has(layer.name)) {
+        const k = packProductCode(`${layer.name}/kernel`, kernel, codes.get(layer.name)!, addSection, tensors);
+        kernelBits += k.bits;
+        Object.assign(entry.tensors, k.roles);
       } else {
         entry.tensors.kernel = addFloat(`${layer.name}/kernel`, kernel);
         kernelBits += 32 * kernel.size;
@@ -248,4 +256,42 @@ function packKernel(
   tensors.push({ name: `${name}/extras`, encoding: 'bits', section: addSection(ex), count: extras.length });
   const bits = storage.baseBits * x.length + f.bytes.length * 8 + packedBytes(extras.length, 1) * 8;
   return { roles: { kernel: name, flags: `${name}/flags`, extras: `${name}/extras` }, bits };
+}
+
+/** Packs a kernel held as a product code: indices at ⌈log2 k⌉ bits and the fp16 codebook. */
+function packProductCode(
+  name: string,
+  kernel: tf.Tensor,
+  code: ProductCode,
+  addSection: (b: Uint8Array) => number,
+  tensors: TensorEntry[],
+): { roles: Record<string, string>; bits: number } {
+  const shape = kernel.shape as number[];
+  const layout = codeLayout(shape, code.m, code.d, name);
+  const k = code.centroids.length / code.d;
+  if (!Number.isInteger(k) || code.assign.length !== layout.count || code.assign.some((a) => a >= k))
+    throw new Error(`pack: ${name}: the product code does not fit the kernel (${layout.count} subvectors of ${code.d})`);
+  // The kernel must be the code it is stored as: a stale or foreign codebook is refused, not packed.
+  const decoded = fromCentroids(layout, code.centroids, code.assign, new Float32Array(kernel.size));
+  const x = kernel.dataSync() as Float32Array;
+  for (let i = 0; i < x.length; i++)
+    if (x[i] !== decoded[i])
+      throw new Error(
+        `pack: ${name} is not its product code at weight ${i} (${x[i]} vs ${decoded[i]}); the checkpoint's codebook is stale`,
+      );
+  const bits = Math.max(1, Math.ceil(Math.log2(k)));
+  const half = Uint16Array.from(code.centroids, toHalf);
+  tensors.push({ name: `${name}/codebook`, encoding: 'float16', section: addSection(new Uint8Array(half.buffer)), shape: [k, code.d] });
+  tensors.push({
+    name,
+    encoding: 'pq-indices',
+    section: addSection(packBits(code.assign, bits)),
+    shape,
+    d: code.d,
+    m: code.m,
+    k,
+    bits,
+    codebook: `${name}/codebook`,
+  });
+  return { roles: { kernel: name, codebook: `${name}/codebook` }, bits: bits * layout.count + 16 * k * code.d };
 }

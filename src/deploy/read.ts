@@ -9,6 +9,8 @@ import { packedBytes, unpackBits } from './bitpack.js';
 import { PackedFormatError, readContainer } from './container.js';
 import { manifestSchema, type LayerEntry, type Manifest, type TensorEntry } from './manifest.js';
 import { decodeFlags } from './rice.js';
+import { codeLayout, fromCentroids, type ProductCode } from '../quant/product-blocks.js';
+import { fromHalf } from '../util/half.js';
 
 export interface QuantInfo {
   spec: FormatSpec;
@@ -25,6 +27,8 @@ export interface PackedModel {
   /** Validated quantizers by layer name. */
   weightQuant: Map<string, QuantInfo>;
   inputQuant: Map<string, QuantInfo>;
+  /** Product-coded kernels by tensor name (their decoded values are in floats too), for exporters that keep the code. */
+  productCodes: Map<string, ProductCode & { k: number; codebookHalf: Uint16Array }>;
 }
 
 const MAX_ELEMENTS = 1 << 28;
@@ -41,8 +45,8 @@ function product(shape: number[], what: string): number {
 
 /** Roles each layer class must have, and may have. */
 const roles: Partial<Record<LayerEntry['className'], { need: string[]; may: string[] }>> = {
-  QConv2D: { need: ['kernel'], may: ['bias', 'flags', 'extras'] },
-  QDense: { need: ['kernel'], may: ['bias', 'flags', 'extras'] },
+  QConv2D: { need: ['kernel'], may: ['bias', 'flags', 'extras', 'codebook'] },
+  QDense: { need: ['kernel'], may: ['bias', 'flags', 'extras', 'codebook'] },
   Conv2D: { need: ['kernel'], may: ['bias'] },
   Dense: { need: ['kernel'], may: ['bias'] },
   LowbitBatchNorm: { need: ['gamma', 'beta', 'movingMean', 'movingVariance'], may: [] },
@@ -114,7 +118,46 @@ export function readPacked(bytes: Uint8Array): PackedModel {
         codes[i] = u[i] + t.offset;
       }
       stored.set(t.name, codes);
+    } else if (t.encoding === 'float16') {
+      const n = product(t.shape, `tensor ${t.name}`);
+      if (s.length !== 2 * n) fail(`tensor ${t.name}: ${s.length} bytes for ${n} float16 values`);
+      const h = new Uint16Array(n);
+      new Uint8Array(h.buffer).set(s);
+      const v = Float32Array.from(h, fromHalf);
+      if (!v.every(Number.isFinite)) fail(`tensor ${t.name} holds non-finite values`);
+      floats.set(t.name, v);
     }
+  }
+  // Product-coded kernels decode to float kernels once their codebooks are read.
+  const productCodes: PackedModel['productCodes'] = new Map();
+  for (const t of m.tensors) {
+    if (t.encoding !== 'pq-indices') continue;
+    const cb = byName.get(t.codebook);
+    if (cb?.encoding !== 'float16') fail(`tensor ${t.name}: its codebook ${t.codebook} is not a float16 tensor in the file`);
+    if (cb.shape.length !== 2 || cb.shape[0] !== t.k || cb.shape[1] !== t.d)
+      fail(`tensor ${t.name}: codebook [${cb.shape.join(', ')}] is not ${t.k} centroids of ${t.d}`);
+    if (t.k > 2 ** t.bits) fail(`tensor ${t.name}: ${t.k} centroids do not fit ${t.bits}-bit indices`);
+    let layout: ReturnType<typeof codeLayout>;
+    try {
+      layout = codeLayout(t.shape, t.m, t.d, t.name);
+    } catch (e) {
+      fail(`tensor ${t.name}: ${(e as Error).message}`);
+    }
+    const s = sections[t.section - 1];
+    if (s.length !== packedBytes(layout.count, t.bits))
+      fail(`tensor ${t.name}: ${s.length} bytes for ${layout.count} indices of ${t.bits} bits`);
+    const idx = unpackBits(s, layout.count, t.bits);
+    const assign = new Uint32Array(layout.count);
+    for (let i = 0; i < idx.length; i++) {
+      if (idx[i] >= t.k) fail(`tensor ${t.name}: index ${idx[i]} at ${i} is out of range 0..${t.k - 1}`);
+      assign[i] = idx[i];
+    }
+    const centroids = floats.get(t.codebook)!;
+    floats.set(t.name, fromCentroids(layout, centroids, assign, new Float32Array(product(t.shape, `tensor ${t.name}`))));
+    const cs = sections[cb.section - 1];
+    const codebookHalf = new Uint16Array(t.k * t.d);
+    new Uint8Array(codebookHalf.buffer).set(cs);
+    productCodes.set(t.name, { m: t.m, d: t.d, k: t.k, centroids, assign, codebookHalf });
   }
   const layerNames = new Set<string>();
   const weightQuant = new Map<string, QuantInfo>(),
@@ -133,7 +176,15 @@ export function readPacked(bytes: Uint8Array): PackedModel {
     const kernelName = l.tensors.kernel;
     const kernel = kernelName ? byName.get(kernelName)! : null;
     const quantized = l.className === 'QConv2D' || l.className === 'QDense';
-    if (kernel && quantized !== (kernel.encoding === 'codes') && !(quantized && !l.weightQuant && kernel.encoding === 'float32'))
+    if (kernel?.encoding === 'pq-indices' ? !quantized || l.weightQuant || l.tensors.codebook !== kernel.codebook : false)
+      fail(`layer ${l.name}: a product-coded kernel belongs to a QConv2D/QDense without a weight quantizer, with its codebook`);
+    if (l.tensors.codebook && kernel?.encoding !== 'pq-indices') fail(`layer ${l.name}: a codebook without a product-coded kernel`);
+    if (
+      kernel &&
+      kernel.encoding !== 'pq-indices' &&
+      quantized !== (kernel.encoding === 'codes') &&
+      !(quantized && !l.weightQuant && kernel.encoding === 'float32')
+    )
       fail(`layer ${l.name}: kernel encoding ${kernel.encoding} does not match a ${l.className}`);
     if (l.weightQuant && kernel?.encoding !== 'codes') fail(`layer ${l.name}: a weight quantizer needs a coded kernel`);
     if (kernel?.encoding === 'codes' && !l.weightQuant) fail(`layer ${l.name}: coded kernel without a weight quantizer`);
@@ -185,5 +236,5 @@ export function readPacked(bytes: Uint8Array): PackedModel {
   }
   for (const o of m.outputs) if (!layerNames.has(o)) fail(`output ${o} is not a layer`);
   if (m.layers[0].className !== 'InputLayer') fail('the first layer must be the input');
-  return { manifest: m, floats, codes, weightQuant, inputQuant };
+  return { manifest: m, floats, codes, weightQuant, inputQuant, productCodes };
 }

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readJsonFile } from '../util/read.js';
 import path from 'node:path';
 import type { tf } from '../engine/tf.js';
-import { packModel } from '../deploy/pack.js';
+import { packCheckpoint } from '../deploy/pack-checkpoint.js';
 import { intGrid, sharedLevels } from '../deploy/runtime/grid.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { simulate } from '../hw/simulate.js';
@@ -131,7 +131,7 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
   const metrics = (existsSync(metricsFile) ? readJsonFile(metricsFile, 'the metrics of a run') : {}) as Metrics;
   const ck = await loadCheckpoint(file);
   const quantized = ck.model.layers.some((l) => l instanceof QuantLayer && l.weightQ);
-  const { report } = packModel(ck.model, ck.modelSpec);
+  const { report } = packCheckpoint(ck);
   const report0 = simulate(ck.model, accelerator);
   // A float network's own figures are those of the FP32 twin of the array (the FP32 baseline).
   const sim = quantized

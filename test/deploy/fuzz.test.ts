@@ -12,6 +12,7 @@ import { loadLowbit } from '../../src/deploy/runtime/model.js';
 import { quantizeModel, type QuantizeConfig } from '../../src/nn/quantize-model.js';
 import { modelQuantizers } from '../../src/nn/quantizers.js';
 import { engine } from '../helpers/compare.js';
+import { randomProductCodes } from '../helpers/tiny-model.js';
 
 await engine();
 
@@ -40,6 +41,14 @@ async function validFiles(): Promise<Uint8Array[]> {
       }
     out.push(packModel(model, { case: i }).bytes);
   }
+  // Float kernels held as product codes (pq): fp16 codebooks and packed indices.
+  const m = tf.sequential();
+  m.add(tf.layers.inputLayer({ inputShape: [6, 6, 1], name: 'input' }));
+  m.add(tf.layers.conv2d({ name: 'conv1', filters: 3, kernelSize: 3, activation: 'relu' }));
+  m.add(tf.layers.flatten({ name: 'flatten' }));
+  m.add(tf.layers.dense({ name: 'fc1', units: 4 }));
+  const { model } = await quantizeModel(m, { weight: null, activation: null, keepEndsAt8Bits: false });
+  out.push(packModel(model, { case: 'pq' }, randomProductCodes(model, 5, 4, 9)).bytes);
   return out;
 }
 

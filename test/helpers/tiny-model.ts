@@ -3,6 +3,9 @@
 import { tf } from '../../src/engine/tf.js';
 import type { QuantizeConfig } from '../../src/nn/quantize-model.js';
 import { modelQuantizers } from '../../src/nn/quantizers.js';
+import { QuantLayer } from '../../src/nn/quant-layer.js';
+import { codeLayout, fromCentroids, type ProductCode } from '../../src/quant/product-blocks.js';
+import { roundToHalf } from '../../src/util/half.js';
 
 export function tinyModel(): tf.LayersModel {
   const m = tf.sequential();
@@ -55,4 +58,28 @@ export function fitQuantizers(model: tf.LayersModel, x: tf.Tensor): void {
       q.weight.flags = Uint8Array.from({ length: q.layer.weights[0].shape.reduce((a: number, b) => a * (b ?? 1), 1) }, (_, i) =>
         i % 5 === 0 ? 1 : 0,
       );
+}
+
+/**
+ * Gives every float-kernel quantized layer a random product code (k centroids, one input
+ * channel per conv block, `fcBlock` inputs per dense block), writes the decoded kernels into
+ * the model and returns the codes for packModel.
+ */
+export function randomProductCodes(model: tf.LayersModel, k: number, fcBlock: number, seed: number): Map<string, ProductCode> {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32);
+  const out = new Map<string, ProductCode>();
+  for (const l of model.layers) {
+    if (!(l instanceof QuantLayer) || l.weightQ) continue;
+    const kernel = l.weights[0].read();
+    const shape = kernel.shape as number[];
+    const layout = codeLayout(shape, 1, shape.length === 4 ? shape[0] * shape[1] : fcBlock, l.name);
+    const kk = Math.min(k, layout.count);
+    const centroids = roundToHalf(Float32Array.from({ length: kk * layout.d }, () => rnd() - 0.5));
+    const assign = Uint32Array.from({ length: layout.count }, () => Math.floor(rnd() * kk));
+    const w = fromCentroids(layout, centroids, assign, new Float32Array(kernel.size));
+    l.weights[0].write(tf.tensor(w, shape));
+    out.set(l.name, { m: 1, d: layout.d, centroids, assign });
+  }
+  return out;
 }

@@ -14,7 +14,7 @@ import {
   denseLayout,
   fromCentroids,
   toSubvectors,
-} from '../../src/train/methods/pq-blocks.js';
+} from '../../src/quant/product-blocks.js';
 import { pqBitsPerWeight, pqOptionsSchema } from '../../src/train/methods/pq.js';
 import { engine } from '../helpers/compare.js';
 

@@ -30,6 +30,10 @@ function intTensor(name: string, dims: number[], values: Int32Array, four: boole
   return { name, dims, dataType: OnnxType.INT4, rawData: raw };
 }
 
+function int64Tensor(name: string, values: number[]): OnnxTensor {
+  return { name, dims: [values.length], dataType: OnnxType.INT64, rawData: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) };
+}
+
 export interface OnnxExport {
   bytes: Uint8Array;
   opset: number;
@@ -148,6 +152,42 @@ export function exportOnnx(p: PackedModel): OnnxExport {
             output: [wout],
             attribute: [int('axis', axis)],
           });
+        } else if (p.productCodes.has(l.tensors.kernel)) {
+          // Product codes stay codes: the fp16 codebook gathered by the stored indices, then laid out
+          // as the ONNX weight (conv: [O, groups, kh, kw, m] → [O, I, kh, kw]; dense: [O, I] → [I, O]).
+          const pc = p.productCodes.get(l.tensors.kernel)!;
+          const wide = pc.k > 256;
+          const idx = wide ? Uint16Array.from(pc.assign) : Uint8Array.from(pc.assign);
+          inits.push({
+            name: `${wname}_codebook`,
+            dims: [pc.k, pc.d],
+            dataType: OnnxType.FLOAT16,
+            rawData: new Uint8Array(pc.codebookHalf.buffer.slice(0)),
+          });
+          inits.push({
+            name: `${wname}_idx`,
+            dims: [pc.assign.length],
+            dataType: wide ? OnnxType.UINT16 : OnnxType.UINT8,
+            rawData: new Uint8Array(idx.buffer),
+          });
+          const i32 = fresh(`${wname}_i32`),
+            g16 = fresh(`${wname}_g16`),
+            g = fresh(`${wname}_g`),
+            r = fresh(`${wname}_r`);
+          nodes.push({ opType: 'Cast', input: [`${wname}_idx`], output: [i32], attribute: [int('to', OnnxType.INT32)] });
+          nodes.push({ opType: 'Gather', input: [`${wname}_codebook`, i32], output: [g16], attribute: [int('axis', 0)] });
+          nodes.push({ opType: 'Cast', input: [g16], output: [g], attribute: [int('to', OnnxType.FLOAT)] });
+          const [kh, kw, ci] = conv ? kshape : [1, 1, kshape[0]];
+          const blocked = conv ? [cout, ci / pc.m, kh, kw, pc.m] : [cout, ci];
+          inits.push(int64Tensor(`${wname}_shape1`, blocked));
+          nodes.push({ opType: 'Reshape', input: [g, `${wname}_shape1`], output: [r] });
+          wout = fresh(`${wname}_w`);
+          if (conv) {
+            const t = fresh(`${wname}_t`);
+            nodes.push({ opType: 'Transpose', input: [r], output: [t], attribute: [ints('perm', [0, 1, 4, 2, 3])] });
+            inits.push(int64Tensor(`${wname}_shape2`, dims));
+            nodes.push({ opType: 'Reshape', input: [t, `${wname}_shape2`], output: [wout] });
+          } else nodes.push({ opType: 'Transpose', input: [r], output: [wout], attribute: [ints('perm', [1, 0])] });
         } else {
           const k = p.floats.get(l.tensors.kernel)!;
           const v = new Float32Array(k.length);

@@ -1,6 +1,6 @@
 // `pq`: product quantization minimizing the output reconstruction error ("And the Bit Goes
 // Down", Stock et al. 2020; SPEC.md §3). Layer by layer (first conv and last FC stay int8 like
-// every method's ends), the kernel is cut into subvectors (pq-blocks.ts: d = 9 or 18 for 3×3
+// every method's ends), the kernel is cut into subvectors (quant/product-blocks.ts: d = 9 or 18 for 3×3
 // convs, 4 for FC) that share one codebook of k centroids, fitted by EM on the error weighted by
 // the second moment of the layer's in-domain input blocks (pq-em.ts), the inputs taken from the
 // network as already compressed. Between layers, and after the last for the rest of the
@@ -17,6 +17,7 @@ import { QConv2D } from '../../nn/qconv2d.js';
 import type { MethodContext, MethodRun, QuantMethod } from './method.js';
 import { activationSpec } from './method.js';
 import { pqCluster, secondMoment } from './pq-em.js';
+import { roundToHalf } from '../../util/half.js';
 import {
   centroidGradients,
   convLayout,
@@ -25,7 +26,8 @@ import {
   sampleInputBlocks,
   toSubvectors,
   type BlockLayout,
-} from './pq-blocks.js';
+  type ProductCode,
+} from '../../quant/product-blocks.js';
 
 export const pqOptionsSchema = z
   .object({
@@ -101,8 +103,9 @@ function startPq(ctx: MethodContext): MethodRun {
   let clustered = 0;
   const varIndex = new Map<string, number>();
 
+  // The kernels hold the centroids as stored (fp16), so the packed model is the trained one.
   const write = (l: PqLayer) => {
-    const w = fromCentroids(l.layout, l.centroids!, l.assign!, new Float32Array(l.kernel.size));
+    const w = fromCentroids(l.layout, roundToHalf(l.centroids!), l.assign!, new Float32Array(l.kernel.size));
     const t = tf.tensor(w, l.kernel.shape, 'float32');
     l.kernel.assign(t);
     t.dispose();
@@ -249,3 +252,28 @@ export const pqMethod: QuantMethod = {
   quantizeConfig: (o) => ({ weight: null, activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
   start: startPq,
 };
+
+/**
+ * The product codes a pq checkpoint carries in its method state, by layer (empty for other
+ * methods, and without the layers a run stopped before clustering).
+ */
+export function productCodes(
+  ck: { state: Record<string, unknown>; arrays: Record<string, Float32Array> },
+  kernelShapes: Map<string, number[]>,
+): Map<string, ProductCode> {
+  const out = new Map<string, ProductCode>();
+  const opts = ck.state.options as { method?: string; pq?: unknown } | undefined;
+  if (opts?.method !== 'pq') return out;
+  const o = pqOptionsSchema.parse(opts.pq ?? {});
+  for (const [name, shape] of kernelShapes) {
+    const c = ck.arrays[`pq/${name}/centroids`],
+      a = ck.arrays[`pq/${name}/assign`];
+    if (!c || !a) continue;
+    // (strides and padding do not change how a kernel is cut)
+    const layout = shape.length === 4 ? convLayout(shape, o.convChannels, [1, 1], 'same', name) : denseLayout(shape, o.fcBlock, name);
+    if (a.length !== layout.count || c.length % layout.d)
+      throw new Error(`pq: the checkpoint's codebook of ${name} does not fit the layer's ${layout.count} subvectors of ${layout.d}`);
+    out.set(name, { m: layout.m, d: layout.d, centroids: roundToHalf(c), assign: Uint32Array.from(a) });
+  }
+  return out;
+}

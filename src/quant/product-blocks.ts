@@ -4,6 +4,23 @@
 // in-domain input blocks (the same window of the same m channels of the layer's input), whose
 // second moment weights the clustering. Entry t of a conv subvector is ((ky·kw + kx)·m + ci).
 
+/** The product code of one layer as stored: the block cut, fp16-exact centroids (k × d), one index per subvector. */
+export interface ProductCode {
+  /** Input channels per conv block (1 for dense layers). */
+  m: number;
+  d: number;
+  centroids: Float32Array;
+  assign: Uint32Array;
+}
+
+/** The layout of a kernel of this shape cut as a product code with m channels (conv) or d entries (dense) per block. */
+export function codeLayout(shape: number[], m: number, d: number, name: string): BlockLayout {
+  const l = shape.length === 4 ? convLayout(shape, m, [1, 1], 'same', name) : denseLayout(shape, d, name);
+  if (l.d !== d)
+    throw new Error(`layer ${name}: blocks of ${m} channels of a ${shape[0]}x${shape[1]} window have ${l.d} entries, not ${d}`);
+  return l;
+}
+
 export interface BlockLayout {
   kind: 'conv2d' | 'dense';
   /** Entries per subvector. */
