@@ -79,7 +79,9 @@ test('pack → read → rebuild predicts exactly what the quantized model predic
     // with the float simulation up to rare rounding at decision thresholds.
     const input = Float32Array.from(x.dataSync() as Float32Array);
     const rt = loadLowbit(bytes).predict(input, 8);
-    // The native kernels (AVX2 GEMM, int128 requantization) and the TypeScript path agree bit for bit.
+    // The native kernels (AVX2 GEMM, int128 requantization) and the TypeScript path agree bit for
+    // bit on integer layers; layers with float inputs run on oneDNN's float convolution natively
+    // and on a float64-accumulating loop in TypeScript, equal up to float32 rounding.
     const old = setNativeKernels(false);
     let portable: Float32Array;
     try {
@@ -87,7 +89,13 @@ test('pack → read → rebuild predicts exactly what the quantized model predic
     } finally {
       setNativeKernels(old);
     }
-    assert.deepEqual(Array.from(portable), Array.from(rt), `${label}: native and portable runtimes`);
+    const floatLayers = config.activation === null;
+    if (floatLayers) {
+      const s = Math.max(...Array.from(rt, Math.abs));
+      rt.forEach((v, i) =>
+        assert.ok(Math.abs(v - portable[i]) <= 1e-5 * s, `${label}: native and portable runtimes at ${i}: ${v} vs ${portable[i]}`),
+      );
+    } else assert.deepEqual(Array.from(portable), Array.from(rt), `${label}: native and portable runtimes`);
     const scale = Math.max(...Array.from(a, Math.abs));
     const worst = Math.max(...Array.from(rt, (v, i) => Math.abs(v - a[i])));
     // Exact for most formats (≈1e-7 relative); po2's wide products make the float32 simulation

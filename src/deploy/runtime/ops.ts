@@ -127,6 +127,33 @@ export function floatConv(
 ): FValue {
   const [N, H, W, C] = shape;
   const data = new Float32Array(N * g.outH * g.outW * cout);
+  const addon = activeNative();
+  if (addon) {
+    // Float layers (product-coded kernels, unquantized layers) on the addon's oneDNN convolution.
+    const padBottom = Math.max(0, (g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1 - H - g.padTop);
+    const padRight = Math.max(0, (g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1 - W - g.padLeft);
+    const dims = Int32Array.from([
+      N,
+      H,
+      W,
+      C,
+      cout,
+      g.kh,
+      g.kw,
+      g.sh,
+      g.sw,
+      g.dh,
+      g.dw,
+      g.padTop,
+      padBottom,
+      g.padLeft,
+      padRight,
+      g.outH,
+      g.outW,
+    ]);
+    addon.conv2dForward(x, w, bias, data, dims, relu ? 1 : 0);
+    return { kind: 'f', data, shape: [N, g.outH, g.outW, cout] };
+  }
   const acc = new Float64Array(cout);
   let o = 0;
   for (let n = 0; n < N; n++)
