@@ -3,11 +3,13 @@
 // code, threshold-aware learning rate; before and after the extra-bit grant) against STE on
 // int weights of the base width; SLB (soft weights from per-weight logits, Adam on the logits)
 // ESB (α refitted by the aligner) and DropBits (masks, multi-class STE backward, Adam on steps
-// and drop rates) against STE on the same grid (issue 9's methods; no target,
+// and drop rates) against STE on the same grid, PQ (teacher forward, centroid gradients) against
+// a float training step (issue 9's methods; no target,
 // the cost is reported). Issue 4's target: at most 1.3x the plain QAT step.
 // Usage: node dist/bench/method-step.js [--models vgg9] [--steps 10] [--record results/bench-method-step.json]
 import { Command } from 'commander';
 import { initEngine } from '../src/engine/setup.js';
+import { tf } from '../src/engine/tf.js';
 import { buildModel } from '../src/models/zoo.js';
 import { quantizeModel, type QuantizeConfig } from '../src/nn/quantize-model.js';
 import { methods } from '../src/train/methods/registry.js';
@@ -25,7 +27,7 @@ const A4 = { format: 'int', bits: 4, signed: false };
 interface Case {
   label: string;
   baseline: QuantizeConfig;
-  method: 'sq' | 'mpq' | 'slb' | 'esb' | 'dropbits';
+  method: 'sq' | 'mpq' | 'slb' | 'esb' | 'dropbits' | 'pq';
   config: QuantizeConfig;
   options: Record<string, unknown>;
   /** MPQ: time the steps after the grant (flags set, tracking off). */
@@ -37,6 +39,7 @@ const int3: QuantizeConfig = { weight: { format: 'int', bits: 3, granularity: 'c
 const mpq3: QuantizeConfig = { weight: { format: 'mpq', bits: 3, granularity: 'channel' }, activation: A4 };
 const int2: QuantizeConfig = { weight: { format: 'int', bits: 2, granularity: 'channel' }, activation: A4 };
 const int4: QuantizeConfig = { weight: { format: 'int', bits: 4, granularity: 'channel' }, activation: A4 };
+const float: QuantizeConfig = { weight: null, activation: null };
 const esb3: QuantizeConfig = { weight: { format: 'esb', bits: 3, k: 0, granularity: 'channel' }, activation: A4 };
 
 const benchCases: Case[] = [
@@ -47,6 +50,8 @@ const benchCases: Case[] = [
   { label: 'slb W2A4', baseline: int2, method: 'slb', config: int2, options: {} },
   { label: 'esb W3A4 (aligner)', baseline: int3, method: 'esb', config: esb3, options: {} },
   { label: 'dropbits W4A4 (learned widths)', baseline: int4, method: 'dropbits', config: int4, options: {} },
+  // Every layer clustered at the first step (k = 256, d = 9 / 4), then distillation steps.
+  { label: 'pq d 9/4 (distillation)', baseline: float, method: 'pq', config: float, options: { layerSteps: 0, iterations: 5 } },
 ];
 
 async function main(): Promise<void> {
@@ -76,6 +81,8 @@ async function main(): Promise<void> {
         epochs: 1,
         stepsPerEpoch: 100,
         lr: { lr: 0.01, schedule: { kind: 'constant' }, warmupEpochs: 0, epochs: 1 },
+        teacher: fp,
+        sampleInputs: (n, seed) => tf.randomNormal([n, ...c.shape], 0, 1, 'float32', seed),
       });
       const baseS = timeTrainSteps(base, c.batch, c.shape, steps);
       const methodS = timeTrainSteps(q, c.batch, c.shape, steps, run);

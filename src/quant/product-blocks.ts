@@ -74,18 +74,32 @@ function kernelIndex(l: BlockLayout, s: number, t: number): number {
   return ((ky * kw + kx) * cin + g * l.m + ci) * cout + o;
 }
 
+// The kernel index of every (subvector, entry), computed once per layout: the per-step passes
+// (decoding the kernel, gathering centroid gradients) are then plain array walks.
+const indexCache = new WeakMap<BlockLayout, Int32Array>();
+function indexOf(l: BlockLayout): Int32Array {
+  let ix = indexCache.get(l);
+  if (!ix) {
+    ix = new Int32Array(l.count * l.d);
+    for (let s = 0; s < l.count; s++) for (let t = 0; t < l.d; t++) ix[s * l.d + t] = kernelIndex(l, s, t);
+    indexCache.set(l, ix);
+  }
+  return ix;
+}
+
 /** The kernel cut into subvectors (count × d). */
 export function toSubvectors(l: BlockLayout, kernel: Float32Array): Float32Array {
-  const out = new Float32Array(l.count * l.d);
-  for (let s = 0; s < l.count; s++) for (let t = 0; t < l.d; t++) out[s * l.d + t] = kernel[kernelIndex(l, s, t)];
-  return out;
+  const ix = indexOf(l);
+  return Float32Array.from(ix, (k) => kernel[k]);
 }
 
 /** The kernel rebuilt from centroids (k × d) and each subvector's centroid. */
 export function fromCentroids(l: BlockLayout, centroids: Float32Array, assign: Uint32Array, out: Float32Array): Float32Array {
+  const ix = indexOf(l),
+    d = l.d;
   for (let s = 0; s < l.count; s++) {
-    const c = assign[s] * l.d;
-    for (let t = 0; t < l.d; t++) out[kernelIndex(l, s, t)] = centroids[c + t];
+    const c = assign[s] * d;
+    for (let t = 0; t < d; t++) out[ix[s * d + t]] = centroids[c + t];
   }
   return out;
 }
@@ -98,10 +112,12 @@ export function fromCentroids(l: BlockLayout, centroids: Float32Array, assign: U
 export function centroidGradients(l: BlockLayout, kernelGrad: Float32Array, assign: Uint32Array, k: number): Float32Array {
   const g = new Float64Array(k * l.d),
     count = new Uint32Array(k);
+  const ix = indexOf(l),
+    d = l.d;
   for (let s = 0; s < l.count; s++) {
     const c = assign[s];
     count[c]++;
-    for (let t = 0; t < l.d; t++) g[c * l.d + t] += kernelGrad[kernelIndex(l, s, t)];
+    for (let t = 0; t < d; t++) g[c * d + t] += kernelGrad[ix[s * d + t]];
   }
   const out = new Float32Array(k * l.d);
   for (let j = 0; j < k; j++) if (count[j]) for (let t = 0; t < l.d; t++) out[j * l.d + t] = g[j * l.d + t] / count[j];
