@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { experiments, type SearchExperiment } from './registry.js';
-import { minutes, pct, provenance } from './render-util.js';
+import { minutes, pct, points, provenance } from './render-util.js';
 import type { FrontPoint } from '../src/search/search.js';
 import type { RunRecord } from './record.js';
 
@@ -15,6 +15,9 @@ interface SearchRecord {
   machine: RunRecord['machine'];
   finishedAt: string;
 }
+
+/** Test images of MNIST and Fashion-MNIST (the datasets of the search experiments). */
+const TEST_IMAGES = 10000;
 
 export function renderSearch(): string[] {
   const list = experiments.filter((e): e is SearchExperiment => e.group === 'search');
@@ -55,6 +58,13 @@ export function renderSearch(): string[] {
           (faster
             ? `Fastest searched point at least as accurate as W4A4: ${(w4.latencyMs / faster.latencyMs).toFixed(2)}× faster (${w4.latencyMs / faster.latencyMs >= 1.2 ? '✓' : '✗'} ≥ 1.2×).`
             : 'No searched point reached the accuracy of W4A4 ✗.'),
+      );
+      // One seed per point: say how large a difference the test set can resolve.
+      const se = (a: number) => Math.sqrt((a * (1 - a)) / TEST_IMAGES);
+      const sd = Math.hypot(se(at.accuracy), se(w4.accuracy));
+      lines.push(
+        '',
+        `Noise: each accuracy is one retraining measured on ${TEST_IMAGES.toLocaleString('en-US')} test images, a binomial standard error of ±${(100 * se(w4.accuracy)).toFixed(2)} points; the difference at the W4A4 cost is ${points(100 * (at.accuracy - w4.accuracy))} points, ${(Math.abs(at.accuracy - w4.accuracy) / sd).toFixed(1)} standard errors of a difference.`,
       );
     }
     lines.push('');
