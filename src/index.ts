@@ -53,7 +53,7 @@ export { QuantLayer } from './nn/quant-layer.js';
 export { Quantizer, withCalibration, type QuantizerState } from './nn/quantizer.js';
 export { modelQuantizers, calibrateModel, type LayerQuantizers } from './nn/quantizers.js';
 
-// Quantization methods (ste, lsq, ptq, sq, mpq)
+// Quantization methods (ste, lsq, ptq, sq, mpq, slb, esb, dropbits, pq)
 export {
   runQuantization,
   parseQuantizeOptions,
@@ -68,6 +68,11 @@ export { methods, methodNames, type MethodName } from './train/methods/registry.
 export { methodLayers, type QuantMethod, type MethodRun, type MethodContext, type MethodLayer } from './train/methods/method.js';
 export { sqOptionsSchema, type SqOptions } from './train/methods/sq.js';
 export { mpqOptionsSchema, grantFlags, type MpqOptions } from './train/methods/mpq.js';
+export { slbOptionsSchema, type SlbOptions } from './train/methods/slb.js';
+export { dropbitsOptionsSchema, settledBits, type DropbitsOptions } from './train/methods/dropbits.js';
+export { pqOptionsSchema, productCodes, type PqOptions } from './train/methods/pq.js';
+export { pqCluster, secondMoment, type PqResult } from './train/methods/pq-em.js';
+export { codeLayout, convLayout, denseLayout, fromCentroids, toSubvectors, type BlockLayout, type ProductCode } from './quant/product-blocks.js';
 export { runEpochs, type StepHooks } from './train/loop.js';
 
 // Accelerator model (SPEC.md §5)
@@ -100,6 +105,7 @@ export { defaultCandidates } from './search/candidates.js';
 
 // Packed models, the integer runtime and export (SPEC.md §6)
 export { packModel, type PackReport } from './deploy/pack.js';
+export { packCheckpoint } from './deploy/pack-checkpoint.js';
 export { readPacked, type PackedModel } from './deploy/read.js';
 export { PackedFormatError } from './deploy/container.js';
 export { loadLowbit, LowbitModel } from './deploy/runtime/model.js';
