@@ -72,7 +72,15 @@ export { slbOptionsSchema, type SlbOptions } from './train/methods/slb.js';
 export { dropbitsOptionsSchema, settledBits, type DropbitsOptions } from './train/methods/dropbits.js';
 export { pqOptionsSchema, productCodes, type PqOptions } from './train/methods/pq.js';
 export { pqCluster, secondMoment, type PqResult } from './train/methods/pq-em.js';
-export { codeLayout, convLayout, denseLayout, fromCentroids, toSubvectors, type BlockLayout, type ProductCode } from './quant/product-blocks.js';
+export {
+  codeLayout,
+  convLayout,
+  denseLayout,
+  fromCentroids,
+  toSubvectors,
+  type BlockLayout,
+  type ProductCode,
+} from './quant/product-blocks.js';
 export { runEpochs, type StepHooks } from './train/loop.js';
 
 // Accelerator model (SPEC.md §5)

@@ -7,7 +7,9 @@ import { existsSync, statSync } from 'node:fs';
 import { readJsonFile } from '../util/read.js';
 import path from 'node:path';
 import type { tf } from '../engine/tf.js';
-import { packCheckpoint } from '../deploy/pack-checkpoint.js';
+import { kernelShapes, packCheckpoint } from '../deploy/pack-checkpoint.js';
+import { productCodes } from '../train/methods/pq.js';
+import type { ProductCode } from '../quant/product-blocks.js';
 import { intGrid, sharedLevels } from '../deploy/runtime/grid.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { simulate } from '../hw/simulate.js';
@@ -108,16 +110,22 @@ function histogram(layer: QuantLayer): Histogram | null {
   };
 }
 
-function layerBits(model: tf.LayersModel): LayerBits[] {
+function layerBits(model: tf.LayersModel, codes: Map<string, ProductCode>): LayerBits[] {
   const out: LayerBits[] = [];
   for (const l of model.layers) {
     if (!(l instanceof QuantLayer)) continue;
     const ws = l.weightQ?.spec as { format: string; bits?: number } | undefined;
     const as = l.inputQ?.spec as { bits?: number } | undefined;
+    const pc = codes.get(l.name);
+    // A product-coded kernel: its stored bits per weight (indices and fp16 codebook).
+    const pqBits = pc
+      ? (pc.assign.length * Math.max(1, Math.ceil(Math.log2(pc.centroids.length / pc.d))) + 16 * pc.centroids.length) /
+        (pc.assign.length * pc.d)
+      : null;
     out.push({
       layer: l.name,
-      weightFormat: ws?.format ?? 'fp32',
-      weightBits: ws ? (ws.bits ?? (ws.format === 'binary' ? 1 : ws.format === 'ternary' ? 2 : 8)) : 32,
+      weightFormat: ws?.format ?? (pc ? 'pq' : 'fp32'),
+      weightBits: ws ? (ws.bits ?? (ws.format === 'binary' ? 1 : ws.format === 'ternary' ? 2 : 8)) : (pqBits ?? 32),
       activationBits: as ? (as.bits ?? null) : null,
     });
   }
@@ -144,7 +152,13 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
       };
   const history = metrics.history ?? [];
   const o = metrics.options;
-  const method = o?.method ? `${o.method} ${o.format ?? 'int'} W${o.wbits ?? '?'}A${o.abits ?? 'fp'}` : quantized ? 'quantized' : 'fp32';
+  const method = o?.method
+    ? o.method === 'pq'
+      ? `pq (product codes) A${o.abits ?? 'fp'}`
+      : `${o.method} ${o.format ?? 'int'} W${o.wbits ?? '?'}A${o.abits ?? 'fp'}`
+    : quantized
+      ? 'quantized'
+      : 'fp32';
   const parts = ['compute', 'sram', 'dram', 'decoder'] as const;
   const histograms: Histogram[] = [];
   for (const l of ck.model.layers) {
@@ -161,7 +175,7 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
     bitsPerWeight: quantized ? report.bitsPerWeight : 32,
     packedBytes: report.bytes,
     curve: history.map((h) => ({ epoch: h.epoch, testAccuracy: h.testAccuracy, trainLoss: h.trainLoss })),
-    layers: layerBits(ck.model),
+    layers: layerBits(ck.model, productCodes(ck, kernelShapes(ck.model))),
     histograms,
     costs: sim.layers.map((c) => ({
       layer: c.name,
