@@ -60,3 +60,16 @@ test('lenet5: Hessian traces, choice table and a budgeted solution', async () =>
   assert.ok(best.cost <= total(w4, 'cost'));
   assert.ok(best.value >= total(w4, 'value'), 'at the cost of uniform W4A4, the search is at least as good by its proxy');
 });
+
+test('an impossible budget is refused before any sensitivity work', async () => {
+  const { planSearch } = await import('../../src/search/search.js');
+  const ck = await loadCheckpoint('checkpoints/fp-mnist-lenet5.lbck');
+  const ds = loadDataset('mnist');
+  const t0 = performance.now();
+  await assert.rejects(
+    planSearch(ck.model, ds, { accel: 'bitfusion', objective: 'latency', budgets: [0.7, 0.01], sensitivity: 'hessian' }),
+    /budget 0.01 is below the cheapest configuration \(0\.\d{3} of INT8\)/,
+  );
+  // Hessian probes on lenet5 take seconds; the refusal comes from the cost table alone.
+  assert.ok(performance.now() - t0 < 3000, `refused after ${(performance.now() - t0).toFixed(0)} ms`);
+});
