@@ -39,3 +39,8 @@ export function oneOf(choices: readonly string[]): (v: string) => string {
     return v;
   };
 }
+
+/** The entries of o that are set: what a command passes on for the flags the user gave. */
+export function definedOnly<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}

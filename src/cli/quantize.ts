@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { formatNames } from '../quant/registry.js';
 import { methodNames, methods } from '../train/methods/registry.js';
 import { runQuantization, type QuantizeOptionsInput } from '../train/quantize.js';
-import { nonNegativeInt, nonNegativeNumber, numberList, oneOf, positiveInt, positiveNumber } from './options.js';
+import { definedOnly, nonNegativeInt, nonNegativeNumber, numberList, oneOf, positiveInt, positiveNumber } from './options.js';
 import { trainProgress } from './progress.js';
 import { DEFAULT_TAU } from '../train/methods/mpq.js';
 import { probabilityFunctions } from '../train/methods/sq-select.js';
@@ -182,41 +182,37 @@ export function quantizeCommand(): Command {
       const formatOptions: Record<string, unknown> = {};
       if (f.k !== undefined) formatOptions.k = f.k;
       if (f.kmax !== undefined) formatOptions.kmax = f.kmax;
-      const sq = {
-        ...(f.sqStages ? { stages: f.sqStages } : {}),
-        ...(f.sqPartition ? { partition: f.sqPartition as 'channel' } : {}),
-        ...(f.sqProbability ? { probability: f.sqProbability as 'linear' } : {}),
-        ...(f.sqSelection ? { selection: f.sqSelection as 'stochastic' } : {}),
-      };
-      const mpq = {
-        ...(f.mpqTau !== undefined ? { tau: f.mpqTau } : {}),
-        ...(f.mpqBudget !== undefined ? { budget: f.mpqBudget } : {}),
-        ...(f.mpqGrantAt !== undefined ? { grantAt: f.mpqGrantAt } : {}),
-        ...(f.mpqMomentum !== undefined ? { momentum: f.mpqMomentum } : {}),
-        ...(f.mpqDelta !== undefined ? { delta: f.mpqDelta } : {}),
-        ...(f.mpqBeta !== undefined ? { beta: f.mpqBeta } : {}),
-        ...(f.mpqThresholdLr ? {} : { beta: 1 }),
-      };
-      const slb = {
-        ...(f.slbTStart !== undefined ? { tStart: f.slbTStart } : {}),
-        ...(f.slbTEnd !== undefined ? { tEnd: f.slbTEnd } : {}),
-        ...(f.slbLr !== undefined ? { logitLr: f.slbLr } : {}),
-      };
-      const dropbits = {
-        ...(f.dropbitsMinBits !== undefined ? { minBits: f.dropbitsMinBits } : {}),
-        ...(f.dropbitsRate !== undefined ? { dropRate: f.dropbitsRate } : {}),
-        ...(f.dropbitsLearn ? {} : { learnRates: false }),
-        ...(f.dropbitsLambda !== undefined ? { lambda: f.dropbitsLambda } : {}),
-        ...(f.dropbitsKappa !== undefined ? { kappa: f.dropbitsKappa } : {}),
-      };
-      const pq = {
-        ...(f.pqK !== undefined ? { k: f.pqK } : {}),
-        ...(f.pqConvChannels !== undefined ? { convChannels: f.pqConvChannels } : {}),
-        ...(f.pqFcBlock !== undefined ? { fcBlock: f.pqFcBlock } : {}),
-        ...(f.pqLayerSteps !== undefined ? { layerSteps: f.pqLayerSteps } : {}),
-        ...(f.pqIterations !== undefined ? { iterations: f.pqIterations } : {}),
-        ...(f.pqDistill ? {} : { distill: false }),
-      };
+      // Each method's options: the flags given (an omitted flag leaves the method's default).
+      const sq = definedOnly({
+        stages: f.sqStages,
+        partition: f.sqPartition as 'channel' | undefined,
+        probability: f.sqProbability as 'linear' | undefined,
+        selection: f.sqSelection as 'stochastic' | undefined,
+      });
+      const mpq = definedOnly({
+        tau: f.mpqTau,
+        budget: f.mpqBudget,
+        grantAt: f.mpqGrantAt,
+        momentum: f.mpqMomentum,
+        delta: f.mpqDelta,
+        beta: f.mpqThresholdLr ? f.mpqBeta : 1,
+      });
+      const slb = definedOnly({ tStart: f.slbTStart, tEnd: f.slbTEnd, logitLr: f.slbLr });
+      const dropbits = definedOnly({
+        minBits: f.dropbitsMinBits,
+        dropRate: f.dropbitsRate,
+        learnRates: f.dropbitsLearn ? undefined : false,
+        lambda: f.dropbitsLambda,
+        kappa: f.dropbitsKappa,
+      });
+      const pq = definedOnly({
+        k: f.pqK,
+        convChannels: f.pqConvChannels,
+        fcBlock: f.pqFcBlock,
+        layerSteps: f.pqLayerSteps,
+        iterations: f.pqIterations,
+        distill: f.pqDistill ? undefined : false,
+      });
       if (!f.mpqThresholdLr && f.mpqBeta !== undefined)
         throw new InvalidArgumentError('--no-mpq-threshold-lr and --mpq-beta contradict each other');
       const o: QuantizeOptionsInput = {

@@ -12,7 +12,7 @@ import { packBits, packedBytes } from './bitpack.js';
 import { writeContainer } from './container.js';
 import { packedLayerClasses, type LayerEntry, type Manifest, type TensorEntry } from './manifest.js';
 import { encodeFlags } from './rice.js';
-import { codeLayout, fromCentroids, type ProductCode } from '../quant/product-blocks.js';
+import { codeLayout, fromCentroids, indexBits, productCodeBits, type ProductCode } from '../quant/product-blocks.js';
 import { toHalf } from '../util/half.js';
 
 export interface PackReport {
@@ -279,7 +279,7 @@ function packProductCode(
       throw new Error(
         `pack: ${name} is not its product code at weight ${i} (${x[i]} vs ${decoded[i]}); the checkpoint's codebook is stale`,
       );
-  const bits = Math.max(1, Math.ceil(Math.log2(k)));
+  const bits = indexBits(k);
   const half = Uint16Array.from(code.centroids, toHalf);
   tensors.push({ name: `${name}/codebook`, encoding: 'float16', section: addSection(new Uint8Array(half.buffer)), shape: [k, code.d] });
   tensors.push({
@@ -293,5 +293,5 @@ function packProductCode(
     bits,
     codebook: `${name}/codebook`,
   });
-  return { roles: { kernel: name, codebook: `${name}/codebook` }, bits: bits * layout.count + 16 * k * code.d };
+  return { roles: { kernel: name, codebook: `${name}/codebook` }, bits: productCodeBits(layout.count, k, code.d) };
 }

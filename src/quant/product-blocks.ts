@@ -13,6 +13,13 @@ export interface ProductCode {
   assign: Uint32Array;
 }
 
+/** Bits of one stored index into k centroids. */
+export const indexBits = (k: number): number => Math.max(1, Math.ceil(Math.log2(k)));
+/** Bits of one stored centroid entry (fp16). */
+export const CODEBOOK_BITS = 16;
+/** Stored bits of a product code: one index per subvector and the k × d fp16 codebook. */
+export const productCodeBits = (count: number, k: number, d: number): number => count * indexBits(k) + k * d * CODEBOOK_BITS;
+
 /** The layout of a kernel of this shape cut as a product code with m channels (conv) or d entries (dense) per block. */
 export function codeLayout(shape: number[], m: number, d: number, name: string): BlockLayout {
   const l = shape.length === 4 ? convLayout(shape, m, [1, 1], 'same', name) : denseLayout(shape, d, name);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { tf } from '../engine/tf.js';
 import { kernelShapes, packCheckpoint } from '../deploy/pack-checkpoint.js';
 import { productCodes } from '../train/methods/pq.js';
-import type { ProductCode } from '../quant/product-blocks.js';
+import { productCodeBits, type ProductCode } from '../quant/product-blocks.js';
 import { intGrid, sharedLevels } from '../deploy/runtime/grid.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { simulate } from '../hw/simulate.js';
@@ -118,10 +118,7 @@ function layerBits(model: tf.LayersModel, codes: Map<string, ProductCode>): Laye
     const as = l.inputQ?.spec as { bits?: number } | undefined;
     const pc = codes.get(l.name);
     // A product-coded kernel: its stored bits per weight (indices and fp16 codebook).
-    const pqBits = pc
-      ? (pc.assign.length * Math.max(1, Math.ceil(Math.log2(pc.centroids.length / pc.d))) + 16 * pc.centroids.length) /
-        (pc.assign.length * pc.d)
-      : null;
+    const pqBits = pc ? productCodeBits(pc.assign.length, pc.centroids.length / pc.d, pc.d) / (pc.assign.length * pc.d) : null;
     out.push({
       layer: l.name,
       weightFormat: ws?.format ?? (pc ? 'pq' : 'fp32'),

@@ -85,11 +85,11 @@ export function sgdReference(
 }
 
 export function adamReference(
-  w: Float32Array,
-  g: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  out: Float32Array,
+  w: Float32Array | Float64Array,
+  g: Float32Array | Float64Array,
+  m: Float32Array | Float64Array,
+  v: Float32Array | Float64Array,
+  out: Float32Array | Float64Array,
   lr: number,
   c: Extract<OptimizerConfig, { kind: 'adam' }>,
   wd: number,

@@ -30,6 +30,9 @@ import { CHECKPOINT_FILE } from './train.js';
 
 const bitsField = z.number().int().min(1).max(8);
 
+/** Methods with options of their own (a key of the same name in the quantize options). */
+const methodsWithOptions = ['sq', 'mpq', 'slb', 'dropbits', 'pq'] as const;
+
 export const quantizeOptionsSchema = z
   .object({
     from: z.string().min(1),
@@ -98,7 +101,7 @@ export const quantizeOptionsSchema = z
   .superRefine((o, ctx) => {
     if (o.method !== 'ptq' && o.epochs < 1)
       ctx.addIssue({ code: 'custom', path: ['epochs'], message: `method ${o.method} retrains: epochs must be >= 1` });
-    for (const m of ['sq', 'mpq', 'slb', 'dropbits', 'pq'] as const)
+    for (const m of methodsWithOptions)
       if (o[m] !== undefined && o.method !== m)
         ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
     if (o.method === 'dropbits' && (o.wbits < 2 || o.wbits > 4))
@@ -224,7 +227,6 @@ export async function runQuantization(
       ...(o.overrides ? { overrides: o.overrides } : {}),
     }));
   }
-  writeJsonAtomic(path.join(run.outDir, 'config.json'), o);
   const q = model;
   const schedule: Schedule = o.schedule === 'cosine' ? { kind: 'cosine' } : { kind: 'constant' };
   const lrConfig = { lr: o.lr, schedule, warmupEpochs: 0, epochs: o.epochs };
@@ -234,10 +236,9 @@ export async function runQuantization(
       ? start({
           model: q,
           plan,
-          options:
-            o.method === 'sq' || o.method === 'mpq' || o.method === 'slb' || o.method === 'dropbits' || o.method === 'pq'
-              ? o[o.method]
-              : undefined,
+          options: (methodsWithOptions as readonly string[]).includes(o.method)
+            ? o[o.method as (typeof methodsWithOptions)[number]]
+            : undefined,
           seed: o.seed,
           epochs: o.epochs,
           stepsPerEpoch: stepsPerEpoch(train.count, o.batchSize),
@@ -250,6 +251,8 @@ export async function runQuantization(
         })
       : null;
   if (methodRun && resumedState) methodRun.loadState(resumedState.state, resumedState.arrays);
+  // Written once the method has accepted the model: a configuration it refuses leaves no run behind.
+  writeJsonAtomic(path.join(run.outDir, 'config.json'), o);
   const save = (h: EpochRecord[], extra: Record<string, unknown> = {}) => {
     const ms = methodRun?.saveState();
     const summary = methodRun?.summary();

@@ -1,7 +1,7 @@
 // End-to-end tests of `lowbit quantize` on tiny data: every method, PTQ calibrations, errors, resume.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { lowbit } from '../helpers/cli.js';
 import { tmpDir, writeIdxDataset } from '../helpers/fixtures.js';
@@ -110,10 +110,12 @@ test('bad quantize inputs get one clear line', () => {
     [['--method', 'ste', '--epochs', '0'], /epochs: method ste retrains: epochs must be >= 1/],
   ];
   for (const [args, re] of cases) {
-    const r = lowbit(['quantize', '--from', fp, '--data-dir', data, '--out', tmpDir(), '--quiet', ...args]);
+    const out = tmpDir();
+    const r = lowbit(['quantize', '--from', fp, '--data-dir', data, '--out', out, '--quiet', ...args]);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, re);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.deepEqual(readdirSync(out), [], `${args.join(' ')}: a refused run leaves nothing behind`);
   }
 });
 

@@ -162,7 +162,7 @@ export function exportOnnx(p: PackedModel): OnnxExport {
             name: `${wname}_codebook`,
             dims: [pc.k, pc.d],
             dataType: OnnxType.FLOAT16,
-            rawData: new Uint8Array(pc.codebookHalf.buffer.slice(0)),
+            rawData: new Uint8Array(pc.codebookHalf.buffer),
           });
           inits.push({
             name: `${wname}_idx`,

@@ -76,7 +76,8 @@ export interface DropGrads {
   gtheta: Float64Array;
 }
 
-const sigmoid = (u: number) => (u >= 0 ? 1 / (1 + Math.exp(-u)) : Math.exp(u) / (1 + Math.exp(u)));
+/** σ(u), without overflow for large |u|. */
+export const sigmoid = (u: number) => (u >= 0 ? 1 / (1 + Math.exp(-u)) : Math.exp(u) / (1 + Math.exp(u)));
 
 /**
  * The backward of the forward above for the upstream gradient gy (∂L/∂ŵ): multi-class STE

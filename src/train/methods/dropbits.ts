@@ -16,7 +16,8 @@ import { formatOf } from '../../quant/registry.js';
 import { Quantizer } from '../../nn/quantizer.js';
 import type { QuantLayer } from '../../nn/quant-layer.js';
 import { activationSpec, methodLayers, weightSpec, type MethodContext, type MethodRun, type QuantMethod } from './method.js';
-import { dropBackward, dropForward, dropGrid, sampleMasks, type DropGrid } from './dropbits-grid.js';
+import { dropBackward, dropForward, dropGrid, sampleMasks, sigmoid, type DropGrid } from './dropbits-grid.js';
+import { adamReference } from '../optimizer.js';
 
 export const dropbitsOptionsSchema = z
   .object({
@@ -55,18 +56,12 @@ interface Adam {
 
 const adam = (n: number): Adam => ({ m: new Float64Array(n), v: new Float64Array(n) });
 
-/** One Adam step (β = 0.9, 0.999) on p for gradient g; `step` is 1-based. */
+/** Adam (β = 0.9, 0.999) in place on the method's own parameters; `step` is 1-based. */
+const ADAM = { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false } as const;
 function adamStep(p: Float64Array, g: Float64Array, s: Adam, lr: number, step: number): void {
-  const c1 = 1 - 0.9 ** step,
-    c2 = 1 - 0.999 ** step;
-  for (let i = 0; i < p.length; i++) {
-    s.m[i] = 0.9 * s.m[i] + 0.1 * g[i];
-    s.v[i] = 0.999 * s.v[i] + 0.001 * g[i] * g[i];
-    p[i] -= (lr * (s.m[i] / c1)) / (Math.sqrt(s.v[i] / c2) + 1e-8);
-  }
+  adamReference(p, g, s.m, s.v, p, lr, ADAM, 0, step);
 }
 
-const sigmoid = (u: number) => 1 / (1 + Math.exp(-u));
 const logit = (p: number) => Math.log(p / (1 - p));
 
 interface DropLayer {

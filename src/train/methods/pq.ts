@@ -7,12 +7,13 @@
 // retraining, the centroids (and every float parameter not yet compressed) are fine-tuned by
 // distillation from the full-precision model: a centroid moves by the mean gradient of its
 // subvectors (SGD with momentum at the retraining's learning rate). The kernels always hold the
-// decoded centroids exactly. Storage: log2(k)/d bits per weight for the indices plus k·d fp16
-// centroids per layer.
+// decoded centroids exactly. Storage: ⌈log2 k⌉/d bits per weight for the indices plus k·d fp16
+// centroids per layer (productCodeBits, the packer's count).
 import { z } from 'zod';
 import { tf, type Tensor } from '../../engine/tf.js';
 import { deriveSeed, makeRng } from '../../data/rng.js';
 import { learningRate } from '../schedule.js';
+import { sgdReference } from '../optimizer.js';
 import { QConv2D } from '../../nn/qconv2d.js';
 import type { MethodContext, MethodRun, QuantMethod } from './method.js';
 import { activationSpec } from './method.js';
@@ -25,6 +26,9 @@ import {
   fromCentroids,
   sampleInputBlocks,
   toSubvectors,
+  CODEBOOK_BITS,
+  indexBits,
+  productCodeBits,
   type BlockLayout,
   type ProductCode,
 } from '../../quant/product-blocks.js';
@@ -65,9 +69,9 @@ interface PqLayer {
   objective: [number, number] | null;
 }
 
-/** Index bits per weight, centroid bits per weight (fp16), for k centroids of d entries over n weights. */
+/** Index bits per weight, centroid bits per weight (fp16), for k centroids of d entries over n weights, as stored. */
 export function pqBitsPerWeight(k: number, d: number, weights: number): { index: number; codebook: number } {
-  return { index: Math.log2(k) / d, codebook: (k * d * 16) / weights };
+  return { index: indexBits(k) / d, codebook: (k * d * CODEBOOK_BITS) / weights };
 }
 
 function layoutOf(layer: tf.layers.Layer, kernel: tf.Variable, o: PqOptions): BlockLayout {
@@ -143,7 +147,7 @@ function startPq(ctx: MethodContext): MethodRun {
   const bits = (ls: PqLayer[]) =>
     ls.reduce((s, l) => {
       const k = l.centroids!.length / l.layout.d;
-      return s + l.layout.count * Math.log2(k) + k * l.layout.d * 16;
+      return s + productCodeBits(l.layout.count, k, l.layout.d);
     }, 0);
   let lrNow = 0;
 
@@ -163,12 +167,7 @@ function startPq(ctx: MethodContext): MethodRun {
         if (i === undefined) throw new Error(`pq: kernel of ${l.name} is not a trained variable`);
         const k = l.centroids!.length / l.layout.d;
         const g = centroidGradients(l.layout, grads[i].dataSync() as Float32Array, l.assign!, k);
-        const c = l.centroids!,
-          v = l.velocity!;
-        for (let j = 0; j < c.length; j++) {
-          v[j] = o.momentum * v[j] + g[j];
-          c[j] -= lrNow * v[j];
-        }
+        sgdReference(l.centroids!, g, l.velocity!, l.centroids!, lrNow, o.momentum, 0, false);
         out[i] = tf.zerosLike(grads[i]) as Tensor;
       }
       return out;
