@@ -245,6 +245,11 @@ test('pack and run: the packed model is small, loads, and the integer runtime ma
     ['--method', 'ste', '--wbits', '4', '--abits', '4'],
     ['--method', 'mpq', '--wbits', '2', '--abits', '4', '--mpq-budget', '0.1'],
     ['--method', 'ste', '--format', 'dybit', '--wbits', '3', '--abits', '3'],
+    // The related methods end in the same formats (dropbits, slb: int; esb: esb) or in product codes (pq).
+    ['--method', 'dropbits', '--wbits', '3', '--abits', '4'],
+    ['--method', 'slb', '--wbits', '2', '--abits', '4'],
+    ['--method', 'esb', '--wbits', '3', '--abits', '4'],
+    ['--method', 'pq', '--abits', 'none', '--pq-k', '16', '--pq-layer-steps', '2'],
   ]) {
     const out = tmpDir();
     const q = quantize([...args, '--epochs', '1', '--out', out]);
