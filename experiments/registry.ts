@@ -148,7 +148,7 @@ experiments.push(
 
 experiments.push(
   ...seedMethodExperiments('fp-mnist-lenet5', 'MNIST lenet5', { sqEpochs: 8, qatEpochs: 5, ablations: true }),
-  ...seedMethodExperiments('fp-fashion-vgg9', 'Fashion-MNIST vgg9', { sqEpochs: 8, qatEpochs: 5, ablations: false }),
+  ...seedMethodExperiments('fp-fashion-vgg9', 'Fashion-MNIST vgg9', { sqEpochs: 8, qatEpochs: 5, ablations: false, longSqEpochs: 16 }),
   ...relatedMethodExperiments('fp-mnist-lenet5', 'MNIST lenet5', { qatEpochs: 5 }),
   ...relatedMethodExperiments('fp-fashion-vgg9', 'Fashion-MNIST vgg9', { qatEpochs: 5 }),
 );

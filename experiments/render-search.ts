@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { experiments, type SearchExperiment } from './registry.js';
-import { minutes, pct, points, provenance } from './render-util.js';
+import { accuracySE, minutes, pct, points, provenance, TEST_IMAGES } from './render-util.js';
 import type { FrontPoint } from '../src/search/search.js';
 import type { RunRecord } from './record.js';
 
@@ -15,9 +15,6 @@ interface SearchRecord {
   machine: RunRecord['machine'];
   finishedAt: string;
 }
-
-/** Test images of MNIST and Fashion-MNIST (the datasets of the search experiments). */
-const TEST_IMAGES = 10000;
 
 export function renderSearch(): string[] {
   const list = experiments.filter((e): e is SearchExperiment => e.group === 'search');
@@ -60,7 +57,7 @@ export function renderSearch(): string[] {
             : 'No searched point reached the accuracy of W4A4 ✗.'),
       );
       // One seed per point: say how large a difference the test set can resolve.
-      const se = (a: number) => Math.sqrt((a * (1 - a)) / TEST_IMAGES);
+      const se = accuracySE;
       const sd = Math.hypot(se(at.accuracy), se(w4.accuracy));
       lines.push(
         '',

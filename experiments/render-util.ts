@@ -22,3 +22,11 @@ export function points(d: number): string {
 export function provenance(r: { machine: RunRecord['machine']; gitCommit: string; gitDirty: boolean; finishedAt: string }): string {
   return `${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.engine}), commit ${commit(r)}, ${r.finishedAt.slice(0, 10)}`;
 }
+
+/** Test images of MNIST and Fashion-MNIST (the datasets of every experiment here). */
+export const TEST_IMAGES = 10000;
+
+/** Binomial standard error of a test accuracy measured on TEST_IMAGES images. */
+export function accuracySE(a: number): number {
+  return Math.sqrt((a * (1 - a)) / TEST_IMAGES);
+}

@@ -10,6 +10,8 @@ interface Budget {
   qatEpochs: number;
   /** Also run the ablations (partition, selection, probability function). */
   ablations: boolean;
+  /** Also run TWN and SQ-TWN at this many epochs (longer SQ stages, still an equal budget). */
+  longSqEpochs?: number;
 }
 
 export function seedMethodExperiments(base: string, label: string, b: Budget): QuantExperiment[] {
@@ -35,6 +37,22 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
       compareTo: `${base}.ste-${name}`,
       options: { ...common, method: 'sq', format: fmt, wbits: 2, sq: {} },
     });
+    if (b.longSqEpochs && name === 'twn') {
+      const long = { ...common, epochs: b.longSqEpochs };
+      add({
+        id: `${base}.ste-${name}-long`,
+        title: `${label}, ${upper} (STE), float activations, ${b.longSqEpochs} epochs`,
+        table: 'sq',
+        options: { ...long, method: 'ste', format: fmt, wbits: 2 },
+      });
+      add({
+        id: `${base}.sq-${name}-long`,
+        title: `${label}, SQ-${upper} (channel, linear, stochastic), float activations, ${b.longSqEpochs} epochs`,
+        table: 'sq',
+        compareTo: `${base}.ste-${name}-long`,
+        options: { ...long, method: 'sq', format: fmt, wbits: 2, sq: {} },
+      });
+    }
     if (!b.ablations) continue;
     const variants: [string, string, Record<string, unknown>][] = [
       ['element', 'element-wise partition', { partition: 'element' }],
