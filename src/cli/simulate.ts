@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { initEngine } from '../engine/setup.js';
 import { loadAccelerator, presetNames } from '../hw/config.js';
 import { simulate, type SimulationReport } from '../hw/simulate.js';
+import { storedCodes } from '../deploy/pack-checkpoint.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { resolveCheckpoint } from '../train/quantize.js';
 import { positiveInt } from './options.js';
@@ -63,7 +64,7 @@ export function simulateCommand(): Command {
       const accel = loadAccelerator(f.accel);
       await initEngine({ quiet: true });
       const ck = await loadCheckpoint(resolveCheckpoint(f.model, '--model'));
-      const r = simulate(ck.model, accel, { batch: f.batch });
+      const r = simulate(ck.model, accel, { batch: f.batch, codes: storedCodes(ck) });
       if (f.json) console.log(JSON.stringify(r));
       else console.log(simulationText(r, f.model));
     });

@@ -13,6 +13,14 @@ export interface HwLayer {
   precision: LayerPrecision;
 }
 
+/** A layer kept in a stored form of its own rather than a format (product codes): what the hardware fetches. */
+export interface StoredCode {
+  /** Stored bits per weight (indices and the layer's share of its codebook). */
+  bitsPerWeight: number;
+  /** The codebook's size in bits (decoded by a table lookup per weight fetch). */
+  codebookBits: number;
+}
+
 type Pair = [number, number];
 
 function pair(v: unknown): Pair {
@@ -36,8 +44,12 @@ export function storageBits(spec: FormatSpec, flags: Uint8Array | null): number 
   }
 }
 
-/** The conv/dense layers of a (quantized or float) model, in order, for `batch` examples. */
-export function describeModel(model: tf.LayersModel, batch = 1): HwLayer[] {
+/**
+ * The conv/dense layers of a (quantized or float) model, in order, for `batch` examples; `codes`
+ * names the layers stored as product codes (float arithmetic on the decoded fp16 weights, fetched
+ * at their packed size).
+ */
+export function describeModel(model: tf.LayersModel, batch = 1, codes: ReadonlyMap<string, StoredCode> = new Map()): HwLayer[] {
   const found: { layer: tf.layers.Layer; kind: 'conv2d' | 'dense' }[] = [];
   for (const layer of model.layers) {
     const cls = layer.getClassName();
@@ -91,14 +103,17 @@ export function describeModel(model: tf.LayersModel, batch = 1): HwLayer[] {
     const aBits = inputBits(layer);
     const next = found[i + 1];
     const nextBits = next ? inputBits(next.layer) : null;
+    const code = codes.get(layer.name);
+    if (code && wq) throw new Error(`layer ${layer.name} has both a weight format and a product code`);
     const precision: LayerPrecision = {
       weightBits: hw ? hw.multiplierBits : FLOAT_ON_INT_BITS,
       inputBits: aBits ?? FLOAT_ON_INT_BITS,
       // The last layer writes accumulator-width logits; a float next layer reads 16-bit fixed point on integer arrays.
       outputBits: next ? (nextBits ?? FLOAT_ON_INT_BITS) : 32,
-      weightStorageBits: wq ? storageBits(wq.spec, flags) : FLOAT_ON_INT_BITS,
+      weightStorageBits: wq ? storageBits(wq.spec, flags) : (code?.bitsPerWeight ?? FLOAT_ON_INT_BITS),
       flaggedShare: hw?.extraPassForFlagged && flags ? flags.reduce((a, f) => a + f, 0) / flags.length : 0,
-      decoder: hw ? hw.decoder : 'none',
+      decoder: hw ? hw.decoder : code ? 'codebook' : 'none',
+      ...(code ? { codebookBits: code.codebookBits } : {}),
       float: !wq || aBits === null,
     };
     return { shape, precision };

@@ -34,8 +34,10 @@ export interface LayerPrecision {
   weightStorageBits: number;
   /** MPQ: share of weights with the extra bit, each costing one more brick pass. */
   flaggedShare: number;
-  /** Decoder per weight fetched from the buffer (DyBit field decoder, po2/esb shifter). */
-  decoder: 'none' | 'dybit' | 'shift';
+  /** Decoder per weight fetched from the buffer (DyBit field decoder, po2/esb shifter, product-code codebook lookup). */
+  decoder: 'none' | 'dybit' | 'shift' | 'codebook';
+  /** Product codes: the layer's codebook in bits (a lookup table read once per weight fetch). */
+  codebookBits?: number;
   /** Float weights or activations: described as 16-bit fixed point (an integer array has no float units). */
   float: boolean;
 }
@@ -65,6 +67,12 @@ export const FLOAT_ON_INT_BITS = 16;
 /** The narrowest supported precision at least `bits` wide (the widest one if none is). */
 export function roundToPrecision(bits: number, precisions: readonly number[]): number {
   return precisions.find((p) => p >= bits) ?? precisions[precisions.length - 1];
+}
+
+/** Energy of decoding one fetched weight: field logic (DyBit: two adders, shifters: one), or a read of the codebook's table. */
+function decoderPjPerFetch(p: LayerPrecision, t: ReturnType<typeof energyTable>): number {
+  if (p.decoder === 'codebook') return p.weightBits * sramPjPerBit(t, Math.max(1, p.codebookBits ?? 0) / 8 / 1024);
+  return (p.decoder === 'dybit' ? 2 : 1) * intAddPj(t, p.weightBits + 1);
 }
 
 export function costLayer(s: LayerShape, p: LayerPrecision, a: Accelerator): LayerCost {
@@ -119,7 +127,7 @@ export function costLayer(s: LayerShape, p: LayerPrecision, a: Accelerator): Lay
     : // bit-brick products, the shift-add tree that fuses them (at the mean partial width), the accumulation
       (bricks + extra) * intMultPj(t, a.brickBits) + Math.max(0, bricks + extra - 1) * intAddPj(t, (w + x) / 2) + intAddPj(t, acc);
   const weightFetches = weightCount * tiling.hTiles;
-  const decoderPj = fp || p.decoder === 'none' ? 0 : weightFetches * (p.decoder === 'dybit' ? 2 : 1) * intAddPj(t, p.weightBits + 1);
+  const decoderPj = fp || p.decoder === 'none' ? 0 : weightFetches * decoderPjPerFetch(p, t);
   const energy = {
     compute: macs * macPj,
     sram:

@@ -3,7 +3,7 @@
 // (INT8), and the original float network on the same array built with float32 MAC units (FP32).
 import type { tf } from '../engine/tf.js';
 import { loadAccelerator, type Accelerator } from './config.js';
-import { atUniformBits, describeModel, type HwLayer } from './from-model.js';
+import { atUniformBits, describeModel, type HwLayer, type StoredCode } from './from-model.js';
 import { costLayer, type LayerCost } from './layer.js';
 
 export interface Totals {
@@ -86,9 +86,13 @@ export function simulateWithBaselines(layers: HwLayer[], accel: Accelerator): Si
 }
 
 /** simulate(model, accel): a quantized (or float) tfjs model on an accelerator preset, file or config. */
-export function simulate(model: tf.LayersModel, accel: string | Accelerator, opts: { batch?: number } = {}): SimulationReport {
+export function simulate(
+  model: tf.LayersModel,
+  accel: string | Accelerator,
+  opts: { batch?: number; codes?: ReadonlyMap<string, StoredCode> } = {},
+): SimulationReport {
   const batch = opts.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch must be a positive integer, got ${batch}`);
   const a = typeof accel === 'string' ? loadAccelerator(accel) : accel;
-  return simulateWithBaselines(describeModel(model, batch), a);
+  return simulateWithBaselines(describeModel(model, batch, opts.codes), a);
 }

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readJsonFile } from '../util/read.js';
 import path from 'node:path';
 import type { tf } from '../engine/tf.js';
-import { kernelShapes, packCheckpoint } from '../deploy/pack-checkpoint.js';
+import { kernelShapes, packCheckpoint, storedCodes } from '../deploy/pack-checkpoint.js';
 import { productCodes } from '../train/methods/pq.js';
 import { productCodeBits, type ProductCode } from '../quant/product-blocks.js';
 import { intGrid, sharedLevels } from '../deploy/runtime/grid.js';
@@ -137,7 +137,7 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
   const ck = await loadCheckpoint(file);
   const quantized = ck.model.layers.some((l) => l instanceof QuantLayer && l.weightQ);
   const { report } = packCheckpoint(ck);
-  const report0 = simulate(ck.model, accelerator);
+  const report0 = simulate(ck.model, accelerator, { codes: storedCodes(ck) });
   // A float network's own figures are those of the FP32 twin of the array (the FP32 baseline).
   const sim = quantized
     ? report0

@@ -283,6 +283,17 @@ test('pack and run: the packed model is small, loads, and the integer runtime ma
       `${args.join(' ')}: simulation ${run.vsSimulation.simulationAccuracy}`,
     );
     assert.ok(run.vsSimulation.top1Agreement >= 0.99, `${args.join(' ')}: top-1 agreement ${run.vsSimulation.top1Agreement}`);
+    // The accelerator model fetches product-coded layers at their packed size through a codebook lookup.
+    const sim = lowbit(['simulate', '--model', out, '--json']);
+    assert.equal(sim.status, 0, sim.stderr);
+    const coded = (JSON.parse(sim.stdout) as { layers: { name: string; energyPj: { decoder: number } }[] }).layers.filter(
+      (l) => l.energyPj.decoder > 0,
+    );
+    if (args.includes('pq'))
+      assert.deepEqual(
+        coded.map((l) => l.name),
+        ['conv2', 'fc1', 'fc2'],
+      );
     const onnx = lowbit(['export', '--model', file, '--format', 'onnx', '--out', path.join(out, 'model.onnx')]);
     assert.equal(onnx.status, 0, onnx.stderr);
     assert.match(onnx.stdout, /ONNX opset (19|21)/);

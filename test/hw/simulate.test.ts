@@ -35,3 +35,28 @@ test('every weight format simulates with the widths its hardware descriptor decl
     assert.ok(r.baselines.int8.layers.every((l) => l.weightBits === 8 && l.inputBits === 8));
   }
 });
+
+test('product-coded layers are fetched at their packed size and pay a codebook lookup per weight fetch', () => {
+  const model = tinyModel();
+  const plain = simulate(model, 'bitfusion');
+  const codes = new Map([['fc1', { bitsPerWeight: 2.5, codebookBits: 16 * 4 * 16 }]]);
+  const coded = simulate(model, 'bitfusion', { codes });
+  const [p, c] = [plain.layers[1], coded.layers[1]];
+  // Arithmetic on the decoded fp16 weights is unchanged; the traffic of the weights shrinks.
+  assert.equal(c.weightBits, p.weightBits);
+  assert.equal(c.macs, p.macs);
+  assert.ok(c.dramBytes.weights < p.dramBytes.weights / 5, `${c.dramBytes.weights} vs ${p.dramBytes.weights}`);
+  assert.equal(p.energyPj.decoder, 0);
+  assert.ok(c.energyPj.decoder > 0);
+  assert.equal(coded.layers[0].energyPj.total, plain.layers[0].energyPj.total, 'uncoded layers cost the same');
+  const fc1Weights = 4 * 4 * 4 * 10;
+  assert.ok(Math.abs(plain.totals.weightBytes - coded.totals.weightBytes - (fc1Weights * (16 - 2.5)) / 8) < 1e-6);
+});
+
+test('a layer cannot be both in a weight format and a product code', async () => {
+  const { model } = await quantizeModel(tinyModel(), { ...formatCases[0][1], keepEndsAt8Bits: false });
+  assert.throws(
+    () => simulate(model, 'bitfusion', { codes: new Map([['conv1', { bitsPerWeight: 1, codebookBits: 256 }]]) }),
+    /layer conv1 has both a weight format and a product code/,
+  );
+});
