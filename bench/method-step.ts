@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     .opts<{ models: string; steps: string; record?: string }>();
   const info = await initEngine();
   const steps = Number(o.steps);
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: expected a positive integer, got '${o.steps}'`);
   const rows: Record<string, unknown>[] = [];
   for (const name of o.models.split(',')) {
     const c = cases[name];
@@ -101,7 +102,13 @@ async function main(): Promise<void> {
       for (const m of [fp, base, q]) m.dispose();
     }
   }
-  if (o.record) writeBenchRecord(o.record, 'bench-method-step', `node dist/bench/method-step.js --record ${o.record}`, rows);
+  if (o.record)
+    writeBenchRecord(
+      o.record,
+      'bench-method-step',
+      `node dist/bench/method-step.js --models ${o.models} --steps ${steps} --record ${o.record}`,
+      rows,
+    );
 }
 
 main().catch((e: Error) => {
