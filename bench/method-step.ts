@@ -6,7 +6,7 @@
 // and drop rates) against STE on the same grid, PQ (teacher forward, centroid gradients) against
 // a float training step (issue 9's methods; no target,
 // the cost is reported). Issue 4's target: at most 1.3x the plain QAT step.
-// Usage: node dist/bench/method-step.js [--models vgg9] [--steps 10] [--record results/bench-method-step.json]
+// Usage: node dist/bench/method-step.js [--models vgg9] [--steps 10] [--methods dropbits,pq] [--record results/bench-method-step.json]
 import { Command } from 'commander';
 import { initEngine } from '../src/engine/setup.js';
 import { tf } from '../src/engine/tf.js';
@@ -58,17 +58,23 @@ async function main(): Promise<void> {
   const o = new Command()
     .option('--models <list>', 'models', 'vgg9')
     .option('--steps <n>', 'timed steps', '10')
+    .option('--methods <list>', 'only these methods (sq, mpq, slb, esb, dropbits, pq)')
     .option('--record <file>', 'write a JSON record')
     .parse()
-    .opts<{ models: string; steps: string; record?: string }>();
+    .opts<{ models: string; steps: string; methods?: string; record?: string }>();
   const info = await initEngine();
   const steps = Number(o.steps);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: expected a positive integer, got '${o.steps}'`);
   const rows: Record<string, unknown>[] = [];
+  const only = o.methods?.split(',');
+  const known = new Set(benchCases.map((b) => b.method));
+  for (const m of only ?? [])
+    if (!known.has(m as Case['method'])) throw new Error(`--methods: unknown method '${m}' (expected some of ${[...known].join(', ')})`);
+  if (only && o.record) throw new Error('--record writes the whole table: run it without --methods');
   for (const name of o.models.split(',')) {
     const c = cases[name];
     if (!c) throw new Error(`unknown model '${name}'`);
-    for (const bc of benchCases) {
+    for (const bc of benchCases.filter((b) => !only || only.includes(b.method))) {
       const fp = buildModel(name, { inputShape: c.shape, numClasses: 10, seed: 1 });
       const { model: base } = await quantizeModel(fp, bc.baseline);
       const { model: q, plan } = await quantizeModel(fp, bc.config);

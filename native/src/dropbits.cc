@@ -51,6 +51,26 @@ static inline float quantCode(float x, float s, int qm) {
 
 static inline double sigmoid(double u) { return u >= 0 ? 1 / (1 + std::exp(-u)) : std::exp(u) / (1 + std::exp(u)); }
 
+// The cell probabilities of one weight without cancellation (cellProbabilities in
+// dropbits-grid.ts): E_k = e^{−z_k} = E_0·r^k, t_k = 1/(1+E_k), π_j = E_j(1−r)·t_j·t_{j+1},
+// dt_k = E_k·t_k² — one exp per weight; where E_0 overflows, the tiny t_k one by one.
+static inline void cellProbabilities(double z0, double kappa, double r, int L, double* t, double* dt, double* pi) {
+  if (z0 > -700) {
+    double e = std::exp(-z0), prev = 0;
+    for (int k = 0; k <= L; k++, prev = e, e *= r) {
+      t[k] = 1 / (1 + e);
+      dt[k] = e * t[k] * t[k];
+      if (k > 0) pi[k - 1] = prev * (1 - r) * t[k - 1] * t[k];
+    }
+    return;
+  }
+  for (int k = 0; k <= L; k++) {
+    t[k] = sigmoid(z0 + k / kappa);
+    dt[k] = t[k] * (1 - t[k]);
+    if (k > 0) pi[k - 1] = t[k] - t[k - 1];
+  }
+}
+
 // dropbitsForward(x f32[n], alpha f32[C], maxBits, minBits, masks f32[n·G] | null, out f32[n])
 static Napi::Value DropForward(const Napi::CallbackInfo& info) {
   auto x = arg<float>(info, 0);
@@ -89,6 +109,7 @@ static Napi::Value DropBackward(const Napi::CallbackInfo& info) {
     fail("dropbitsBackward: array lengths do not match");
   if (!(kappa > 0) || !(lam > 0)) fail("dropbitsBackward: kappa and the concrete temperature must be positive");
   const int T = n > kParDrop ? threads() : 1;
+  const double r = std::exp(-1 / kappa);
   // Per-thread partial sums of the per-channel and per-bit gradients, added in thread order.
   std::vector<double> pa(size_t(T) * C, 0.0), pt(size_t(T) * kMaxGroups, 0.0);
 #pragma omp parallel num_threads(T)
@@ -102,18 +123,16 @@ static Napi::Value DropBackward(const Napi::CallbackInfo& info) {
       const size_t c = C == 1 ? 0 : i % C;
       const double a = alpha.data[c], tau = kappa * a, xi = x.data[i];
       const float* mi = m.data + i * G;
-      for (int k = 0; k <= L; k++) {
-        t[k] = sigmoid((a * (g.q[0] - 0.5 + k) - xi) / tau);
-        dt[k] = t[k] * (1 - t[k]);
-      }
+      cellProbabilities((a * (g.q[0] - 0.5) - xi) / tau, kappa, r, L, t, dt, pi);
+      // M_j: the product of the masks of the bits grid point j needs (prefix products over the bits).
+      double mp[kMaxGroups + 1];
+      mp[0] = 1;
+      for (int k = 0; k < G; k++) mp[k + 1] = mp[k] * mi[k];
       double S = 0, num = 0;
       for (int j = 0; j < L; j++) {
-        double mj = 1;
-        for (int k = 0; k < g.group[j]; k++) mj *= mi[k];
-        M[j] = mj;
-        pi[j] = t[j + 1] - t[j];
-        S += mj * pi[j];
-        num += mj * pi[j] * a * g.q[j];
+        M[j] = mp[g.group[j]];
+        S += M[j] * pi[j];
+        num += M[j] * pi[j] * g.q[j];
       }
       const int b = weightBits(g, mi), stride = 1 << (g.maxBits - b);
       const float s = alpha.data[c] * float(stride);
@@ -122,17 +141,22 @@ static Napi::Value DropBackward(const Napi::CallbackInfo& info) {
         gx.data[i] = 0;
         continue;
       }
-      const double gbar = num / S;
-      double gxi = 0, gai = 0;
+      // ∂L/∂s_j = gy·α(q_j − q̄)/S; the x and α gradients share Σ_j ∂L/∂s_j·M_j·dπ_j, and θ_k
+      // collects ∂L/∂s_j·π_j·M_j over the points that need bit k (those of group > k).
+      const double scale = double(gy.data[i]) * a / S, qbar = num / S;
+      double D = 0, P[kMaxGroups + 1] = {0};
       for (int j = 0; j < L; j++) {
-        const double aj = double(gy.data[i]) * (a * g.q[j] - gbar) / S;
-        const double dpi = dt[j + 1] - dt[j];
-        gxi += aj * M[j] * (-dpi / tau);
-        gai += aj * M[j] * (dpi * xi / (kappa * a * a));
-        for (int k = 0; k < g.group[j]; k++) gt_t[k] += aj * pi[j] * M[j] * (1 - mi[k]) / lam;
+        const double w = scale * (g.q[j] - qbar) * M[j];
+        D += w * (dt[j + 1] - dt[j]);
+        P[g.group[j]] += w * pi[j];
       }
-      gx.data[i] = float(gxi);
-      ga_t[c] += gai;
+      double above = 0;
+      for (int k = G - 1; k >= 0; k--) {
+        above += P[k + 1];
+        gt_t[k] += above * (1 - mi[k]) / lam;
+      }
+      gx.data[i] = float(-D / tau);
+      ga_t[c] += D * xi / (kappa * a * a);
     }
   }
   for (int tid = 0; tid < T; tid++) {
@@ -163,8 +187,10 @@ static Napi::Value DropSample(const Napi::CallbackInfo& info) {
 #pragma omp parallel for num_threads(threads()) schedule(static) if (out.length > kParDrop)
   for (size_t i = 0; i < out.length; i++) {
     const uint32_t h = fmix32(fmix32(uint32_t(i) * 0x9e3779b1u ^ seed) + seed);
-    const double u = (double(h >> 8) + 0.5) / 16777216.0;
-    out.data[i] = float(sigmoid((double(theta.data[i % G]) + std::log(u) - std::log(1 - u)) / lam));
+    // Single precision: the masks are float32 anyway, and logf/expf halve this kernel's time.
+    const float u = (float(h >> 8) + 0.5f) / 16777216.0f;
+    const float z = (theta.data[i % G] + std::log(u / (1 - u))) / float(lam);
+    out.data[i] = z >= 0 ? 1 / (1 + std::exp(-z)) : std::exp(z) / (1 + std::exp(z));
   }
   return info.Env().Undefined();
 }

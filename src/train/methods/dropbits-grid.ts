@@ -80,6 +80,34 @@ export interface DropGrads {
 export const sigmoid = (u: number) => (u >= 0 ? 1 / (1 + Math.exp(-u)) : Math.exp(u) / (1 + Math.exp(u)));
 
 /**
+ * The cell probabilities of one weight without cancellation: with z_k = z_0 + k/κ the boundary
+ * arguments (σ(z_k) the probability of lying left of boundary k), E_k = e^{−z_k} = E_0·r^k,
+ * r = e^{−1/κ}: t_k = σ(z_k) = 1/(1+E_k), π_j = t_{j+1} − t_j = E_j(1−r)·t_j·t_{j+1} (never the
+ * difference of two numbers near 1, which far left of the grid would be rounding noise) and
+ * dt_k = σ'(z_k) = E_k·t_k². One exp per weight. Where E_0 overflows (far right of the grid) the
+ * t_k are tiny and are taken one by one.
+ */
+export function cellProbabilities(z0: number, kappa: number, t: Float64Array, dt: Float64Array, pi: Float64Array): void {
+  const L = pi.length,
+    r = Math.exp(-1 / kappa);
+  if (z0 > -700) {
+    let e = Math.exp(-z0),
+      prev = 0;
+    for (let k = 0; k <= L; k++, prev = e, e *= r) {
+      t[k] = 1 / (1 + e);
+      dt[k] = e * t[k] * t[k];
+      if (k > 0) pi[k - 1] = prev * (1 - r) * t[k - 1] * t[k];
+    }
+    return;
+  }
+  for (let k = 0; k <= L; k++) {
+    t[k] = sigmoid(z0 + k / kappa);
+    dt[k] = t[k] * (1 - t[k]);
+    if (k > 0) pi[k - 1] = t[k] - t[k - 1];
+  }
+}
+
+/**
  * The backward of the forward above for the upstream gradient gy (∂L/∂ŵ): multi-class STE
  * through the masked, normalised grid-point probabilities. `concreteTemp` is the binary
  * concrete temperature λ of the masks (∂m/∂θ = m(1−m)/λ).
@@ -112,17 +140,13 @@ export function dropBackward(
       tau = kappa * a,
       xi = x[i];
     // σ at the L+1 cell boundaries α(q_0 − ½ + k), shared by neighbouring cells.
-    for (let k = 0; k <= L; k++) {
-      t[k] = sigmoid((a * (g.q[0] - 0.5 + k) - xi) / tau);
-      dt[k] = t[k] * (1 - t[k]);
-    }
+    cellProbabilities((a * (g.q[0] - 0.5) - xi) / tau, kappa, t, dt, pi);
     let S = 0,
       num = 0;
     for (let j = 0; j < L; j++) {
       let mj = 1;
       for (let k = 0; k < g.group[j]; k++) mj *= masks[i * G + k];
       M[j] = mj;
-      pi[j] = t[j + 1] - t[j];
       S += mj * pi[j];
       num += mj * pi[j] * a * g.q[j];
     }
@@ -179,6 +203,6 @@ export function sampleMasks(theta: Float64Array, n: number, concreteTemp: number
   if (nat) return nat.dropbitsSample(Float32Array.from(theta), concreteTemp, seed >>> 0, out);
   for (let i = 0; i < n * G; i++) {
     const u = maskUniform(seed >>> 0, i);
-    out[i] = sigmoid((Math.fround(theta[i % G]) + Math.log(u) - Math.log(1 - u)) / concreteTemp);
+    out[i] = sigmoid((Math.fround(theta[i % G]) + Math.log(u / (1 - u))) / concreteTemp);
   }
 }
