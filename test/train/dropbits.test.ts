@@ -154,7 +154,11 @@ test('native kernels agree with the TypeScript ones', { skip: !hasNative && 'no 
     assert.deepEqual(Array.from(fwd(true)), Array.from(fwd(false)), `forward at ${maxBits}/${minBits} bits`);
     const bn = withNative(true, () => dropBackward(x, alpha, g, mt, gy, 1 / 3, 2 / 3));
     const bt = withNative(false, () => dropBackward(x, alpha, g, mt, gy, 1 / 3, 2 / 3));
-    for (let i = 0; i < n; i++) assert.ok(Math.abs(bn.gx[i] - bt.gx[i]) <= 1e-5 * (1 + Math.abs(bt.gx[i])), `gx ${i} (x ${x[i]}, α ${alpha[i % C]}): ${bn.gx[i]} vs ${bt.gx[i]}`);
+    for (let i = 0; i < n; i++)
+      assert.ok(
+        Math.abs(bn.gx[i] - bt.gx[i]) <= 1e-5 * (1 + Math.abs(bt.gx[i])),
+        `gx ${i} (x ${x[i]}, α ${alpha[i % C]}): ${bn.gx[i]} vs ${bt.gx[i]}`,
+      );
     for (let c = 0; c < C; c++) assert.ok(Math.abs(bn.galpha[c] - bt.galpha[c]) <= 1e-7 * (1 + Math.abs(bt.galpha[c])), `galpha ${c}`);
     for (let k = 0; k < g.groups; k++)
       assert.ok(Math.abs(bn.gtheta[k] - bt.gtheta[k]) <= 1e-7 * (1 + Math.abs(bt.gtheta[k])), `gtheta ${k}`);
