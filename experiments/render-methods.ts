@@ -7,6 +7,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { readRecords, type RunRecord } from './record.js';
 import { pct, points } from './render-util.js';
+import { writeMethodFigures } from './render-figures.js';
 
 const root = process.cwd();
 
@@ -179,7 +180,7 @@ function section(m: Method, recs: Map<string, RunRecord>, steps: StepRow[]): str
   const st = steps.filter((s) => m.bench.some((b) => s.method.startsWith(b)));
   if (st.length)
     lines.push(
-      `**Step time** (bench/method-step.ts, against plain QAT of the same grid): ${st.map((s) => `${s.model} ${s.method} ${s.ratio.toFixed(2)}×`).join('; ')}.`,
+      `**Step time** (bench/method-step.ts, against ${m.name === 'pq' ? 'a float training step' : 'plain QAT of the same grid'}): ${st.map((s) => `${s.model} ${s.method} ${s.ratio.toFixed(2)}×`).join('; ')}.`,
       '',
     );
   const rows = m.rows.filter(([id]) => recs.has(id));
@@ -200,9 +201,10 @@ function section(m: Method, recs: Map<string, RunRecord>, steps: StepRow[]): str
   return [...lines, ''];
 }
 
-export function renderMethods(): string {
+export async function renderMethods(): Promise<string> {
   const recs = readRecords(),
     steps = stepRatios();
+  const figures = await writeMethodFigures(recs, path.join(root, 'docs'));
   return [
     '# Retraining methods',
     '',
@@ -210,11 +212,12 @@ export function renderMethods(): string {
     '',
     'Every method starts from a full-precision checkpoint (`lowbit quantize --from run/ --method <name> …`), keeps the first conv and the last FC at 8 bits, and leaves a checkpoint that `lowbit pack`, `lowbit run` and `lowbit export` take. The numbers below are from the experiment records behind docs/RESULTS.md.',
     '',
+    ...(figures.length ? ['## All runs at a glance', '', ...figures] : []),
     ...methods.flatMap((m) => section(m, recs, steps)),
   ].join('\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]).endsWith(path.join('experiments', 'render-methods.js'))) {
-  writeFileAtomic(path.join(root, 'docs', 'METHODS.md'), renderMethods());
-  console.log('wrote docs/METHODS.md');
+  writeFileAtomic(path.join(root, 'docs', 'METHODS.md'), await renderMethods());
+  console.log('wrote docs/METHODS.md and its figures');
 }
