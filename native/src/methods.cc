@@ -80,20 +80,44 @@ static Napi::Value KeepChannels(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Log of the selection weight of a normalized error z = e / mean(e) (see sq-select.ts).
-static inline double logWeight(double z, int fn) {
-  switch (fn) {
-    case 0: return 0.0;                                  // constant
-    case 1: return z > 0 ? std::log(z) : -INFINITY;     // linear
-    case 2: return z;                                    // softmax: exp(z)
-    default: return -std::log1p(std::exp(-z));          // sigmoid
-  }
-}
-
 // keepElements(x, out, mask, count, fn, deterministic, seed): keeps `count` elements at full
 // precision, chosen by roulette without replacement with weight f(e_i / mean e) where
 // e_i = |x - q| / |x| (Efraimidis–Spirakis keys log w - log(-log u)), or the `count` largest
 // errors when deterministic. Returns the number kept.
+// The count-th largest of the keys (1-based), exactly. On millions of keys a full nth_element is
+// most of the step, so a sorted sample brackets it first: one parallel pass counts the keys above
+// the bracket, and only those inside it are selected among (falls back to the full selection
+// when the bracket misses, which the margin of many standard deviations makes rare).
+static double kthLargest(const std::vector<double>& key, size_t count) {
+  const size_t n = key.size();
+  constexpr size_t kSample = 1 << 16, kMargin = 1024;
+  if (n > 8 * kSample) {
+    std::vector<double> sample(kSample);
+    for (size_t j = 0; j < kSample; j++) sample[j] = key[(j * n) / kSample];
+    std::sort(sample.begin(), sample.end(), std::greater<double>());
+    const size_t r = size_t(double(count) / double(n) * double(kSample));
+    const double hi = sample[r > kMargin ? r - kMargin : 0], lo = sample[std::min(kSample - 1, r + kMargin)];
+    size_t above = 0, band = 0;
+#pragma omp parallel for num_threads(threads()) schedule(static) reduction(+ : above, band)
+    for (size_t i = 0; i < n; i++) {
+      above += key[i] > hi;
+      band += key[i] <= hi && key[i] >= lo;
+    }
+    if (above < count && count <= above + band) {
+      std::vector<double> inside;
+      inside.reserve(band);
+      for (size_t i = 0; i < n; i++)
+        if (key[i] <= hi && key[i] >= lo) inside.push_back(key[i]);
+      const size_t k = count - above - 1;
+      std::nth_element(inside.begin(), inside.begin() + k, inside.end(), std::greater<double>());
+      return inside[k];
+    }
+  }
+  std::vector<double> sorted(key);
+  std::nth_element(sorted.begin(), sorted.begin() + (count - 1), sorted.end(), std::greater<double>());
+  return sorted[count - 1];
+}
+
 static Napi::Value KeepElements(const Napi::CallbackInfo& info) {
   auto x = arg<float>(info, 0), out = arg<float>(info, 1);
   auto mask = arg<uint8_t>(info, 2);
@@ -124,14 +148,21 @@ static Napi::Value KeepElements(const Napi::CallbackInfo& info) {
     }
     const double z = mean > 0 ? double(err[i]) / mean : 1.0;
     const double u = (double(hash32(seed ^ hash32(uint32_t(i)))) + 0.5) / 4294967296.0;
-    key[i] = logWeight(z, fn) - std::log(-std::log(u));
+    // exp(key) = f(z)/E with E = −log u orders the elements as the key does, with one logarithm
+    // instead of three (the logarithms were most of this kernel); softmax's f = e^z may overflow,
+    // so it keeps the logarithmic form.
+    const double E = -std::log(u);
+    switch (fn) {
+      case 0: key[i] = -E; break;
+      case 1: key[i] = z / E; break;
+      case 2: key[i] = z - std::log(E); break;
+      default: key[i] = 1 / ((1 + std::exp(-z)) * E);
+    }
   }
   // The `count` largest keys, ties broken by the smaller index (reproducible): find the count-th
   // largest key on a contiguous copy (no indirect comparisons, which cost more than the rest of
   // the step on millions of weights), then keep every key above it and the first tied ones.
-  std::vector<double> sorted(key);
-  std::nth_element(sorted.begin(), sorted.begin() + (count - 1), sorted.end(), std::greater<double>());
-  const double kth = sorted[count - 1];
+  const double kth = kthLargest(key, count);
   size_t above = 0;
 #pragma omp parallel for num_threads(threads()) schedule(static) reduction(+ : above) if (n > kPar)
   for (size_t i = 0; i < n; i++)

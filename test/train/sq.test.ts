@@ -53,6 +53,38 @@ test('roulette keeps a unit with probability proportional to f(e / mean e)', () 
     );
 });
 
+test(
+  'native element selection on a layer-sized tensor (the sampled bracket of the threshold) agrees with the reference',
+  { skip: !hasNative },
+  () => {
+    const n = 600_000,
+      count = 150_001;
+    const x = randomArray(n, 5);
+    const q = Float32Array.from(x, (v) => Math.round(v * 4) / 4);
+    for (const deterministic of [false, true]) {
+      const sel = { fn: 'linear' as const, deterministic, seed: 99 };
+      const masks = [true, false].map((native) => {
+        const out = q.slice(),
+          mask = new Uint8Array(n);
+        const old = setNativeKernels(native);
+        try {
+          keepElements(x, out, mask, count, sel);
+        } finally {
+          setNativeKernels(old);
+        }
+        return mask;
+      });
+      assert.equal(
+        masks[0].reduce((s, v) => s + v, 0),
+        count,
+      );
+      let differ = 0;
+      for (let i = 0; i < n; i++) if (masks[0][i] !== masks[1][i]) differ++;
+      assert.ok(differ <= 4, `deterministic ${deterministic}: ${differ} weights chosen differently`);
+    }
+  },
+);
+
 test('native element selection keeps the same weights as the TypeScript reference', { skip: !hasNative }, () => {
   const n = 50_000;
   const x = randomArray(n, 3);
