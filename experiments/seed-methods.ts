@@ -10,7 +10,7 @@ interface Budget {
   qatEpochs: number;
   /** Also run the ablations (partition, selection, probability function). */
   ablations: boolean;
-  /** Also run TWN and SQ-TWN at this many epochs (longer SQ stages, still an equal budget). */
+  /** Also run BWN/TWN and SQ at this many epochs (longer SQ stages, still an equal budget). */
   longSqEpochs?: number;
 }
 
@@ -37,7 +37,7 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
       compareTo: `${base}.ste-${name}`,
       options: { ...common, method: 'sq', format: fmt, wbits: 2, sq: {} },
     });
-    if (b.longSqEpochs && name === 'twn') {
+    if (b.longSqEpochs) {
       const long = { ...common, epochs: b.longSqEpochs };
       add({
         id: `${base}.ste-${name}-long`,
