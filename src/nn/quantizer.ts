@@ -61,6 +61,8 @@ export function withCalibration<T>(f: () => T): T {
 
 /** Values kept per quantizer for calibration (a random sample of every batch seen). */
 const CALIBRATION_SAMPLE = 1 << 17;
+/** Values of a batch an activation refit in training looks at (with the batch's exact extremes). */
+const REFIT_SAMPLE = 1 << 16;
 
 export class Quantizer {
   readonly spec: FormatSpec;
@@ -204,7 +206,19 @@ export class Quantizer {
       this.state.params = def.fit(Float32Array.from(this.state.range), [2], this.spec);
       return;
     }
-    if (due) this.state.params = def.fit(x.dataSync() as Float32Array, x.shape, this.spec);
+    if (!due) return;
+    const v = x.dataSync() as Float32Array;
+    if (this.role === 'weight' || v.length <= REFIT_SAMPLE) {
+      this.state.params = def.fit(v, x.shape, this.spec);
+      return;
+    }
+    // Activations are fitted per tensor: a search (MSE clip, percentile, DyBit's scale and kmax)
+    // over every value of a batch cost more than the training step itself on vgg9 (8 M values,
+    // 100 candidate grids); a random sample plus the exact extremes, as in calibration, fits the
+    // same grid to well within the noise of one batch.
+    const st = channelStats(v, 1);
+    const data = Float32Array.from([st.min[0], st.max[0], ...sampleValues(v, REFIT_SAMPLE, this.state.steps + 1)]);
+    this.state.params = def.fit(data, [data.length], this.spec);
   }
 
   /** Bits per value a packer would store (for reports). */
