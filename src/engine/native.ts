@@ -110,6 +110,16 @@ export interface NativeAddon {
   ): void;
   pactAlphaGrad(dy: Float32Array, x: Float32Array, alpha: number, dalpha: Float32Array): void;
   channelL1Error(x: Float32Array, q: Float32Array, c: number, num: Float64Array, den: Float64Array): void;
+  /** MSE of each channel of x (channel-last) on each of its K candidate grids (C·K scales and zero points, channel-major). */
+  uniformMseCandidates(
+    x: Float32Array,
+    c: number,
+    scale: Float64Array,
+    zeroPoint: Float64Array,
+    qmin: number,
+    qmax: number,
+    out: Float64Array,
+  ): void;
   /** A conv/dense layer of the integer runtime; see native/src/intgemm.cc for the argument lists of the two modes. */
   qconv(
     x: Uint8Array,

@@ -8,6 +8,7 @@ import { registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerReluGrad } from './ops/relu-grad.js';
 import { setActiveAddon } from './state.js';
 import { setStatsAccelerator } from '../quant/numeric.js';
+import { setMseAccelerator } from '../quant/uniform.js';
 
 export interface EngineOptions {
   /** Threads for native kernels (default: all cores, or LOWBIT_THREADS). */
@@ -41,6 +42,7 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
       registerPoolKernels(addon);
       registerElementwiseKernels(addon);
       registerReluGrad(addon);
+      setMseAccelerator((x, c, scale, zp, qmin, qmax, out) => addon.uniformMseCandidates(x, c, scale, zp, qmin, qmax, out));
       setStatsAccelerator((x, channels) => {
         const min = new Float32Array(channels),
           max = new Float32Array(channels),

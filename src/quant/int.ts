@@ -5,7 +5,15 @@
 import { z } from 'zod';
 import { channelCount, channelStats, channelValues, percentileAbs, safeScale } from './numeric.js';
 import type { FormatDef } from './types.js';
-import { decodeUniform, dequantize, encodeUniform, granularity, uniformLevels, uniformMse, type UniformParams } from './uniform.js';
+import {
+  decodeUniform,
+  dequantize,
+  encodeUniform,
+  granularity,
+  uniformLevels,
+  uniformMseCandidates,
+  type UniformParams,
+} from './uniform.js';
 
 export const intSchema = z
   .object({
@@ -46,24 +54,31 @@ function gridFor(lo: number, hi: number, spec: IntSpec): { s: number; zp: number
   return { s, zp };
 }
 
-function fitChannel(v: Float64Array, lo: number, hi: number, spec: IntSpec): { s: number; zp: number } {
-  if (spec.calibration === 'maxabs') return gridFor(lo, hi, spec);
-  if (spec.calibration === 'percentile') {
-    const neg = Float64Array.from(v.filter((x) => x < 0));
-    const pos = Float64Array.from(v.filter((x) => x > 0));
-    return gridFor(-percentileAbs(neg, spec.percentile), percentileAbs(pos, spec.percentile), spec);
-  }
-  // MSE: try clipping ratios of the full range and keep the best grid.
-  const [qmin, qmax] = intRange(spec);
-  let best = gridFor(lo, hi, spec),
-    bestErr = uniformMse(v, best.s, best.zp, qmin, qmax);
-  for (let i = 1; i < 100; i++) {
-    const t = 1 - i / 125;
-    const g = gridFor(lo * t, hi * t, spec);
-    const e = uniformMse(v, g.s, g.zp, qmin, qmax);
-    if (e < bestErr) ((best = g), (bestErr = e));
-  }
-  return best;
+function fitPercentile(v: Float64Array, spec: IntSpec): { s: number; zp: number } {
+  const neg = Float64Array.from(v.filter((x) => x < 0));
+  const pos = Float64Array.from(v.filter((x) => x > 0));
+  return gridFor(-percentileAbs(neg, spec.percentile), percentileAbs(pos, spec.percentile), spec);
+}
+
+/** The clipping ratios of the MSE search, the full range first (it wins ties). */
+const MSE_RATIOS = [1, ...Array.from({ length: 99 }, (_, i) => 1 - (i + 1) / 125)];
+
+/** MSE calibration: per channel, the grid of the clipped range with the smallest error (every channel's candidates in one pass). */
+function fitMse(x: Float32Array, C: number, min: Float64Array, max: Float64Array, spec: IntSpec): { s: number; zp: number }[] {
+  const K = MSE_RATIOS.length;
+  const grids = Array.from({ length: C }, (_, c) => MSE_RATIOS.map((t) => gridFor(min[c] * t, max[c] * t, spec)));
+  const err = uniformMseCandidates(
+    x,
+    C,
+    Float64Array.from(grids.flat(), (g) => g.s),
+    Float64Array.from(grids.flat(), (g) => g.zp),
+    ...intRange(spec),
+  );
+  return grids.map((gs, c) => {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (err[c * K + k] < err[c * K + best]) best = k;
+    return gs[best];
+  });
 }
 
 export const intFormat: FormatDef<IntSpec, UniformParams> = {
@@ -75,15 +90,13 @@ export const intFormat: FormatDef<IntSpec, UniformParams> = {
   fit(x, shape, spec) {
     const C = channelCount(shape, spec.granularity === 'channel');
     const st = channelStats(x, C);
-    const scale: number[] = [],
-      zeroPoint: number[] = [];
-    for (let c = 0; c < C; c++) {
-      const v = spec.calibration === 'maxabs' ? new Float64Array(0) : channelValues(x, C, c);
-      const g = fitChannel(v, st.min[c], st.max[c], spec);
-      scale.push(g.s);
-      zeroPoint.push(g.zp);
-    }
-    return { scale, zeroPoint };
+    const grids =
+      spec.calibration === 'mse'
+        ? fitMse(x, C, st.min, st.max, spec)
+        : Array.from({ length: C }, (_, c) =>
+            spec.calibration === 'percentile' ? fitPercentile(channelValues(x, C, c), spec) : gridFor(st.min[c], st.max[c], spec),
+          );
+    return { scale: grids.map((g) => g.s), zeroPoint: grids.map((g) => g.zp) };
   },
   encode: (x, shape, spec, p) => encodeUniform(x, shape, p, ...intRange(spec)),
   decode: (codes, shape, _spec, p) => decodeUniform(codes, shape, p),

@@ -1,7 +1,7 @@
 // The uniform integer grid shared by int, lsq, pact and mpq:
 //   q = clamp(roundHalfEven(x / s) + zp, qmin, qmax),  value = (q - zp) * s   (ONNX Q/DQ semantics)
 import { z } from 'zod';
-import { channelCount, divF32, f32, roundHalfEven } from './numeric.js';
+import { channelCount, channelValues, divF32, f32, roundHalfEven } from './numeric.js';
 
 export const granularity = z.enum(['tensor', 'channel']);
 
@@ -46,6 +46,50 @@ export function uniformLevels(s: number, zp: number, qmin: number, qmax: number)
 }
 
 /** Mean squared error of quantizing `v` on the grid (s, zp, qmin, qmax). */
+/** MSE of every channel of x on each of its candidate grids (the native engine installs one; see uniformMseCandidates). */
+export type MseCandidatesImpl = (
+  x: Float32Array,
+  channels: number,
+  scale: Float64Array,
+  zeroPoint: Float64Array,
+  qmin: number,
+  qmax: number,
+  out: Float64Array,
+) => void;
+
+let mseAccelerator: MseCandidatesImpl | null = null;
+
+export function setMseAccelerator(f: MseCandidatesImpl | null): MseCandidatesImpl | null {
+  const old = mseAccelerator;
+  mseAccelerator = f;
+  return old;
+}
+
+/**
+ * uniformMse of channel c of x (channel-last) on each of its K candidate grids, for all channels:
+ * scale and zeroPoint hold C·K entries, channel-major; the result likewise.
+ */
+export function uniformMseCandidates(
+  x: Float32Array,
+  channels: number,
+  scale: Float64Array,
+  zeroPoint: Float64Array,
+  qmin: number,
+  qmax: number,
+): Float64Array {
+  const out = new Float64Array(scale.length);
+  if (mseAccelerator && x.length > 0) {
+    mseAccelerator(x, channels, scale, zeroPoint, qmin, qmax, out);
+    return out;
+  }
+  const K = scale.length / channels;
+  for (let c = 0; c < channels; c++) {
+    const v = channelValues(x, channels, c);
+    for (let k = 0; k < K; k++) out[c * K + k] = uniformMse(v, scale[c * K + k], zeroPoint[c * K + k], qmin, qmax);
+  }
+  return out;
+}
+
 export function uniformMse(v: Float64Array, s: number, zp: number, qmin: number, qmax: number): number {
   let e = 0;
   for (const x of v) {
