@@ -70,9 +70,8 @@ function fitMse(x: Float32Array, C: number, min: Float64Array, max: Float64Array
   const err = uniformMseCandidates(
     x,
     C,
-    Float64Array.from(grids.flat(), (g) => g.s),
-    Float64Array.from(grids.flat(), (g) => g.zp),
-    ...intRange(spec),
+    { scale: Float64Array.from(grids.flat(), (g) => g.s), zeroPoint: Float64Array.from(grids.flat(), (g) => g.zp) },
+    intRange(spec),
   );
   return grids.map((gs, c) => {
     let best = 0;

@@ -45,7 +45,6 @@ export function uniformLevels(s: number, zp: number, qmin: number, qmax: number)
   return out;
 }
 
-/** Mean squared error of quantizing `v` on the grid (s, zp, qmin, qmax). */
 /** MSE of every channel of x on each of its candidate grids (the native engine installs one; see uniformMseCandidates). */
 export type MseCandidatesImpl = (
   x: Float32Array,
@@ -72,11 +71,10 @@ export function setMseAccelerator(f: MseCandidatesImpl | null): MseCandidatesImp
 export function uniformMseCandidates(
   x: Float32Array,
   channels: number,
-  scale: Float64Array,
-  zeroPoint: Float64Array,
-  qmin: number,
-  qmax: number,
+  grids: { scale: Float64Array; zeroPoint: Float64Array },
+  [qmin, qmax]: [number, number],
 ): Float64Array {
+  const { scale, zeroPoint } = grids;
   const out = new Float64Array(scale.length);
   if (mseAccelerator && x.length > 0) {
     mseAccelerator(x, channels, scale, zeroPoint, qmin, qmax, out);
@@ -90,6 +88,7 @@ export function uniformMseCandidates(
   return out;
 }
 
+/** Mean squared error of quantizing `v` on the grid (s, zp, qmin, qmax). */
 export function uniformMse(v: Float64Array, s: number, zp: number, qmin: number, qmax: number): number {
   let e = 0;
   for (const x of v) {
