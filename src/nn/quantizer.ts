@@ -208,11 +208,12 @@ export class Quantizer {
     }
     if (!due) return;
     const v = x.dataSync() as Float32Array;
-    if (this.role === 'weight' || v.length <= REFIT_SAMPLE) {
+    const perChannel = (this.spec as { granularity?: string }).granularity === 'channel';
+    if (this.role === 'weight' || perChannel || v.length <= REFIT_SAMPLE) {
       this.state.params = def.fit(v, x.shape, this.spec);
       return;
     }
-    // Activations are fitted per tensor: a search (MSE clip, percentile, DyBit's scale and kmax)
+    // Activations fitted per tensor (the default): a search (MSE clip, percentile, DyBit's scale and kmax)
     // over every value of a batch cost more than the training step itself on vgg9 (8 M values,
     // 100 candidate grids); a random sample plus the exact extremes, as in calibration, fits the
     // same grid to well within the noise of one batch.
