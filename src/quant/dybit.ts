@@ -7,7 +7,7 @@
 // as an integer grows with its value, so codes sort like values. Scale and kmax are fitted per
 // tensor (or channel) by minimising the squared error.
 import { z } from 'zod';
-import { channelCount, channelStats, channelValues, f32, nearestIndex, safeScale, sampleValues } from './numeric.js';
+import { channelCount, channelStats, channelValues, f32, nearestIndex, safeScale, sampleValues, SortedSample } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
 
@@ -69,14 +69,18 @@ function scaledTable(n: number, kmax: number, s: number): Float64Array {
 /** At most this many values are used to search scale and kmax (a seeded random sample). */
 const FIT_SAMPLE = 16384;
 
-function sqError(v: Float64Array, levels: Float64Array, signed: boolean): number {
-  let e = 0;
-  for (const x of v) {
-    const a = signed ? Math.abs(x) : Math.max(x, 0);
-    const d = a - levels[nearestIndex(levels, a)];
-    e += d * d + (signed || x >= 0 ? 0 : x * x);
-  }
-  return e;
+/**
+ * The magnitudes the fit rounds (|x|, or max(x, 0) unsigned) sorted for SortedSample, and the
+ * error no grid can remove (unsigned: the negatives, which all become 0).
+ */
+function fitSample(v: Float64Array, signed: boolean): { sample: SortedSample; floor: number } {
+  let floor = 0;
+  const a = v.map((x) => {
+    if (signed) return Math.abs(x);
+    if (x < 0) floor += x * x;
+    return Math.max(x, 0);
+  });
+  return { sample: new SortedSample(a), floor };
 }
 
 export const dybitFormat: FormatDef<DybitSpec, DybitParams> = {
@@ -93,7 +97,7 @@ export const dybitFormat: FormatDef<DybitSpec, DybitParams> = {
     const scale: number[] = [],
       kmax: number[] = [];
     for (let c = 0; c < C; c++) {
-      const v = sampleValues(channelValues(x, C, c), FIT_SAMPLE);
+      const { sample, floor } = fitSample(sampleValues(channelValues(x, C, c), FIT_SAMPLE), spec.signed);
       const top = spec.signed ? st.maxAbs[c] : Math.max(st.max[c], 0);
       let best = { s: 1, k: kmaxes[0], e: Infinity };
       for (const k of kmaxes) {
@@ -101,7 +105,7 @@ export const dybitFormat: FormatDef<DybitSpec, DybitParams> = {
         // Scales that put the largest level between 30% and 100% of the largest value.
         for (let i = 0; i <= 40; i++) {
           const s = safeScale((top * (1 - (0.7 * i) / 40)) / maxLevel);
-          const e = sqError(v, scaledTable(n, k, s), spec.signed);
+          const e = floor + sample.squaredError(scaledTable(n, k, s));
           if (e < best.e) best = { s, k, e };
         }
       }

@@ -3,7 +3,7 @@
 // largest magnitude, fitted by max-abs or an MSE search. Values round to the nearest level
 // (ties to the even code), so multiplication becomes a shift in hardware.
 import { z } from 'zod';
-import { channelCount, channelStats, channelValues, f32, nearestIndex, safeScale } from './numeric.js';
+import { channelCount, channelStats, channelValues, f32, nearestIndex, safeScale, SortedSample } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
 
@@ -34,16 +34,6 @@ function encodeValue(v: number, mags: Float64Array): number {
   return v < 0 ? -k : k;
 }
 
-function mse(v: Float64Array, mags: Float64Array): number {
-  let e = 0;
-  for (const x of v) {
-    const k = nearestIndex(mags, Math.abs(x));
-    const d = Math.abs(x) - mags[k];
-    e += d * d;
-  }
-  return e / Math.max(v.length, 1);
-}
-
 export const po2Format: FormatDef<Po2Spec, Po2Params> = {
   name: 'po2',
   schema: po2Schema,
@@ -57,12 +47,12 @@ export const po2Format: FormatDef<Po2Spec, Po2Params> = {
     for (let c = 0; c < C; c++) {
       let best = safeScale(st.maxAbs[c]);
       if (spec.calibration === 'mse') {
-        const v = channelValues(x, C, c);
-        let bestErr = mse(v, magnitudes(spec.bits, best));
+        const v = new SortedSample(channelValues(x, C, c).map(Math.abs));
+        let bestErr = v.squaredError(magnitudes(spec.bits, best));
         // Search the scale between half and all of max|x| (a power-of-two grid repeats every factor 2).
         for (let i = 1; i < 64; i++) {
           const s = safeScale(st.maxAbs[c] * 2 ** (-i / 64));
-          const e = mse(v, magnitudes(spec.bits, s));
+          const e = v.squaredError(magnitudes(spec.bits, s));
           if (e < bestErr) ((best = s), (bestErr = e));
         }
       }
