@@ -31,6 +31,8 @@ export interface QuantExperiment extends Common {
   table?: 'baselines' | 'sq' | 'sq-ablation' | 'mpq' | 'formats' | 'related';
   /** The experiment this one is measured against (same budget), for Δ columns. */
   compareTo?: string;
+  /** A second table that lists this row too (one run, not a duplicate of the same configuration). */
+  alsoIn?: QuantExperiment['table'];
 }
 
 /** A hardware-aware search front from a committed FP checkpoint (issue 7). */

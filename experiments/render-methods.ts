@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../src/util/atomic.js';
 import { readRecords, type RunRecord } from './record.js';
 import { pct, points } from './render-util.js';
 import { writeMethodFigures } from './render-figures.js';
+import { intReferenceId } from './seed-methods.js';
 
 const root = process.cwd();
 
@@ -148,8 +149,8 @@ const methods: Method[] = [
     memory: 'As ste.',
     bench: ['esb'],
     rows: perBase((b) => [
-      [`${b}.fmt-esb-w4a4`, `${b}.fmt-int-w4a4`],
-      [`${b}.fmt-esb-w3a4`, `${b}.fmt-int-w3a4`],
+      [`${b}.fmt-esb-w4a4`, intReferenceId(b, 4)],
+      [`${b}.fmt-esb-w3a4`, intReferenceId(b, 3)],
     ]),
   },
   {
@@ -160,8 +161,8 @@ const methods: Method[] = [
     memory: 'As ste.',
     bench: [],
     rows: perBase((b) => [
-      [`${b}.fmt-dybit-w4a4`, `${b}.fmt-int-w4a4`],
-      [`${b}.fmt-dybit-w3a4`, `${b}.fmt-int-w3a4`],
+      [`${b}.fmt-dybit-w4a4`, intReferenceId(b, 4)],
+      [`${b}.fmt-dybit-w3a4`, intReferenceId(b, 3)],
     ]),
   },
 ];

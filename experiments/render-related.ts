@@ -3,6 +3,7 @@
 // budget.
 import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
+import { intReferenceId } from './seed-methods.js';
 import { minutes, pct, points } from './render-util.js';
 
 type Records = Map<string, RunRecord>;
@@ -45,7 +46,7 @@ export function renderRelatedMethods(records: Records): string[] {
           ? '≥ +0.00'
           : '';
     // ESB rows are measured against int on the same budget (the format table's int rows).
-    const baseId = e.table === 'formats' ? `${e.base}.fmt-int-w${o.wbits}a4` : e.compareTo;
+    const baseId = e.table === 'formats' ? intReferenceId(e.base, o.wbits) : e.compareTo;
     const method =
       o.method === 'ste'
         ? 'esb (aligner)'

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
+import { intReferenceId } from './seed-methods.js';
 import { accuracySE, minutes, pct, points, provenance, TEST_IMAGES } from './render-util.js';
 
 type Records = Map<string, RunRecord>;
@@ -131,7 +132,7 @@ function mpqSection(records: Records): string[] {
   for (const base of bases()) {
     // The W4A4 reference on the same MSE-fitted grid as MPQ's base when it has been run (like for
     // like), else issue 3's max-abs QAT row.
-    const refId = records.has(`${base}.fmt-int-w4a4`) ? `${base}.fmt-int-w4a4` : `${base}.ste-int-w4a4`;
+    const refId = records.has(intReferenceId(base, 4)) ? intReferenceId(base, 4) : `${base}.ste-int-w4a4`;
     const w4 = records.get(refId);
     const rows = [
       refId,
@@ -163,6 +164,27 @@ function mpqSection(records: Records): string[] {
   return [...lines, ''];
 }
 
+const FORMAT_ORDER = ['int', 'po2', 'esb', 'dybit'];
+
+/** The formats table's rows (its own and those listed there too), by base, then 4 before 3 bits, then format. */
+function formatRows(): QuantExperiment[] {
+  const order = bases();
+  const key = (e: QuantExperiment) => [
+    order.indexOf(e.base),
+    -e.options.wbits,
+    e.options.activationFormat === 'dybit' ? 1 : 0,
+    FORMAT_ORDER.indexOf(e.options.format ?? 'int'),
+  ];
+  return quant()
+    .filter((x) => x.table === 'formats' || x.alsoIn === 'formats')
+    .sort((a, b) => {
+      const ka = key(a),
+        kb = key(b);
+      const i = ka.findIndex((v, j) => v !== kb[j]);
+      return i < 0 ? 0 : ka[i] - kb[i];
+    });
+}
+
 function formatsSection(records: Records): string[] {
   const lines = [
     '### Number formats at 4 and 3 weight bits',
@@ -173,7 +195,7 @@ function formatsSection(records: Records): string[] {
     '| base | format | weights / activations | test accuracy | weight error (relative MSE) | epochs | wall time |',
     '|---|---|---|---|---|---|---|',
   ];
-  for (const e of quant().filter((x) => x.table === 'formats')) {
+  for (const e of formatRows()) {
     const r = records.get(e.id);
     const wa = `W${e.options.wbits} / ${e.options.activationFormat ?? 'int'} A${e.options.abits}`;
     const fmt = e.options.format ?? 'int';

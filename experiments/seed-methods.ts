@@ -14,6 +14,15 @@ interface Budget {
   longSqEpochs?: number;
 }
 
+/**
+ * The uniform int W{bits}A4 row on the MSE grid, the like-for-like reference of the other formats
+ * and of MPQ. At 3 and 2 bits that is the MPQ table's baseline; at 4 bits the formats table's own
+ * row (issue 3's ste-int-w4a4 uses max-abs grids).
+ */
+export function intReferenceId(base: string, bits: number): string {
+  return bits === 4 ? `${base}.fmt-int-w4a4` : `${base}.ste-int-w${bits}a4`;
+}
+
 export function seedMethodExperiments(base: string, label: string, b: Budget): QuantExperiment[] {
   const from = `checkpoints/${base}.lbck`;
   const out: QuantExperiment[] = [];
@@ -71,13 +80,15 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
       });
   }
   // MPQ at base 3 and 2 bits with 4-bit activations; MSE-fitted base grids, and uniform QAT on
-  // the same grids as the like-for-like baseline. The W4A4 reference is issue 3's ste-int-w4a4.
+  // the same grids as the like-for-like baseline. The W4A4 reference is intReferenceId(base, 4).
   const q = { from, abits: 4, epochs: b.qatEpochs, lr: 0.01, calibration: 'mse' } as const;
   for (const bits of [3, 2]) {
     add({
-      id: `${base}.ste-int-w${bits}a4`,
+      id: intReferenceId(base, bits),
       title: `${label}, uniform int W${bits}A4 (MSE grid)`,
       table: 'mpq',
+      // Int activations are the default, so this is also the formats table's int W3A4 row.
+      ...(bits === 3 ? { alsoIn: 'formats' as const } : {}),
       options: { ...q, method: 'ste', format: 'int', wbits: bits },
     });
     add({
@@ -98,7 +109,8 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
   // Formats at 4 and 3 weight bits, int activations at 4 bits for all (a weight-format comparison),
   // each fitted by its own search (int and po2 by MSE, esb by its aligner, dybit by scale and kmax).
   for (const bits of [4, 3])
-    for (const format of ['int', 'po2', 'esb', 'dybit'] as const)
+    for (const format of ['int', 'po2', 'esb', 'dybit'] as const) {
+      if (format === 'int' && bits === 3) continue; // the MPQ table's uniform W3A4 row (alsoIn)
       add({
         id: `${base}.fmt-${format}-w${bits}a4`,
         title: `${label}, ${format} W${bits}A4 (int activations)`,
@@ -117,6 +129,7 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
           ...(format === 'esb' ? { formatOptions: { k: bits - 3 } } : {}),
         },
       });
+    }
   add({
     id: `${base}.fmt-dybit-w4a4-dyact`,
     title: `${label}, dybit W4A4 with dybit activations`,
