@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { experiments, cliFor } from '../../experiments/registry.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { parseQuantizeOptions } from '../../src/train/quantize.js';
+import { activationSpec, type MethodOptions } from '../../src/train/methods/method.js';
 
 test('experiment ids are unique and configurations are valid', () => {
   const ids = experiments.map((e) => e.id);
@@ -22,5 +23,23 @@ test('experiment ids are unique and configurations are valid', () => {
       assert.equal(o.from, `checkpoints/${e.base}.lbck`);
     }
     assert.match(cliFor(e, `runs/${e.id}`), /^lowbit (train|quantize|search) .* --out runs\//);
+  }
+});
+
+test('no two quantization experiments run the same configuration (a table that needs a row twice lists it with alsoIn)', () => {
+  const seen = new Map<string, string>();
+  for (const e of experiments) {
+    if (e.group !== 'quant') continue;
+    // Options after defaults, with the activation format resolved as training resolves it, so that
+    // spelling out a default (--aformat int) does not make a new configuration.
+    const o = parseQuantizeOptions(e.options);
+    const key = JSON.stringify({
+      ...o,
+      activationFormat: undefined,
+      activations: activationSpec(o as MethodOptions),
+    });
+    const other = seen.get(key);
+    assert.equal(other, undefined, `${e.id} repeats the configuration of ${other}`);
+    seen.set(key, e.id);
   }
 });
