@@ -105,6 +105,16 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
       compareTo: `${base}.mpq-w${bits}a4`,
       options: { ...q, method: 'mpq', wbits: bits, mpq: { beta: 1 } },
     });
+    // A budget instead of τ, sized for the 1.3× target: each flagged weight costs its extra bit
+    // plus a Rice-coded gap of about log2(1/p) + 2 bits, so p = 0.7% stays under 4/1.3 ≈ 3.077 bits.
+    if (bits === 3)
+      add({
+        id: `${base}.mpq-w3a4-budget`,
+        title: `${label}, MPQ base W3A4 with a budget (extra bit for the 0.7% most frequent switchers)`,
+        table: 'mpq',
+        compareTo: `${base}.mpq-w3a4`,
+        options: { ...q, method: 'mpq', wbits: bits, mpq: { budget: 0.007 } },
+      });
   }
   // Formats at 4 and 3 weight bits, int activations at 4 bits for all (a weight-format comparison),
   // each fitted by its own search (int and po2 by MSE, esb by its aligner, dybit by scale and kmax).
