@@ -36,11 +36,17 @@ function sqCurves(records: Records): string[] {
       const climbing = last > 0 && b.history[last].testAccuracy > b.history[last - 1].testAccuracy;
       const long = records.get(`${base}.sq-${name}-long`);
       const sd = 100 * Math.hypot(accuracySE(a.final.testAccuracy), accuracySE(b.final.testAccuracy));
+      // What SQ could recover at most: the baseline's loss against the FP checkpoint it started from.
+      const fp = records.get(base);
+      const loss = fp ? 100 * (fp.final.testAccuracy - a.final.testAccuracy) : NaN;
+      const fpNote = Number.isNaN(loss)
+        ? ''
+        : ` The FP checkpoint scores ${pct(fp!.final.testAccuracy)}: the STE baseline ends ${loss > 0 ? `${loss.toFixed(2)} points below it` : `${(-loss).toFixed(2)} points above it`}${loss < 0.3 ? `, so ${name === 'bwn' ? 'binarizing' : 'ternarizing'} the weights costs this network (almost) nothing and there is no quantization loss for SQ to recover — the +0.3 target asks SQ to beat the baseline by more than the baseline loses to full precision` : ''}.`;
       lines.push(
         '',
         `#### ${base}: SQ-${name.toUpperCase()} against ${name.toUpperCase()} epoch by epoch`,
         '',
-        `Test accuracy of the fully quantized network after each epoch (SQ evaluates with every weight quantized, whatever its ratio). SQ spends ${full} of its ${b.history.length} epochs at ratio 1, where the STE baseline spends all ${a.history.length} (its final train accuracy ${pct(a.history[a.history.length - 1].trainAccuracy)}, SQ's ${pct(b.history[last].trainAccuracy)})${climbing ? "; SQ's test accuracy was still rising in its last epoch" : ''}. One run each on ${TEST_IMAGES.toLocaleString('en-US')} test images: the standard error of the difference is ±${sd.toFixed(2)} points, against the +0.3 target. Whether longer stages close the gap: ${long ? 'see the 16-epoch pair in the table above' : `the next experiment is the pair at twice the epochs (\`node dist/experiments/run.js ${base}.ste-${name}-long ${base}.sq-${name}-long\`)`}.`,
+        `Test accuracy of the fully quantized network after each epoch (SQ evaluates with every weight quantized, whatever its ratio). SQ spends ${full} of its ${b.history.length} epochs at ratio 1, where the STE baseline spends all ${a.history.length} (its final train accuracy ${pct(a.history[a.history.length - 1].trainAccuracy)}, SQ's ${pct(b.history[last].trainAccuracy)})${climbing ? "; SQ's test accuracy was still rising in its last epoch" : ''}. One run each on ${TEST_IMAGES.toLocaleString('en-US')} test images: the standard error of the difference is ±${sd.toFixed(2)} points, against the +0.3 target.${fpNote} Whether longer stages close the gap: ${long ? 'see the 16-epoch pair in the table above' : `the next experiment is the pair at twice the epochs (\`node dist/experiments/run.js ${base}.ste-${name}-long ${base}.sq-${name}-long\`)`}.`,
         '',
         '| epoch | SQ ratio | STE test | SQ test | SQ train |',
         '|---|---|---|---|---|',
