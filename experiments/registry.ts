@@ -2,6 +2,7 @@
 // The FP runs also write checkpoints/<id>.lbck, the starting point of every later method.
 import type { TrainConfigInput } from '../src/train/config.js';
 import type { QuantizeOptionsInput } from '../src/train/quantize.js';
+import { quantizeCommandLine } from '../src/cli/quantize-flags.js';
 import { seedMethodExperiments } from './seed-methods.js';
 import { relatedMethodExperiments } from './related-methods.js';
 
@@ -184,23 +185,7 @@ export function cliFor(e: Experiment, out: string): string {
     const s = e.settings;
     return `lowbit search --from checkpoints/${e.base}.lbck --accel ${s.accel} --objective ${s.objective} --budgets ${s.budgets.join(',')} --epochs ${s.epochs} --lr ${s.lr}${s.sensitivity ? ` --sensitivity ${s.sensitivity}` : ''} --out ${out}`;
   }
-  if (e.group === 'quant') {
-    const o = e.options;
-    const parts = [
-      `lowbit quantize --from ${o.from} --method ${o.method} --format ${o.format ?? 'int'} --wbits ${o.wbits} --abits ${o.abits ?? 'none'}`,
-    ];
-    if (o.calibration) parts.push(`--calibration ${o.calibration}`);
-    if (o.granularity) parts.push(`--granularity ${o.granularity}`);
-    if (o.activationFormat) parts.push(`--aformat ${o.activationFormat}`);
-    for (const [k, v] of Object.entries(o.formatOptions ?? {})) parts.push(`--${k} ${String(v)}`);
-    const flag = (prefix: string, k: string) => `--${prefix}-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    for (const [k, v] of Object.entries(o.sq ?? {})) parts.push(`${flag('sq', k)} ${Array.isArray(v) ? v.join(',') : String(v)}`);
-    for (const [k, v] of Object.entries(o.mpq ?? {}))
-      parts.push(k === 'beta' && v === 1 ? '--no-mpq-threshold-lr' : `${flag('mpq', k)} ${String(v)}`);
-    if (o.method !== 'ptq') parts.push(`--epochs ${o.epochs ?? 10} --lr ${o.lr ?? 0.01}`);
-    parts.push(`--out ${out}`);
-    return parts.join(' ');
-  }
+  if (e.group === 'quant') return quantizeCommandLine(e.options, out);
   const c = e.config;
   const parts = [`lowbit train --model ${c.model} --data ${c.data} --epochs ${c.epochs} --batch-size ${c.batchSize} --lr ${c.lr}`];
   if (c.schedule) parts.push(`--schedule ${c.schedule}`);

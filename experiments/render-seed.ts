@@ -5,7 +5,7 @@ import path from 'node:path';
 import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
 import { intReferenceId } from './seed-methods.js';
-import { accuracySE, minutes, pct, points, provenance, TEST_IMAGES } from './render-util.js';
+import { differenceNoise, minutes, pct, points, provenance } from './render-util.js';
 
 type Records = Map<string, RunRecord>;
 
@@ -35,7 +35,6 @@ function sqCurves(records: Records): string[] {
       const last = b.history.length - 1;
       const climbing = last > 0 && b.history[last].testAccuracy > b.history[last - 1].testAccuracy;
       const long = records.get(`${base}.sq-${name}-long`);
-      const sd = 100 * Math.hypot(accuracySE(a.final.testAccuracy), accuracySE(b.final.testAccuracy));
       // What SQ could recover at most: the baseline's loss against the FP checkpoint it started from.
       const fp = records.get(base);
       const loss = fp ? 100 * (fp.final.testAccuracy - a.final.testAccuracy) : NaN;
@@ -46,7 +45,7 @@ function sqCurves(records: Records): string[] {
         '',
         `#### ${base}: SQ-${name.toUpperCase()} against ${name.toUpperCase()} epoch by epoch`,
         '',
-        `Test accuracy of the fully quantized network after each epoch (SQ evaluates with every weight quantized, whatever its ratio). SQ spends ${full} of its ${b.history.length} epochs at ratio 1, where the STE baseline spends all ${a.history.length} (its final train accuracy ${pct(a.history[a.history.length - 1].trainAccuracy)}, SQ's ${pct(b.history[last].trainAccuracy)})${climbing ? "; SQ's test accuracy was still rising in its last epoch" : ''}. One run each on ${TEST_IMAGES.toLocaleString('en-US')} test images: the standard error of the difference is ±${sd.toFixed(2)} points, against the +0.3 target.${fpNote} Whether longer stages close the gap: ${long ? 'see the 16-epoch pair in the table above' : `the next experiment is the pair at twice the epochs (\`node dist/experiments/run.js ${base}.ste-${name}-long ${base}.sq-${name}-long\`)`}.`,
+        `Test accuracy of the fully quantized network after each epoch (SQ evaluates with every weight quantized, whatever its ratio). SQ spends ${full} of its ${b.history.length} epochs at ratio 1, where the STE baseline spends all ${a.history.length} (its final train accuracy ${pct(a.history[a.history.length - 1].trainAccuracy)}, SQ's ${pct(b.history[last].trainAccuracy)})${climbing ? "; SQ's test accuracy was still rising in its last epoch" : ''}. ${differenceNoise(a.final.testAccuracy, b.final.testAccuracy)} The target is +0.3.${fpNote} Whether longer stages close the gap: ${long ? 'see the 16-epoch pair in the table above' : `the next experiment is the pair at twice the epochs (\`node dist/experiments/run.js ${base}.ste-${name}-long ${base}.sq-${name}-long\`)`}.`,
         '',
         '| epoch | SQ ratio | STE test | SQ test | SQ train |',
         '|---|---|---|---|---|',

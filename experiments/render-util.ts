@@ -30,3 +30,9 @@ export const TEST_IMAGES = 10000;
 export function accuracySE(a: number): number {
   return Math.sqrt((a * (1 - a)) / TEST_IMAGES);
 }
+
+/** The noise of a difference between two single runs, as a sentence (the accuracies as fractions). */
+export function differenceNoise(a: number, b: number): string {
+  const se = 100 * Math.hypot(accuracySE(a), accuracySE(b));
+  return `One run each on ${TEST_IMAGES.toLocaleString('en-US')} test images: ±${se.toFixed(2)} points is the binomial standard error of the difference of two independent accuracies (both runs score the same images, so the paired error is somewhat smaller; seed-to-seed variation is not measured here).`;
+}

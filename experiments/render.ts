@@ -3,7 +3,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { experiments } from './registry.js';
+import { cliFor, experiments, type Experiment } from './registry.js';
+import { parseQuantizeOptions } from '../src/train/quantize.js';
 import { readRecords, type RunRecord } from './record.js';
 import { minutes, pct } from './render-util.js';
 import { renderSeedMethods } from './render-seed.js';
@@ -12,6 +13,17 @@ import { renderDeploy } from './render-deploy.js';
 import { renderRelatedMethods } from './render-related.js';
 
 const root = process.cwd();
+
+/**
+ * The CLI command of a run: printed from the registry (whose command lines are tested to parse back
+ * into the options) when the registry still holds the configuration that ran, else the line the
+ * record kept (records made before a flag was printed may lack it).
+ */
+function equivalentCommand(e: Experiment, r: RunRecord): string {
+  if (e.group !== 'quant') return r.cli;
+  const same = JSON.stringify(parseQuantizeOptions(e.options)) === JSON.stringify(parseQuantizeOptions(r.config as never));
+  return same ? cliFor(e, `runs/${e.id}`) : r.cli;
+}
 
 interface BenchRecord {
   command: string;
@@ -144,7 +156,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
     const r = records.get(e.id);
     if (!r) continue;
     lines.push(
-      `- **${r.id}** (${r.title}): \`${r.command}\`, equivalent to \`${r.cli}\`; seed ${r.seed}; ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.engine}, Node ${r.machine.node}; finished ${r.finishedAt.slice(0, 10)}.`,
+      `- **${r.id}** (${r.title}): \`${r.command}\`, equivalent to \`${equivalentCommand(e, r)}\`; seed ${r.seed}; ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.engine}, Node ${r.machine.node}; finished ${r.finishedAt.slice(0, 10)}.`,
     );
   }
   lines.push('', '### Test accuracy per epoch', '');

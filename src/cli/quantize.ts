@@ -3,8 +3,9 @@
 import { Command, Option } from 'commander';
 import { formatNames } from '../quant/registry.js';
 import { methodNames, methods } from '../train/methods/registry.js';
-import { runQuantization, type QuantizeOptionsInput } from '../train/quantize.js';
-import { definedOnly, nonNegativeInt, nonNegativeNumber, numberList, oneOf, positiveInt, positiveNumber } from './options.js';
+import { runQuantization } from '../train/quantize.js';
+import { optionsFromFlags, type QuantizeFlags } from './quantize-flags.js';
+import { nonNegativeInt, nonNegativeNumber, numberList, oneOf, positiveInt, positiveNumber } from './options.js';
 import { trainProgress } from './progress.js';
 import { DEFAULT_TAU } from '../train/methods/mpq.js';
 import { probabilityFunctions } from '../train/methods/sq-select.js';
@@ -46,64 +47,6 @@ interface DropbitsSummary {
   method: 'dropbits';
   bitsPerWeight: number;
   perLayer: { name: string; maxBits: number; bits: number; keep: number[] }[];
-}
-
-interface Flags {
-  from: string;
-  method: string;
-  format: string;
-  wbits: number;
-  abits: number;
-  granularity: string;
-  calibration: string;
-  keepEnds: boolean;
-  bn: string;
-  k?: number;
-  kmax?: number;
-  refitEvery?: number;
-  aformat?: string;
-  sqStages?: number[];
-  sqPartition?: string;
-  sqProbability?: string;
-  sqSelection?: string;
-  mpqTau?: number;
-  mpqBudget?: number;
-  mpqGrantAt?: number;
-  mpqMomentum?: number;
-  mpqDelta?: number;
-  mpqBeta?: number;
-  slbTStart?: number;
-  slbTEnd?: number;
-  slbLr?: number;
-  dropbitsMinBits?: number;
-  dropbitsLearn: boolean;
-  dropbitsRate?: number;
-  dropbitsLambda?: number;
-  dropbitsKappa?: number;
-  pqK?: number;
-  pqConvChannels?: number;
-  pqFcBlock?: number;
-  pqLayerSteps?: number;
-  pqIterations?: number;
-  pqDistill: boolean;
-  mpqThresholdLr: boolean;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: string;
-  seed: number;
-  augment?: boolean;
-  calibrationBatches: number;
-  dataDir?: string;
-  limitTrain?: number;
-  limitTest?: number;
-  threads?: number;
-  out: string;
-  resume?: boolean;
-  json?: boolean;
-  quiet?: boolean;
 }
 
 export function quantizeCommand(): Command {
@@ -178,76 +121,8 @@ export function quantizeCommand(): Command {
     .option('--resume', 'continue from <out>/checkpoint.lbck if present')
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'no progress output')
-    .action(async (f: Flags) => {
-      const formatOptions: Record<string, unknown> = {};
-      if (f.k !== undefined) formatOptions.k = f.k;
-      if (f.kmax !== undefined) formatOptions.kmax = f.kmax;
-      // Each method's options: the flags given (an omitted flag leaves the method's default).
-      const sq = definedOnly({
-        stages: f.sqStages,
-        partition: f.sqPartition as 'channel' | undefined,
-        probability: f.sqProbability as 'linear' | undefined,
-        selection: f.sqSelection as 'stochastic' | undefined,
-      });
-      const mpq = definedOnly({
-        tau: f.mpqTau,
-        budget: f.mpqBudget,
-        grantAt: f.mpqGrantAt,
-        momentum: f.mpqMomentum,
-        delta: f.mpqDelta,
-        beta: f.mpqThresholdLr ? f.mpqBeta : 1,
-      });
-      const slb = definedOnly({ tStart: f.slbTStart, tEnd: f.slbTEnd, logitLr: f.slbLr });
-      const dropbits = definedOnly({
-        minBits: f.dropbitsMinBits,
-        dropRate: f.dropbitsRate,
-        learnRates: f.dropbitsLearn ? undefined : false,
-        lambda: f.dropbitsLambda,
-        kappa: f.dropbitsKappa,
-      });
-      const pq = definedOnly({
-        k: f.pqK,
-        convChannels: f.pqConvChannels,
-        fcBlock: f.pqFcBlock,
-        layerSteps: f.pqLayerSteps,
-        iterations: f.pqIterations,
-        distill: f.pqDistill ? undefined : false,
-      });
-      if (!f.mpqThresholdLr && f.mpqBeta !== undefined)
-        throw new InvalidArgumentError('--no-mpq-threshold-lr and --mpq-beta contradict each other');
-      const o: QuantizeOptionsInput = {
-        from: f.from,
-        method: f.method,
-        format: f.format,
-        wbits: f.wbits,
-        abits: f.abits === 0 ? null : f.abits,
-        granularity: f.granularity as 'channel',
-        calibration: f.calibration as 'maxabs',
-        keepEnds: f.keepEnds,
-        batchNorm: f.bn as 'keep',
-        formatOptions,
-        ...(f.refitEvery !== undefined ? { refitEvery: f.refitEvery } : {}),
-        ...(f.aformat ? { activationFormat: f.aformat as 'int' } : {}),
-        // A method's options are passed when it is chosen or when one of them is given (which the validation then refuses).
-        ...(f.method === 'sq' || Object.keys(sq).length ? { sq } : {}),
-        ...(f.method === 'mpq' || Object.keys(mpq).length ? { mpq } : {}),
-        ...(f.method === 'slb' || Object.keys(slb).length ? { slb } : {}),
-        ...(f.method === 'dropbits' || Object.keys(dropbits).length ? { dropbits } : {}),
-        ...(f.method === 'pq' || Object.keys(pq).length ? { pq } : {}),
-        epochs: f.epochs,
-        batchSize: f.batchSize,
-        lr: f.lr,
-        momentum: f.momentum,
-        weightDecay: f.weightDecay,
-        schedule: f.schedule as 'cosine',
-        seed: f.seed,
-        calibrationBatches: f.calibrationBatches,
-        ...(f.augment !== undefined ? { augment: f.augment } : {}),
-        ...(f.dataDir ? { dataDir: f.dataDir } : {}),
-        ...(f.limitTrain ? { limitTrain: f.limitTrain } : {}),
-        ...(f.limitTest ? { limitTest: f.limitTest } : {}),
-        ...(f.threads ? { threads: f.threads } : {}),
-      };
+    .action(async (f: QuantizeFlags) => {
+      const o = optionsFromFlags(f);
       const label =
         f.method === 'pq'
           ? `pq A${f.abits || 'fp'}`

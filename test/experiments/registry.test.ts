@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { experiments, cliFor } from '../../experiments/registry.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { parseQuantizeOptions } from '../../src/train/quantize.js';
+import { quantizeCommand } from '../../src/cli/quantize.js';
+import { optionsFromFlags, type QuantizeFlags } from '../../src/cli/quantize-flags.js';
 import { activationSpec, type MethodOptions } from '../../src/train/methods/method.js';
 
 test('experiment ids are unique and configurations are valid', () => {
@@ -41,5 +43,21 @@ test('no two quantization experiments run the same configuration (a table that n
     const other = seen.get(key);
     assert.equal(other, undefined, `${e.id} repeats the configuration of ${other}`);
     seen.set(key, e.id);
+  }
+});
+
+test('the command line printed for each quantization experiment parses back into its options', async () => {
+  for (const e of experiments) {
+    if (e.group !== 'quant') continue;
+    const line = cliFor(e, `runs/${e.id}`);
+    let flags: QuantizeFlags | undefined;
+    const cmd = quantizeCommand()
+      .exitOverride()
+      .action((f: QuantizeFlags) => {
+        flags = f;
+      });
+    await cmd.parseAsync(line.split(' ').slice(2), { from: 'user' });
+    assert.ok(flags, `${e.id}: the command did not run`);
+    assert.deepEqual(parseQuantizeOptions(optionsFromFlags(flags)), parseQuantizeOptions(e.options), `${e.id}: ${line}`);
   }
 });
