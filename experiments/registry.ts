@@ -29,7 +29,7 @@ export interface QuantExperiment extends Common {
   /** Allowed accuracy drop from FP (points), from the issue's targets. */
   maxDrop?: number;
   /** The results table the row belongs to (default: issue 3's baselines). */
-  table?: 'baselines' | 'sq' | 'sq-ablation' | 'mpq' | 'formats' | 'related';
+  table?: 'baselines' | 'sq' | 'sq-ablation' | 'mpq' | 'formats' | 'related' | 'noise';
   /** The experiment this one is measured against (same budget), for Δ columns. */
   compareTo?: string;
   /** A second table that lists this row too (one run, not a duplicate of the same configuration). */

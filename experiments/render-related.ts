@@ -5,6 +5,7 @@ import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
 import { intReferenceId } from './seed-methods.js';
 import { differenceNoise, minutes, pct, points } from './render-util.js';
+import { spreadOf } from './render-noise.js';
 
 type Records = Map<string, RunRecord>;
 
@@ -21,7 +22,7 @@ export function renderRelatedMethods(records: Records): string[] {
     '| experiment | method | weights / activations | test accuracy | baseline (same budget) | Δ (points) | target | epochs | wall time |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
-  const missed: { id: string; r: RunRecord; baseId: string; b: RunRecord }[] = [];
+  const missed: { id: string; base: string; r: RunRecord; baseId: string; b: RunRecord }[] = [];
   for (const e of rows) {
     const r = records.get(e.id);
     const o = e.options;
@@ -75,22 +76,28 @@ export function renderRelatedMethods(records: Records): string[] {
     }
     const d = b ? 100 * (r.final.testAccuracy - b.final.testAccuracy) : null;
     const met = target && d !== null ? (d >= 0 ? ' ✓' : ' ✗') : '';
-    if (met === ' ✗' && b) missed.push({ id: e.id, r, baseId: baseId!, b });
+    if (met === ' ✗' && b) missed.push({ id: e.id, base: e.base, r, baseId: baseId!, b });
     lines.push(
       `| ${e.id} | ${method} | ${wa} | ${pct(r.final.testAccuracy)} | ${b ? `${pct(b.final.testAccuracy)} (${baseId})` : baseId ? `${baseId} not run yet` : '—'} | ${d === null ? '' : points(d)} | ${target}${met} | ${r.history.length} | ${minutes(r.wallSeconds)} |`,
     );
   }
-  return [...lines, ...missedEvidence(missed), ''];
+  return [...lines, ...missedEvidence(records, missed), ''];
 }
 
 /** For a missed 2-bit target: both runs epoch by epoch and the noise of one run each. */
-function missedEvidence(missed: { id: string; r: RunRecord; baseId: string; b: RunRecord }[]): string[] {
+function missedEvidence(records: Records, missed: { id: string; base: string; r: RunRecord; baseId: string; b: RunRecord }[]): string[] {
   const out: string[] = [];
-  for (const { id, r, baseId, b } of missed) {
+  for (const { id, base, r, baseId, b } of missed) {
     const best = (x: RunRecord) => Math.max(...x.history.map((h) => h.testAccuracy));
+    // What the method could recover at most: the baseline's loss against the FP checkpoint.
+    const fp = b.fpAccuracy;
+    const loss = fp === undefined || fp === null ? NaN : 100 * (fp - b.final.testAccuracy);
+    const fpNote = Number.isNaN(loss)
+      ? ''
+      : ` The baseline ends ${loss > 0 ? `${loss.toFixed(2)} points below` : `${(-loss).toFixed(2)} points above`} the FP checkpoint (${pct(fp!)})${loss < 0.3 ? ': at this width STE loses (almost) nothing on this network, so there is no quantization loss for the method to recover' : ''}.`;
     out.push(
       '',
-      `**${id}** misses its target by ${points(100 * (r.final.testAccuracy - b.final.testAccuracy)).replace('-', '')} points. ${differenceNoise(r.final.testAccuracy, b.final.testAccuracy)} Test accuracy after each epoch (${id} / ${baseId}): ${r.history.map((h, i) => `${pct(h.testAccuracy)} / ${b.history[i] ? pct(b.history[i].testAccuracy) : '—'}`).join(', ')}; best epoch ${pct(best(r))} / ${pct(best(b))}.`,
+      `**${id}** misses its target by ${points(100 * (r.final.testAccuracy - b.final.testAccuracy)).replace('-', '')} points. ${differenceNoise(r.final.testAccuracy, b.final.testAccuracy, spreadOf(records, base))} Test accuracy after each epoch (${id} / ${baseId}): ${r.history.map((h, i) => `${pct(h.testAccuracy)} / ${b.history[i] ? pct(b.history[i].testAccuracy) : '—'}`).join(', ')}; best epoch ${pct(best(r))} / ${pct(best(b))}.${fpNote}`,
     );
   }
   return out;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
 import { intReferenceId } from './seed-methods.js';
+import { noiseSection, spreadOf } from './render-noise.js';
 import { differenceNoise, minutes, pct, points, provenance } from './render-util.js';
 
 type Records = Map<string, RunRecord>;
@@ -45,7 +46,7 @@ function sqCurves(records: Records): string[] {
         '',
         `#### ${base}: SQ-${name.toUpperCase()} against ${name.toUpperCase()} epoch by epoch`,
         '',
-        `Test accuracy of the fully quantized network after each epoch (SQ evaluates with every weight quantized, whatever its ratio). SQ spends ${full} of its ${b.history.length} epochs at ratio 1, where the STE baseline spends all ${a.history.length} (its final train accuracy ${pct(a.history[a.history.length - 1].trainAccuracy)}, SQ's ${pct(b.history[last].trainAccuracy)})${climbing ? "; SQ's test accuracy was still rising in its last epoch" : ''}. ${differenceNoise(a.final.testAccuracy, b.final.testAccuracy)} The target is +0.3.${fpNote} Whether longer stages close the gap: ${long ? 'see the 16-epoch pair in the table above' : `the next experiment is the pair at twice the epochs (\`node dist/experiments/run.js ${base}.ste-${name}-long ${base}.sq-${name}-long\`)`}.`,
+        `Test accuracy of the fully quantized network after each epoch (SQ evaluates with every weight quantized, whatever its ratio). SQ spends ${full} of its ${b.history.length} epochs at ratio 1, where the STE baseline spends all ${a.history.length} (its final train accuracy ${pct(a.history[a.history.length - 1].trainAccuracy)}, SQ's ${pct(b.history[last].trainAccuracy)})${climbing ? "; SQ's test accuracy was still rising in its last epoch" : ''}. ${differenceNoise(a.final.testAccuracy, b.final.testAccuracy, spreadOf(records, base))} The target is +0.3.${fpNote} Whether longer stages close the gap: ${long ? 'see the 16-epoch pair in the table above' : `the next experiment is the pair at twice the epochs (\`node dist/experiments/run.js ${base}.ste-${name}-long ${base}.sq-${name}-long\`)`}.`,
         '',
         '| epoch | SQ ratio | STE test | SQ test | SQ train |',
         '|---|---|---|---|---|',
@@ -261,6 +262,7 @@ export function renderSeedMethods(records: Records): string[] {
     ...sqSection(records),
     ...mpqSection(records),
     ...formatsSection(records),
+    ...noiseSection(records),
     ...benchSection(),
   ];
 }

@@ -31,8 +31,14 @@ export function accuracySE(a: number): number {
   return Math.sqrt((a * (1 - a)) / TEST_IMAGES);
 }
 
-/** The noise of a difference between two single runs, as a sentence (the accuracies as fractions). */
-export function differenceNoise(a: number, b: number): string {
+/**
+ * The noise of a difference between two single runs, as a sentence (the accuracies as fractions),
+ * with the measured seed-to-seed spread of the base when there is one (render-noise.ts).
+ */
+export function differenceNoise(a: number, b: number, seedSd: { sd: number; runs: number } | null): string {
   const se = 100 * Math.hypot(accuracySE(a), accuracySE(b));
-  return `One run each on ${TEST_IMAGES.toLocaleString('en-US')} test images: ±${se.toFixed(2)} points is the binomial standard error of the difference of two independent accuracies (both runs score the same images, so the paired error is somewhat smaller; seed-to-seed variation is not measured here).`;
+  const seeds = seedSd
+    ? ` Measured on this network: the same W2A4 retraining with ${seedSd.runs} seeds spreads by ${seedSd.sd.toFixed(2)} points (standard deviation, "Run-to-run noise"), so two single runs differ by about ±${(Math.SQRT2 * seedSd.sd).toFixed(2)} points by chance alone.`
+    : ' Seed-to-seed variation is not measured for this network yet ("Run-to-run noise").';
+  return `One run each on ${TEST_IMAGES.toLocaleString('en-US')} test images: ±${se.toFixed(2)} points is the binomial standard error of the difference of two independent accuracies (both runs score the same images, so the paired error is somewhat smaller).${seeds}`;
 }

@@ -23,6 +23,9 @@ export function intReferenceId(base: string, bits: number): string {
   return bits === 4 ? `${base}.fmt-int-w4a4` : `${base}.ste-int-w${bits}a4`;
 }
 
+/** Seeds of the run-to-run noise rows (seed 1 is the table row itself). */
+export const NOISE_SEEDS = [2, 3];
+
 export function seedMethodExperiments(base: string, label: string, b: Budget): QuantExperiment[] {
   const from = `checkpoints/${base}.lbck`;
   const out: QuantExperiment[] = [];
@@ -105,6 +108,17 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
       compareTo: `${base}.mpq-w${bits}a4`,
       options: { ...q, method: 'mpq', wbits: bits, mpq: { beta: 1 } },
     });
+    // The same uniform W2A4 run with other seeds: how far one retraining moves by chance, the
+    // yardstick for every single-run difference in these tables.
+    if (bits === 2)
+      for (const seed of NOISE_SEEDS)
+        add({
+          id: `${intReferenceId(base, 2)}-seed${seed}`,
+          title: `${label}, uniform int W2A4 (MSE grid), seed ${seed}`,
+          table: 'noise',
+          compareTo: intReferenceId(base, 2),
+          options: { ...q, method: 'ste', format: 'int', wbits: 2, seed },
+        });
     // A budget instead of τ, sized for the 1.3× target: each flagged weight costs its extra bit
     // plus a Rice-coded gap of about log2(1/p) + 2 bits, so p = 0.7% stays under 4/1.3 ≈ 3.077 bits.
     if (bits === 3)

@@ -1,0 +1,60 @@
+// Run-to-run noise: the uniform W2A4 retraining repeated with other seeds. Every table here
+// compares single runs; this spread says how much of a difference chance alone can make.
+import { experiments, type QuantExperiment } from './registry.js';
+import type { RunRecord } from './record.js';
+import { intReferenceId, NOISE_SEEDS } from './seed-methods.js';
+import { pct } from './render-util.js';
+
+type Records = Map<string, RunRecord>;
+
+export interface SeedSpread {
+  accuracies: number[];
+  /** Sample standard deviation of the test accuracy, in points. */
+  sd: number;
+}
+
+/** The seed spread of one base's uniform W2A4 run, once at least two seeds have records. */
+export function seedSpread(records: Records, base: string): SeedSpread | null {
+  const ref = intReferenceId(base, 2);
+  const ids = [ref, ...NOISE_SEEDS.map((s) => `${ref}-seed${s}`)];
+  const accuracies = ids.flatMap((id) => {
+    const r = records.get(id);
+    return r ? [100 * r.final.testAccuracy] : [];
+  });
+  if (accuracies.length < 2) return null;
+  const mean = accuracies.reduce((a, b) => a + b, 0) / accuracies.length;
+  const sd = Math.sqrt(accuracies.reduce((a, b) => a + (b - mean) ** 2, 0) / (accuracies.length - 1));
+  return { accuracies, sd };
+}
+
+/** seedSpread in the shape differenceNoise takes. */
+export function spreadOf(records: Records, base: string): { sd: number; runs: number } | null {
+  const s = seedSpread(records, base);
+  return s ? { sd: s.sd, runs: s.accuracies.length } : null;
+}
+
+export function noiseSection(records: Records): string[] {
+  const rows = experiments.filter((e): e is QuantExperiment => e.group === 'quant' && e.table === 'noise');
+  if (rows.length === 0) return [];
+  const bases = [...new Set(rows.map((e) => e.base))];
+  const lines = [
+    '### Run-to-run noise',
+    '',
+    `The uniform int W2A4 retraining (MSE grid, 5 epochs) repeated with seeds ${NOISE_SEEDS.join(' and ')} (seed 1 is the MPQ table's row): the seed moves the calibration batches, the order of the training data and every other random choice of the retraining. The difference of two single runs has a standard deviation of about √2 times the spread below.`,
+    '',
+    '| base | seed 1 | ' + NOISE_SEEDS.map((s) => `seed ${s}`).join(' | ') + ' | standard deviation (points) |',
+    '|---|---|' + NOISE_SEEDS.map(() => '---|').join('') + '---|',
+  ];
+  for (const base of bases) {
+    const ref = intReferenceId(base, 2);
+    const cell = (id: string) => {
+      const r = records.get(id);
+      return r ? pct(r.final.testAccuracy) : `not run yet (\`node dist/experiments/run.js ${id}\`)`;
+    };
+    const spread = seedSpread(records, base);
+    lines.push(
+      `| ${base} | ${cell(ref)} | ${NOISE_SEEDS.map((s) => cell(`${ref}-seed${s}`)).join(' | ')} | ${spread ? `${spread.sd.toFixed(2)} (${spread.accuracies.length} runs)` : ''} |`,
+    );
+  }
+  return [...lines, ''];
+}
