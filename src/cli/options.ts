@@ -40,6 +40,20 @@ export function oneOf(choices: readonly string[]): (v: string) => string {
   };
 }
 
+/** Flags every training command (train, quantize) takes for its data, run directory and output. */
+export interface RunFlags {
+  dataDir?: string;
+  seed: number;
+  augment?: boolean;
+  limitTrain?: number;
+  limitTest?: number;
+  threads?: number;
+  out: string;
+  resume?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
 /** The entries of o that are set: what a command passes on for the flags the user gave. */
 export function definedOnly<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };

@@ -3,10 +3,10 @@
 // method flags are declared once here, so the two directions cannot drift apart (a test parses
 // every experiment's command line back through the command).
 import type { QuantizeOptionsInput } from '../train/quantize.js';
-import { definedOnly } from './options.js';
+import { definedOnly, type RunFlags } from './options.js';
 
 /** What commander hands the action (flags camel-cased). */
-export interface QuantizeFlags {
+export interface QuantizeFlags extends RunFlags {
   from: string;
   method: string;
   format: string;
@@ -51,17 +51,7 @@ export interface QuantizeFlags {
   momentum: number;
   weightDecay: number;
   schedule: string;
-  seed: number;
-  augment?: boolean;
   calibrationBatches: number;
-  dataDir?: string;
-  limitTrain?: number;
-  limitTest?: number;
-  threads?: number;
-  out: string;
-  resume?: boolean;
-  json?: boolean;
-  quiet?: boolean;
 }
 
 type MethodWithOptions = 'sq' | 'mpq' | 'slb' | 'dropbits' | 'pq';

@@ -4,13 +4,12 @@ import { datasetNames } from '../data/datasets.js';
 import { modelNames } from '../models/zoo.js';
 import { runTraining } from '../train/train.js';
 import type { TrainConfigInput } from '../train/config.js';
-import { nonNegativeInt, nonNegativeNumber, numberList, oneOf, positiveInt, positiveNumber } from './options.js';
+import { nonNegativeInt, nonNegativeNumber, numberList, oneOf, positiveInt, positiveNumber, type RunFlags } from './options.js';
 import { trainProgress } from './progress.js';
 
-interface TrainFlags {
+interface TrainFlags extends RunFlags {
   model: string;
   data: string;
-  dataDir?: string;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -23,15 +22,6 @@ interface TrainFlags {
   milestones?: number[];
   gamma?: number;
   warmupEpochs: number;
-  seed: number;
-  augment?: boolean;
-  limitTrain?: number;
-  limitTest?: number;
-  threads?: number;
-  out: string;
-  resume?: boolean;
-  json?: boolean;
-  quiet?: boolean;
 }
 
 export function trainCommand(): Command {
