@@ -14,11 +14,21 @@ import { runCommand } from './run.js';
 import { exportCommand } from './export.js';
 import { reportCommand } from './report.js';
 
+/** Whether commander has printed an error itself (a CommanderError raised in an action has not). */
+let commanderReported = false;
+const output = {
+  writeErr: (s: string) => {
+    commanderReported = true;
+    process.stderr.write(s);
+  },
+};
+
 export function buildProgram(): Command {
   const program = new Command('lowbit')
     .description('low-bit neural networks: train, quantize, search, simulate, pack, run')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    .configureOutput(output)
     .exitOverride();
   for (const c of [
     trainCommand(),
@@ -34,16 +44,17 @@ export function buildProgram(): Command {
     demoCommand(),
     infoCommand(),
   ])
-    program.addCommand(c.exitOverride());
+    program.addCommand(c.configureOutput(output).exitOverride());
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  commanderReported = false;
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof CommanderError && (commanderReported || e.exitCode === 0)) return e.exitCode;
     const err = e as Error;
     process.stderr.write(`lowbit: ${err.message}\n`);
     if (process.env.LOWBIT_DEBUG === '1') process.stderr.write(`${err.stack}\n`);
