@@ -1,9 +1,10 @@
 // Issue 9's experiments on one FP checkpoint: the related methods of the seed page next to the
 // seed-method rows, with the same budgets (the QAT epochs of issue 4's MPQ and format rows).
 // SLB and DropBits at 2, 3 and 4 weight bits (4-bit int activations, MSE-fitted grids like the uniform
-// baselines it is compared with). ESB retraining with the aligner is the format rows'
+// baselines they are compared with: intReferenceId, the int rows on the same grid). ESB retraining with the aligner is the format rows'
 // fmt-esb-w{3,4}a4 (the esb method is the same configuration), so it is not run twice.
 import type { QuantExperiment } from './registry.js';
+import { intReferenceId } from './seed-methods.js';
 
 export function relatedMethodExperiments(base: string, label: string, b: { qatEpochs: number }): QuantExperiment[] {
   const from = `checkpoints/${base}.lbck`;
@@ -14,7 +15,7 @@ export function relatedMethodExperiments(base: string, label: string, b: { qatEp
     title: `${label}, SLB W${bits}A4`,
     table: 'related',
     // Uniform QAT on the same grid and budget (issue 4's rows; issue 3's int W4A4 at 4 bits).
-    compareTo: `${base}.ste-int-w${bits}a4`,
+    compareTo: intReferenceId(base, bits),
     options: { from, method: 'slb', format: 'int', wbits: bits, abits: 4, calibration: 'mse', epochs: b.qatEpochs, lr: 0.01, slb: {} },
   }));
   // DropBits at a fixed width: drop rates held at their start (the regularizer; every layer keeps
@@ -25,7 +26,7 @@ export function relatedMethodExperiments(base: string, label: string, b: { qatEp
     id: `${base}.dropbits-w${bits}a4`,
     title: `${label}, DropBits W${bits}A4 (fixed drop rate)`,
     table: 'related',
-    compareTo: `${base}.ste-int-w${bits}a4`,
+    compareTo: intReferenceId(base, bits),
     options: {
       from,
       method: 'dropbits',
@@ -45,7 +46,7 @@ export function relatedMethodExperiments(base: string, label: string, b: { qatEp
     id: `${base}.dropbits-learn-w4a4`,
     title: `${label}, DropBits learned bit widths (2-4 bits) A4`,
     table: 'related',
-    compareTo: `${base}.ste-int-w4a4`,
+    compareTo: intReferenceId(base, 4),
     options: {
       from,
       method: 'dropbits',

@@ -95,8 +95,8 @@ const methods: Method[] = [
     memory: 'One code and one switch frequency per weight during retraining; after the grant, the flags.',
     bench: ['mpq'],
     rows: perBase((b) => [
-      [`${b}.mpq-w3a4`, `${b}.ste-int-w3a4`],
-      [`${b}.mpq-w2a4`, `${b}.ste-int-w2a4`],
+      [`${b}.mpq-w3a4`, intReferenceId(b, 3)],
+      [`${b}.mpq-w2a4`, intReferenceId(b, 2)],
     ]),
   },
   {
@@ -108,9 +108,9 @@ const methods: Method[] = [
       'J logits and two Adam moments per weight, 12·J bytes per weight (J values: 3 at 2 bits, 15 at 4 bits) — about 0.7 GB for vgg9 at 4 bits, which fits here.',
     bench: ['slb'],
     rows: perBase((b) => [
-      [`${b}.slb-w2a4`, `${b}.ste-int-w2a4`],
-      [`${b}.slb-w3a4`, `${b}.ste-int-w3a4`],
-      [`${b}.slb-w4a4`, `${b}.ste-int-w4a4`],
+      [`${b}.slb-w2a4`, intReferenceId(b, 2)],
+      [`${b}.slb-w3a4`, intReferenceId(b, 3)],
+      [`${b}.slb-w4a4`, intReferenceId(b, 4)],
     ]),
   },
   {
@@ -122,10 +122,10 @@ const methods: Method[] = [
       'One relaxed mask per weight and droppable bit per step (4 bytes × (wbits − minBits) per weight), a step per channel and a keep logit per layer and bit.',
     bench: ['dropbits'],
     rows: perBase((b) => [
-      [`${b}.dropbits-w2a4`, `${b}.ste-int-w2a4`],
-      [`${b}.dropbits-w3a4`, `${b}.ste-int-w3a4`],
-      [`${b}.dropbits-w4a4`, `${b}.ste-int-w4a4`],
-      [`${b}.dropbits-learn-w4a4`, `${b}.ste-int-w4a4`],
+      [`${b}.dropbits-w2a4`, intReferenceId(b, 2)],
+      [`${b}.dropbits-w3a4`, intReferenceId(b, 3)],
+      [`${b}.dropbits-w4a4`, intReferenceId(b, 4)],
+      [`${b}.dropbits-learn-w4a4`, intReferenceId(b, 4)],
     ]),
   },
   {
