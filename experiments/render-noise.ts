@@ -58,3 +58,18 @@ export function noiseSection(records: Records): string[] {
   }
   return [...lines, ''];
 }
+
+/** The measured seed spread per base, so that a ✓ or ✗ within it reads as the chance it may be. */
+export function noiseNote(records: Records, bases: string[]): string[] {
+  const parts = bases.flatMap((base) => {
+    const s = spreadOf(records, base);
+    return s
+      ? [`${base} ${s.sd.toFixed(2)} points (${s.runs} runs; a difference of two single runs ±${(Math.SQRT2 * s.sd).toFixed(2)})`]
+      : [];
+  });
+  if (parts.length === 0) return [];
+  return [
+    '',
+    `Seed-to-seed standard deviation of the uniform W2A4 retraining ("Run-to-run noise"): ${parts.join('; ')}. A ✓ or ✗ decided by less than that is chance as much as method.`,
+  ];
+}

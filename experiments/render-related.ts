@@ -5,7 +5,7 @@ import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
 import { intReferenceId } from './seed-methods.js';
 import { differenceNoise, minutes, pct, points } from './render-util.js';
-import { spreadOf } from './render-noise.js';
+import { noiseNote, spreadOf } from './render-noise.js';
 
 type Records = Map<string, RunRecord>;
 
@@ -82,21 +82,6 @@ export function renderRelatedMethods(records: Records): string[] {
     );
   }
   return [...lines, ...noiseNote(records, [...new Set(rows.map((e) => e.base))]), ...missedEvidence(records, missed), ''];
-}
-
-/** The measured seed spread per base, so that a ✓ or ✗ within it reads as the chance it may be. */
-function noiseNote(records: Records, bases: string[]): string[] {
-  const parts = bases.flatMap((base) => {
-    const s = spreadOf(records, base);
-    return s
-      ? [`${base} ${s.sd.toFixed(2)} points (${s.runs} runs; a difference of two single runs ±${(Math.SQRT2 * s.sd).toFixed(2)})`]
-      : [];
-  });
-  if (parts.length === 0) return [];
-  return [
-    '',
-    `Seed-to-seed standard deviation of the uniform W2A4 retraining ("Run-to-run noise"): ${parts.join('; ')}. A ✓ or ✗ decided by less than that is chance as much as method.`,
-  ];
 }
 
 /** For a missed 2-bit target: both runs epoch by epoch and the noise of one run each. */

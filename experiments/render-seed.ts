@@ -5,7 +5,7 @@ import path from 'node:path';
 import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
 import { intReferenceId } from './seed-methods.js';
-import { noiseSection, spreadOf } from './render-noise.js';
+import { noiseNote, noiseSection, spreadOf } from './render-noise.js';
 import { differenceNoise, minutes, pct, points, provenance } from './render-util.js';
 
 type Records = Map<string, RunRecord>;
@@ -97,7 +97,7 @@ function sqSection(records: Records): string[] {
       );
     }
   }
-  lines.push(...sqCurves(records));
+  lines.push(...noiseNote(records, bases()), ...sqCurves(records));
   const abl = quant().filter((e) => e.table === 'sq-ablation');
   if (abl.length) {
     lines.push(
@@ -167,7 +167,7 @@ function mpqSection(records: Records): string[] {
       );
     }
   }
-  return [...lines, ''];
+  return [...lines, ...noiseNote(records, bases()), ''];
 }
 
 const FORMAT_ORDER = ['int', 'po2', 'esb', 'dybit'];
