@@ -1,13 +1,15 @@
 // Renders docs/HARDWARE.md: the accelerator model, its presets and energy tables with their
-// sources, and what lenet5 / vgg9 / resnet20 cost at FP32, INT8, W4A4, W2A2, MPQ and DyBit on
+// sources, and what lenet5 / vgg9 / resnet20 cost at FP32, INT8, W4A4, W2A2, MPQ, DyBit and PQ on
 // every preset. MPQ layers use the flagged shares and stored bits of the MPQ experiment records
-// in results/ (when run). Usage: node dist/experiments/render-hardware.js
+// in results/ (when run); PQ layers the block size and centroid count of the PQ records.
+// Usage: node dist/experiments/render-hardware.js
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildModel } from '../src/models/zoo.js';
 import { quantizeModel, type QuantizeConfig } from '../src/nn/quantize-model.js';
 import { energyTable, loadAccelerator, presetNames } from '../src/hw/config.js';
-import { describeModel, type HwLayer } from '../src/hw/from-model.js';
+import { describeModel, type HwLayer, type StoredCode } from '../src/hw/from-model.js';
+import { CODEBOOK_BITS, productCodeBits } from '../src/quant/product-blocks.js';
 import { simulateWithBaselines, type SimulationReport } from '../src/hw/simulate.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { gitState } from './record.js';
@@ -16,15 +18,27 @@ import type { InputShape } from '../src/models/common.js';
 const root = process.cwd();
 
 /** Each model with the experiment whose MPQ flags its MPQ rows use ({bits}: the base bits). */
-const models: { name: string; shape: InputShape; data: string; mpqRecord: string }[] = [
-  { name: 'lenet5', shape: [28, 28, 1], data: 'MNIST shape', mpqRecord: 'fp-mnist-lenet5.mpq-w{bits}a4' },
-  { name: 'vgg9', shape: [32, 32, 3], data: 'CIFAR-10 shape', mpqRecord: 'fp-fashion-vgg9.mpq-w{bits}a4' },
-  { name: 'resnet20', shape: [32, 32, 3], data: 'CIFAR-10 shape', mpqRecord: '' },
+const models: { name: string; shape: InputShape; data: string; mpqRecord: string; pqRecord: string }[] = [
+  {
+    name: 'lenet5',
+    shape: [28, 28, 1],
+    data: 'MNIST shape',
+    mpqRecord: 'fp-mnist-lenet5.mpq-w{bits}a4',
+    pqRecord: 'fp-mnist-lenet5.pq-{size}',
+  },
+  {
+    name: 'vgg9',
+    shape: [32, 32, 3],
+    data: 'CIFAR-10 shape',
+    mpqRecord: 'fp-fashion-vgg9.mpq-w{bits}a4',
+    pqRecord: 'fp-fashion-vgg9.pq-{size}',
+  },
+  { name: 'resnet20', shape: [32, 32, 3], data: 'CIFAR-10 shape', mpqRecord: '', pqRecord: '' },
 ];
 
 const int = (bits: number) => ({ format: 'int', bits, granularity: 'channel' });
 const uint = (bits: number) => ({ format: 'int', bits, signed: false });
-const configs: { label: string; config: QuantizeConfig | null }[] = [
+const configs: { label: string; config: QuantizeConfig | null; pq?: 'small' | 'large' }[] = [
   { label: 'FP32', config: null },
   { label: 'INT8', config: { weight: int(8), activation: uint(8) } },
   { label: 'W4A4', config: { weight: int(4), activation: uint(4) } },
@@ -37,6 +51,12 @@ const configs: { label: string; config: QuantizeConfig | null }[] = [
     config: { weight: { format: 'dybit', bits: 4, granularity: 'channel' }, activation: { format: 'dybit', bits: 4, signed: false } },
   },
   { label: 'DyBit W3A4', config: { weight: { format: 'dybit', bits: 3, granularity: 'channel' }, activation: uint(4) } },
+  // Product codes with float activations, as --method pq trains them (8-bit ends, float kernels).
+  ...(['small', 'large'] as const).map((pq) => ({
+    label: `PQ ${pq} (float A)`,
+    config: { weight: null, activation: null, keepEndsAt8Bits: true },
+    pq,
+  })),
 ];
 
 interface MpqLayer {
@@ -55,10 +75,53 @@ function mpqLayers(id: string): { layers: Map<string, MpqLayer>; source: string 
   return per ? { layers: new Map(per.map((l) => [l.name, l])), source: `results/${id}.json` } : null;
 }
 
-async function layersFor(name: string, shape: InputShape, config: QuantizeConfig | null, record: string): Promise<HwLayer[]> {
+interface PqLayer {
+  name: string;
+  d: number;
+  k: number;
+}
+
+/** Per-layer block size and centroid count of a PQ experiment record, if it has been run. */
+function pqLayers(id: string): Map<string, PqLayer> | null {
+  const f = path.join(root, 'results', `${id}.json`);
+  if (!id || !existsSync(f)) return null;
+  const r = JSON.parse(readFileSync(f, 'utf8')) as { methodSummary?: { perLayer?: PqLayer[] } };
+  const per = r.methodSummary?.perLayer;
+  return per ? new Map(per.map((l) => [l.name, l])) : null;
+}
+
+/**
+ * The stored codes of a PQ record's layers on this model's shapes: the record gives d and k per
+ * layer; the count of subvectors (and so the codebook's share per weight) is the layer's own.
+ */
+function pqCodes(model: ReturnType<typeof buildModel>, pq: Map<string, PqLayer>): Map<string, StoredCode> {
+  const out = new Map<string, StoredCode>();
+  for (const layer of model.layers) {
+    const l = pq.get(layer.name);
+    if (!l || layer.weights.length === 0) continue;
+    const weights = layer.weights[0].shape.reduce((a: number, b) => a * (b ?? 1), 1);
+    const count = weights / l.d;
+    out.set(layer.name, { bitsPerWeight: productCodeBits(count, l.k, l.d) / weights, codebookBits: l.k * l.d * CODEBOOK_BITS });
+  }
+  return out;
+}
+
+async function layersFor(
+  name: string,
+  shape: InputShape,
+  c: (typeof configs)[number],
+  mpqRecord: string,
+  pqRecord: string,
+): Promise<HwLayer[] | null> {
+  const config = c.config;
   const fp = buildModel(name, { inputShape: shape, numClasses: 10, seed: 1 });
   if (!config) return describeModel(fp);
   const { model } = await quantizeModel(fp, config);
+  if (c.pq) {
+    const pq = pqLayers(pqRecord.replace('{size}', c.pq));
+    return pq ? describeModel(model, 1, pqCodes(model, pq)) : null;
+  }
+  const record = mpqRecord;
   const layers = describeModel(model);
   const w = config.weight as { format: string; bits: number };
   if (w.format !== 'mpq') return layers;
@@ -116,16 +179,23 @@ async function main(): Promise<void> {
   }
 
   lines.push('', '## Networks on every preset', '');
-  const mpqNotes: string[] = [];
+  const notes: string[] = [];
   const reports = new Map<string, SimulationReport>();
   for (const m of models) {
     for (const bits of [3, 2]) {
       const mpq = mpqLayers(m.mpqRecord.replace('{bits}', String(bits)));
-      mpqNotes.push(
+      notes.push(
         mpq
           ? `${m.name} MPQ W${bits}A4: flagged shares and stored bits per layer from ${mpq.source}`
           : `${m.name} MPQ W${bits}A4: no MPQ run recorded for this model, so no flagged weights (base ${bits} bits only)`,
       );
+    }
+    for (const size of ['small', 'large']) {
+      const id = m.pqRecord.replace('{size}', size);
+      if (pqLayers(id))
+        notes.push(
+          `${m.name} PQ ${size}: block size and centroids per layer from results/${id}.json; the coded layers are fetched at their packed size (indices and the codebook's share) and compute on the decoded fp16 weights with float activations, costed as 16-bit fixed point — the smallest weights here, but 16×16-bit multiplies`,
+        );
     }
     lines.push(
       `### ${m.name} (${m.data} ${m.shape.join('×')}, batch 1)`,
@@ -136,7 +206,8 @@ async function main(): Promise<void> {
       '|---|---|---|---|---|---|---|---|---|',
     );
     for (const c of configs) {
-      const layers = await layersFor(m.name, m.shape, c.config, m.mpqRecord);
+      const layers = await layersFor(m.name, m.shape, c, m.mpqRecord, m.pqRecord);
+      if (!layers) continue; // a PQ row without its record
       for (const a of accels) {
         if (a.arithmetic === 'fp32' && c.config) continue;
         if (a.arithmetic !== 'fp32' && !c.config) continue;
@@ -150,7 +221,7 @@ async function main(): Promise<void> {
     }
     lines.push('');
   }
-  lines.push(...mpqNotes.map((n) => `- ${n}`), '');
+  lines.push(...notes.map((n) => `- ${n}`), '');
 
   // Target 1: VGG-9 W4A4 versus INT8 on the Bit Fusion preset, layer by layer.
   const w4 = reports.get('vgg9/W4A4/bitfusion')!;
