@@ -132,7 +132,7 @@ const methods: Method[] = [
     name: 'pq',
     title: 'Product quantization (`--method pq`, Stock et al. 2020, "And the Bit Goes Down")',
     what: "Each conv kernel is cut into subvectors of one (or two) input channels × the 3×3 window (d = 9 or 18), each FC kernel into runs of 4 (or 8) inputs; a layer's subvectors share k = 256 centroids. The centroids are fitted by EM to keep the layer's outputs, not its weights: the error of a subvector is weighted by the second moment of the layer's in-domain input blocks (sampled from the network as compressed so far), assignments by that error, centroids as the means of their members, empty clusters split from the worst cluster. Layer by layer with distillation steps in between, then every centroid is fine-tuned by distillation from the FP model (a centroid moves by the mean gradient of its members).",
-    when: 'When the model must be as small as possible and float activations are acceptable: at d = 9 a conv weight costs 8/9 bit of index plus its share of the codebook.',
+    when: 'When the model must be as small as possible and float activations are acceptable: at d = 9 a conv weight costs 8/9 bit of index plus its share of the codebook. It saves storage and DRAM traffic, not arithmetic: on a low-bit integer accelerator its layers compute on decoded fp16 weights and float activations and run slower than INT8 (docs/HARDWARE.md, the PQ rows).',
     memory:
       'The FP model as a teacher (one extra forward per step), the codebooks and one index per subvector. Packed as ⌈log2 k⌉-bit indices plus fp16 codebooks; the runtime decodes the kernels once and runs those layers in float; the ONNX export keeps the code (Gather of the codebook by the indices).',
     bench: ['pq'],
