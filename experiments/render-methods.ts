@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { readRecords, type RunRecord } from './record.js';
+import { experiments } from './registry.js';
 import { pct, points } from './render-util.js';
 import { writeMethodFigures } from './render-figures.js';
 import { intReferenceId } from './seed-methods.js';
@@ -35,7 +36,8 @@ interface Method {
   rows: [string, string | null][];
 }
 
-const bases = ['fp-mnist-lenet5', 'fp-fashion-vgg9'];
+// The bases with method rows, in registry order.
+const bases = [...new Set(experiments.flatMap((e) => (e.group === 'quant' && e.table ? [e.base] : [])))];
 const perBase = (f: (b: string) => [string, string | null][]) => bases.flatMap(f);
 
 const methods: Method[] = [
