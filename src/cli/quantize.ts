@@ -49,6 +49,14 @@ interface DropbitsSummary {
   perLayer: { name: string; maxBits: number; bits: number; keep: number[] }[];
 }
 
+interface SlbSummary {
+  method: 'slb';
+  layers: { name: string; weights: number; values: number }[];
+  logitBytes: number;
+  finalTemperature: number;
+  finalConfidence: number;
+}
+
 export function quantizeCommand(): Command {
   return new Command('quantize')
     .description(`quantize a trained checkpoint: ${methodNames.map((m) => `${m} (${methods[m].summary})`).join('; ')}`)
@@ -174,6 +182,12 @@ export function quantizeCommand(): Command {
             `  ${l.name.padEnd(14)} ${l.bits} bits (of ${l.maxBits}; keep probability per bit above the minimum: ${l.keep.map((k) => k.toFixed(2)).join(', ') || '-'})`,
           );
       }
+      const ss = r.methodSummary as SlbSummary | null;
+      if (ss?.method === 'slb')
+        // The logits are SLB's known cost: say how much memory this run held for them.
+        console.log(
+          `  ${ss.layers.length} layers searched over ${[...new Set(ss.layers.map((l) => l.values))].join('/')} values per weight; logits and their Adam moments took ${(ss.logitBytes / 2 ** 20).toFixed(1)} MiB; final temperature ${ss.finalTemperature.toFixed(1)}, mean top probability ${(100 * ss.finalConfidence).toFixed(1)}%`,
+        );
       for (const p of r.plan) {
         const w = p.weight ? `${p.weight.format}${p.weight.bits}` : 'fp32',
           a = p.activation ? `${p.activation.format}${p.activation.bits}` : 'fp32';

@@ -182,6 +182,47 @@ test('sq retrains in ratio stages, by channel or by element, with any weight for
   }
 });
 
+test('without --json each method prints what it ended with (bits settled, flags, codes, logit memory)', () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ['--method', 'dropbits', '--wbits', '4', '--abits', '4'],
+      /settled on \d\.\d{3} bits per low-bit weight\n\s+conv2\s+[234] bits \(of 4; keep probability/,
+    ],
+    [
+      ['--method', 'mpq', '--wbits', '2', '--abits', '4', '--mpq-budget', '0.05'],
+      /bits per low-bit weight \(extra bits and flag index included\), \d\.\d{3}x smaller than uniform 4-bit/,
+    ],
+    [
+      ['--method', 'pq', '--abits', 'none', '--pq-k', '16', '--pq-layer-steps', '2'],
+      /layers in product codes: \d\.\d{3} bits per weight \(indices and fp16 codebooks\)/,
+    ],
+    [
+      ['--method', 'slb', '--wbits', '2', '--abits', '4'],
+      /searched over 3 values per weight; logits and their Adam moments took \d+\.\d MiB/,
+    ],
+  ];
+  for (const [args, re] of cases) {
+    const out = tmpDir();
+    const r = lowbit([
+      'quantize',
+      '--from',
+      fp,
+      '--data-dir',
+      data,
+      '--batch-size',
+      '32',
+      '--quiet',
+      ...args,
+      '--epochs',
+      '1',
+      '--out',
+      out,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, re, `${args.join(' ')}:\n${r.stdout}`);
+  }
+});
+
 test('mpq grants extra bits at the grant point, reports honest storage, and keeps the flags in its checkpoint', async () => {
   const args = ['--method', 'mpq', '--wbits', '2', '--abits', '4', '--mpq-budget', '0.05', '--mpq-grant-at', '0.6'];
   const whole = tmpDir();
