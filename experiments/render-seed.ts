@@ -21,6 +21,24 @@ interface MpqSummary {
   bitsPerWeight: number;
   compressionVsW4: number;
   flaggedShare: number;
+  perLayer?: { name: string; weights: number; flagged: number; index: string; bitsPerWeight: number }[];
+}
+
+/** Where MPQ put its extra bits: flagged weights per layer of every recorded MPQ run. */
+function mpqPerLayer(records: Records): string[] {
+  const lines: string[] = [];
+  for (const e of quant().filter((x) => x.table === 'mpq' && x.options.method === 'mpq')) {
+    const per = (records.get(e.id)?.methodSummary as MpqSummary | undefined)?.perLayer;
+    if (!per?.length) continue;
+    const cells = per.map(
+      (l) =>
+        `${l.name} ${l.flagged.toLocaleString('en-US')} of ${l.weights.toLocaleString('en-US')} (${pct(l.flagged / l.weights)}, ${l.bitsPerWeight.toFixed(2)} b)`,
+    );
+    lines.push(`- ${e.id}: ${cells.join('; ')}`);
+  }
+  return lines.length
+    ? ['', 'Flagged weights per layer (count, share, and stored bits per weight with the flag index):', '', ...lines]
+    : [];
 }
 
 /** The evidence behind a missed SQ target: SQ and its STE baseline epoch by epoch, and the noise. */
@@ -167,7 +185,7 @@ function mpqSection(records: Records): string[] {
       );
     }
   }
-  return [...lines, ...noiseNote(records, bases()), ''];
+  return [...lines, ...mpqPerLayer(records), ...noiseNote(records, bases()), ''];
 }
 
 const FORMAT_ORDER = ['int', 'po2', 'esb', 'dybit'];
