@@ -200,7 +200,7 @@ function mpqSection(records: Records): string[] {
       const d = w4 ? 100 * (r.final.testAccuracy - w4.final.testAccuracy) : NaN;
       const met = isMpq && w4 ? (comp >= 1.3 && d >= -0.2 ? ' ✓' : ' ✗') : '';
       lines.push(
-        `| ${base} | ${config} | ${pct(r.final.testAccuracy)} | ${Number.isNaN(d) ? '' : points(d)} | ${bits.toFixed(3)} | ${comp.toFixed(2)}× | ${ms ? pct(ms.flaggedShare) : '—'} | ${isMpq ? `≥ 1.3×, ≥ −0.2${met}` : ''} | ${minutes(r.wallSeconds)} |`,
+        `| ${base} | ${config} | ${pct(r.final.testAccuracy)} | ${Number.isNaN(d) ? '' : points(d)} | ${bits.toFixed(3)} | ${comp.toFixed(3)}× | ${ms ? pct(ms.flaggedShare) : '—'} | ${isMpq ? `≥ 1.3×, ≥ −0.2${met}` : ''} | ${minutes(r.wallSeconds)} |`,
       );
     }
   }
