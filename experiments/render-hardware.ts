@@ -8,8 +8,7 @@ import path from 'node:path';
 import { buildModel } from '../src/models/zoo.js';
 import { quantizeModel, type QuantizeConfig } from '../src/nn/quantize-model.js';
 import { energyTable, loadAccelerator, presetNames } from '../src/hw/config.js';
-import { describeModel, type HwLayer, type StoredCode } from '../src/hw/from-model.js';
-import { CODEBOOK_BITS, productCodeBits } from '../src/quant/product-blocks.js';
+import { describeModel, productStoredCode, type HwLayer, type StoredCode } from '../src/hw/from-model.js';
 import { simulateWithBaselines, type SimulationReport } from '../src/hw/simulate.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { gitState } from './record.js';
@@ -100,8 +99,7 @@ function pqCodes(model: ReturnType<typeof buildModel>, pq: Map<string, PqLayer>)
     const l = pq.get(layer.name);
     if (!l || layer.weights.length === 0) continue;
     const weights = layer.weights[0].shape.reduce((a: number, b) => a * (b ?? 1), 1);
-    const count = weights / l.d;
-    out.set(layer.name, { bitsPerWeight: productCodeBits(count, l.k, l.d) / weights, codebookBits: l.k * l.d * CODEBOOK_BITS });
+    out.set(layer.name, productStoredCode(weights / l.d, l.k, l.d));
   }
   return out;
 }

@@ -4,7 +4,7 @@
 import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
 import { intReferenceId } from './seed-methods.js';
-import { differenceNoise, minutes, pct, points } from './render-util.js';
+import { differenceNoise, fpGapNote, minutes, pct, points } from './render-util.js';
 import { noiseNote, spreadOf } from './render-noise.js';
 
 type Records = Map<string, RunRecord>;
@@ -90,11 +90,14 @@ function missedEvidence(records: Records, missed: { id: string; base: string; r:
   for (const { id, base, r, baseId, b } of missed) {
     const best = (x: RunRecord) => Math.max(...x.history.map((h) => h.testAccuracy));
     // What the method could recover at most: the baseline's loss against the FP checkpoint.
-    const fp = b.fpAccuracy;
-    const loss = fp === undefined || fp === null ? NaN : 100 * (fp - b.final.testAccuracy);
-    const fpNote = Number.isNaN(loss)
-      ? ''
-      : ` The baseline ends ${loss > 0 ? `${loss.toFixed(2)} points below` : `${(-loss).toFixed(2)} points above`} the FP checkpoint (${pct(fp!)})${loss < 0.3 ? ': at this width STE loses (almost) nothing on this network, so there is no quantization loss for the method to recover' : ''}.`;
+    const fp = records.get(base);
+    const fpNote = fp
+      ? fpGapNote(
+          fp.final.testAccuracy,
+          b.final.testAccuracy,
+          'at this width STE loses (almost) nothing on this network, so there is no quantization loss for the method to recover',
+        )
+      : '';
     out.push(
       '',
       `**${id}** misses its target by ${points(100 * (r.final.testAccuracy - b.final.testAccuracy)).replace('-', '')} points. ${differenceNoise(r.final.testAccuracy, b.final.testAccuracy, spreadOf(records, base))} Test accuracy after each epoch (${id} / ${baseId}): ${r.history.map((h, i) => `${pct(h.testAccuracy)} / ${b.history[i] ? pct(b.history[i].testAccuracy) : '—'}`).join(', ')}; best epoch ${pct(best(r))} / ${pct(best(b))}.${fpNote}`,

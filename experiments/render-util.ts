@@ -32,6 +32,16 @@ export function accuracySE(a: number): number {
 }
 
 /**
+ * Where a baseline ended against the FP checkpoint it started from (accuracies as fractions), as a
+ * sentence; when it lost (almost) nothing, `nothingToRecover` says what that means for the method.
+ */
+export function fpGapNote(fp: number, baseline: number, nothingToRecover: string): string {
+  const loss = 100 * (fp - baseline);
+  const where = loss > 0 ? `${loss.toFixed(2)} points below` : `${(-loss).toFixed(2)} points above`;
+  return ` The baseline ends ${where} the FP checkpoint (${pct(fp)})${loss < 0.3 ? `: ${nothingToRecover}` : ''}.`;
+}
+
+/**
  * The noise of a difference between two single runs, as a sentence (the accuracies as fractions),
  * with the measured seed-to-seed spread of the base when there is one (render-noise.ts).
  */

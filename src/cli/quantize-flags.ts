@@ -73,6 +73,8 @@ const SWITCHES: Partial<Record<MethodWithOptions, { key: string; off: unknown; f
 };
 
 const kebab = (camel: string) => `--${camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** The `--no-…` flag that commander reads into the boolean `flag`. */
+const negated = (flag: string) => `--no-${kebab(flag).slice(2)}`;
 
 /** The options of one method from the flags given (an omitted flag leaves the method's default). */
 function methodOptions(m: MethodWithOptions, f: QuantizeFlags): Record<string, unknown> {
@@ -81,8 +83,7 @@ function methodOptions(m: MethodWithOptions, f: QuantizeFlags): Record<string, u
   const s = SWITCHES[m];
   if (s && flags[s.flag] === false) {
     // A plain Error, printed by main: a CommanderError raised in an action passes as already reported.
-    if (o[s.key] !== undefined)
-      throw new Error(`--no-${kebab(s.flag).slice(2)} and ${kebab(METHOD_FLAGS[m][s.key])} contradict each other`);
+    if (o[s.key] !== undefined) throw new Error(`${negated(s.flag)} and ${kebab(METHOD_FLAGS[m][s.key])} contradict each other`);
     o[s.key] = s.off;
   }
   return o;
@@ -146,7 +147,7 @@ export function quantizeCommandLine(o: QuantizeOptionsInput, out: string): strin
   for (const m of Object.keys(METHOD_FLAGS) as MethodWithOptions[]) {
     const s = SWITCHES[m];
     for (const [k, v] of Object.entries((o as Record<string, unknown>)[m] ?? {})) {
-      if (s?.key === k && v === s.off) parts.push(`--no-${kebab(s.flag).slice(2)}`);
+      if (s?.key === k && v === s.off) parts.push(negated(s.flag));
       else if (METHOD_FLAGS[m][k]) parts.push(`${kebab(METHOD_FLAGS[m][k])} ${value(v)}`);
       else throw new Error(`${m} option '${k}' has no command-line flag`);
     }

@@ -4,8 +4,7 @@ import type { tf } from '../engine/tf.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import type { CheckpointData } from '../train/checkpoint.js';
 import { productCodes } from '../train/methods/pq.js';
-import { CODEBOOK_BITS, productCodeBits } from '../quant/product-blocks.js';
-import type { StoredCode } from '../hw/from-model.js';
+import { productStoredCode, type StoredCode } from '../hw/from-model.js';
 import { packModel } from './pack.js';
 
 /** Kernel shapes of the quantized layers with float kernels (the ones a product code may hold). */
@@ -19,7 +18,7 @@ export function storedCodes(ck: Pick<CheckpointData, 'model' | 'state' | 'arrays
   for (const [name, c] of productCodes(ck, kernelShapes(ck.model))) {
     const k = c.centroids.length / c.d,
       count = c.assign.length;
-    out.set(name, { bitsPerWeight: productCodeBits(count, k, c.d) / (count * c.d), codebookBits: k * c.d * CODEBOOK_BITS });
+    out.set(name, productStoredCode(count, k, c.d));
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { dims } from '../models/macs.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { formatOf, type FormatSpec } from '../quant/registry.js';
 import { mpqBitsPerWeight } from '../quant/mpq.js';
+import { CODEBOOK_BITS, productCodeBits } from '../quant/product-blocks.js';
 import { FLOAT_ON_INT_BITS, type LayerPrecision, type LayerShape } from './layer.js';
 
 export interface HwLayer {
@@ -19,6 +20,11 @@ export interface StoredCode {
   bitsPerWeight: number;
   /** The codebook's size in bits (decoded by a table lookup per weight fetch). */
   codebookBits: number;
+}
+
+/** The stored form of `count` subvectors of d weights coded by a k-entry codebook. */
+export function productStoredCode(count: number, k: number, d: number): StoredCode {
+  return { bitsPerWeight: productCodeBits(count, k, d) / (count * d), codebookBits: k * d * CODEBOOK_BITS };
 }
 
 type Pair = [number, number];
