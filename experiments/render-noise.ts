@@ -9,6 +9,8 @@ type Records = Map<string, RunRecord>;
 
 export interface SeedSpread {
   accuracies: number[];
+  /** Mean test accuracy over the seeds, in percent. */
+  mean: number;
   /** Sample standard deviation of the test accuracy, in points. */
   sd: number;
 }
@@ -24,7 +26,7 @@ export function seedSpread(records: Records, base: string): SeedSpread | null {
   if (accuracies.length < 2) return null;
   const mean = accuracies.reduce((a, b) => a + b, 0) / accuracies.length;
   const sd = Math.sqrt(accuracies.reduce((a, b) => a + (b - mean) ** 2, 0) / (accuracies.length - 1));
-  return { accuracies, sd };
+  return { accuracies, mean, sd };
 }
 
 /** seedSpread in the shape differenceNoise takes. */
