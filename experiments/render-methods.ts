@@ -30,6 +30,8 @@ interface Method {
   what: string;
   when: string;
   memory: string;
+  /** What the records measured of that memory, appended to it. */
+  measured?: (recs: Map<string, RunRecord>) => string;
   /** Bench label prefixes of its step-time rows. */
   bench: string[];
   /** [row, baseline] experiment ids. */
@@ -107,7 +109,8 @@ const methods: Method[] = [
     what: "Each weight chooses among its layer's grid values through logits; training uses the softmax expectation with a temperature rising from 1 to 50, so the choice hardens, and the final weight is the most likely value. The logits learn by Adam through the softmax's Jacobian (native kernels).",
     when: 'Very low widths (2–3 bits), where rounding a float weight to the nearest level is a poor search.',
     memory:
-      'J logits and two Adam moments per weight, 12·J bytes per weight (J values: 3 at 2 bits, 15 at 4 bits) — about 0.7 GB for vgg9 at 4 bits, which fits here.',
+      'J logits and two Adam moments per weight in float32, 12·J bytes per low-bit weight, where J is the number of grid values (3 at 2 bits, 7 at 3 bits, 15 at 4 bits on the symmetric int grid). It grows with the weights, not the batch.',
+    measured: slbMemory,
     bench: ['slb'],
     rows: perBase((b) => [
       [`${b}.slb-w2a4`, intReferenceId(b, 2)],
@@ -169,6 +172,27 @@ const methods: Method[] = [
   },
 ];
 
+interface SlbSummary {
+  method: 'slb';
+  layers: { weights: number; values: number }[];
+  logitBytes: number;
+}
+
+/** The logit memory each SLB run reported, largest first per base. */
+function slbMemory(recs: Map<string, RunRecord>): string {
+  const runs = [...recs.values()].flatMap((r) => {
+    const ms = r.methodSummary as SlbSummary | undefined;
+    return ms?.method === 'slb' ? [{ id: r.id, ms }] : [];
+  });
+  if (runs.length === 0) return '';
+  const parts = runs.map(({ id, ms }) => {
+    const weights = ms.layers.reduce((a, l) => a + l.weights, 0);
+    const values = [...new Set(ms.layers.map((l) => l.values))].join('/');
+    return `${id} ${(ms.logitBytes / 2 ** 20).toFixed(1)} MiB (${(weights / 1e6).toFixed(2)} M weights × ${values} values)`;
+  });
+  return ` Measured (the logit memory each run reported): ${parts.join('; ')}.`;
+}
+
 function section(m: Method, recs: Map<string, RunRecord>, steps: StepRow[]): string[] {
   const lines = [
     `## ${m.title}`,
@@ -177,7 +201,7 @@ function section(m: Method, recs: Map<string, RunRecord>, steps: StepRow[]): str
     '',
     `**When to use it.** ${m.when}`,
     '',
-    `**Memory.** ${m.memory}`,
+    `**Memory.** ${m.memory}${m.measured ? m.measured(recs) : ''}`,
     '',
   ];
   const st = steps.filter((s) => m.bench.some((b) => s.method.startsWith(b)));

@@ -7,7 +7,7 @@
 // slb.cc); the kernels' own optimizer step is overwritten. At every epoch's end the kernels hold
 // the hard choices, so the test accuracy of each epoch is that of the quantized network.
 // Memory: J logits plus two Adam moments per weight, 12·J bytes per weight (vgg9 at 4 bits:
-// ~3.9 M weights × 15 values × 12 B ≈ 0.7 GB).
+// 2.58 M low-bit weights × 15 values × 12 B ≈ 444 MiB, reported as logitBytes).
 import { z } from 'zod';
 import { tf, type Tensor } from '../../engine/tf.js';
 import { intGrid, sharedLevels } from '../../deploy/runtime/grid.js';
