@@ -178,19 +178,25 @@ interface SlbSummary {
   logitBytes: number;
 }
 
-/** The logit memory each SLB run reported, largest first per base. */
+/** The logit memory the SLB runs reported, per model (both lenet5 bases report the same). */
 function slbMemory(recs: Map<string, RunRecord>): string {
-  const runs = [...recs.values()].flatMap((r) => {
+  const byModel = new Map<string, { weights: number; cells: Map<number, number> }>();
+  for (const r of recs.values()) {
     const ms = r.methodSummary as SlbSummary | undefined;
-    return ms?.method === 'slb' ? [{ id: r.id, ms }] : [];
+    const base = experiments.find((e) => e.id === r.id);
+    if (ms?.method !== 'slb' || base?.group !== 'quant') continue;
+    const model = experiments.find((e) => e.id === base.base);
+    const name = model?.group === 'fp' ? model.config.model : base.base;
+    const entry = byModel.get(name) ?? { weights: ms.layers.reduce((a, l) => a + l.weights, 0), cells: new Map() };
+    entry.cells.set(Math.max(...ms.layers.map((l) => l.values)), ms.logitBytes);
+    byModel.set(name, entry);
+  }
+  if (byModel.size === 0) return '';
+  const parts = [...byModel].map(([model, { weights, cells }]) => {
+    const sorted = [...cells].sort((a, b) => a[0] - b[0]);
+    return `${model} (${(weights / 1e6).toFixed(2)} M low-bit weights) ${sorted.map(([, bytes]) => (bytes / 2 ** 20).toFixed(1)).join(' / ')} MiB at ${sorted.map(([j]) => j).join(' / ')} values`;
   });
-  if (runs.length === 0) return '';
-  const parts = runs.map(({ id, ms }) => {
-    const weights = ms.layers.reduce((a, l) => a + l.weights, 0);
-    const values = [...new Set(ms.layers.map((l) => l.values))].join('/');
-    return `${id} ${(ms.logitBytes / 2 ** 20).toFixed(1)} MiB (${(weights / 1e6).toFixed(2)} M weights × ${values} values)`;
-  });
-  return ` Measured (the logit memory each run reported): ${parts.join('; ')}.`;
+  return ` Measured, as the runs reported it: ${parts.join('; ')}.`;
 }
 
 function section(m: Method, recs: Map<string, RunRecord>, steps: StepRow[]): string[] {
