@@ -32,6 +32,8 @@ interface Method {
   memory: string;
   /** What the records measured of that memory, appended to it. */
   measured?: (recs: Map<string, RunRecord>) => string;
+  /** Paragraphs after the table, built from the records (how the runs behaved). */
+  after?: (recs: Map<string, RunRecord>) => string[];
   /** Bench label prefixes of its step-time rows. */
   bench: string[];
   /** [row, baseline] experiment ids. */
@@ -111,6 +113,7 @@ const methods: Method[] = [
     memory:
       'J logits and two Adam moments per weight in float32, 12·J bytes per low-bit weight, where J is the number of grid values (3 at 2 bits, 7 at 3 bits, 15 at 4 bits on the symmetric int grid). It grows with the weights, not the batch.',
     measured: slbMemory,
+    after: slbHardening,
     bench: ['slb'],
     rows: perBase((b) => [
       [`${b}.slb-w2a4`, intReferenceId(b, 2)],
@@ -199,6 +202,32 @@ function slbMemory(recs: Map<string, RunRecord>): string {
   return ` Measured, as the runs reported it: ${parts.join('; ')}.`;
 }
 
+/** How fast the SLB choices hardened: the mean top probability at each epoch's end, per run. */
+function slbHardening(recs: Map<string, RunRecord>): string[] {
+  const HARD = 0.998;
+  const runs = [...recs.values()].flatMap((r) => {
+    if ((r.methodSummary as SlbSummary | undefined)?.method !== 'slb') return [];
+    const per = r.history.map((h) => (h.method as unknown as { slbConfidence?: number; slbTemperature?: number } | undefined) ?? {});
+    if (per.some((p) => p.slbConfidence === undefined || p.slbTemperature === undefined)) return [];
+    return [{ id: r.id, confidence: per.map((p) => p.slbConfidence!), temperature: per.map((p) => p.slbTemperature!) }];
+  });
+  if (runs.length === 0) return [];
+  const early = runs.flatMap((r) => {
+    const at = r.confidence.findIndex((c) => c >= HARD);
+    return at >= 0 && at + 1 <= r.confidence.length / 2 ? [`${r.id} (epoch ${at + 1} of ${r.confidence.length})`] : [];
+  });
+  return [
+    '',
+    `How fast the choices hardened — mean probability of each weight's most likely value at the end of each epoch (temperature ${runs[0].temperature.map((t) => t.toFixed(1)).join(' / ')}): ${runs.map((r) => `${r.id} ${r.confidence.map((c) => c.toFixed(3)).join(' / ')}`).join('; ')}.`,
+    ...(early.length
+      ? [
+          '',
+          `Where the mean top probability passes ${HARD} within the first half of the budget — ${early.join(', ')} — the search is over early and the remaining epochs retrain fixed choices; a slower hardening (a lower \`--slb-t-end\` or \`--slb-lr\`) is the next thing to try there.`,
+        ]
+      : []),
+  ];
+}
+
 function section(m: Method, recs: Map<string, RunRecord>, steps: StepRow[]): string[] {
   const lines = [
     `## ${m.title}`,
@@ -231,7 +260,7 @@ function section(m: Method, recs: Map<string, RunRecord>, steps: StepRow[]): str
       `| ${id} | ${pct(r.final.testAccuracy)} | ${b ? `${pct(b.final.testAccuracy)} (${base})` : base ? `${base} not run yet` : `FP ${r.fpAccuracy === undefined ? '—' : pct(r.fpAccuracy)}`} | ${b ? points(100 * (r.final.testAccuracy - b.final.testAccuracy)) : r.fpAccuracy !== undefined ? points(100 * (r.final.testAccuracy - r.fpAccuracy)) + ' vs FP' : ''} | ${r.history.length} |`,
     );
   }
-  return [...lines, ''];
+  return [...lines, ...(m.after ? m.after(recs) : []), ''];
 }
 
 export async function renderMethods(): Promise<string> {
