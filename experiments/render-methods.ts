@@ -222,7 +222,7 @@ function slbHardening(recs: Map<string, RunRecord>): string[] {
     ...(early.length
       ? [
           '',
-          `Where the mean top probability passes ${HARD} within the first half of the budget — ${early.join(', ')} — the search is over early and the remaining epochs retrain fixed choices; a slower hardening (a lower \`--slb-t-end\` or \`--slb-lr\`) is the next thing to try there.`,
+          `Where the mean top probability passes ${HARD} within the first half of the budget — ${early.join(', ')} — the choices are close to one-hot for the rest of the budget, so the search had little time to move weights between values; a slower hardening (a lower \`--slb-t-end\` or \`--slb-lr\`) is the next thing to try there.`,
         ]
       : []),
   ];
