@@ -3,7 +3,7 @@
 // agreement with the training simulation (same top-1, logits within one output step; see
 // src/deploy/runtime/agreement.ts). Prints one JSON row per run; runs that are not on this
 // machine are skipped and said so.
-// Usage: node dist/bench/deploy.js [--runs id,id,...] [--limit n] [--record results/bench-deploy.json]
+// Usage: node dist/bench/deploy.js [--set baselines|methods] [--runs id,id,...] [--limit n] [--record results/bench-deploy.json]
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -32,16 +32,36 @@ const defaultRuns = [
   'fp-fashion-vgg9.lsq-w2a2',
 ];
 
+// The seed and related methods (issues 4 and 9): each ends in a format the packed file must carry
+// as trained — MPQ's flags, DropBits' per-layer settled widths, SLB's and ESB's grids, and PQ's
+// codebooks and indices (PQ runs its layers in float on decoded weights).
+const methodRuns = [
+  'fp-mnist-lenet5.dropbits-learn-w4a4',
+  'fp-mnist-lenet5.slb-w2a4',
+  'fp-mnist-lenet5.pq-large',
+  'fp-fashion-vgg9.mpq-w3a4-budget',
+  'fp-fashion-vgg9.dropbits-learn-w4a4',
+  'fp-fashion-vgg9.dropbits-w2a4',
+  'fp-fashion-vgg9.slb-w2a4',
+  'fp-fashion-vgg9.fmt-esb-w3a4',
+  'fp-fashion-vgg9.pq-large',
+];
+const sets: Record<string, string[]> = { baselines: defaultRuns, methods: methodRuns };
+
 async function main(): Promise<void> {
   const o = new Command()
-    .option('--runs <list>', 'run ids under runs/', defaultRuns.join(','))
+    .option('--set <name>', `a named list of runs: ${Object.keys(sets).join(', ')}`, 'baselines')
+    .option('--runs <list>', 'run ids under runs/ (instead of --set)')
     .option('--limit <n>', 'first n test images')
     .option('--record <file>', 'write a JSON record')
     .parse()
-    .opts<{ runs: string; limit?: string; record?: string }>();
+    .opts<{ set: string; runs?: string; limit?: string; record?: string }>();
+  const set = sets[o.set];
+  if (!set) throw new Error(`--set: '${o.set}' is not a run list (expected ${Object.keys(sets).join(' or ')})`);
+  const ids = o.runs ? o.runs.split(',') : set;
   await initEngine({ quiet: true });
   const rows: Record<string, unknown>[] = [];
-  for (const id of o.runs.split(',')) {
+  for (const id of ids) {
     const file = path.join('runs', id, 'checkpoint.lbck');
     if (!existsSync(file)) {
       console.error(`bench: ${file} is not here; skipped (run it with node dist/experiments/run.js ${id})`);
@@ -73,7 +93,10 @@ async function main(): Promise<void> {
     rows.push(row);
     console.log(JSON.stringify(row));
   }
-  if (o.record) writeBenchRecord(o.record, 'bench-deploy', `node dist/bench/deploy.js --record ${o.record}`, rows);
+  const how = [o.runs ? `--runs ${o.runs}` : o.set === 'baselines' ? '' : `--set ${o.set}`, o.limit ? `--limit ${o.limit}` : '']
+    .filter(Boolean)
+    .join(' ');
+  if (o.record) writeBenchRecord(o.record, 'bench-deploy', `node dist/bench/deploy.js ${how ? how + ' ' : ''}--record ${o.record}`, rows);
 }
 
 main().catch((e: Error) => {

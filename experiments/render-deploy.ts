@@ -70,10 +70,25 @@ export function renderDeploy(): string[] {
       );
     lines.push('');
   }
-  const dep = read<DeployRow>('bench-deploy.json');
-  lines.push('### Trained models through pack → load → run', '');
-  if (!dep) lines.push('Not measured yet: `node dist/bench/deploy.js --record results/bench-deploy.json`.', '');
+  lines.push(...deployTable('### Trained models through pack → load → run', 'bench-deploy.json', ''));
+  lines.push(
+    ...deployTable(
+      '### The seed and related methods through pack → load → run (issues 4 and 9)',
+      'bench-deploy-methods.json',
+      '--set methods ',
+      "Each method's trained checkpoint as it is stored: MPQ with its flags, DropBits at the per-layer widths it settled on, SLB and ESB on their grids, PQ as codebooks and indices (its layers run in float on the decoded weights, with float activations).",
+    ),
+  );
+  return lines;
+}
+
+function deployTable(heading: string, file: string, flags: string, intro?: string): string[] {
+  const lines: string[] = [];
+  const dep = read<DeployRow>(file);
+  lines.push(heading, '');
+  if (!dep) lines.push(`Not measured yet: \`node dist/bench/deploy.js ${flags}--record results/${file}\`.`, '');
   else {
+    if (intro) lines.push(intro, '');
     lines.push(
       `\`${dep.command}\` on ${provenance(dep)}. Each experiment's quantized checkpoint is packed, loaded and run on its whole`,
       'test set by the integer runtime, and compared image by image with the training simulation (the same model in tfjs with',
