@@ -36,8 +36,8 @@ const defaultRuns = [
 // as trained — MPQ's flags, DropBits' per-layer settled widths, SLB's and ESB's grids, and PQ's
 // codebooks and indices (PQ runs its layers in float on decoded weights).
 const methodRuns = [
-  'fp-mnist-lenet5.dropbits-learn-w4a4',
-  'fp-mnist-lenet5.slb-w2a4',
+  'fp-fashion-lenet5.dropbits-learn-w4a4',
+  'fp-fashion-lenet5.slb-w2a4',
   'fp-mnist-lenet5.pq-large',
   'fp-fashion-vgg9.mpq-w3a4-budget',
   'fp-fashion-vgg9.dropbits-learn-w4a4',
