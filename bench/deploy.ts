@@ -16,7 +16,7 @@ import { writeBenchRecord } from './step-timing.js';
 
 // Integer-activation runs of every method family (float-activation rows such as BWN/TWN run
 // their convolutions in float on the portable path and are left to `lowbit run`).
-const defaultRuns = [
+const baselineRuns = [
   'fp-mnist-lenet5.ptq-w8a8',
   'fp-mnist-lenet5.ste-int-w4a4',
   'fp-mnist-lenet5.lsq-w4a4',
@@ -46,18 +46,19 @@ const methodRuns = [
   'fp-fashion-vgg9.fmt-esb-w3a4',
   'fp-fashion-vgg9.pq-large',
 ];
-const sets: Record<string, string[]> = { baselines: defaultRuns, methods: methodRuns };
+const sets: Record<string, string[]> = { baselines: baselineRuns, methods: methodRuns };
 
 async function main(): Promise<void> {
-  const o = new Command()
+  const cmd = new Command()
     .option('--set <name>', `a named list of runs: ${Object.keys(sets).join(', ')}`, 'baselines')
     .option('--runs <list>', 'run ids under runs/ (instead of --set)')
     .option('--limit <n>', 'first n test images')
     .option('--record <file>', 'write a JSON record')
-    .parse()
-    .opts<{ set: string; runs?: string; limit?: string; record?: string }>();
+    .parse();
+  const o = cmd.opts<{ set: string; runs?: string; limit?: string; record?: string }>();
   const set = sets[o.set];
   if (!set) throw new Error(`--set: '${o.set}' is not a run list (expected ${Object.keys(sets).join(' or ')})`);
+  if (o.runs && cmd.getOptionValueSource('set') === 'cli') throw new Error('give --set or --runs, not both');
   const ids = o.runs ? o.runs.split(',') : set;
   await initEngine({ quiet: true });
   const rows: Record<string, unknown>[] = [];

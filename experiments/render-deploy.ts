@@ -70,23 +70,23 @@ export function renderDeploy(): string[] {
       );
     lines.push('');
   }
-  lines.push(...deployTable('### Trained models through pack → load → run', 'bench-deploy.json', ''));
+  lines.push(...deployTable('### Trained models through pack → load → run', 'bench-deploy.json', 'node dist/bench/deploy.js'));
   lines.push(
     ...deployTable(
       '### The seed and related methods through pack → load → run (issues 4 and 9)',
       'bench-deploy-methods.json',
-      '--set methods ',
+      'node dist/bench/deploy.js --set methods',
       "Each method's trained checkpoint as it is stored: MPQ with its flags, DropBits at the per-layer widths it settled on, SLB and ESB on their grids, PQ as codebooks and indices (its layers run in float on the decoded weights, with float activations).",
     ),
   );
   return lines;
 }
 
-function deployTable(heading: string, file: string, flags: string, intro?: string): string[] {
+function deployTable(heading: string, file: string, command: string, intro?: string): string[] {
   const lines: string[] = [];
   const dep = read<DeployRow>(file);
   lines.push(heading, '');
-  if (!dep) lines.push(`Not measured yet: \`node dist/bench/deploy.js ${flags}--record results/${file}\`.`, '');
+  if (!dep) lines.push(`Not measured yet: \`${command} --record results/${file}\`.`, '');
   else {
     if (intro) lines.push(intro, '');
     lines.push(

@@ -186,10 +186,10 @@ function slbMemory(recs: Map<string, RunRecord>): string {
   const byModel = new Map<string, { weights: number; cells: Map<number, number> }>();
   for (const r of recs.values()) {
     const ms = r.methodSummary as SlbSummary | undefined;
-    const base = experiments.find((e) => e.id === r.id);
-    if (ms?.method !== 'slb' || base?.group !== 'quant') continue;
-    const model = experiments.find((e) => e.id === base.base);
-    const name = model?.group === 'fp' ? model.config.model : base.base;
+    const run = experiments.find((e) => e.id === r.id);
+    if (ms?.method !== 'slb' || run?.group !== 'quant') continue;
+    const fp = experiments.find((e) => e.id === run.base);
+    const name = fp?.group === 'fp' ? fp.config.model : run.base;
     const entry = byModel.get(name) ?? { weights: ms.layers.reduce((a, l) => a + l.weights, 0), cells: new Map() };
     entry.cells.set(Math.max(...ms.layers.map((l) => l.values)), ms.logitBytes);
     byModel.set(name, entry);
@@ -216,9 +216,12 @@ function slbHardening(recs: Map<string, RunRecord>): string[] {
     const at = r.confidence.findIndex((c) => c >= HARD);
     return at >= 0 && at + 1 <= r.confidence.length / 2 ? [`${r.id} (epoch ${at + 1} of ${r.confidence.length})`] : [];
   });
+  // One temperature line when every run followed the same schedule, else each run's own.
+  const temps = (r: (typeof runs)[number]) => r.temperature.map((t) => t.toFixed(1)).join(' / ');
+  const shared = runs.every((r) => temps(r) === temps(runs[0]));
   return [
     '',
-    `How fast the choices hardened — mean probability of each weight's most likely value at the end of each epoch (temperature ${runs[0].temperature.map((t) => t.toFixed(1)).join(' / ')}): ${runs.map((r) => `${r.id} ${r.confidence.map((c) => c.toFixed(3)).join(' / ')}`).join('; ')}.`,
+    `How fast the choices hardened — mean probability of each weight's most likely value at the end of each epoch${shared ? ` (temperature ${temps(runs[0])})` : ''}: ${runs.map((r) => `${r.id} ${r.confidence.map((c) => c.toFixed(3)).join(' / ')}${shared ? '' : ` (temperature ${temps(r)})`}`).join('; ')}.`,
     ...(early.length
       ? [
           '',
