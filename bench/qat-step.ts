@@ -6,7 +6,7 @@ import { tf } from '../src/engine/tf.js';
 import { initEngine } from '../src/engine/setup.js';
 import { buildModel } from '../src/models/zoo.js';
 import { quantizeModel, type QuantizeConfig } from '../src/nn/quantize-model.js';
-import { timeTrainSteps, writeBenchRecord } from './step-timing.js';
+import { timeTrainStepsInterleaved, writeBenchRecord } from './step-timing.js';
 import type { InputShape } from '../src/models/common.js';
 
 const cases: Record<string, { batch: number; shape: InputShape }> = {
@@ -32,12 +32,11 @@ async function main(): Promise<void> {
   for (const name of o.models.split(',')) {
     const c = cases[name];
     if (!c) throw new Error(`unknown model '${name}'`);
-    // FP and QAT steps interleaved per configuration so machine noise hits both alike.
+    // FP and QAT steps take turns so machine noise hits both alike.
     for (const [label, cfg] of Object.entries(configs)) {
       const fp = buildModel(name, { inputShape: c.shape, numClasses: 10, seed: 1 });
       const { model: q } = await quantizeModel(fp, cfg);
-      const fpS = timeTrainSteps(fp, c.batch, c.shape, Number(o.steps));
-      const qS = timeTrainSteps(q, c.batch, c.shape, Number(o.steps));
+      const [fpS, qS] = timeTrainStepsInterleaved([{ model: fp }, { model: q }], c.batch, c.shape, Number(o.steps));
       const row = {
         model: name,
         batch: c.batch,

@@ -13,31 +13,47 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** A model to time, with a retraining method's step hooks if it has any. */
+export interface TimedModel {
+  model: tf.LayersModel;
+  hooks?: StepHooks;
+}
+
 /**
- * Median seconds per step over `steps` timed steps after 3 warm-up steps; a retraining method's
- * step hooks, if given, run inside the timed step as in training.
+ * Median seconds per step of each model over `steps` timed steps after 3 warm-up steps. The
+ * models take turns one step at a time, so a noisy machine slows them alike and their ratio
+ * holds. A method's step hooks run inside its timed step as in training.
  */
-export function timeTrainSteps(model: tf.LayersModel, batch: number, shape: InputShape, steps: number, hooks?: StepHooks): number {
+export function timeTrainStepsInterleaved(entries: TimedModel[], batch: number, shape: InputShape, steps: number): number[] {
   const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 1);
   const y = tf.tensor1d(
     Array.from({ length: batch }, (_, i) => i % 10),
     'int32',
   );
-  const opt = new Optimizer({ kind: 'sgd', momentum: 0.9, weightDecay: 5e-4, nesterov: false });
-  const vars = trainableVariables(model);
-  const times: number[] = [];
-  for (let i = 0; i < steps + 3; i++) {
-    const t0 = performance.now();
-    hooks?.beforeStep?.(i / 100, i);
-    // A method's soft targets (pq's teacher forward) are part of its step.
-    const soft = hooks?.targets?.(x);
-    trainStep(model, x, y, opt, 0.01, vars, hooks?.gradients, soft);
-    soft?.dispose();
-    hooks?.afterStep?.(i / 100, i);
-    if (i >= 3) times.push((performance.now() - t0) / 1000);
-  }
+  const runs = entries.map((e) => ({
+    ...e,
+    opt: new Optimizer({ kind: 'sgd', momentum: 0.9, weightDecay: 5e-4, nesterov: false }),
+    vars: trainableVariables(e.model),
+    times: [] as number[],
+  }));
+  for (let i = 0; i < steps + 3; i++)
+    for (const r of runs) {
+      const t0 = performance.now();
+      r.hooks?.beforeStep?.(i / 100, i);
+      // A method's soft targets (pq's teacher forward) are part of its step.
+      const soft = r.hooks?.targets?.(x);
+      trainStep(r.model, x, y, r.opt, 0.01, r.vars, r.hooks?.gradients, soft);
+      soft?.dispose();
+      r.hooks?.afterStep?.(i / 100, i);
+      if (i >= 3) r.times.push((performance.now() - t0) / 1000);
+    }
   tf.dispose([x, y]);
-  return median(times);
+  return runs.map((r) => median(r.times));
+}
+
+/** Median seconds per step of one model (see timeTrainStepsInterleaved). */
+export function timeTrainSteps(model: tf.LayersModel, batch: number, shape: InputShape, steps: number, hooks?: StepHooks): number {
+  return timeTrainStepsInterleaved([{ model, hooks }], batch, shape, steps)[0];
 }
 
 /** Writes a benchmark's rows as a JSON record (what docs/RESULTS.md is rendered from). */
