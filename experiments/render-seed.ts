@@ -68,15 +68,25 @@ function mpqPerLayer(records: Records): string[] {
 function sqCurves(records: Records): string[] {
   const lines: string[] = [];
   for (const base of bases().filter((b) => b.includes('vgg9'))) {
-    for (const name of ['bwn', 'twn']) {
-      const a = records.get(`${base}.ste-${name}`),
-        b = records.get(`${base}.sq-${name}`);
+    for (const [name, suffix] of ['bwn', 'twn'].flatMap((n) => [
+      [n, ''],
+      [n, '-long'],
+    ])) {
+      const a = records.get(`${base}.ste-${name}${suffix}`),
+        b = records.get(`${base}.sq-${name}${suffix}`);
       if (!a || !b || 100 * (b.final.testAccuracy - a.final.testAccuracy) >= 0.3) continue;
       const ratio = (i: number) => (b.history[i]?.method as { sqRatio?: number } | undefined)?.sqRatio;
       const full = b.history.filter((h) => (h.method as { sqRatio?: number } | undefined)?.sqRatio === 1).length;
       const last = b.history.length - 1;
       const climbing = last > 0 && b.history[last].testAccuracy > b.history[last - 1].testAccuracy;
-      const long = records.get(`${base}.sq-${name}-long`);
+      const longSte = records.get(`${base}.ste-${name}-long`),
+        longSq = records.get(`${base}.sq-${name}-long`);
+      // The short pair points to the long one; the long pair's own curves end the story.
+      const longNote = suffix
+        ? ''
+        : longSte && longSq
+          ? `at ${longSq.history.length} epochs STE ends at ${pct(longSte.final.testAccuracy)} and SQ at ${pct(longSq.final.testAccuracy)} (${points(100 * (longSq.final.testAccuracy - longSte.final.testAccuracy))} points; the pair in the table above)`
+          : `the next experiment is the pair at twice the epochs (\`node dist/experiments/run.js ${base}.ste-${name}-long ${base}.sq-${name}-long\`)`;
       // What SQ could recover at most: the baseline's loss against the FP checkpoint it started from.
       const fp = records.get(base);
       const fpNote = fp
@@ -88,9 +98,9 @@ function sqCurves(records: Records): string[] {
         : '';
       lines.push(
         '',
-        `#### ${base}: SQ-${name.toUpperCase()} against ${name.toUpperCase()} epoch by epoch`,
+        `#### ${base}: SQ-${name.toUpperCase()} against ${name.toUpperCase()} epoch by epoch (${b.history.length} epochs)`,
         '',
-        `Test accuracy of the fully quantized network after each epoch (SQ evaluates with every weight quantized, whatever its ratio). SQ spends ${full} of its ${b.history.length} epochs at ratio 1, where the STE baseline spends all ${a.history.length} (its final train accuracy ${pct(a.history[a.history.length - 1].trainAccuracy)}, SQ's ${pct(b.history[last].trainAccuracy)})${climbing ? "; SQ's test accuracy was still rising in its last epoch" : ''}. ${differenceNoise(a.final.testAccuracy, b.final.testAccuracy, spreadOf(records, base))} The target is +0.3.${fpNote} Whether longer stages close the gap: ${long ? 'see the 16-epoch pair in the table above' : `the next experiment is the pair at twice the epochs (\`node dist/experiments/run.js ${base}.ste-${name}-long ${base}.sq-${name}-long\`)`}.`,
+        `Test accuracy of the fully quantized network after each epoch (SQ evaluates with every weight quantized, whatever its ratio). SQ spends ${full} of its ${b.history.length} epochs at ratio 1, where the STE baseline spends all ${a.history.length} (its final train accuracy ${pct(a.history[a.history.length - 1].trainAccuracy)}, SQ's ${pct(b.history[last].trainAccuracy)})${climbing ? "; SQ's test accuracy was still rising in its last epoch" : ''}. ${differenceNoise(a.final.testAccuracy, b.final.testAccuracy, spreadOf(records, base))} The target is +0.3.${fpNote}${longNote ? ` Whether longer stages close the gap: ${longNote}.` : ''}`,
         '',
         '| epoch | SQ ratio | STE test | SQ test | SQ train |',
         '|---|---|---|---|---|',
