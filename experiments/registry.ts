@@ -153,7 +153,7 @@ experiments.push(
   ...seedMethodExperiments('fp-mnist-lenet5', 'MNIST lenet5', { sqEpochs: 8, qatEpochs: 5, ablations: true }),
   // Fashion-MNIST lenet5 loses accuracy when quantized (issue 3: W4A4 -0.54, W2A2 -8.6 points), where
   // MNIST lenet5 and Fashion vgg9 lose almost none: the base where the methods have a loss to recover.
-  ...seedMethodExperiments('fp-fashion-lenet5', 'Fashion-MNIST lenet5', { sqEpochs: 8, qatEpochs: 5, ablations: false, longSqEpochs: 16 }),
+  ...seedMethodExperiments('fp-fashion-lenet5', 'Fashion-MNIST lenet5', { sqEpochs: 8, qatEpochs: 5, ablations: true, longSqEpochs: 16 }),
   ...seedMethodExperiments('fp-fashion-vgg9', 'Fashion-MNIST vgg9', { sqEpochs: 8, qatEpochs: 5, ablations: false, longSqEpochs: 16 }),
   ...relatedMethodExperiments('fp-mnist-lenet5', 'MNIST lenet5', { qatEpochs: 5 }),
   ...relatedMethodExperiments('fp-fashion-lenet5', 'Fashion-MNIST lenet5', { qatEpochs: 5 }),

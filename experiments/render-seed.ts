@@ -158,21 +158,24 @@ function sqSection(records: Records): string[] {
       '',
       '#### SQ ablations',
       '',
-      'Each variant changes one choice of the default SQ (channel partition, linear probability, stochastic roulette) and is compared with it; same epochs.',
+      'Each variant changes one choice of the default SQ (channel partition, linear probability, stochastic roulette, a learning-rate restart at each stage) and is compared with it and with the STE baseline of the same budget; same epochs.',
       '',
-      '| experiment | variant | test accuracy | Δ vs default SQ (points) | wall time |',
-      '|---|---|---|---|---|',
+      '| experiment | variant | test accuracy | Δ vs default SQ (points) | Δ vs STE (points) | wall time |',
+      '|---|---|---|---|---|---|',
     );
     for (const e of abl) {
       const r = records.get(e.id),
         ref = e.compareTo ? records.get(e.compareTo) : undefined;
+      // The default SQ row's own baseline: STE with the same format and epochs.
+      const steId = quant().find((x) => x.id === e.compareTo)?.compareTo;
+      const ste = steId ? records.get(steId) : undefined;
       const what = e.title.split(', ').slice(-1)[0];
       if (!r) {
-        lines.push(`| ${e.id} | ${what} | ${notRun(e)} | | |`);
+        lines.push(`| ${e.id} | ${what} | ${notRun(e)} | | | |`);
         continue;
       }
-      const d = ref ? points(100 * (r.final.testAccuracy - ref.final.testAccuracy)) : '';
-      lines.push(`| ${e.id} | ${what} | ${pct(r.final.testAccuracy)} | ${d} | ${minutes(r.wallSeconds)} |`);
+      const against = (x: RunRecord | undefined) => (x ? points(100 * (r.final.testAccuracy - x.final.testAccuracy)) : '');
+      lines.push(`| ${e.id} | ${what} | ${pct(r.final.testAccuracy)} | ${against(ref)} | ${against(ste)} | ${minutes(r.wallSeconds)} |`);
     }
   }
   return [...lines, ''];

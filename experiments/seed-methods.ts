@@ -72,6 +72,7 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
       ['constant', 'constant probability', { probability: 'constant' }],
       ['softmax', 'softmax probability', { probability: 'softmax' }],
       ['sigmoid', 'sigmoid probability', { probability: 'sigmoid' }],
+      ['one-lr', 'one learning-rate schedule over all stages', { restartLr: false }],
     ];
     for (const [suffix, what, sq] of variants)
       add({

@@ -24,6 +24,7 @@ export interface QuantizeFlags extends RunFlags {
   sqPartition?: string;
   sqProbability?: string;
   sqSelection?: string;
+  sqRestart: boolean;
   mpqTau?: number;
   mpqBudget?: number;
   mpqGrantAt?: number;
@@ -67,6 +68,7 @@ const METHOD_FLAGS: Record<MethodWithOptions, Record<string, keyof QuantizeFlags
 
 /** Options a `--no-…` flag sets to a fixed value (the feature turned off). */
 const SWITCHES: Partial<Record<MethodWithOptions, { key: string; off: unknown; flag: keyof QuantizeFlags }>> = {
+  sq: { key: 'restartLr', off: false, flag: 'sqRestart' },
   mpq: { key: 'beta', off: 1, flag: 'mpqThresholdLr' }, // gradient scale 1: no threshold-aware learning rate
   dropbits: { key: 'learnRates', off: false, flag: 'dropbitsLearn' },
   pq: { key: 'distill', off: false, flag: 'pqDistill' },

@@ -87,6 +87,7 @@ export function quantizeCommand(): Command {
     .option('--sq-partition <p>', 'sq: select output channels or single weights (default channel)', oneOf(['channel', 'element']))
     .option('--sq-probability <f>', 'sq: selection weight of the error (default linear)', oneOf(probabilityFunctions))
     .option('--sq-selection <s>', 'sq: stochastic roulette or deterministic largest errors', oneOf(['stochastic', 'deterministic']))
+    .option('--no-sq-restart', 'sq: one learning-rate schedule over all stages instead of a restart at each')
     .option('--mpq-tau <x>', `mpq: grant the extra bit above this switch frequency (default ${DEFAULT_TAU})`, positiveNumber)
     .option('--mpq-budget <share>', 'mpq: grant the extra bit to this share of weights, most frequent switchers first', positiveNumber)
     .option('--mpq-grant-at <share>', 'mpq: when to grant, as a share of the retraining (default 0.5)', positiveNumber)

@@ -201,4 +201,20 @@ test('SQ stages split the retraining evenly and restart the learning-rate schedu
   assert.throws(() => sqOptionsSchema.parse({ stages: [0.5, 0.9] }), /last stage must quantize everything/);
   assert.throws(() => sqOptionsSchema.parse({ stages: [0.75, 0.5, 1] }), /ratios must increase/);
   assert.deepEqual(sqOptionsSchema.parse({}).stages, [0.5, 0.75, 0.875, 1]);
+  // The ablation without restarts: one cosine over all 8 epochs, the stages still change the ratio.
+  const once = sqMethod.start!({
+    model,
+    plan,
+    options: { restartLr: false },
+    seed: 1,
+    epochs: 8,
+    stepsPerEpoch: 10,
+    lr: { lr: 0.1, schedule: { kind: 'cosine' }, warmupEpochs: 0, epochs: 8 },
+  });
+  assert.ok(Math.abs(once.lrAt!(0) - 0.1) < 1e-12);
+  assert.ok(Math.abs(once.lrAt!(4) - 0.05) < 1e-12, 'half of the one schedule at the middle of the retraining');
+  assert.ok(once.lrAt!(6) < 0.02, 'the last stage starts low, not at the full rate');
+  once.beforeStep!(6.5, 65);
+  assert.equal(once.status!(), 'SQ ratio 1');
+  assert.equal(once.summary().restartLr, false);
 });

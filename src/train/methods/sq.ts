@@ -1,6 +1,6 @@
 // `sq`: stochastic quantization (Dong et al. 2017, SPEC.md §3). Retraining runs in stages of
 // equal length with SQ ratios r (default 0.5 → 0.75 → 0.875 → 1), each restarting the
-// learning-rate schedule. In every training step each low-bit layer keeps ⌊(1 - r)·m⌋ of its
+// learning-rate schedule (or, as an ablation, one schedule over all stages). In every training step each low-bit layer keeps ⌊(1 - r)·m⌋ of its
 // m units (output channels, or single weights) at full precision, drawn afresh by roulette on
 // their quantization error (sq-select.ts); the rest are quantized with the layer's format. The
 // backward pass updates the real-valued weights of both parts: full-precision units get their
@@ -21,6 +21,11 @@ export const sqOptionsSchema = z
     probability: z.enum(probabilityFunctions).default('linear'),
     /** Roulette on the errors, or the largest errors (ablation). */
     selection: z.enum(['stochastic', 'deterministic']).default('stochastic'),
+    /**
+     * Restart the learning-rate schedule at every stage (SPEC.md), or run one schedule over all
+     * stages, which leaves the fully quantized last stage at the low end of the schedule only.
+     */
+    restartLr: z.boolean().default(true),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -73,6 +78,7 @@ function startSq(ctx: MethodContext): MethodRun {
   });
   return {
     lrAt(t) {
+      if (!o.restartLr) return learningRate(ctx.lr, t);
       const s = sqStage(t, ctx.epochs, n);
       return learningRate({ ...ctx.lr, epochs: stageEpochs, warmupEpochs: 0 }, t - s * stageEpochs);
     },
@@ -88,6 +94,7 @@ function startSq(ctx: MethodContext): MethodRun {
       partition: o.partition,
       probability: o.probability,
       selection: o.selection,
+      restartLr: o.restartLr,
       layers: layers.map((l) => l.layer.name),
       lastKeptShare: Array.from(kept),
     }),
