@@ -331,7 +331,7 @@ function benchSection(): string[] {
     ];
   const b = JSON.parse(readFileSync(f, 'utf8')) as MethodBench;
   lines.push(
-    `Median seconds per training step with the method's per-step work (SQ selection; MPQ code tracking and threshold-aware learning rate) against plain STE QAT of the same format, in the same run. Produced by \`${b.command}\` on ${provenance(b)}. Issue 4 target: SQ and MPQ at most 1.3× the plain QAT step (vgg9, batch 64); the other methods (issue 9: SLB, ESB, DropBits against STE on the same grid, PQ against a float step) have no target, their cost is reported.`,
+    `Median seconds per training step with the method's per-step work (SQ selection; MPQ code tracking and threshold-aware learning rate) against plain STE QAT of the same format, in the same run, the two taking turns step by step so that machine noise slows both alike. Produced by \`${b.command}\` on ${provenance(b)}. Issue 4 target: SQ and MPQ at most 1.3× the plain QAT step (vgg9, batch 64); the other methods (issue 9: SLB, ESB, DropBits against STE on the same grid, PQ against a float step) have no target, their cost is reported.`,
     '',
     '| model | batch | method | QAT step (s) | method step (s) | ratio |',
     '|---|---|---|---|---|---|',

@@ -68,7 +68,7 @@ function renderQatBench(): string[] {
   if (!existsSync(f)) return [...lines, 'Not measured yet: `node dist/bench/qat-step.js --record results/bench-qat-step.json`.', ''];
   const b = JSON.parse(readFileSync(f, 'utf8')) as QatBenchRecord;
   lines.push(
-    `Median seconds per training step of the same model in full precision and with fake-quantized weights and activations (first conv and last FC at 8 bits), in the same run. Produced by \`${b.command}\` on ${b.machine.cpu} (${b.machine.cores} cores, ${b.machine.engine}), commit \`${b.gitCommit.slice(0, 8)}${b.gitDirty ? '+' : ''}\`, ${b.finishedAt.slice(0, 10)}. Issue 3's target: vgg9 W4A4 at most 1.15x the FP step.`,
+    `Median seconds per training step of the same model in full precision and with fake-quantized weights and activations (first conv and last FC at 8 bits), in the same run, the two taking turns step by step. Produced by \`${b.command}\` on ${b.machine.cpu} (${b.machine.cores} cores, ${b.machine.engine}), commit \`${b.gitCommit.slice(0, 8)}${b.gitDirty ? '+' : ''}\`, ${b.finishedAt.slice(0, 10)}. Issue 3's target: vgg9 W4A4 at most 1.15x the FP step.`,
     '',
     '| model | batch | quantization | FP step (s) | QAT step (s) | ratio |',
     '|---|---|---|---|---|---|',
