@@ -177,8 +177,36 @@ function sqSection(records: Records): string[] {
       const against = (x: RunRecord | undefined) => (x ? points(100 * (r.final.testAccuracy - x.final.testAccuracy)) : '');
       lines.push(`| ${e.id} | ${what} | ${pct(r.final.testAccuracy)} | ${against(ref)} | ${against(ste)} | ${minutes(r.wallSeconds)} |`);
     }
+    lines.push(...bestVariants(records, abl));
   }
   return [...lines, ''];
+}
+
+/** Per base and format: the most accurate SQ run (default or variant) against the STE baseline. */
+function bestVariants(records: Records, abl: QuantExperiment[]): string[] {
+  const lines: string[] = [];
+  for (const defaultId of [...new Set(abl.map((e) => e.compareTo ?? ''))]) {
+    const steId = quant().find((x) => x.id === defaultId)?.compareTo;
+    const ste = steId ? records.get(steId) : undefined;
+    const runs = [defaultId, ...abl.filter((e) => e.compareTo === defaultId).map((e) => e.id)].flatMap((id) => {
+      const r = records.get(id);
+      return r ? [{ id, r }] : [];
+    });
+    if (!ste || runs.length < 2) continue;
+    const best = runs.reduce((a, b) => (b.r.final.testAccuracy > a.r.final.testAccuracy ? b : a));
+    const d = 100 * (best.r.final.testAccuracy - ste.final.testAccuracy);
+    const sd = spreadOf(records, quant().find((x) => x.id === defaultId)?.base ?? '')?.sd;
+    const verdict =
+      d <= 0
+        ? 'no SQ setting beats STE here'
+        : sd === undefined
+          ? 'SQ beats STE here'
+          : `above STE by ${d <= Math.SQRT2 * sd ? 'less' : 'more'} than two single runs differ by chance (±${(Math.SQRT2 * sd).toFixed(2)}), and picking the best of ${runs.length} favours chance too`;
+    lines.push(
+      `- ${defaultId}: the best of ${runs.length} SQ runs is ${best.id} at ${pct(best.r.final.testAccuracy)}, ${points(d)} points against STE (${pct(ste.final.testAccuracy)}); ${verdict}.`,
+    );
+  }
+  return lines.length ? ['', 'The best SQ setting per base and format (default and every variant) against STE:', '', ...lines] : [];
 }
 
 function mpqSection(records: Records): string[] {
