@@ -85,7 +85,7 @@ const methods: Method[] = [
     name: 'sq',
     title: 'Stochastic quantization (`--method sq`, Dong et al. 2017)',
     what: 'In every step a random share of the output channels (or single weights), drawn by roulette on their quantization error, stays in full precision; the share shrinks over four stages (ratios 0.5 → 0.75 → 0.875 → 1), each restarting the learning rate.',
-    when: 'Binary and ternary weights, where quantizing everything at once hurts most; the ablations show what partition, selection and probability function change.',
+    when: "Binary and ternary weights trained from scratch, the paper's setting, where quantizing everything at once hurts most. Starting from a trained FP checkpoint, as every run here does, try plain STE first: the table below holds SQ against it at the same budget, and RESULTS' ablations show what partition, selection, probability function and the learning-rate restarts change.",
     memory: 'One error per channel (or a mask per weight) per step.',
     bench: ['sq'],
     rows: perBase((b) => [
