@@ -166,9 +166,7 @@ function sqSection(records: Records): string[] {
     for (const e of abl) {
       const r = records.get(e.id),
         ref = e.compareTo ? records.get(e.compareTo) : undefined;
-      // The default SQ row's own baseline: STE with the same format and epochs.
-      const steId = quant().find((x) => x.id === e.compareTo)?.compareTo;
-      const ste = steId ? records.get(steId) : undefined;
+      const ste = steBaseline(records, e.compareTo);
       const what = e.title.split(', ').slice(-1)[0];
       if (!r) {
         lines.push(`| ${e.id} | ${what} | ${notRun(e)} | | | |`);
@@ -182,12 +180,17 @@ function sqSection(records: Records): string[] {
   return [...lines, ''];
 }
 
+/** The STE record a default SQ row is compared with (same format and epochs), if it has run. */
+function steBaseline(records: Records, sqId: string | undefined): RunRecord | undefined {
+  const steId = quant().find((x) => x.id === sqId)?.compareTo;
+  return steId ? records.get(steId) : undefined;
+}
+
 /** Per base and format: the most accurate SQ run (default or variant) against the STE baseline. */
 function bestVariants(records: Records, abl: QuantExperiment[]): string[] {
   const lines: string[] = [];
   for (const defaultId of [...new Set(abl.map((e) => e.compareTo ?? ''))]) {
-    const steId = quant().find((x) => x.id === defaultId)?.compareTo;
-    const ste = steId ? records.get(steId) : undefined;
+    const ste = steBaseline(records, defaultId);
     const runs = [defaultId, ...abl.filter((e) => e.compareTo === defaultId).map((e) => e.id)].flatMap((id) => {
       const r = records.get(id);
       return r ? [{ id, r }] : [];

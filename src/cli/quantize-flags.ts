@@ -151,6 +151,8 @@ export function quantizeCommandLine(o: QuantizeOptionsInput, out: string): strin
     for (const [k, v] of Object.entries((o as Record<string, unknown>)[m] ?? {})) {
       if (s?.key === k && v === s.off) parts.push(negated(s.flag));
       else if (METHOD_FLAGS[m][k]) parts.push(`${kebab(METHOD_FLAGS[m][k])} ${value(v)}`);
+      // A switch left on is the method's default: no flag says so.
+      else if (s?.key === k) continue;
       else throw new Error(`${m} option '${k}' has no command-line flag`);
     }
   }

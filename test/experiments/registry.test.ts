@@ -6,7 +6,7 @@ import { experiments, cliFor } from '../../experiments/registry.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { parseQuantizeOptions } from '../../src/train/quantize.js';
 import { quantizeCommand } from '../../src/cli/quantize.js';
-import { optionsFromFlags, type QuantizeFlags } from '../../src/cli/quantize-flags.js';
+import { optionsFromFlags, quantizeCommandLine, type QuantizeFlags } from '../../src/cli/quantize-flags.js';
 import { activationSpec, type MethodOptions } from '../../src/train/methods/method.js';
 
 test('experiment ids are unique and configurations are valid', () => {
@@ -60,4 +60,10 @@ test('the command line printed for each quantization experiment parses back into
     assert.ok(flags, `${e.id}: the command did not run`);
     assert.deepEqual(parseQuantizeOptions(optionsFromFlags(flags)), parseQuantizeOptions(e.options), `${e.id}: ${line}`);
   }
+});
+
+test('a switch left at its default prints no flag, and turned off prints its --no- flag', () => {
+  const o = { from: 'a.lbck', method: 'sq', format: 'binary', wbits: 2, abits: null } as const;
+  assert.doesNotMatch(quantizeCommandLine({ ...o, sq: { restartLr: true } }, 'runs/x'), /sq-restart/);
+  assert.match(quantizeCommandLine({ ...o, sq: { restartLr: false } }, 'runs/x'), / --no-sq-restart /);
 });

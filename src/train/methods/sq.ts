@@ -1,7 +1,7 @@
 // `sq`: stochastic quantization (Dong et al. 2017, SPEC.md §3). Retraining runs in stages of
 // equal length with SQ ratios r (default 0.5 → 0.75 → 0.875 → 1), each restarting the
-// learning-rate schedule (or, as an ablation, one schedule over all stages). In every training step each low-bit layer keeps ⌊(1 - r)·m⌋ of its
-// m units (output channels, or single weights) at full precision, drawn afresh by roulette on
+// learning-rate schedule (or, as an ablation, one schedule over all stages). In every training
+// step each low-bit layer keeps ⌊(1 - r)·m⌋ of its m units (output channels, or single weights) at full precision, drawn afresh by roulette on
 // their quantization error (sq-select.ts); the rest are quantized with the layer's format. The
 // backward pass updates the real-valued weights of both parts: full-precision units get their
 // gradient unchanged, quantized ones the format's straight-through rule. Works with any weight
