@@ -73,7 +73,7 @@ export function relatedMethodExperiments(base: string, label: string, b: { qatEp
     title: `${label}, PQ (${size} blocks: ${convChannels} channel${convChannels > 1 ? 's' : ''} per conv block, ${fcBlock} per FC block), float activations`,
     table: 'related',
     maxDrop: 2,
-    options: { from, method: 'pq', format: 'int', wbits: 4, abits: null, epochs: b.qatEpochs, lr: 0.01, pq: { convChannels, fcBlock } },
+    options: { from, method: 'pq', abits: null, epochs: b.qatEpochs, lr: 0.01, pq: { convChannels, fcBlock } },
   }));
   return [...slb, ...dropbits, ...pq];
 }

@@ -4,7 +4,7 @@
 import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
 import { intReferenceId } from './seed-methods.js';
-import { differenceNoise, fpGapNote, minutes, pct, points } from './render-util.js';
+import { differenceNoise, fpGapNote, minutes, pct, points, weightBits } from './render-util.js';
 import { noiseNote, seedSpread, spreadOf } from './render-noise.js';
 
 type Records = Map<string, RunRecord>;
@@ -48,7 +48,7 @@ export function renderRelatedMethods(records: Records): string[] {
           ? '≥ +0.00'
           : '';
     // ESB rows are measured against int on the same budget (the format table's int rows).
-    const baseId = e.table === 'formats' ? intReferenceId(e.base, o.wbits) : e.compareTo;
+    const baseId = e.table === 'formats' ? intReferenceId(e.base, weightBits(o)) : e.compareTo;
     const method =
       o.method === 'ste'
         ? 'esb (aligner)'

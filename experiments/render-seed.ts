@@ -6,7 +6,7 @@ import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
 import { intReferenceId } from './seed-methods.js';
 import { noiseNote, noiseSection, spreadOf } from './render-noise.js';
-import { differenceNoise, fpGapNote, minutes, pct, points, provenance } from './render-util.js';
+import { differenceNoise, fpGapNote, minutes, pct, points, provenance, weightBits } from './render-util.js';
 
 type Records = Map<string, RunRecord>;
 
@@ -246,7 +246,7 @@ function mpqSection(records: Records): string[] {
         continue;
       }
       const ms = r.methodSummary as MpqSummary | undefined;
-      const bits = ms ? ms.bitsPerWeight : e.options.wbits;
+      const bits = ms ? ms.bitsPerWeight : weightBits(e.options);
       const comp = 4 / bits;
       const d = w4 ? 100 * (r.final.testAccuracy - w4.final.testAccuracy) : NaN;
       const met = isMpq && w4 ? (comp >= MPQ_TARGET.compression && d >= -MPQ_TARGET.drop ? ' ✓' : ' ✗') : '';
@@ -265,7 +265,7 @@ function formatRows(): QuantExperiment[] {
   const order = bases();
   const key = (e: QuantExperiment) => [
     order.indexOf(e.base),
-    -e.options.wbits,
+    -weightBits(e.options),
     e.options.activationFormat === 'dybit' ? 1 : 0,
     FORMAT_ORDER.indexOf(e.options.format ?? 'int'),
   ];

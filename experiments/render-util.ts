@@ -1,4 +1,5 @@
 // Cell formatting shared by the results renderers.
+import { parseQuantizeOptions, type QuantizeOptionsInput } from '../src/train/quantize.js';
 import type { RunRecord } from './record.js';
 
 export function pct(x: number): string {
@@ -9,8 +10,9 @@ export function minutes(s: number): string {
   return s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`;
 }
 
+/** A record's commit; one made from uncommitted code says so where it is shown (the legend is in RESULTS). */
 export function commit(r: { gitCommit: string; gitDirty: boolean }): string {
-  return `\`${r.gitCommit.slice(0, 8)}${r.gitDirty ? '+' : ''}\``;
+  return `\`${r.gitCommit.slice(0, 8)}${r.gitDirty ? '+' : ''}\`${r.gitDirty ? ' (uncommitted code†)' : ''}`;
 }
 
 /** A signed difference in points, e.g. +0.42. */
@@ -51,4 +53,11 @@ export function differenceNoise(a: number, b: number, seedSd: { sd: number; runs
     ? ` Measured on this network: the same W2A4 retraining with ${seedSd.runs} seeds spreads by ${seedSd.sd.toFixed(2)} points (standard deviation, "Run-to-run noise"), so two single runs differ by about ±${(Math.SQRT2 * seedSd.sd).toFixed(2)} points by chance alone.`
     : ' Seed-to-seed variation is not measured for this network yet ("Run-to-run noise").';
   return `One run each on ${TEST_IMAGES.toLocaleString('en-US')} test images: ±${se.toFixed(2)} points is the binomial standard error of the difference of two independent accuracies (both runs score the same images, so the paired error is somewhat smaller).${seeds}`;
+}
+
+/** The weight bits an experiment's options resolve to (the format's own width when not given); its rows all have scalar weights. */
+export function weightBits(o: QuantizeOptionsInput): number {
+  const b = parseQuantizeOptions(o).wbits;
+  if (b === undefined) throw new Error(`method ${o.method} has no weight bits (product codes)`);
+  return b;
 }

@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../src/util/atomic.js';
 import { cliFor, experiments, type Experiment } from './registry.js';
 import { parseQuantizeOptions } from '../src/train/quantize.js';
 import { readRecords, type RunRecord } from './record.js';
-import { minutes, pct } from './render-util.js';
+import { commit, minutes, pct } from './render-util.js';
 import { renderSeedMethods } from './render-seed.js';
 import { renderSearch } from './render-search.js';
 import { renderDeploy } from './render-deploy.js';
@@ -21,7 +21,17 @@ const root = process.cwd();
  */
 function equivalentCommand(e: Experiment, r: RunRecord): string {
   if (e.group !== 'quant') return r.cli;
-  const same = JSON.stringify(parseQuantizeOptions(e.options)) === JSON.stringify(parseQuantizeOptions(r.config as never));
+  // A record's options as they were resolved then (threads and all); a record that today's schema
+  // refuses (pq rows recorded the int/4 defaults it now refuses) keeps the line it was made with.
+  const now = (o: unknown) => {
+    try {
+      const { threads: _t, ...rest } = parseQuantizeOptions(o);
+      return JSON.stringify(rest);
+    } catch {
+      return null;
+    }
+  };
+  const same = now(e.options) !== null && now(e.options) === now(r.config);
   return same ? cliFor(e, `runs/${e.id}`) : r.cli;
 }
 
@@ -38,7 +48,7 @@ function renderBench(b: BenchRecord | null): string[] {
   const lines = ['## Training speed', ''];
   if (!b) return [...lines, 'Not measured yet: `npm run bench -- --record results/bench-train-step.json`.', ''];
   lines.push(
-    `Median seconds per SGD-momentum training step on synthetic data, lowbit and PyTorch (Debian python3-torch) in the same run, ${b.rows[0]?.threads ?? '?'} threads. Produced by \`${b.command}\` on ${b.machine.cpu} (${b.machine.cores} cores, ${b.machine.engine}), commit \`${b.gitCommit.slice(0, 8)}${b.gitDirty ? '+' : ''}\`, ${b.finishedAt.slice(0, 10)}. Ratio = lowbit / PyTorch (lower is better).`,
+    `Median seconds per SGD-momentum training step on synthetic data, lowbit and PyTorch (Debian python3-torch) in the same run, ${b.rows[0]?.threads ?? '?'} threads. Produced by \`${b.command}\` on ${b.machine.cpu} (${b.machine.cores} cores, ${b.machine.engine}), commit ${commit(b)}, ${b.finishedAt.slice(0, 10)}. Ratio = lowbit / PyTorch (lower is better).`,
     '',
     '| model | batch | lowbit (s) | PyTorch (s) | ratio | lowbit GFLOP/s |',
     '|---|---|---|---|---|---|',
@@ -68,7 +78,7 @@ function renderQatBench(): string[] {
   if (!existsSync(f)) return [...lines, 'Not measured yet: `node dist/bench/qat-step.js --record results/bench-qat-step.json`.', ''];
   const b = JSON.parse(readFileSync(f, 'utf8')) as QatBenchRecord;
   lines.push(
-    `Median seconds per training step of the same model in full precision and with fake-quantized weights and activations (first conv and last FC at 8 bits), in the same run, the two taking turns step by step. Produced by \`${b.command}\` on ${b.machine.cpu} (${b.machine.cores} cores, ${b.machine.engine}), commit \`${b.gitCommit.slice(0, 8)}${b.gitDirty ? '+' : ''}\`, ${b.finishedAt.slice(0, 10)}. Issue 3's target: vgg9 W4A4 at most 1.15x the FP step.`,
+    `Median seconds per training step of the same model in full precision and with fake-quantized weights and activations (first conv and last FC at 8 bits), in the same run, the two taking turns step by step. Produced by \`${b.command}\` on ${b.machine.cpu} (${b.machine.cores} cores, ${b.machine.engine}), commit ${commit(b)}, ${b.finishedAt.slice(0, 10)}. Issue 3's target: vgg9 W4A4 at most 1.15x the FP step.`,
     '',
     '| model | batch | quantization | FP step (s) | QAT step (s) | ratio |',
     '|---|---|---|---|---|---|',
@@ -101,7 +111,7 @@ function renderQuant(records: Map<string, RunRecord>): string[] {
     const delta = 100 * (r.final.testAccuracy - r.fpAccuracy);
     const met = e.maxDrop === undefined ? '' : delta >= -e.maxDrop ? ' ✓' : ' ✗';
     lines.push(
-      `| ${r.id} | ${o.method} | ${wa} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.fpAccuracy)} | ${delta >= 0 ? '+' : ''}${delta.toFixed(2)} | ${target}${met} | ${minutes(r.wallSeconds)} | \`${r.gitCommit.slice(0, 8)}${r.gitDirty ? '+' : ''}\` |`,
+      `| ${r.id} | ${o.method} | ${wa} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.fpAccuracy)} | ${delta >= 0 ? '+' : ''}${delta.toFixed(2)} | ${target}${met} | ${minutes(r.wallSeconds)} | ${commit(r)} |`,
     );
   }
   // A missed target is explained next to the table, with the rows that show why.
@@ -115,6 +125,16 @@ function renderQuant(records: Map<string, RunRecord>): string[] {
   return lines;
 }
 
+/** The records made from uncommitted code, named up front: their numbers are real runs of code that git does not hold. */
+function dirtyNote(records: Map<string, RunRecord>): string[] {
+  const dirty = experiments.filter((e) => records.get(e.id)?.gitDirty).map((e) => e.id);
+  if (dirty.length === 0) return [];
+  return [
+    `**† ${dirty.length} of ${records.size} records were made from a commit with uncommitted changes** (marked \`+\` and † where they appear; records made before the flag ignored changes to \`docs/\` and \`results/\` may have run committed code). Their figures are real runs, but the code that made them is not exactly in git: \`node dist/experiments/run.js --dirty\` lists them and \`--dirty --force\` runs them again. They are: ${dirty.map((d) => `\`${d}\``).join(', ')}.`,
+    '',
+  ];
+}
+
 export function renderResults(records: Map<string, RunRecord>, bench: BenchRecord | null): string {
   const lines: string[] = [
     '# lowbit results',
@@ -125,6 +145,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
     'metrics, wall time, git commit, machine). A missing row is run with `node dist/experiments/run.js <id>`',
     '(or `--missing` for all of them); interrupted runs resume from `runs/<id>/`.',
     '',
+    ...dirtyNote(records),
     '## Full-precision baselines',
     '',
     'The FP checkpoints every later method starts from are kept in `checkpoints/<id>.lbck` (weights only).',
@@ -143,7 +164,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
     const ips = r.history.reduce((s, h) => s + h.imagesPerSecond, 0) / r.history.length;
     const met = r.target === undefined ? '' : r.final.testAccuracy >= r.target ? ` ≥ ${pct(r.target)} ✓` : ` ≥ ${pct(r.target)} ✗`;
     lines.push(
-      `| ${r.id} | ${r.config.model} | ${r.config.data} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.final.bestTestAccuracy)} |${met} | ${minutes(r.wallSeconds)} | ${Math.round(ips)} | \`${r.gitCommit.slice(0, 8)}${r.gitDirty ? '+' : ''}\` |`,
+      `| ${r.id} | ${r.config.model} | ${r.config.data} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.final.bestTestAccuracy)} |${met} | ${minutes(r.wallSeconds)} | ${Math.round(ips)} | ${commit(r)} |`,
     );
   }
   lines.push(...renderQuant(records));
@@ -165,7 +186,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
     if (!r || !r.history || r.history.length === 0) continue;
     lines.push(`- ${r.id}: ${r.history.map((h) => (100 * h.testAccuracy).toFixed(2)).join(', ')}`);
   }
-  lines.push('', 'A `+` after the commit means tracked files had uncommitted changes when the run started.', '');
+  lines.push('', 'A `+` after the commit (and † in the tables) means tracked code had uncommitted changes when the run started.', '');
   lines.push(...renderBench(bench));
   lines.push(...renderQatBench());
   return lines.join('\n');

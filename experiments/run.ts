@@ -1,6 +1,8 @@
-// Runs experiments by id (or every one without a record with --missing) and writes
-// results/<id>.json. Interrupted runs resume from runs/<id>/checkpoint.lbck.
-// Usage: node dist/experiments/run.js <id ...> | --missing [id-prefix] | --list
+// Runs experiments by id (or every one without a record with --missing, or every one whose record
+// was made from uncommitted code with --dirty) and writes results/<id>.json. Interrupted runs
+// resume from runs/<id>/; a finished run there is never recorded again (its record would claim
+// today's commit for yesterday's code): --force runs it again from scratch.
+// Usage: node dist/experiments/run.js <id ...> | --missing [id-prefix] | --dirty [id-prefix] | --list  [--force]
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
@@ -11,7 +13,9 @@ import { writeJsonAtomic } from '../src/util/atomic.js';
 import { loadDataset } from '../src/data/load.js';
 import { planSearch, runFront } from '../src/search/search.js';
 import { cliFor, experiments, findExperiment, type Experiment } from './registry.js';
-import { gitState, machine, type RunRecord } from './record.js';
+import { gitState, machine, readRecords, type RunRecord } from './record.js';
+import { runStatus } from '../src/train/run-dir.js';
+import { readCheckpointRaw } from '../src/train/checkpoint-format.js';
 
 const root = process.cwd();
 export const resultsDir = path.join(root, 'results');
@@ -69,6 +73,8 @@ async function runSearch(e: Extract<Experiment, { group: 'search' }>): Promise<v
       process.stderr.write(
         `${e.id}: ${p.kind}${p.budget === null ? '' : ` @ ${p.budget.toFixed(3)}`} -> ${(100 * p.accuracy).toFixed(2)}%\n`,
       ),
+    // Points are resumed one by one (a search is hours); --force starts every point over.
+    force ? { force: true } : { resume: true },
   );
   const best = Math.max(...front.map((p) => p.accuracy));
   writeJsonAtomic(path.join(resultsDir, `${e.id}.json`), {
@@ -93,6 +99,21 @@ async function runSearch(e: Extract<Experiment, { group: 'search' }>): Promise<v
   process.stderr.write(`${e.id}: ${front.length} points in ${((performance.now() - t0) / 60000).toFixed(1)} min -> results/${e.id}.json\n`);
 }
 
+/** --force: every run starts over. */
+let force = false;
+
+/**
+ * Resume an interrupted run; refuse to record a finished one again (the record would name the
+ * commit of today for a run made by the code of then), unless --force runs it again.
+ */
+function continueOrForce(runDir: string): { resume: true } | { force: true } {
+  if (force) return { force: true };
+  const ck = path.join(runDir, 'checkpoint.lbck');
+  if (existsSync(ck) && runStatus(readCheckpointRaw(ck).header.state).finished)
+    throw new Error(`${runDir} holds a finished run; pass --force to run it again from scratch`);
+  return { resume: true };
+}
+
 async function runOne(e: Experiment): Promise<void> {
   if (e.group === 'search') return runSearch(e);
   const runDir = path.join(root, 'runs', e.id);
@@ -100,7 +121,7 @@ async function runOne(e: Experiment): Promise<void> {
   let record: RunRecord;
   if (e.group === 'quant') {
     const t0 = performance.now();
-    const r = await runQuantization(e.options, { outDir: runDir, resume: true, events: trainProgress(e.id) });
+    const r = await runQuantization(e.options, { outDir: runDir, ...continueOrForce(runDir), events: trainProgress(e.id) });
     const history = r.history as unknown as Record<string, number>[];
     record = {
       ...baseRecord(e, git, r.options as unknown as Record<string, unknown>, r.options.seed, history),
@@ -113,7 +134,7 @@ async function runOne(e: Experiment): Promise<void> {
     // PTQ has no epochs: its wall time is the calibration and evaluation.
     if (history.length === 0) record.wallSeconds = (performance.now() - t0) / 1000;
   } else {
-    const r = await runTraining(e.config, { outDir: runDir, resume: true, events: trainProgress(e.id) });
+    const r = await runTraining(e.config, { outDir: runDir, ...continueOrForce(runDir), events: trainProgress(e.id) });
     record = baseRecord(
       e,
       git,
@@ -141,19 +162,32 @@ async function runOne(e: Experiment): Promise<void> {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args.length === 0 || args.includes('--help')) {
-    console.log('usage: node dist/experiments/run.js <id ...> | --missing | --list');
+    console.log('usage: node dist/experiments/run.js <id ...> | --missing [prefix] | --dirty [prefix] | --list  [--force]');
     return;
   }
+  force = args.includes('--force');
+  const records = readRecords();
   if (args.includes('--list')) {
-    for (const e of experiments)
-      console.log(`${e.id}\t${existsSync(path.join(resultsDir, `${e.id}.json`)) ? 'done' : 'missing'}\t${e.title}`);
+    for (const e of experiments) {
+      const r = records.get(e.id);
+      console.log(`${e.id}\t${r ? (r.gitDirty ? 'done (uncommitted code)' : 'done') : 'missing'}\t${e.title}`);
+    }
     return;
   }
-  // --missing runs what has no record yet, optionally only ids starting with a prefix (--missing fp-mnist).
+  // --missing runs what has no record yet, --dirty what was recorded from uncommitted code; both
+  // optionally only ids starting with a prefix (--missing fp-mnist).
   const prefix = args.find((a) => !a.startsWith('--'));
+  const pick = (keep: (e: Experiment) => boolean) => experiments.filter((e) => keep(e) && (!prefix || e.id.startsWith(prefix)));
   const list = args.includes('--missing')
-    ? experiments.filter((e) => !existsSync(path.join(resultsDir, `${e.id}.json`)) && (!prefix || e.id.startsWith(prefix)))
-    : args.map(findExperiment);
+    ? pick((e) => !records.has(e.id))
+    : args.includes('--dirty')
+      ? pick((e) => records.get(e.id)?.gitDirty === true)
+      : args.filter((a) => !a.startsWith('--')).map(findExperiment);
+  if (args.includes('--dirty') && !force) {
+    for (const e of list) console.log(e.id);
+    console.log(`${list.length} records were made from uncommitted code; add --force to run them again from scratch`);
+    return;
+  }
   for (const e of list)
     if (e.group !== 'fp' && !existsSync(path.join(root, 'checkpoints', `${e.base}.lbck`)))
       throw new Error(`${e.id} starts from checkpoints/${e.base}.lbck, which does not exist yet: run ${e.base} first`);

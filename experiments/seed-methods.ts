@@ -40,14 +40,14 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
       id: `${base}.ste-${name}`,
       title: `${label}, ${upper} (STE), float activations`,
       table: 'sq',
-      options: { ...common, method: 'ste', format: fmt, wbits: 2 },
+      options: { ...common, method: 'ste', format: fmt },
     });
     add({
       id: `${base}.sq-${name}`,
       title: `${label}, SQ-${upper} (channel, linear, stochastic), float activations`,
       table: 'sq',
       compareTo: `${base}.ste-${name}`,
-      options: { ...common, method: 'sq', format: fmt, wbits: 2, sq: {} },
+      options: { ...common, method: 'sq', format: fmt, sq: {} },
     });
     if (b.longSqEpochs) {
       const long = { ...common, epochs: b.longSqEpochs };
@@ -55,14 +55,14 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
         id: `${base}.ste-${name}-long`,
         title: `${label}, ${upper} (STE), float activations, ${b.longSqEpochs} epochs`,
         table: 'sq',
-        options: { ...long, method: 'ste', format: fmt, wbits: 2 },
+        options: { ...long, method: 'ste', format: fmt },
       });
       add({
         id: `${base}.sq-${name}-long`,
         title: `${label}, SQ-${upper} (channel, linear, stochastic), float activations, ${b.longSqEpochs} epochs`,
         table: 'sq',
         compareTo: `${base}.ste-${name}-long`,
-        options: { ...long, method: 'sq', format: fmt, wbits: 2, sq: {} },
+        options: { ...long, method: 'sq', format: fmt, sq: {} },
       });
     }
     if (!b.ablations) continue;
@@ -80,7 +80,7 @@ export function seedMethodExperiments(base: string, label: string, b: Budget): Q
         title: `${label}, SQ-${upper}, ${what}`,
         table: 'sq-ablation',
         compareTo: `${base}.sq-${name}`,
-        options: { ...common, method: 'sq', format: fmt, wbits: 2, sq },
+        options: { ...common, method: 'sq', format: fmt, sq },
       });
   }
   // MPQ at base 3 and 2 bits with 4-bit activations; MSE-fitted base grids, and uniform QAT on

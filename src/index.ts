@@ -31,7 +31,18 @@ export { trainStep, predictLogits, trainableVariables, type StepResult } from '.
 export { evaluate, type EvalResult } from './train/evaluate.js';
 export { Optimizer, type OptimizerConfig, type OptimizerState } from './train/optimizer.js';
 export { learningRate, type Schedule, type LrConfig } from './train/schedule.js';
-export { saveCheckpoint, loadCheckpoint, readCheckpointRaw, type CheckpointData } from './train/checkpoint.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  loadCheckpointBytes,
+  readCheckpointRaw,
+  checkpointFingerprint,
+  type CheckpointData,
+} from './train/checkpoint.js';
+export { upgradeCheckpointFile } from './train/checkpoint-upgrade.js';
+export { runStatus, resolveCheckpoint, type RunStatus } from './train/run-dir.js';
+export { loadRunCheckpoint, type LoadedRun } from './train/load-run.js';
+export { DivergedError, DIVERGED_LOSS } from './train/loop.js';
 
 // Number formats (declared once; see src/quant/)
 export { formats, formatNames, parseFormatSpec, formatOf, type FormatName, type FormatSpec, type SpecOf } from './quant/registry.js';
@@ -62,6 +73,7 @@ export {
   type QuantizeOptions,
   type QuantizeOptionsInput,
   type QuantizeResult,
+  type QuantizeRun,
   type WeightError,
 } from './train/quantize.js';
 export { methods, methodNames, type MethodName } from './train/methods/registry.js';

@@ -6,6 +6,7 @@
 // hardware-aware mixed-precision search (one latency budget, the configuration at the cost of
 // uniform W4A4, and the uniform and random baselines, each retrained briefly); and the HTML report
 // of it all (<out>/report.html).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { engineInfo } from '../engine/setup.js';
@@ -16,7 +17,7 @@ import { packModel } from '../deploy/pack.js';
 import { readPacked } from '../deploy/read.js';
 import { loadLowbit } from '../deploy/runtime/model.js';
 import { simulate } from '../hw/simulate.js';
-import { runTraining } from '../train/train.js';
+import { CHECKPOINT_FILE, runTraining } from '../train/train.js';
 import { runQuantization, type QuantizeOptionsInput, type QuantizeResult } from '../train/quantize.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { planSearch, runFront, type FrontPoint } from '../search/search.js';
@@ -71,7 +72,12 @@ export function demoCommand(): Command {
     .option('--out <dir>', 'where the demo writes its runs', 'lowbit-demo')
     .option('--epochs <n>', 'full-precision training epochs (default 5; 1 with --quick)', positiveInt)
     .option('--threads <n>', 'native threads (default: all cores)', positiveInt)
-    .action(async (f: { quick?: boolean; out: string; epochs?: number; threads?: number }) => {
+    .option('--force', 'run again over a demo already in <out>')
+    .action(async (f: { quick?: boolean; out: string; epochs?: number; threads?: number; force?: boolean }) => {
+      // Each stage is a run directory of its own, refused when it holds a run: ask once, up front.
+      if (!f.force && existsSync(path.join(f.out, 'fp', CHECKPOINT_FILE)))
+        throw new Error(`--out ${f.out} already holds a demo; pass --force to run it again, or choose another --out`);
+      const force = f.force ? { force: true } : {};
       const t0 = performance.now();
       const limits = f.quick ? { limitTrain: 10000, limitTest: 2000 } : {};
       // The full demo trains long enough to show real accuracies and stays within a few minutes on 2 cores.
@@ -88,7 +94,7 @@ export function demoCommand(): Command {
       let t = performance.now();
       const fp = await runTraining(
         { model: 'lenet5', data: 'mnist', epochs: fpEpochs, batchSize: 128, lr: 0.05, schedule: 'cosine', seed: 1, ...limits, ...threads },
-        { outDir: path.join(f.out, 'fp'), dataset, events: trainProgress('fp32 lenet5') },
+        { outDir: path.join(f.out, 'fp'), dataset, events: trainProgress('fp32 lenet5'), ...force },
       );
       rows.push({
         stage: 'train (FP32)',
@@ -131,6 +137,7 @@ export function demoCommand(): Command {
         const r = await runQuantization({ from: fp.checkpoint, ...q.options, ...limits, ...threads } as QuantizeOptionsInput, {
           outDir: path.join(f.out, q.dir),
           dataset,
+          ...force,
           ...(q.options.method === 'ptq' ? {} : { events: trainProgress(q.label) }),
         });
         results.push({ q, r });
@@ -193,13 +200,16 @@ export function demoCommand(): Command {
           points.push(p);
           writeJsonAtomic(path.join(searchDir, 'front.json'), {
             settings: { accel: 'bitfusion', objective: 'latency' },
+            complete: points.length === plan.points.length,
             int8Cost: plan.int8Cost,
+            plan: plan.points,
             points,
           });
           process.stderr.write(
             `  ${p.kind}${p.budget === null ? '' : ` @ ${p.budget}`}${p.atW4A4 ? ' (at the cost of W4A4)' : ''}: accuracy ${(100 * p.accuracy).toFixed(2)}%, ${p.speedupVsFp32.toFixed(2)}x vs FP32\n`,
           );
         },
+        f.force ? { force: true } : {},
       );
       const best = points.filter((p) => p.kind === 'searched').sort((a, b) => b.accuracy - a.accuracy)[0];
       if (best)

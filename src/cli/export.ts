@@ -8,24 +8,24 @@ import { exportOnnx } from '../deploy/onnx/export.js';
 import { exportTfjs } from '../deploy/tfjs-export.js';
 import { packCheckpoint } from '../deploy/pack-checkpoint.js';
 import { readPacked, type PackedModel } from '../deploy/read.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { resolveCheckpoint } from '../train/quantize.js';
+import { loadRunCheckpoint } from '../train/load-run.js';
+import { checkOutputFile, checkWritableDir } from '../util/output.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { readInputFile } from '../util/read.js';
+import { readPackedFile } from '../deploy/read-file.js';
 import { oneOf } from './options.js';
 
-/** A .lowbit file, or a checkpoint / run directory packed on the fly. */
-export async function packedFrom(path: string): Promise<PackedModel> {
+/** A .lowbit file, or a checkpoint / run directory packed on the fly (an unfinished run only when allowed). */
+export async function packedFrom(path: string, allowPartial = false): Promise<{ packed: PackedModel; partial: string | null }> {
   if (existsSync(path) && statSync(path).isFile() && path.endsWith('.lowbit')) {
     try {
-      return readPacked(new Uint8Array(readInputFile(path, 'packed model')));
+      return { packed: readPacked(readPackedFile(path)), partial: null };
     } catch (e) {
       throw new Error(`${path}: ${(e as Error).message}`);
     }
   }
   await initEngine({ quiet: true });
-  const ck = await loadCheckpoint(resolveCheckpoint(path, '--model'));
-  return readPacked(packCheckpoint(ck).bytes);
+  const { ck, partial } = await loadRunCheckpoint(path, '--model', allowPartial);
+  return { packed: readPacked(packCheckpoint(ck).bytes), partial };
 }
 
 export function exportCommand(): Command {
@@ -35,8 +35,13 @@ export function exportCommand(): Command {
     .requiredOption('--out <path>', 'output file (onnx) or directory (tfjs)')
     .option('--format <name>', 'onnx or tfjs', oneOf(['onnx', 'tfjs']), 'onnx')
     .option('--plain', 'tfjs: stock tfjs layers only (quantized weights, float activations)')
-    .action(async (f: { model: string; out: string; format: string; plain?: boolean }) => {
-      const p = await packedFrom(f.model);
+    .option('--allow-partial', 'export an unfinished run (and say so)')
+    .action(async (f: { model: string; out: string; format: string; plain?: boolean; allowPartial?: boolean }) => {
+      if (f.plain && f.format !== 'tfjs') throw new Error('--plain applies to --format tfjs only');
+      if (f.format === 'tfjs') checkWritableDir(f.out, '--out');
+      else checkOutputFile(f.out, '--out');
+      const { packed: p, partial } = await packedFrom(f.model, Boolean(f.allowPartial));
+      if (partial) process.stderr.write(`note: ${partial}\n`);
       if (f.format === 'tfjs') {
         const a = await exportTfjs(p, { plain: Boolean(f.plain) });
         writeFileAtomic(path.join(f.out, a.weightsFile), a.weightData);
@@ -46,7 +51,6 @@ export function exportCommand(): Command {
         );
         return;
       }
-      if (f.plain) throw new Error('--plain applies to --format tfjs only');
       const ex = exportOnnx(p);
       writeFileAtomic(f.out, ex.bytes);
       console.log(`${f.out}: ONNX opset ${ex.opset}, ${(ex.bytes.length / 1024).toFixed(1)} KB`);

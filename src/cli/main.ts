@@ -13,6 +13,7 @@ import { packCommand } from './pack.js';
 import { runCommand } from './run.js';
 import { exportCommand } from './export.js';
 import { reportCommand } from './report.js';
+import { checkpointCommand } from './checkpoint.js';
 
 /** Whether commander has printed an error itself (a CommanderError raised in an action has not). */
 let commanderReported = false;
@@ -22,6 +23,13 @@ const output = {
     process.stderr.write(s);
   },
 };
+
+/** A command and its subcommands print through `output` and throw instead of exiting. */
+function configured(c: Command): Command {
+  c.configureOutput(output).exitOverride();
+  for (const sub of c.commands) configured(sub);
+  return c;
+}
 
 export function buildProgram(): Command {
   const program = new Command('lowbit')
@@ -40,17 +48,27 @@ export function buildProgram(): Command {
     runCommand(),
     exportCommand(),
     reportCommand(),
+    checkpointCommand(),
     dataCommand(),
     demoCommand(),
     infoCommand(),
   ])
-    program.addCommand(c.configureOutput(output).exitOverride());
+    program.addCommand(configured(c));
   return program;
+}
+
+/** A flag given together with its own negation (`--augment --no-augment`) cannot mean what it says. */
+export function contradictoryFlags(argv: string[]): string | null {
+  const flags = new Set(argv.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]));
+  for (const f of flags) if (f.startsWith('--no-') && flags.has(`--${f.slice(5)}`)) return `--${f.slice(5)} and ${f} contradict each other`;
+  return null;
 }
 
 export async function main(argv: string[]): Promise<number> {
   commanderReported = false;
   try {
+    const clash = contradictoryFlags(argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length));
+    if (clash) throw new Error(clash);
     await buildProgram().parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {

@@ -1,5 +1,9 @@
 // Option parsers shared by commands: each rejects bad input with a message naming what it expected.
-import { InvalidArgumentError } from 'commander';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { readCheckpointRaw } from '../train/checkpoint-format.js';
+import { CHECKPOINT_FILE } from '../train/run-dir.js';
 
 export function positiveInt(v: string): number {
   const n = Number(v);
@@ -50,6 +54,9 @@ export interface RunFlags {
   threads?: number;
   out: string;
   resume?: boolean;
+  force?: boolean;
+  extendEpochs?: boolean;
+  allowPartial?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -58,3 +65,32 @@ export interface RunFlags {
 export function definedOnly<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
+
+/** The option names (camel-cased) the user gave on the command line, as opposed to defaults. */
+export function givenFlags(cmd: Command): Set<string> {
+  return new Set(cmd.options.map((o) => o.attributeName()).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
+}
+
+/**
+ * The settings a `--resume` continues with: the run's own, with only the flags the user gave laid
+ * over them (so `--resume` alone continues the run, and a given flag that differs is refused by
+ * the resume check, naming the field). `key` is where the checkpoint keeps them; `optionOf` maps a
+ * flag to the setting it sets (null for flags that set none).
+ */
+export function resumeSettings<T extends Record<string, unknown>>(
+  outDir: string,
+  key: 'config' | 'options',
+  current: T,
+  given: Set<string>,
+  optionOf: (flag: string) => string | null,
+): T {
+  const file = path.join(outDir, CHECKPOINT_FILE);
+  if (!existsSync(file)) return current;
+  const saved = readCheckpointRaw(file).header.state[key];
+  if (saved === null || typeof saved !== 'object') throw new Error(`--resume: ${file} does not record its settings`);
+  const keys = new Set([...given].map(optionOf).filter((k): k is string => k !== null));
+  return { ...(saved as T), ...Object.fromEntries(Object.entries(current).filter(([k]) => keys.has(k))) };
+}
+
+/** Flags of the run commands that are not settings of the run. */
+export const RUN_CONTROL_FLAGS = new Set(['out', 'resume', 'force', 'extendEpochs', 'allowPartial', 'json', 'quiet']);

@@ -3,14 +3,14 @@
 // method flags are declared once here, so the two directions cannot drift apart (a test parses
 // every experiment's command line back through the command).
 import type { QuantizeOptionsInput } from '../train/quantize.js';
-import { definedOnly, type RunFlags } from './options.js';
+import { definedOnly, RUN_CONTROL_FLAGS, type RunFlags } from './options.js';
 
 /** What commander hands the action (flags camel-cased). */
 export interface QuantizeFlags extends RunFlags {
-  from: string;
-  method: string;
-  format: string;
-  wbits: number;
+  from?: string;
+  method?: string;
+  format?: string;
+  wbits?: number;
   abits: number;
   granularity: string;
   calibration: string;
@@ -102,10 +102,10 @@ export function optionsFromFlags(f: QuantizeFlags): QuantizeOptionsInput {
     if (f.method === m || Object.keys(o).length) perMethod[m] = o;
   }
   return {
-    from: f.from,
-    method: f.method,
-    format: f.format,
-    wbits: f.wbits,
+    ...(f.from !== undefined ? { from: f.from } : {}),
+    ...(f.method !== undefined ? { method: f.method } : {}),
+    ...(f.format !== undefined ? { format: f.format } : {}),
+    ...(f.wbits !== undefined ? { wbits: f.wbits } : {}),
     abits: f.abits === 0 ? null : f.abits,
     granularity: f.granularity as 'channel',
     calibration: f.calibration as 'maxabs',
@@ -131,13 +131,23 @@ export function optionsFromFlags(f: QuantizeFlags): QuantizeOptionsInput {
   } as QuantizeOptionsInput;
 }
 
+/** The option a flag sets (null for flags that set none): what a given flag overrides when a run resumes. */
+export function optionOfFlag(flag: string): string | null {
+  if (RUN_CONTROL_FLAGS.has(flag)) return null;
+  const renamed: Record<string, string> = { bn: 'batchNorm', aformat: 'activationFormat', k: 'formatOptions', kmax: 'formatOptions' };
+  if (renamed[flag]) return renamed[flag];
+  for (const m of Object.keys(METHOD_FLAGS) as MethodWithOptions[])
+    if (Object.values(METHOD_FLAGS[m]).includes(flag as keyof QuantizeFlags) || SWITCHES[m]?.flag === flag) return m;
+  return flag;
+}
+
 const value = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
 /** The `lowbit quantize` command line that runs these options into `out`. */
 export function quantizeCommandLine(o: QuantizeOptionsInput, out: string): string {
   if (o.overrides) throw new Error('per-layer overrides have no command-line flag: run them through the library');
   const parts = [
-    `lowbit quantize --from ${o.from} --method ${o.method} --format ${o.format ?? 'int'} --wbits ${o.wbits ?? 4} --abits ${o.abits ?? 'none'}`,
+    `lowbit quantize --from ${o.from} --method ${o.method}${o.format !== undefined ? ` --format ${o.format}` : ''}${o.wbits !== undefined ? ` --wbits ${o.wbits}` : ''} --abits ${o.abits ?? 'none'}`,
   ];
   if (o.calibration) parts.push(`--calibration ${o.calibration}`);
   if (o.granularity) parts.push(`--granularity ${o.granularity}`);

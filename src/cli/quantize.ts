@@ -3,9 +3,19 @@
 import { Command, Option } from 'commander';
 import { formatNames } from '../quant/registry.js';
 import { methodNames, methods } from '../train/methods/registry.js';
-import { runQuantization } from '../train/quantize.js';
-import { optionsFromFlags, type QuantizeFlags } from './quantize-flags.js';
-import { nonNegativeInt, nonNegativeNumber, numberList, oneOf, positiveInt, positiveNumber } from './options.js';
+import { parseQuantizeOptions, runQuantization } from '../train/quantize.js';
+import { optionOfFlag, optionsFromFlags, type QuantizeFlags } from './quantize-flags.js';
+import type { Command as Cmd } from 'commander';
+import {
+  givenFlags,
+  nonNegativeInt,
+  nonNegativeNumber,
+  numberList,
+  oneOf,
+  positiveInt,
+  positiveNumber,
+  resumeSettings,
+} from './options.js';
 import { trainProgress } from './progress.js';
 import { DEFAULT_TAU } from '../train/methods/mpq.js';
 import { probabilityFunctions } from '../train/methods/sq-select.js';
@@ -60,11 +70,11 @@ interface SlbSummary {
 export function quantizeCommand(): Command {
   return new Command('quantize')
     .description(`quantize a trained checkpoint: ${methodNames.map((m) => `${m} (${methods[m].summary})`).join('; ')}`)
-    .requiredOption('--from <path>', 'FP checkpoint (.lbck) or run directory')
-    .addOption(new Option('--method <name>', 'quantization method').choices(methodNames).makeOptionMandatory())
+    .option('--from <path>', 'FP checkpoint (.lbck) or run directory (required unless --resume continues a run)')
+    .addOption(new Option('--method <name>', 'quantization method (required unless --resume continues a run)').choices(methodNames))
     .requiredOption('--out <dir>', 'run directory for the quantized model')
-    .addOption(new Option('--format <name>', 'weight format').choices(formatNames).default('int'))
-    .option('--wbits <n>', 'weight bits', positiveInt, 4)
+    .addOption(new Option('--format <name>', "weight format (default int, or the method's own)").choices(formatNames))
+    .option('--wbits <n>', "weight bits (default 4, or the format's only width)", positiveInt)
     .option('--abits <n>', 'activation bits, or none', bitsOrNone, 4)
     .option(
       '--aformat <family>',
@@ -127,16 +137,31 @@ export function quantizeCommand(): Command {
     .option('--limit-train <n>', 'use the first n training images', positiveInt)
     .option('--limit-test <n>', 'use the first n test images', positiveInt)
     .option('--threads <n>', 'native threads', positiveInt)
-    .option('--resume', 'continue from <out>/checkpoint.lbck if present')
+    .option('--resume', 'continue the run in <out> (its settings and FP checkpoint; flags given must agree)')
+    .option('--extend-epochs', 'with --resume: change the epoch count of the run')
+    .option('--force', 'replace a run already in <out>')
+    .option('--allow-partial', 'accept an unfinished FP run as --from (and say so)')
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'no progress output')
-    .action(async (f: QuantizeFlags) => {
-      const o = optionsFromFlags(f);
+    .action(async (f: QuantizeFlags, cmd: Cmd) => {
+      let o = optionsFromFlags(f);
+      if (f.resume) o = resumeSettings(f.out, 'options', o, givenFlags(cmd), optionOfFlag);
+      for (const k of ['from', 'method'] as const)
+        if (!o[k]) throw new Error(`--${k} is required (unless --resume continues a run in --out)`);
+      const v = parseQuantizeOptions(o);
       const label =
-        f.method === 'pq'
-          ? `pq A${f.abits || 'fp'}`
-          : `${f.method}${['lsq', 'mpq', 'esb'].includes(f.method) ? '' : ` ${f.format}`} W${f.wbits}A${f.abits || 'fp'}`;
-      const r = await runQuantization(o, { outDir: f.out, resume: Boolean(f.resume), events: trainProgress(label, f.quiet) });
+        v.method === 'pq'
+          ? `pq A${v.abits ?? 'fp'}`
+          : `${v.method}${methods[v.method as keyof typeof methods].weightFormats === 'any' ? ` ${v.format}` : ''} W${v.wbits}A${v.abits ?? 'fp'}`;
+      const r = await runQuantization(o, {
+        outDir: f.out,
+        resume: Boolean(f.resume),
+        force: Boolean(f.force),
+        extendEpochs: Boolean(f.extendEpochs),
+        allowPartial: Boolean(f.allowPartial),
+        events: trainProgress(label, f.quiet),
+      });
+      if (r.partialInput) process.stderr.write(`note: ${r.partialInput}\n`);
       if (f.json) {
         console.log(
           JSON.stringify({
@@ -148,6 +173,7 @@ export function quantizeCommand(): Command {
             checkpoint: r.checkpoint,
             methodSummary: r.methodSummary,
             weightError: r.weightError,
+            partialInput: r.partialInput,
           }),
         );
         return;

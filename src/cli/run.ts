@@ -6,7 +6,7 @@ import { datasetNames } from '../data/datasets.js';
 import { loadLowbit, type LowbitModel } from '../deploy/runtime/model.js';
 import { evaluatePacked } from '../deploy/runtime/evaluate.js';
 import { initEngine } from '../engine/setup.js';
-import { readInputFile } from '../util/read.js';
+import { readPackedFile } from '../deploy/read-file.js';
 import { oneOf, positiveInt } from './options.js';
 
 export function runCommand(): Command {
@@ -23,7 +23,7 @@ export function runCommand(): Command {
       async (f: { model: string; data?: string; dataDir?: string; limit?: number; batch: number; compare?: boolean; json?: boolean }) => {
         // The native kernels when the addon is built (the TypeScript path otherwise).
         await initEngine({ quiet: true });
-        const bytes = new Uint8Array(readInputFile(f.model, 'packed model'));
+        const bytes = readPackedFile(f.model);
         let model: LowbitModel;
         try {
           model = loadLowbit(bytes);

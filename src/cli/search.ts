@@ -2,6 +2,7 @@
 // hardware-aware mixed-precision search from a full-precision checkpoint — every budget solved
 // exactly, every configuration (and the uniform W4A4 / W8A8 and random baselines) retrained with
 // QAT and simulated — written to <out>/front.json, one point at a time (a rerun resumes).
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { initEngine } from '../engine/setup.js';
@@ -10,9 +11,11 @@ import { loadDataset } from '../data/load.js';
 import { presetNames } from '../hw/config.js';
 import { defaultCandidates } from '../search/candidates.js';
 import { planSearch, runFront, type FrontPoint } from '../search/search.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { resolveCheckpoint } from '../train/quantize.js';
+import { loadRunCheckpoint } from '../train/load-run.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { lockDirectory } from '../util/lock.js';
+import { checkWritableDir } from '../util/output.js';
+import { readJsonFile } from '../util/read.js';
 import { numberList, oneOf, positiveInt, positiveNumber } from './options.js';
 
 interface Flags {
@@ -32,16 +35,41 @@ interface Flags {
   limitTrain?: number;
   limitTest?: number;
   seed: number;
-  out: string;
+  out?: string;
   planOnly?: boolean;
+  resume?: boolean;
+  force?: boolean;
+  allowPartial?: boolean;
   json?: boolean;
+}
+
+/** The settings a search's front.json records, and a resume must match (output flags aside). */
+function searchSettings(f: Flags): Record<string, unknown> {
+  const { out: _out, planOnly: _p, resume: _r, force: _f, allowPartial: _a, json: _j, ...settings } = f;
+  return settings;
+}
+
+/** Refuses an existing front unless resumed (same settings, same FP checkpoint) or forced. */
+function checkExistingFront(f: Flags & { out: string }, settings: Record<string, unknown>, fromSha256: string): void {
+  const file = path.join(f.out, 'front.json');
+  if (!existsSync(file)) return;
+  if (f.force) return void rmSync(file);
+  if (!f.resume) throw new Error(`--out ${f.out} already holds a search (${file}); pass --resume to continue it or --force to replace it`);
+  const saved = readJsonFile(file, 'a search front') as { settings?: Record<string, unknown>; from?: { sha256?: string } };
+  for (const k of new Set([...Object.keys(saved.settings ?? {}), ...Object.keys(settings)]))
+    if (JSON.stringify(saved.settings?.[k]) !== JSON.stringify(settings[k]))
+      throw new Error(
+        `--resume: ${file} was searched with ${k}=${JSON.stringify(saved.settings?.[k]) ?? '(unset)'}, but this search has ${k}=${JSON.stringify(settings[k]) ?? '(unset)'}`,
+      );
+  if (saved.from?.sha256 !== fromSha256)
+    throw new Error(`--resume: ${file} was searched from another checkpoint than ${f.from} holds now; start a new search`);
 }
 
 export function searchCommand(): Command {
   return new Command('search')
     .description('hardware-aware mixed-precision search: per-layer formats and bit widths under latency, energy or size budgets')
     .requiredOption('--from <path>', 'full-precision checkpoint (.lbck) or run directory')
-    .requiredOption('--out <dir>', 'directory for front.json and the retraining runs')
+    .option('--out <dir>', 'directory for front.json and the retraining runs (required unless --plan-only)')
     .option('--accel <name|file>', `accelerator (${presetNames.join(', ')}) or JSON config`, 'bitfusion')
     .option('--objective <o>', 'latency, energy or size', oneOf(['latency', 'energy', 'size']), 'latency')
     .option('--budgets <list>', 'budgets as fractions of the INT8 configuration', numberList, [0.2, 0.3, 0.5])
@@ -57,7 +85,10 @@ export function searchCommand(): Command {
     .option('--limit-train <n>', 'use the first n training images', positiveInt)
     .option('--limit-test <n>', 'use the first n test images', positiveInt)
     .option('--seed <n>', 'random seed', positiveInt, 1)
-    .option('--plan-only', 'solve the budgets and print the configurations without retraining')
+    .option('--plan-only', 'solve the budgets and print the configurations without retraining (writes nothing)')
+    .option('--resume', 'continue the search in <out> (same settings and FP checkpoint)')
+    .option('--force', 'replace a search already in <out>')
+    .option('--allow-partial', 'search from an unfinished FP run (and say so)')
     .option('--json', 'print the front as JSON')
     .action(async (f: Flags) => {
       const formats = f.formats.split(',').map((s) => s.trim());
@@ -67,69 +98,92 @@ export function searchCommand(): Command {
       for (const need of ['int4/a4', 'int8/a8'])
         if (!candidates.some((c) => c.label === need))
           throw new Error(`the candidate set must include ${need} for the uniform baselines (int, 4 and 8 bits)`);
-      await initEngine({ quiet: true });
-      const ck = await loadCheckpoint(resolveCheckpoint(f.from));
-      const name = ck.modelSpec.dataset;
-      if (typeof name !== 'string' || !datasetNames.includes(name as never))
-        throw new Error(`--from: ${f.from} does not say which dataset it was trained on`);
-      const ds = loadDataset(name, f.dataDir ? { dataDir: f.dataDir } : {});
-      const plan = await planSearch(ck.model, ds, {
-        accel: f.accel,
-        objective: f.objective as 'latency',
-        budgets: f.budgets,
-        candidates,
-        sensitivity: f.sensitivity as 'hessian',
-        calibrationImages: f.calibrationImages,
-        seed: f.seed,
-        atW4A4: true,
-      });
-      const settings = { ...f };
-      const save = (points: FrontPoint[]) =>
-        writeJsonAtomic(path.join(f.out, 'front.json'), {
-          settings,
-          int8Cost: plan.int8Cost,
-          sensitivities: plan.sensitivities,
-          plan: plan.points,
-          points,
-        });
-      if (f.planOnly) {
-        save([]);
-        for (const p of plan.points)
-          console.log(
-            `${p.kind.padEnd(13)} ${p.budget === null ? '    ' : p.budget.toFixed(2)}  cost ${(p.predictedCost / plan.int8Cost).toFixed(3)} of INT8  ${p.layers.map((l) => `${l.name}:${l.candidate}`).join(' ')}`,
-          );
-        return;
+      if (f.resume && f.force) throw new Error('--resume and --force contradict each other (continue the search, or replace it)');
+      if (f.planOnly && (f.resume || f.force)) throw new Error('--plan-only writes nothing: --resume and --force do not apply');
+      if (!f.planOnly && f.out === undefined)
+        throw new Error('--out is required (the directory for front.json and the retraining runs), unless --plan-only');
+      // Before the sensitivities (the long part): the output must be writable and no one else's.
+      const lock = f.planOnly ? null : lockDirectory(checkWritableDir(f.out!, '--out'), 'search');
+      try {
+        await searchIn(f);
+      } finally {
+        lock?.release();
       }
-      const points: FrontPoint[] = [];
-      await runFront(
-        plan,
-        resolveCheckpoint(f.from),
-        f.accel,
-        {
-          epochs: f.epochs,
-          lr: f.lr,
-          batchSize: f.batchSize,
-          seed: f.seed,
-          ...(f.dataDir ? { dataDir: f.dataDir } : {}),
-          ...(f.limitTrain ? { limitTrain: f.limitTrain } : {}),
-          ...(f.limitTest ? { limitTest: f.limitTest } : {}),
-        },
-        (p, i) => path.join(f.out, `${String(i).padStart(2, '0')}-${p.kind}${p.budget === null ? '' : `-${p.budget}`}`),
-        ds,
-        (p) => {
-          points.push(p);
-          save(points);
-          if (!f.json)
-            process.stderr.write(
-              `${p.kind}${p.budget === null ? '' : ` @ ${p.budget}`}: accuracy ${(100 * p.accuracy).toFixed(2)}%, ${p.latencyMs.toFixed(3)} ms (${p.speedupVsFp32.toFixed(2)}x vs FP32, ${p.speedupVsInt8.toFixed(2)}x vs INT8)\n`,
-            );
-        },
-      );
-      if (f.json) return void console.log(JSON.stringify({ int8Cost: plan.int8Cost, points }));
-      console.log(`search front on ${f.accel} (${f.objective}), written to ${path.join(f.out, 'front.json')}`);
-      for (const p of points)
-        console.log(
-          `${p.kind.padEnd(13)} ${p.budget === null ? '    ' : p.budget.toFixed(2)}  ${(100 * p.accuracy).toFixed(2)}%  ${p.latencyMs.toFixed(3)} ms  ${p.energyUj.toFixed(1)} µJ  ${(p.weightBytes / 1024).toFixed(1)} KB  ${p.speedupVsFp32.toFixed(2)}x FP32  ${p.speedupVsInt8.toFixed(2)}x INT8  ${p.layers.map((l) => `${l.name}:${l.candidate}`).join(' ')}`,
-        );
     });
+}
+
+async function searchIn(f: Flags): Promise<void> {
+  const formats = f.formats.split(',').map((s) => s.trim());
+  const candidates = defaultCandidates(formats, f.wbits, f.abits);
+  await initEngine({ quiet: true });
+  const { ck, file: fromFile, partial } = await loadRunCheckpoint(f.from, '--from', Boolean(f.allowPartial));
+  if (partial) process.stderr.write(`note: ${partial}\n`);
+  const settings = searchSettings(f);
+  if (!f.planOnly) checkExistingFront(f as Flags & { out: string }, settings, ck.sha256);
+  const name = ck.modelSpec.dataset;
+  if (typeof name !== 'string' || !datasetNames.includes(name as never))
+    throw new Error(`--from: ${f.from} does not say which dataset it was trained on`);
+  const ds = loadDataset(name, f.dataDir ? { dataDir: f.dataDir } : {});
+  const plan = await planSearch(ck.model, ds, {
+    accel: f.accel,
+    objective: f.objective as 'latency',
+    budgets: f.budgets,
+    candidates,
+    sensitivity: f.sensitivity as 'hessian',
+    calibrationImages: f.calibrationImages,
+    seed: f.seed,
+    atW4A4: true,
+  });
+  const save = (points: FrontPoint[]) =>
+    writeJsonAtomic(path.join(f.out!, 'front.json'), {
+      settings,
+      from: { file: fromFile, sha256: ck.sha256 },
+      complete: points.length === plan.points.length,
+      ...(partial ? { partialInput: partial } : {}),
+      int8Cost: plan.int8Cost,
+      sensitivities: plan.sensitivities,
+      plan: plan.points,
+      points,
+    });
+  if (f.planOnly) {
+    for (const p of plan.points)
+      console.log(
+        `${p.kind.padEnd(13)} ${p.budget === null ? '    ' : p.budget.toFixed(2)}  cost ${(p.predictedCost / plan.int8Cost).toFixed(3)} of INT8  ${p.layers.map((l) => `${l.name}:${l.candidate}`).join(' ')}`,
+      );
+    return;
+  }
+  const points: FrontPoint[] = [];
+  // Written first: the folder is a search from its first epoch on, and a rerun needs --resume or --force.
+  save(points);
+  await runFront(
+    plan,
+    fromFile,
+    f.accel,
+    {
+      epochs: f.epochs,
+      lr: f.lr,
+      batchSize: f.batchSize,
+      seed: f.seed,
+      ...(f.dataDir ? { dataDir: f.dataDir } : {}),
+      ...(f.limitTrain ? { limitTrain: f.limitTrain } : {}),
+      ...(f.limitTest ? { limitTest: f.limitTest } : {}),
+    },
+    (p, i) => path.join(f.out!, `${String(i).padStart(2, '0')}-${p.kind}${p.budget === null ? '' : `-${p.budget}`}`),
+    ds,
+    (p) => {
+      points.push(p);
+      save(points);
+      if (!f.json)
+        process.stderr.write(
+          `${p.kind}${p.budget === null ? '' : ` @ ${p.budget}`}: accuracy ${(100 * p.accuracy).toFixed(2)}%, ${p.latencyMs.toFixed(3)} ms (${p.speedupVsFp32.toFixed(2)}x vs FP32, ${p.speedupVsInt8.toFixed(2)}x vs INT8)\n`,
+        );
+    },
+    { ...(f.resume ? { resume: true } : {}), ...(f.force ? { force: true } : {}), ...(f.allowPartial ? { allowPartial: true } : {}) },
+  );
+  if (f.json) return void console.log(JSON.stringify({ int8Cost: plan.int8Cost, points }));
+  console.log(`search front on ${f.accel} (${f.objective}), written to ${path.join(f.out!, 'front.json')}`);
+  for (const p of points)
+    console.log(
+      `${p.kind.padEnd(13)} ${p.budget === null ? '    ' : p.budget.toFixed(2)}  ${(100 * p.accuracy).toFixed(2)}%  ${p.latencyMs.toFixed(3)} ms  ${p.energyUj.toFixed(1)} µJ  ${(p.weightBytes / 1024).toFixed(1)} KB  ${p.speedupVsFp32.toFixed(2)}x FP32  ${p.speedupVsInt8.toFixed(2)}x INT8  ${p.layers.map((l) => `${l.name}:${l.candidate}`).join(' ')}`,
+    );
 }

@@ -6,8 +6,7 @@ import { initEngine } from '../engine/setup.js';
 import { loadAccelerator, presetNames } from '../hw/config.js';
 import { simulate, type SimulationReport } from '../hw/simulate.js';
 import { storedCodes } from '../deploy/pack-checkpoint.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { resolveCheckpoint } from '../train/quantize.js';
+import { loadRunCheckpoint } from '../train/load-run.js';
 import { positiveInt } from './options.js';
 
 function fmt(n: number, digits = 1): string {
@@ -51,8 +50,9 @@ export function simulateCommand(): Command {
     .option('--accel <name|file>', `accelerator preset (${presetNames.join(', ')}) or a JSON config file`, 'bitfusion')
     .option('--batch <n>', 'images per inference', positiveInt, 1)
     .option('--list', 'list the accelerator presets')
+    .option('--allow-partial', 'simulate an unfinished run (and say so)')
     .option('--json', 'print the result as JSON')
-    .action(async (f: { model?: string; accel: string; batch: number; list?: boolean; json?: boolean }) => {
+    .action(async (f: { model?: string; accel: string; batch: number; list?: boolean; allowPartial?: boolean; json?: boolean }) => {
       if (f.list) {
         for (const name of presetNames) {
           const a = loadAccelerator(name);
@@ -63,9 +63,10 @@ export function simulateCommand(): Command {
       if (!f.model) throw new Error('--model is required (a checkpoint or run directory); --list shows the accelerators');
       const accel = loadAccelerator(f.accel);
       await initEngine({ quiet: true });
-      const ck = await loadCheckpoint(resolveCheckpoint(f.model, '--model'));
+      const { ck, partial } = await loadRunCheckpoint(f.model, '--model', Boolean(f.allowPartial));
       const r = simulate(ck.model, accel, { batch: f.batch, codes: storedCodes(ck) });
-      if (f.json) console.log(JSON.stringify(r));
+      if (partial) process.stderr.write(`note: ${partial}\n`);
+      if (f.json) console.log(JSON.stringify({ ...r, partial }));
       else console.log(simulationText(r, f.model));
     });
 }

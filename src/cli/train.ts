@@ -4,12 +4,23 @@ import { datasetNames } from '../data/datasets.js';
 import { modelNames } from '../models/zoo.js';
 import { runTraining } from '../train/train.js';
 import type { TrainConfigInput } from '../train/config.js';
-import { nonNegativeInt, nonNegativeNumber, numberList, oneOf, positiveInt, positiveNumber, type RunFlags } from './options.js';
+import {
+  givenFlags,
+  nonNegativeInt,
+  nonNegativeNumber,
+  numberList,
+  oneOf,
+  positiveInt,
+  positiveNumber,
+  resumeSettings,
+  RUN_CONTROL_FLAGS,
+  type RunFlags,
+} from './options.js';
 import { trainProgress } from './progress.js';
 
 interface TrainFlags extends RunFlags {
-  model: string;
-  data: string;
+  model?: string;
+  data?: string;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -27,8 +38,8 @@ interface TrainFlags extends RunFlags {
 export function trainCommand(): Command {
   return new Command('train')
     .description('train a zoo model in full precision, with a checkpoint every epoch')
-    .addOption(new Option('--model <name>', 'model').choices(modelNames).makeOptionMandatory())
-    .addOption(new Option('--data <name>', 'dataset').choices(datasetNames).makeOptionMandatory())
+    .addOption(new Option('--model <name>', 'model (required unless --resume continues a run)').choices(modelNames))
+    .addOption(new Option('--data <name>', 'dataset (required unless --resume continues a run)').choices(datasetNames))
     .option('--data-dir <dir>', 'directory holding the dataset files')
     .requiredOption('--out <dir>', 'run directory (checkpoint.lbck, metrics.json, config.json)')
     .option('--epochs <n>', 'epochs', positiveInt, 30)
@@ -49,13 +60,15 @@ export function trainCommand(): Command {
     .option('--limit-train <n>', 'use the first n training images', positiveInt)
     .option('--limit-test <n>', 'use the first n test images', positiveInt)
     .option('--threads <n>', 'native threads (default: all cores)', positiveInt)
-    .option('--resume', 'continue from <out>/checkpoint.lbck if present')
+    .option('--resume', 'continue the run in <out> (its settings; flags given must agree)')
+    .option('--extend-epochs', 'with --resume: change the epoch count of the run')
+    .option('--force', 'replace a run already in <out>')
     .option('--json', 'print the final history as JSON on stdout')
     .option('--quiet', 'no progress output')
-    .action(async (f: TrainFlags) => {
-      const cfg: TrainConfigInput = {
-        model: f.model,
-        data: f.data,
+    .action(async (f: TrainFlags, cmd: Command) => {
+      let cfg: TrainConfigInput = {
+        model: f.model as string,
+        data: f.data as string,
         epochs: f.epochs,
         batchSize: f.batchSize,
         lr: f.lr,
@@ -75,10 +88,15 @@ export function trainCommand(): Command {
       if (f.limitTrain) cfg.limitTrain = f.limitTrain;
       if (f.limitTest) cfg.limitTest = f.limitTest;
       if (f.threads) cfg.threads = f.threads;
+      if (f.resume) cfg = resumeSettings(f.out, 'config', cfg, givenFlags(cmd), (k) => (RUN_CONTROL_FLAGS.has(k) ? null : k));
+      for (const k of ['model', 'data'] as const)
+        if (!cfg[k]) throw new Error(`--${k} is required (unless --resume continues a run in --out)`);
       const r = await runTraining(cfg, {
         outDir: f.out,
         resume: Boolean(f.resume),
-        events: trainProgress(`train ${f.model} on ${f.data}`, f.quiet),
+        force: Boolean(f.force),
+        extendEpochs: Boolean(f.extendEpochs),
+        events: trainProgress(`train ${cfg.model} on ${cfg.data}`, f.quiet),
       });
       const last = r.history[r.history.length - 1];
       if (f.json) console.log(JSON.stringify({ config: r.config, history: r.history, checkpoint: r.checkpoint }));

@@ -1,6 +1,6 @@
 // The CIFAR-10 binary layout: records of 1 label byte + 3072 pixel bytes (1024 R, 1024 G,
 // 1024 B, row-major), 10000 records per file. Converted here to HWC for the NHWC engine.
-import { readInputFile } from '../util/read.js';
+import { READ_LIMITS, readInputFile } from '../util/read.js';
 
 export const CIFAR_RECORD = 1 + 32 * 32 * 3;
 
@@ -34,7 +34,7 @@ export function parseCifarBatch(buf: Uint8Array, what: string, numClasses = 10):
 }
 
 export function readCifarFiles(paths: string[]): LabeledImages {
-  const parts = paths.map((p) => parseCifarBatch(readInputFile(p), p));
+  const parts = paths.map((p) => parseCifarBatch(readInputFile(p, 'dataset file', { maxBytes: READ_LIMITS.dataset }), p));
   const count = parts.reduce((s, p) => s + p.count, 0);
   const images = new Uint8Array(count * 3072),
     labels = new Uint8Array(count);

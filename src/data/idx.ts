@@ -1,7 +1,7 @@
 // The idx format of MNIST / Fashion-MNIST (raw or gzip): big-endian magic 0x0000 0x08 ndim,
 // ndim big-endian uint32 dimensions, then unsigned bytes. Every structural fault is reported
 // with the file name and what was expected.
-import { readInputFile } from '../util/read.js';
+import { READ_LIMITS, readInputFile } from '../util/read.js';
 import { gunzipSync } from 'node:zlib';
 
 export interface IdxArray {
@@ -46,5 +46,5 @@ export function parseIdx(raw: Uint8Array, what: string): IdxArray {
 }
 
 export function readIdxFile(path: string): IdxArray {
-  return parseIdx(readInputFile(path), path);
+  return parseIdx(readInputFile(path, 'dataset file', { maxBytes: READ_LIMITS.dataset }), path);
 }

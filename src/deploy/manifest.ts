@@ -130,6 +130,19 @@ export const manifestSchema = z
     modelSpec: z.record(z.string(), z.unknown()),
     /** Input shape of one example (no batch dimension). */
     inputShape: shape,
+    /**
+     * What the model was trained on: the dataset and the per-channel normalisation of its inputs,
+     * (pixel / 255 - mean) / std. A runner refuses another dataset. Absent in files of lowbit 0.1.
+     */
+    input: z
+      .object({
+        dataset: z.string().min(1).max(256).optional(),
+        mean: z.array(z.number().finite()).min(1).max(64),
+        std: z.array(z.number().finite().positive()).min(1).max(64),
+      })
+      .strict()
+      .refine((i) => i.mean.length === i.std.length, 'mean and std need one entry per channel each')
+      .optional(),
     layers: z.array(layerEntrySchema).min(1).max(4096),
     outputs: z.array(name).min(1).max(16),
     tensors: z.array(tensorEntrySchema).max(16384),

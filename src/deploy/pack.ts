@@ -3,6 +3,7 @@
 // MPQ kernels as base codes plus the flag index and the flagged weights' extra bits in sections
 // of their own, float parameters (biases, batch norm, unquantized layers) as float32 sections,
 // and a JSON manifest of the layers with their configuration and quantizer parameters.
+import { datasetInfo, datasetNames } from '../data/datasets.js';
 import type { tf } from '../engine/tf.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { QAct } from '../nn/qact.js';
@@ -168,12 +169,15 @@ export function packModel(
     layers.push(entry);
   }
   const inputShape = (model.inputs[0].shape.slice(1) as (number | null)[]).map((d) => d ?? 1);
+  const ds =
+    typeof modelSpec.dataset === 'string' && datasetNames.includes(modelSpec.dataset as never) ? datasetInfo(modelSpec.dataset) : null;
   const manifest: Manifest = {
     format: 'lowbit-packed',
     version: 1,
     createdBy: 'lowbit',
     modelSpec,
     inputShape,
+    ...(ds ? { input: { dataset: ds.name, mean: ds.mean, std: ds.std } } : {}),
     layers,
     outputs: topology.outputs,
     tensors,

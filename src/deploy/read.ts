@@ -11,6 +11,8 @@ import { manifestSchema, type LayerEntry, type Manifest, type TensorEntry } from
 import { decodeFlags } from './rice.js';
 import { codeLayout, fromCentroids, type ProductCode } from '../quant/product-blocks.js';
 import { fromHalf } from '../util/half.js';
+import { checkLayers, type CheckedLayer } from './check-layers.js';
+import { lower } from './runtime/lower.js';
 
 export interface QuantInfo {
   spec: FormatSpec;
@@ -29,6 +31,8 @@ export interface PackedModel {
   inputQuant: Map<string, QuantInfo>;
   /** Product-coded kernels by tensor name (their decoded values are in floats too), for exporters that keep the code. */
   productCodes: Map<string, ProductCode & { k: number; codebookHalf: Uint16Array }>;
+  /** Every layer checked once (check-layers.ts): the configuration values and shapes consumers use. */
+  layers: Map<string, CheckedLayer>;
 }
 
 const MAX_ELEMENTS = 1 << 28;
@@ -236,5 +240,20 @@ export function readPacked(bytes: Uint8Array): PackedModel {
   }
   for (const o of m.outputs) if (!layerNames.has(o)) fail(`output ${o} is not a layer`);
   if (m.layers[0].className !== 'InputLayer') fail('the first layer must be the input');
-  return { manifest: m, floats, codes, weightQuant, inputQuant, productCodes };
+  let layers: Map<string, CheckedLayer>;
+  try {
+    layers = checkLayers({ manifest: m, floats, weightQuant, inputQuant });
+  } catch (e) {
+    if (e instanceof PackedFormatError) throw e;
+    fail((e as Error).message);
+  }
+  const packed: PackedModel = { manifest: m, floats, codes, weightQuant, inputQuant, productCodes, layers };
+  // The runtime's own lowering, without its buffers: what depends on which layers fuse (fixed-point
+  // rescales into the next layer's grid) is checked here too, so every consumer refuses what `run` refuses.
+  try {
+    lower(packed, true);
+  } catch (e) {
+    fail(`cannot run this model: ${(e as Error).message.replace(/^cannot run this model: /, '')}`);
+  }
+  return packed;
 }

@@ -1,4 +1,5 @@
 // Engine start-up: cpu backend, native kernels over it when the addon is available, thread count.
+import os from 'node:os';
 import { loadNative, type NativeAddon } from './native.js';
 import { tf } from './tf.js';
 import { registerConvKernels } from './kernels/conv.js';
@@ -72,7 +73,9 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
 
 /** Sets the number of threads used by native kernels (oneDNN, OpenBLAS and our own). */
 export function setThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
+  // More threads than cores only makes the kernels wait on each other (1000 threads crawl).
+  const cores = os.availableParallelism();
+  if (!Number.isInteger(n) || n < 1 || n > cores) throw new Error(`--threads ${n}: expected 1 to ${cores} (the cores of this machine)`);
   if (!state?.addon) return;
   state.addon.setThreads(n);
   state.addon.setBlasThreads(n);

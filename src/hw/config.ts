@@ -3,7 +3,7 @@
 // a user's own accelerator is a JSON file of the same shape.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { readInputFile } from '../util/read.js';
+import { READ_LIMITS, readJsonFile } from '../util/read.js';
 import bitfusion from './presets/bitfusion.json' with { type: 'json' };
 import mpq65 from './presets/mpq65.json' with { type: 'json' };
 import int8 from './presets/int8.json' with { type: 'json' };
@@ -91,9 +91,17 @@ export const acceleratorSchema = z
       .array(z.number().int().min(1).max(32))
       .min(1)
       .refine((p) => p.every((x, i) => i === 0 || x > p[i - 1]), 'precisions must be ascending'),
-    clockMHz: positive,
-    sramKB: z.object({ weights: positive, activations: positive, outputs: positive }).strict(),
-    dramGBps: positive,
+    // Bounds of real hardware, loose by orders of magnitude: outside them the cost model's numbers
+    // overflow or vanish (a 1e308 MHz clock gives NaN latencies) instead of describing a machine.
+    clockMHz: z.number().min(1).max(1e5),
+    sramKB: z
+      .object({
+        weights: z.number().min(0.0625).max(1e7),
+        activations: z.number().min(0.0625).max(1e7),
+        outputs: z.number().min(0.0625).max(1e7),
+      })
+      .strict(),
+    dramGBps: z.number().min(0.001).max(1e6),
     accumulatorBits: z.number().int().min(8).max(64).default(32),
     energyTable: z.string().min(1),
     sources: z.record(z.string(), z.string()).default({}),
@@ -133,12 +141,5 @@ export function loadAccelerator(nameOrFile: string): Accelerator {
   }
   if (!existsSync(nameOrFile))
     throw new Error(`--accel: '${nameOrFile}' is neither a preset (${presetNames.join(', ')}) nor an existing JSON file`);
-  const text = readInputFile(nameOrFile, 'accelerator config').toString('utf8');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${nameOrFile}: not valid JSON (${(e as Error).message})`);
-  }
-  return parseAccelerator(raw, nameOrFile);
+  return parseAccelerator(readJsonFile(nameOrFile, 'an accelerator config', READ_LIMITS.accelerator), nameOrFile);
 }

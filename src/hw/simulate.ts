@@ -75,13 +75,26 @@ export function simulateWithBaselines(layers: HwLayer[], accel: Accelerator): Si
   const int8Accel = accel.arithmetic === 'fp32' ? loadAccelerator('int8') : accel;
   const int8 = simulateLayers(atUniformBits(layers, 8), int8Accel);
   const fp32 = simulateLayers(layers, fp32Twin(accel));
-  return {
+  const report: SimulationReport = {
     ...sim,
     baselines: { int8, fp32 },
     speedupVsInt8: int8.totals.cycles / int8Accel.clockMHz / (sim.totals.cycles / accel.clockMHz),
     energyRatioVsInt8: int8.totals.energyUj / sim.totals.energyUj,
     speedupVsFp32: fp32.totals.latencyMs / sim.totals.latencyMs,
     energyRatioVsFp32: fp32.totals.energyUj / sim.totals.energyUj,
+  };
+  // The schema bounds every input; this guards the arithmetic itself: no NaN or infinity is ever reported.
+  for (const [k, v] of Object.entries({ ...report.totals, ...pickRatios(report) }))
+    if (!Number.isFinite(v)) throw new Error(`accelerator ${accel.name}: the cost model gives a non-finite ${k} (${v}) for this model`);
+  return report;
+}
+
+function pickRatios(r: SimulationReport): Record<string, number> {
+  return {
+    speedupVsInt8: r.speedupVsInt8,
+    energyRatioVsInt8: r.energyRatioVsInt8,
+    speedupVsFp32: r.speedupVsFp32,
+    energyRatioVsFp32: r.energyRatioVsFp32,
   };
 }
 

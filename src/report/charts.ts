@@ -182,6 +182,8 @@ export function weightHistograms(run: RunData): Figure | null {
 }
 
 export function costBreakdown(runs: RunData[]): Figure | null {
+  // A report of searches only has no run to cost layer by layer.
+  if (runs.length === 0) return null;
   const values = runs.flatMap((r) =>
     r.costs.flatMap((c, i) => c.energy.map((e) => ({ run: r.name, layer: c.layer, order: i, part: e.part, uj: e.uj }))),
   );
@@ -208,6 +210,7 @@ export function costBreakdown(runs: RunData[]): Figure | null {
 }
 
 export function latencyBreakdown(runs: RunData[]): Figure | null {
+  if (runs.length === 0) return null;
   const values = runs.flatMap((r) =>
     r.costs.map((c, i) => ({ run: r.name, layer: c.layer, order: i, us: Number(c.latencyUs.toFixed(4)) })),
   );

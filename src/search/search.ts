@@ -10,7 +10,7 @@ import type { Dataset } from '../data/load.js';
 import { deriveSeed, makeRng, permutation } from '../data/rng.js';
 import { loadAccelerator, type Accelerator } from '../hw/config.js';
 import { simulate } from '../hw/simulate.js';
-import { runQuantization, type QuantizeOptionsInput } from '../train/quantize.js';
+import { runQuantization, type QuantizeOptionsInput, type QuantizeRun } from '../train/quantize.js';
 import { choiceTable, defaultCandidates, sensitivityTerms, type Candidate, type LayerChoices, type Objective } from './candidates.js';
 import { solveKnapsack } from './knapsack.js';
 
@@ -155,13 +155,14 @@ export async function runFront(
   runDir: (p: SearchPoint, i: number) => string,
   dataset: Dataset,
   onPoint?: (p: FrontPoint) => void,
+  runs: Pick<QuantizeRun, 'resume' | 'force' | 'allowPartial'> = { resume: true },
 ): Promise<FrontPoint[]> {
   const out: FrontPoint[] = [];
   for (const [i, p] of plan.points.entries()) {
     const dir = runDir(p, i);
     const r = await runQuantization(
       { ...retrain, from, method: 'ste', format: 'int', wbits: 8, abits: 8, calibration: 'mse', overrides: p.overrides },
-      { outDir: dir, resume: true, dataset },
+      { outDir: dir, dataset, ...runs },
     );
     const sim = simulate(r.model, accel);
     const fp: FrontPoint = {

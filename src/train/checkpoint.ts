@@ -1,51 +1,26 @@
-// The checkpoint file (.lbck): one file, written atomically, holding a model's topology and
-// weights, optimizer state and training progress, with a sha256 over the payload.
-//
-//   "LBCK" | u32 version | u32 header bytes | header JSON (utf8) | payload (float32 LE)
-//
-// The header lists every tensor with its offset; loading checks magic, version, lengths,
-// checksum and shapes and refuses anything else with one clear message.
-import { createHash } from 'node:crypto';
-import { readInputFile } from '../util/read.js';
+// Saving and loading checkpoints (.lbck): a model's topology and weights, optimizer state and
+// training progress in one file, written atomically. The byte layout and every check of a file
+// read back live in checkpoint-format.ts; this file turns models into entries and back.
 import { tf } from '../engine/tf.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { OptimizerConfig, OptimizerState } from './optimizer.js';
+import { parseOptimizerConfig, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 // Layer classes a checkpoint's topology may name must be registered before it is rebuilt.
 import '../nn/batch-norm.js';
 import '../nn/qconv2d.js';
 import '../nn/qdense.js';
 import '../nn/qact.js';
 import { quantizerArrays, restoreQuantizerArrays } from '../nn/quantizers.js';
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  readCheckpointRaw,
+  VERSION,
+  type CheckpointHeader,
+  type RawCheckpoint,
+  type TensorEntry,
+} from './checkpoint-format.js';
 
-const MAGIC = 'LBCK';
-const VERSION = 1;
-/** Generous bound on the JSON header so a damaged length field cannot ask for gigabytes. */
-const MAX_HEADER = 64 << 20;
-
-interface TensorEntry {
-  name: string;
-  shape: number[];
-  offset: number;
-  length: number;
-}
-
-export interface CheckpointHeader {
-  format: 'lowbit-checkpoint';
-  version: number;
-  createdAt: string;
-  /** model.toJSON() topology (tfjs-layers format). */
-  topology: unknown;
-  /** Free-form description of how the model was built (zoo name, input shape, classes). */
-  modelSpec: Record<string, unknown>;
-  weights: TensorEntry[];
-  optimizer: { config: OptimizerConfig; step: number; slots: TensorEntry[][] } | null;
-  /** Named arrays: per-weight quantizer data (MPQ flags) and a retraining method's state. */
-  arrays?: TensorEntry[];
-  /** Training configuration and progress (epoch finished, history, ...). */
-  state: Record<string, unknown>;
-  payloadBytes: number;
-  payloadSha256: string;
-}
+export { readCheckpointRaw, checkpointFingerprint, type CheckpointHeader } from './checkpoint-format.js';
 
 export interface CheckpointData {
   model: tf.LayersModel;
@@ -54,6 +29,8 @@ export interface CheckpointData {
   state: Record<string, unknown>;
   /** The method's named arrays (quantizer arrays are already restored into the model). */
   arrays: Record<string, Float32Array>;
+  /** sha256 of the whole file: the fingerprint a run records of its input. */
+  sha256: string;
 }
 
 export interface SaveInput {
@@ -78,6 +55,11 @@ export function saveCheckpoint(file: string, input: SaveInput): void {
     const v = w.read();
     return add(w.originalName, v.shape, Float32Array.from(v.dataSync() as Float32Array));
   });
+  // A checkpoint is what the next stage trusts: never write weights a loader would refuse.
+  for (const [i, e] of weights.entries()) {
+    const bad = arrays[i].findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`refusing to save ${file}: weight ${e.name} holds a non-finite value (${arrays[i][bad]}) at ${bad}`);
+  }
   const opt = input.optimizer ?? null;
   const optimizer = opt && {
     config: opt.config,
@@ -99,94 +81,62 @@ export function saveCheckpoint(file: string, input: SaveInput): void {
     format: 'lowbit-checkpoint',
     version: VERSION,
     createdAt: new Date().toISOString(),
-    topology: input.model.toJSON(null, false),
+    topology: input.model.toJSON(null, false) as unknown as Record<string, unknown>,
     modelSpec: input.modelSpec,
     weights,
-    optimizer,
+    optimizer: optimizer as CheckpointHeader['optimizer'],
     arrays: arrayEntries,
     state: input.state ?? {},
     payloadBytes: payload.length,
-    payloadSha256: createHash('sha256').update(payload).digest('hex'),
   };
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const pre = Buffer.alloc(12);
-  pre.write(MAGIC, 0, 'latin1');
-  pre.writeUInt32LE(VERSION, 4);
-  pre.writeUInt32LE(json.length, 8);
-  writeFileAtomic(file, [pre, json, payload]);
-}
-
-function fail(file: string, what: string): never {
-  throw new Error(`${file}: ${what}`);
-}
-
-/** Reads and verifies the header and payload without building the model. */
-export function readCheckpointRaw(file: string): { header: CheckpointHeader; payload: Float32Array } {
-  const buf = readInputFile(file, 'checkpoint');
-  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== MAGIC) fail(file, 'not a lowbit checkpoint (bad magic)');
-  const version = buf.readUInt32LE(4);
-  if (version !== VERSION) fail(file, `checkpoint version ${version} not supported (expected ${VERSION})`);
-  const hlen = buf.readUInt32LE(8);
-  if (hlen > MAX_HEADER || 12 + hlen > buf.length) fail(file, `truncated or damaged header (length ${hlen}, file ${buf.length} bytes)`);
-  let header: CheckpointHeader;
-  try {
-    header = JSON.parse(buf.toString('utf8', 12, 12 + hlen)) as CheckpointHeader;
-  } catch {
-    fail(file, 'damaged header (invalid JSON)');
-  }
-  if (header.format !== 'lowbit-checkpoint') fail(file, 'header is not a lowbit checkpoint');
-  const start = 12 + hlen;
-  if (!Number.isInteger(header.payloadBytes) || header.payloadBytes % 4 !== 0) fail(file, 'damaged header (payload size)');
-  if (buf.length - start !== header.payloadBytes)
-    fail(file, `truncated or padded payload (${buf.length - start} bytes, header says ${header.payloadBytes})`);
-  const bytes = buf.subarray(start);
-  const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== header.payloadSha256) fail(file, 'checksum mismatch: the file is damaged');
-  const payload = new Float32Array(header.payloadBytes / 4);
-  new Uint8Array(payload.buffer).set(bytes);
-  const total = payload.length;
-  const check = (e: TensorEntry) => {
-    const n = e.shape.reduce((a, b) => a * b, 1);
-    if (n !== e.length || e.offset < 0 || e.offset + e.length > total) fail(file, `damaged tensor entry ${e.name}`);
-  };
-  header.weights.forEach(check);
-  header.optimizer?.slots.forEach((s) => s.forEach(check));
-  if (header.arrays !== undefined && !Array.isArray(header.arrays)) fail(file, 'damaged header (arrays)');
-  header.arrays?.forEach(check);
-  return { header, payload };
+  writeFileAtomic(file, encodeCheckpoint(header, payload));
 }
 
 export async function loadCheckpoint(file: string): Promise<CheckpointData> {
-  const { header, payload } = readCheckpointRaw(file);
+  return fromRaw(readCheckpointRaw(file), file);
+}
+
+/** A checkpoint from its bytes (verified as a file would be); `name` stands for the file in errors. */
+export async function loadCheckpointBytes(bytes: Buffer, name: string): Promise<CheckpointData> {
+  return fromRaw(decodeCheckpoint(bytes, name), name);
+}
+
+async function fromRaw({ header, payload, sha256 }: RawCheckpoint, file: string): Promise<CheckpointData> {
   let model: tf.LayersModel;
   try {
     model = await tf.models.modelFromJSON({ modelTopology: header.topology as tf.io.ModelJSON['modelTopology'] } as tf.io.ModelJSON);
   } catch (e) {
-    throw new Error(`${file}: cannot rebuild the model from its topology (${(e as Error).message})`);
+    // tfjs quotes the whole configuration in some messages: keep the first line, and not all of it.
+    const why = String((e as Error).message).split('\n')[0];
+    throw new Error(`${file}: cannot rebuild the model from its topology (${why.length > 160 ? `${why.slice(0, 160)}…` : why})`);
   }
   const weights = model.weights;
   if (weights.length !== header.weights.length)
     throw new Error(`${file}: model has ${weights.length} weights but the checkpoint holds ${header.weights.length}`);
   const values = header.weights.map((e, i) => {
     const w = weights[i];
+    if (e.name !== w.originalName) throw new Error(`${file}: weight ${i} is named ${e.name}, the model's is ${w.originalName}`);
     if (w.shape.join() !== e.shape.join()) throw new Error(`${file}: weight ${e.name} has shape [${e.shape}], model expects [${w.shape}]`);
     return tf.tensor(payload.slice(e.offset, e.offset + e.length), e.shape, 'float32');
   });
   model.setWeights(values);
   tf.dispose(values);
   const optimizer = header.optimizer && {
-    config: header.optimizer.config,
+    config: parseOptimizerConfig(header.optimizer.config, file),
     state: {
       step: header.optimizer.step,
       slots: header.optimizer.slots.map((s) => s.map((e) => payload.slice(e.offset, e.offset + e.length))),
     },
   };
   const arrays: Record<string, Float32Array> = {};
-  for (const e of header.arrays ?? []) arrays[e.name] = payload.slice(e.offset, e.offset + e.length);
+  for (const e of header.arrays) {
+    if (e.name in arrays) throw new Error(`${file}: damaged header: array ${e.name} is listed twice`);
+    arrays[e.name] = payload.slice(e.offset, e.offset + e.length);
+  }
   try {
     restoreQuantizerArrays(model, arrays);
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
-  return { model, modelSpec: header.modelSpec, optimizer, state: header.state, arrays };
+  return { model, modelSpec: header.modelSpec, optimizer, state: header.state, arrays, sha256 };
 }

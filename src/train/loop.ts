@@ -1,6 +1,7 @@
 // The epoch loop shared by full-precision training and quantization-aware retraining:
 // seeded shuffling and augmentation per epoch, one optimizer step per batch, evaluation and
 // a save callback after every epoch (checkpoints are the caller's business).
+import { z } from 'zod';
 import { tf, type Tensor } from '../engine/tf.js';
 import { makeBatch, normalizationTable } from '../data/batches.js';
 import type { LabeledImages } from '../data/cifar.js';
@@ -93,6 +94,27 @@ export interface StepHooks {
   epochMetrics?(): Record<string, number>;
 }
 
+/**
+ * A loss above this many nats means the network no longer predicts anything (10 classes start at
+ * ln 10 = 2.3; a loss of 1e4 puts the true class e^-10000 below the best). A run that gets there
+ * does not recover, and letting it finish would record a broken model as a finished run.
+ */
+export const DIVERGED_LOSS = 1e4;
+
+/** Training stopped because the loss diverged; the checkpoint of the last finished epoch stays, unfinished. */
+export class DivergedError extends Error {
+  constructor(
+    readonly epoch: number,
+    readonly step: number,
+    readonly loss: number,
+  ) {
+    super(
+      `training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss.toPrecision(3)}); the run is left unfinished after epoch ${epoch}; lower --lr`,
+    );
+    this.name = 'DivergedError';
+  }
+}
+
 /** Optimizer steps per epoch: the last partial batch is dropped (a tiny batch would give batch norm noisy statistics). */
 export function stepsPerEpoch(trainCount: number, batchSize: number): number {
   return Math.max(1, Math.floor(trainCount / Math.min(batchSize, trainCount)));
@@ -131,7 +153,7 @@ export function runEpochs(a: LoopArgs): EpochRecord[] {
       const soft = h.targets?.(x);
       const r = trainStep(model, x, y, optimizer, lr, vars, h.gradients, soft);
       tf.dispose(soft ? [x, y, soft] : [x, y]);
-      if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch + 1}, step ${st + 1} (loss ${r.loss}); lower --lr`);
+      if (!Number.isFinite(r.loss) || r.loss > DIVERGED_LOSS) throw new DivergedError(epoch, st, r.loss);
       h.afterStep?.(t, global);
       lossSum += r.loss;
       correct += r.correct;
@@ -168,13 +190,52 @@ export function runEpochs(a: LoopArgs): EpochRecord[] {
   return a.history;
 }
 
-/** Refuses to resume a run whose settings differ from the checkpoint's (except those listed). */
-export function checkResumable(saved: Record<string, unknown>, current: Record<string, unknown>, ignore: string[], ckptPath: string): void {
+const finite = z.number().finite();
+const epochRecordSchema = z
+  .object({
+    epoch: z.number().int().min(1),
+    lr: finite,
+    trainLoss: finite,
+    trainAccuracy: finite,
+    testLoss: finite,
+    testAccuracy: finite,
+    seconds: finite,
+    imagesPerSecond: finite,
+    method: z.record(z.string(), finite.nullable()).optional(),
+  })
+  .strict();
+
+/** The epoch history a checkpoint carries, checked before a resume counts its epochs. */
+export function parseHistory(raw: unknown, file: string): EpochRecord[] {
+  const r = z
+    .array(epochRecordSchema)
+    .max(100_000)
+    .safeParse(raw ?? []);
+  if (!r.success) throw new Error(`${file}: damaged history: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`);
+  r.data.forEach((h, i) => {
+    if (h.epoch !== i + 1) throw new Error(`${file}: damaged history: record ${i} is epoch ${h.epoch}, expected ${i + 1}`);
+  });
+  return r.data as EpochRecord[];
+}
+
+/**
+ * Refuses to resume a run whose resolved settings differ from the checkpoint's in any field, the
+ * thread count included (it changes the floating-point sums). The epoch count may change only with
+ * `extendEpochs`, and never below the epochs already done.
+ */
+export function checkResumable(
+  saved: Record<string, unknown>,
+  current: Record<string, unknown>,
+  ckptPath: string,
+  o: { extendEpochs?: boolean; done: number },
+): void {
   for (const k of new Set([...Object.keys(saved), ...Object.keys(current)])) {
-    if (ignore.includes(k)) continue;
+    if (k === 'epochs' && o.extendEpochs) continue;
     if (JSON.stringify(saved[k]) !== JSON.stringify(current[k]))
       throw new Error(
-        `--resume: ${ckptPath} was trained with ${k}=${JSON.stringify(saved[k])}, but this run has ${k}=${JSON.stringify(current[k])}`,
+        `--resume: ${ckptPath} was trained with ${k}=${JSON.stringify(saved[k]) ?? '(unset)'}, but this run has ${k}=${JSON.stringify(current[k]) ?? '(unset)'}${k === 'epochs' ? ' (pass --extend-epochs to change the epoch count)' : ''}`,
       );
   }
+  if (typeof current.epochs === 'number' && current.epochs < o.done)
+    throw new Error(`--extend-epochs: ${ckptPath} has ${o.done} epochs done; --epochs ${current.epochs} would shorten it`);
 }

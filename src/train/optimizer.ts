@@ -1,13 +1,34 @@
 // SGD with momentum and Adam/AdamW, one fused pass per parameter (native when available,
 // the same arithmetic in TypeScript otherwise). State lives in plain Float32Arrays owned here,
 // so it is cheap to update in place and to write into checkpoints.
+import { z } from 'zod';
 import { tf, type Tensor } from '../engine/tf.js';
 import { activeNative } from '../engine/state.js';
 import { alloc } from '../engine/buffer-pool.js';
 
-export type OptimizerConfig =
-  | { kind: 'sgd'; momentum: number; weightDecay: number; nesterov: boolean }
-  | { kind: 'adam'; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean };
+const unit = z.number().min(0).max(1);
+export const optimizerConfigSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sgd'), momentum: unit, weightDecay: unit, nesterov: z.boolean() }).strict(),
+  z
+    .object({
+      kind: z.literal('adam'),
+      beta1: unit,
+      beta2: unit,
+      eps: z.number().positive().max(1),
+      weightDecay: unit,
+      decoupled: z.boolean(),
+    })
+    .strict(),
+]);
+export type OptimizerConfig = z.output<typeof optimizerConfigSchema>;
+
+/** An optimizer configuration read from a file; `file` names it in the error. */
+export function parseOptimizerConfig(raw: unknown, file: string): OptimizerConfig {
+  const r = optimizerConfigSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const i = r.error.issues[0];
+  throw new Error(`${file}: damaged optimizer configuration: ${i.path.join('.') || 'config'}: ${i.message}`);
+}
 
 export interface OptimizerState {
   step: number;

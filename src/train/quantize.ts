@@ -1,7 +1,6 @@
 // Quantizing a trained model: load the FP checkpoint, build the quantized twin with the chosen
 // method, then calibrate (ptq) or retrain (ste, lsq) with a checkpoint per epoch and --resume.
 // The run directory gets checkpoint.lbck (the quantized model), metrics.json and config.json.
-import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { tf } from '../engine/tf.js';
@@ -12,11 +11,11 @@ import { limitSplit, loadDataset, type Dataset } from '../data/load.js';
 import { deriveSeed, makeRng, permutation } from '../data/rng.js';
 import { quantizeModel, type LayerPlan } from '../nn/quantize-model.js';
 import { calibrateModel } from '../nn/quantizers.js';
-import { formatNames } from '../quant/registry.js';
+import { formatNames, formats, type FormatName } from '../quant/registry.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
-import { checkResumable, runEpochs, stepsPerEpoch, type EpochRecord, type TrainEvents } from './loop.js';
+import { checkResumable, DivergedError, parseHistory, runEpochs, stepsPerEpoch, type EpochRecord, type TrainEvents } from './loop.js';
 import { methodLayers, type QuantMethod } from './methods/method.js';
 import { mpqOptionsSchema } from './methods/mpq.js';
 import { sqOptionsSchema } from './methods/sq.js';
@@ -26,7 +25,9 @@ import { pqOptionsSchema } from './methods/pq.js';
 import { methodNames, methods } from './methods/registry.js';
 import { Optimizer } from './optimizer.js';
 import type { Schedule } from './schedule.js';
-import { CHECKPOINT_FILE } from './train.js';
+import { CHECKPOINT_FILE, checkSpace, openRunDir, partialNote, resolveCheckpoint } from './run-dir.js';
+
+export { resolveCheckpoint } from './run-dir.js';
 
 const bitsField = z.number().int().min(1).max(8);
 
@@ -37,8 +38,10 @@ export const quantizeOptionsSchema = z
   .object({
     from: z.string().min(1),
     method: z.enum(methodNames as [string, ...string[]]),
-    format: z.enum(formatNames as [string, ...string[]]).default('int'),
-    wbits: bitsField,
+    /** Weight format: default int, or the method's own (lsq, mpq, esb); none for pq's product codes. */
+    format: z.enum(formatNames as [string, ...string[]]).optional(),
+    /** Weight bits: default 4, or the format's only width (binary 1, ternary 2). */
+    wbits: bitsField.optional(),
     abits: bitsField.nullable(),
     granularity: z.enum(['tensor', 'channel']).default('channel'),
     calibration: z.enum(['maxabs', 'percentile', 'mse']).default('maxabs'),
@@ -104,21 +107,52 @@ export const quantizeOptionsSchema = z
     for (const m of methodsWithOptions)
       if (o[m] !== undefined && o.method !== m)
         ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
-    if (o.method === 'dropbits' && (o.wbits < 2 || o.wbits > 4))
-      ctx.addIssue({ code: 'custom', path: ['wbits'], message: `dropbits: --wbits ${o.wbits} is out of range: it trains 2 to 4 bits` });
-    else if (o.method === 'dropbits' && o.wbits < (o.dropbits?.minBits ?? 2))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['wbits'],
-        message: `dropbits: --wbits ${o.wbits} is below the minimum of ${o.dropbits?.minBits ?? 2} bits a layer can settle on`,
-      });
-    if (o.method === 'mpq' && o.format !== 'int' && o.format !== 'mpq')
+    const own = methods[o.method as keyof typeof methods].weightFormats;
+    if (own !== 'any' && own.length === 0) {
+      // Product codes: no scalar weight format, so neither flag can mean anything.
+      for (const k of ['format', 'wbits'] as const)
+        if (o[k] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [k], message: `method ${o.method} stores product codes; --${k} ${o[k]} does not apply` });
+      return;
+    }
+    if (o.format !== undefined && own !== 'any' && !own.includes(o.format as FormatName))
       ctx.addIssue({
         code: 'custom',
         path: ['format'],
-        message: `method mpq uses the mpq weight format; --format ${o.format} does not apply`,
+        message: `method ${o.method} trains ${own.join('/')} weights; --format ${o.format} does not apply`,
       });
+    const format = (o.format ?? (own === 'any' ? 'int' : own[0])) as FormatName;
+    const fixed = fixedBits(format);
+    if (fixed !== null && o.wbits !== undefined && o.wbits !== fixed)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['wbits'],
+        message: `--format ${format} stores ${fixed} bit${fixed === 1 ? '' : 's'} per weight; --wbits ${o.wbits} does not apply`,
+      });
+    const wbits = o.wbits ?? fixed ?? 4;
+    if (o.method === 'dropbits' && (wbits < 2 || wbits > 4))
+      ctx.addIssue({ code: 'custom', path: ['wbits'], message: `dropbits: --wbits ${wbits} is out of range: it trains 2 to 4 bits` });
+    else if (o.method === 'dropbits' && wbits < (o.dropbits?.minBits ?? 2))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['wbits'],
+        message: `dropbits: --wbits ${wbits} is below the minimum of ${o.dropbits?.minBits ?? 2} bits a layer can settle on`,
+      });
+  })
+  .transform((o) => {
+    const own = methods[o.method as keyof typeof methods].weightFormats;
+    // Product codes (pq) have no scalar weight format: both stay unset, so the resolved options re-validate.
+    if (own !== 'any' && own.length === 0) return o;
+    const format = (o.format ?? (own === 'any' ? 'int' : own[0])) as FormatName;
+    return { ...o, format, wbits: o.wbits ?? fixedBits(format) ?? 4 };
   });
+
+/** The one width a format stores (binary 1, ternary 2), or null when its width is a choice. */
+function fixedBits(format: FormatName): number | null {
+  const probe = (bits: number) => formats[format].schema.safeParse({ format, bits }).success;
+  const widths = [1, 2, 3, 4, 5, 6, 7, 8].filter(probe);
+  return widths.length === 1 ? widths[0] : null;
+}
 
 export type QuantizeOptions = z.output<typeof quantizeOptionsSchema>;
 export type QuantizeOptionsInput = z.input<typeof quantizeOptionsSchema>;
@@ -141,6 +175,22 @@ export interface QuantizeResult {
   methodSummary: Record<string, unknown> | null;
   /** Quantization error of the low-bit weights at the end. */
   weightError: WeightError | null;
+  /** Set when the FP checkpoint was an unfinished run, used under allowPartial: one line saying so. */
+  partialInput: string | null;
+}
+
+export interface QuantizeRun {
+  outDir: string;
+  /** Continue outDir/checkpoint.lbck if it exists (same options, same FP checkpoint by its sha256). */
+  resume?: boolean;
+  /** Replace a run already in outDir. */
+  force?: boolean;
+  /** With resume: the epoch count may differ from the checkpoint's. */
+  extendEpochs?: boolean;
+  /** Accept an unfinished FP run as the starting point. */
+  allowPartial?: boolean;
+  events?: TrainEvents;
+  dataset?: Dataset;
 }
 
 export interface WeightError {
@@ -171,24 +221,38 @@ export function weightError(model: tf.LayersModel, plan: LayerPlan[]): WeightErr
   return n === 0 ? null : { mse: sq / n, relativeMse: ref > 0 ? sq / ref : 0, weights: n };
 }
 
-/** A checkpoint file, or a run directory holding checkpoint.lbck; `flag` names the option in errors. */
-export function resolveCheckpoint(p: string, flag = '--from'): string {
-  if (!existsSync(p)) throw new Error(`${flag}: ${p} does not exist (expected a checkpoint .lbck or a run directory)`);
-  return statSync(p).isDirectory() ? path.join(p, CHECKPOINT_FILE) : p;
+export async function runQuantization(input: QuantizeOptionsInput, run: QuantizeRun): Promise<QuantizeResult> {
+  const parsed = parseQuantizeOptions(input);
+  const engine = await initEngine(parsed.threads ? { threads: parsed.threads } : {});
+  const fromFile = resolveCheckpoint(parsed.from);
+  const dir = openRunDir({
+    outDir: run.outDir,
+    command: 'quantize',
+    from: parsed.from,
+    ...(run.resume ? { resume: true } : {}),
+    ...(run.force ? { force: true } : {}),
+    ...(run.extendEpochs ? { extendEpochs: true } : {}),
+  });
+  let failed = true;
+  try {
+    const r = await quantizeIn({ ...parsed, threads: engine.threads }, fromFile, run, dir.existing);
+    failed = false;
+    return r;
+  } finally {
+    dir.close(failed);
+  }
 }
 
-export async function runQuantization(
-  input: QuantizeOptionsInput,
-  run: { outDir: string; resume?: boolean; events?: TrainEvents; dataset?: Dataset },
-): Promise<QuantizeResult> {
-  let o = parseQuantizeOptions(input);
-  await initEngine(o.threads ? { threads: o.threads } : {});
+async function quantizeIn(opts: QuantizeOptions, fromFile: string, run: QuantizeRun, existing: boolean): Promise<QuantizeResult> {
+  let o = opts;
   const method = methods[o.method as keyof typeof methods];
-  const fp = await loadCheckpoint(resolveCheckpoint(o.from));
+  const fp = await loadCheckpoint(fromFile);
   if (fp.modelSpec.quantized)
     throw new Error(
       `--from: ${o.from} is already quantized (method ${String(fp.modelSpec.method)}); quantize from its full-precision checkpoint`,
     );
+  const partialInput = partialNote(fromFile, fp.state, '--from', Boolean(run.allowPartial));
+  const source = { file: fromFile, sha256: fp.sha256 };
   const dsName = fp.modelSpec.dataset;
   if (typeof dsName !== 'string' || !datasetNames.includes(dsName as never))
     throw new Error(`--from: ${o.from} does not say which dataset it was trained on`);
@@ -201,23 +265,28 @@ export async function runQuantization(
   let model: tf.LayersModel,
     plan: LayerPlan[],
     history: EpochRecord[] = [],
-    resumed = false,
     resumedState: { state: unknown; arrays: Record<string, Float32Array> } | null = null;
-  if (run.resume && existsSync(ckptPath)) {
+  if (existing) {
     const ck = await loadCheckpoint(ckptPath);
     const saved = parseQuantizeOptions(ck.state.options);
-    checkResumable(saved, o, ['epochs', 'threads'], ckptPath);
-    o = { ...saved, epochs: o.epochs, threads: o.threads };
+    history = parseHistory(ck.state.history, ckptPath);
+    checkResumable(saved, o, ckptPath, { extendEpochs: run.extendEpochs, done: history.length });
+    // The same path is not the same model: the FP checkpoint must be the very file the run started from.
+    const was = ck.state.source as { sha256?: unknown } | undefined;
+    if (was?.sha256 !== fp.sha256)
+      throw new Error(
+        `--resume: ${ckptPath} was quantized from a checkpoint with sha256 ${typeof was?.sha256 === 'string' ? was.sha256.slice(0, 12) : '(not recorded)'}…, but ${fromFile} is now ${fp.sha256.slice(0, 12)}…; start a new run`,
+      );
     model = ck.model;
     plan = ck.state.plan as LayerPlan[];
-    history = (ck.state.history as EpochRecord[]) ?? [];
     if (ck.optimizer) optimizer.importState(ck.optimizer.state);
     resumedState = { state: ck.state.methodState, arrays: ck.arrays };
-    resumed = true;
   } else {
     const config = method.quantizeConfig({
       ...o,
-      format: o.format as never,
+      // pq builds no weight spec; its activation family defaults as for int weights.
+      format: (o.format ?? 'int') as never,
+      wbits: o.wbits ?? 8,
       formatOptions: o.formatOptions,
       activationFormat: o.activationFormat,
     });
@@ -227,6 +296,9 @@ export async function runQuantization(
       ...(o.overrides ? { overrides: o.overrides } : {}),
     }));
   }
+  const resumed = existing;
+  // Weights, one momentum slot each, and the method's state (about as much again at most).
+  checkSpace(run.outDir, model.countParams() * 4 * 3);
   const q = model;
   const schedule: Schedule = o.schedule === 'cosine' ? { kind: 'cosine' } : { kind: 'constant' };
   const lrConfig = { lr: o.lr, schedule, warmupEpochs: 0, epochs: o.epochs };
@@ -256,7 +328,17 @@ export async function runQuantization(
   const save = (h: EpochRecord[], extra: Record<string, unknown> = {}) => {
     const ms = methodRun?.saveState();
     const summary = methodRun?.summary();
-    const state = { options: o, plan, history: h, fpAccuracy, ...(summary ? { methodSummary: summary } : {}), ...extra };
+    const finished = !method.retrains || h.length >= o.epochs;
+    const state = {
+      options: o,
+      source,
+      plan,
+      history: h,
+      finished,
+      fpAccuracy,
+      ...(summary ? { methodSummary: summary } : {}),
+      ...extra,
+    };
     saveCheckpoint(ckptPath, {
       model: q,
       modelSpec: { ...fp.modelSpec, quantized: true, method: o.method },
@@ -291,9 +373,10 @@ export async function runQuantization(
       checkpoint: ckptPath,
       methodSummary: null,
       weightError: we,
+      partialInput,
     };
   }
-  runEpochs({
+  const epochs = {
     model: q,
     train,
     test,
@@ -311,8 +394,16 @@ export async function runQuantization(
     resumed,
     ...(run.events ? { events: run.events } : {}),
     ...(methodRun ? { hooks: methodRun } : {}),
-    save: (h) => save(h, { finalAccuracy: h[h.length - 1].testAccuracy, weightError: weightError(q, plan) }),
-  });
+    save: (h: EpochRecord[]) => save(h, { finalAccuracy: h[h.length - 1].testAccuracy, weightError: weightError(q, plan) }),
+  };
+  try {
+    runEpochs(epochs);
+  } catch (e) {
+    // The checkpoint of the last finished epoch stays; metrics.json says why the run stopped.
+    if (e instanceof DivergedError)
+      writeJsonAtomic(path.join(run.outDir, 'metrics.json'), { options: o, source, plan, history, finished: false, stopped: e.message });
+    throw e;
+  }
   return {
     options: o,
     fpAccuracy,
@@ -323,5 +414,6 @@ export async function runQuantization(
     checkpoint: ckptPath,
     methodSummary: methodRun?.summary() ?? null,
     weightError: weightError(q, plan),
+    partialInput,
   };
 }

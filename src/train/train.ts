@@ -1,7 +1,6 @@
 // Full-precision training of a zoo model on a registered dataset, one checkpoint per epoch.
 // Every random stream is derived from the seed and the epoch, so `resume` after a kill -9
 // continues exactly where the last finished epoch left off and reproduces the same result.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { tf } from '../engine/tf.js';
 import { initEngine } from '../engine/setup.js';
@@ -11,15 +10,20 @@ import { writeJsonAtomic } from '../util/atomic.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { lrConfig, optimizerConfig, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { Optimizer } from './optimizer.js';
-import { checkResumable, runEpochs, type EpochRecord, type TrainEvents } from './loop.js';
+import { checkResumable, DivergedError, parseHistory, runEpochs, type EpochRecord, type TrainEvents } from './loop.js';
+import { CHECKPOINT_FILE, checkSpace, openRunDir } from './run-dir.js';
 
 export type { EpochRecord, StepEvent, TrainEvents } from './loop.js';
 
 export interface TrainOptions {
   /** Run directory: checkpoint.lbck, metrics.json and config.json go here. */
   outDir: string;
-  /** Continue from outDir/checkpoint.lbck if it exists. */
+  /** Continue from outDir/checkpoint.lbck if it exists (its settings must equal these). */
   resume?: boolean;
+  /** Replace a run already in outDir. Without it (or resume), an existing run is refused. */
+  force?: boolean;
+  /** With resume: the epoch count may differ from the checkpoint's (not below the epochs done). */
+  extendEpochs?: boolean;
   events?: TrainEvents;
   /** Preloaded dataset (tests and experiment scripts reuse one). */
   dataset?: Dataset;
@@ -32,58 +36,84 @@ export interface TrainResult {
   checkpoint: string;
 }
 
-export const CHECKPOINT_FILE = 'checkpoint.lbck';
+export { CHECKPOINT_FILE } from './run-dir.js';
 
 /** Trains (or resumes) and returns the final model and per-epoch history. */
 export async function runTraining(input: TrainConfigInput, opts: TrainOptions): Promise<TrainResult> {
-  let config = parseTrainConfig(input);
-  await initEngine(config.threads ? { threads: config.threads } : {});
-  const ckptPath = path.join(opts.outDir, CHECKPOINT_FILE);
-  let model: tf.LayersModel | undefined;
-  let history: EpochRecord[] = [];
-  const optimizer = new Optimizer(optimizerConfig(config));
-  let resumed = false;
-  if (opts.resume && existsSync(ckptPath)) {
-    const ck = await loadCheckpoint(ckptPath);
-    const saved = parseTrainConfig(ck.state.config);
-    // Everything but the epoch count must match, or the continuation would not be the same run.
-    checkResumable(saved, config, ['epochs', 'threads'], ckptPath);
-    config = { ...saved, epochs: config.epochs, threads: config.threads };
-    model = ck.model;
-    history = (ck.state.history as EpochRecord[]) ?? [];
-    if (ck.optimizer) optimizer.importState(ck.optimizer.state);
-    resumed = true;
+  const parsed = parseTrainConfig(input);
+  const engine = await initEngine(parsed.threads ? { threads: parsed.threads } : {});
+  // The thread count changes floating-point sums, so the run records the one it used.
+  let config: TrainConfig = { ...parsed, threads: engine.threads };
+  const run = openRunDir({ outDir: opts.outDir, command: 'train', ...pick(opts) });
+  let failed = true;
+  try {
+    const r = await trainIn(config, opts, run.existing);
+    failed = false;
+    return r;
+  } finally {
+    run.close(failed);
   }
-  const ds = opts.dataset ?? loadDataset(config.data, config.dataDir ? { dataDir: config.dataDir } : {});
-  model ??= buildModel(config.model, { inputShape: ds.info.shape, numClasses: ds.info.numClasses, seed: config.seed });
-  writeJsonAtomic(path.join(opts.outDir, 'config.json'), config);
-  const trained = model;
-  runEpochs({
-    model: trained,
-    train: limitSplit(ds.train, config.limitTrain),
-    test: limitSplit(ds.test, config.limitTest),
-    info: ds.info,
-    settings: {
-      epochs: config.epochs,
-      batchSize: config.batchSize,
-      evalBatchSize: config.evalBatchSize,
-      seed: config.seed,
-      augment: config.augment ?? ds.info.augment,
-      lr: lrConfig(config),
-    },
-    optimizer,
-    history,
-    resumed,
-    ...(opts.events ? { events: opts.events } : {}),
-    save: (h) => {
-      saveCheckpoint(ckptPath, {
+
+  async function trainIn(c: TrainConfig, o: TrainOptions, existing: boolean): Promise<TrainResult> {
+    config = c;
+    const ckptPath = path.join(o.outDir, CHECKPOINT_FILE);
+    let model: tf.LayersModel | undefined;
+    let history: EpochRecord[] = [];
+    const optimizer = new Optimizer(optimizerConfig(config));
+    if (existing) {
+      const ck = await loadCheckpoint(ckptPath);
+      const saved = parseTrainConfig(ck.state.config);
+      history = parseHistory(ck.state.history, ckptPath);
+      checkResumable(saved, config, ckptPath, { extendEpochs: o.extendEpochs, done: history.length });
+      model = ck.model;
+      if (ck.optimizer) optimizer.importState(ck.optimizer.state);
+    }
+    const ds = o.dataset ?? loadDataset(config.data, config.dataDir ? { dataDir: config.dataDir } : {});
+    model ??= buildModel(config.model, { inputShape: ds.info.shape, numClasses: ds.info.numClasses, seed: config.seed });
+    // Weights and one or two optimizer slots per weight, as float32.
+    checkSpace(o.outDir, model.countParams() * 4 * (config.optimizer === 'adam' ? 3 : 2));
+    writeJsonAtomic(path.join(o.outDir, 'config.json'), config);
+    const trained = model;
+    const modelSpec = { zoo: config.model, inputShape: ds.info.shape, numClasses: ds.info.numClasses, dataset: config.data };
+    try {
+      runEpochs({
         model: trained,
-        modelSpec: { zoo: config.model, inputShape: ds.info.shape, numClasses: ds.info.numClasses, dataset: config.data },
-        optimizer: { config: optimizer.config, state: optimizer.exportState() },
-        state: { config, epoch: h.length, history: h },
+        train: limitSplit(ds.train, config.limitTrain),
+        test: limitSplit(ds.test, config.limitTest),
+        info: ds.info,
+        settings: {
+          epochs: config.epochs,
+          batchSize: config.batchSize,
+          evalBatchSize: config.evalBatchSize,
+          seed: config.seed,
+          augment: config.augment ?? ds.info.augment,
+          lr: lrConfig(config),
+        },
+        optimizer,
+        history,
+        resumed: existing,
+        ...(o.events ? { events: o.events } : {}),
+        save: (h) => {
+          const finished = h.length >= config.epochs;
+          saveCheckpoint(ckptPath, {
+            model: trained,
+            modelSpec,
+            optimizer: { config: optimizer.config, state: optimizer.exportState() },
+            state: { config, epoch: h.length, history: h, finished },
+          });
+          writeJsonAtomic(path.join(o.outDir, 'metrics.json'), { config, history: h, finished });
+        },
       });
-      writeJsonAtomic(path.join(opts.outDir, 'metrics.json'), { config, history: h });
-    },
-  });
-  return { config, history, model, checkpoint: ckptPath };
+    } catch (e) {
+      // The checkpoint of the last finished epoch stays; metrics.json says why the run stopped.
+      if (e instanceof DivergedError)
+        writeJsonAtomic(path.join(o.outDir, 'metrics.json'), { config, history, finished: false, stopped: e.message });
+      throw e;
+    }
+    return { config, history, model: trained, checkpoint: ckptPath };
+  }
+}
+
+function pick(o: TrainOptions): { resume?: boolean; force?: boolean; extendEpochs?: boolean } {
+  return { ...(o.resume ? { resume: true } : {}), ...(o.force ? { force: true } : {}), ...(o.extendEpochs ? { extendEpochs: true } : {}) };
 }

@@ -96,7 +96,6 @@ test('a pq retraining packs and runs from its checkpoint', async () => {
       from: path.join(fp, 'checkpoint.lbck'),
       dataDir: data,
       method: 'pq',
-      wbits: 4,
       abits: null,
       epochs: 2,
       batchSize: 32,

@@ -63,7 +63,7 @@ test('the command line printed for each quantization experiment parses back into
 });
 
 test('a switch left at its default prints no flag, and turned off prints its --no- flag', () => {
-  const o = { from: 'a.lbck', method: 'sq', format: 'binary', wbits: 2, abits: null } as const;
+  const o = { from: 'a.lbck', method: 'sq', format: 'binary', abits: null } as const;
   assert.doesNotMatch(quantizeCommandLine({ ...o, sq: { restartLr: true } }, 'runs/x'), /sq-restart/);
   assert.match(quantizeCommandLine({ ...o, sq: { restartLr: false } }, 'runs/x'), / --no-sq-restart /);
 });

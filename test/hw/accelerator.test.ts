@@ -180,7 +180,7 @@ test('accelerator configs are validated with clear messages; presets name their 
   const dir = tmpDir();
   const bad = path.join(dir, 'bad.json');
   writeFileSync(bad, '{ not json');
-  assert.throws(() => loadAccelerator(bad), /bad\.json: not valid JSON/);
+  assert.throws(() => loadAccelerator(bad), /bad\.json is not valid JSON/);
   const mine = path.join(dir, 'mine.json');
   writeFileSync(mine, JSON.stringify({ ...good, name: 'mine', array: { rows: 8, cols: 8 } }));
   assert.equal(loadAccelerator(mine).array.rows, 8);

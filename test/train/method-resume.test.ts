@@ -40,7 +40,7 @@ for (const [name, extra] of [
   // A large regularizer narrows layers at epoch ends; the resumed run must widen them again.
   ['dropbits', { method: 'dropbits', wbits: 4, abits: 4, dropbits: { lambda: 2, dropRate: 0.4, rateLr: 0.05 } }],
   // Layers are clustered at steps 0, 10 and 20 (16 steps per epoch): the stop after epoch 1 falls between two.
-  ['pq', { method: 'pq', wbits: 4, abits: null, pq: { k: 16, layerSteps: 10, blocks: 500, calibrationImages: 64 } }],
+  ['pq', { method: 'pq', abits: null, pq: { k: 16, layerSteps: 10, blocks: 500, calibrationImages: 64 } }],
 ] as const) {
   test(`${name}: an interrupted and resumed run equals the uninterrupted one`, async () => {
     const o: QuantizeOptionsInput = {

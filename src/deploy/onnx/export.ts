@@ -59,7 +59,8 @@ export function exportOnnx(p: PackedModel): OnnxExport {
     return y;
   };
   for (const l of m.layers) {
-    const cfg = l.config;
+    // Configuration values as readPacked's layer check parsed them (shared with the runtime).
+    const c = p.layers.get(l.name)!;
     const src = l.inbound[0] ? out.get(l.inbound[0])! : null;
     switch (l.className) {
       case 'InputLayer': {
@@ -198,16 +199,15 @@ export function exportOnnx(p: PackedModel): OnnxExport {
         const bias = l.tensors.bias ? float(l, 'bias') : null;
         if (conv) {
           if (bias) inits.push(floatTensor(`${l.name}_b`, [cout], bias));
-          const [sh, sw] = (cfg.strides as number[] | undefined) ?? [1, 1];
-          const [dh, dw] = (cfg.dilation_rate as number[] | undefined) ?? [1, 1];
+          const g = c.conv!;
           nodes.push({
             opType: 'Conv',
             input: bias ? [x, wout, `${l.name}_b`] : [x, wout],
             output: [y],
             attribute: [
-              str('auto_pad', cfg.padding === 'same' ? 'SAME_UPPER' : 'VALID'),
-              ints('strides', [sh, sw]),
-              ints('dilations', [dh, dw]),
+              str('auto_pad', g.padding === 'same' ? 'SAME_UPPER' : 'VALID'),
+              ints('strides', g.strides),
+              ints('dilations', g.dilation),
             ],
           });
         } else {
@@ -219,7 +219,7 @@ export function exportOnnx(p: PackedModel): OnnxExport {
             y = yb;
           }
         }
-        if (cfg.activation === 'relu') y = relu(y, l.name);
+        if (c.relu) y = relu(y, l.name);
         out.set(l.name, { name: y, layout: conv ? 'nchw' : 'flat' });
         break;
       }
@@ -233,23 +233,23 @@ export function exportOnnx(p: PackedModel): OnnxExport {
           opType: 'BatchNormalization',
           input: [src!.name, ...names],
           output: [y],
-          attribute: [flt('epsilon', (cfg.epsilon as number) ?? 1e-5)],
+          attribute: [flt('epsilon', c.epsilon!)],
         });
-        if (cfg.relu === true) y = relu(y, l.name);
+        if (c.relu) y = relu(y, l.name);
         out.set(l.name, { name: y, layout: src!.layout });
         break;
       }
       case 'MaxPooling2D': {
         const y = fresh(l.name);
-        const k = (cfg.pool_size as number[] | undefined) ?? [2, 2];
+        const pool = c.pool!;
         nodes.push({
           opType: 'MaxPool',
           input: [src!.name],
           output: [y],
           attribute: [
-            ints('kernel_shape', k),
-            ints('strides', (cfg.strides as number[] | undefined) ?? k),
-            str('auto_pad', cfg.padding === 'same' ? 'SAME_UPPER' : 'VALID'),
+            ints('kernel_shape', pool.size),
+            ints('strides', pool.strides),
+            str('auto_pad', pool.padding === 'same' ? 'SAME_UPPER' : 'VALID'),
           ],
         });
         out.set(l.name, { name: y, layout: 'nchw' });
@@ -269,7 +269,7 @@ export function exportOnnx(p: PackedModel): OnnxExport {
       case 'ReLU':
       case 'Activation':
         out.set(l.name, {
-          name: l.className === 'Activation' && cfg.activation !== 'relu' ? src!.name : relu(src!.name, l.name),
+          name: c.relu ? relu(src!.name, l.name) : src!.name,
           layout: src!.layout,
         });
         break;
@@ -294,7 +294,7 @@ export function exportOnnx(p: PackedModel): OnnxExport {
   }
   const last = out.get(m.outputs[0])!;
   nodes.push({ opType: 'Identity', input: [last.name], output: ['logits'] });
-  const classes = shapeOf(m.layers.find((l) => l.name === m.outputs[0])!.tensors.kernel ?? '').slice(-1)[0];
+  const classes = p.layers.get(m.outputs[0])!.out[0];
   const bytes = encodeModel(
     {
       name: 'lowbit',

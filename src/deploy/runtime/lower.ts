@@ -2,7 +2,8 @@
 // and ReLU that follow it; when its output reaches the next quantized layer only through max
 // pooling and flattening, it requantizes straight into that layer's input grid (fixed point) and
 // the tensors in between stay integer codes. Everything else runs in float. Every configuration
-// value a step reads is checked here, so a hostile manifest fails at load time, not mid-inference.
+// value a step reads comes from readPacked's layer check (check-layers.ts, shared with the
+// exports), so a hostile manifest fails at load time, not mid-inference.
 import { formatOf } from '../../quant/registry.js';
 import { PackedFormatError } from '../container.js';
 import type { LayerEntry } from '../manifest.js';
@@ -19,26 +20,6 @@ export type Step = (values: Map<string, Value>) => void;
 function fail(what: string): never {
   throw new PackedFormatError(what);
 }
-
-const int = (v: unknown, what: string, min = 1, max = 1 << 16): number => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    fail(`${what} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
-  return v;
-};
-const pair = (v: unknown, what: string): [number, number] => {
-  const a = Array.isArray(v) ? v : [v, v];
-  if (a.length !== 2) fail(`${what} must be a pair, got ${JSON.stringify(v)}`);
-  return [int(a[0], what), int(a[1], what)];
-};
-const padding = (v: unknown, what: string): 'same' | 'valid' => {
-  if (v !== 'same' && v !== 'valid') fail(`${what} must be 'same' or 'valid', got ${JSON.stringify(v)}`);
-  return v;
-};
-const activation = (v: unknown, what: string): boolean => {
-  if (v === undefined || v === null || v === 'linear') return false;
-  if (v === 'relu') return true;
-  return fail(`${what}: activation ${JSON.stringify(v)} is not supported (linear or relu)`);
-};
 
 function asFloat(v: Value): FValue {
   return v.kind === 'q' ? dequantize(v) : v;
@@ -71,9 +52,13 @@ export interface Program {
   inputShape: number[];
 }
 
-export function lower(p: PackedModel): Program {
+/**
+ * Lowers a packed model to runtime steps. With `checkOnly` (readPacked's check) it builds every
+ * step's parameters — fixed-point rescales included, the checks that depend on which layers fuse —
+ * but prepares no native buffers.
+ */
+export function lower(p: PackedModel, checkOnly = false): Program {
   const m = p.manifest;
-  const byName = new Map(m.layers.map((l) => [l.name, l]));
   const consumers = new Map<string, LayerEntry[]>();
   for (const l of m.layers) for (const i of l.inbound) consumers.set(i, [...(consumers.get(i) ?? []), l]);
   const sole = (name: string) => {
@@ -91,17 +76,7 @@ export function lower(p: PackedModel): Program {
     return g;
   };
   const steps: Step[] = [];
-  // Shapes of one example, checked layer by layer at load time.
-  const shapes = new Map<string, number[]>();
-  const shapeIn = (l: LayerEntry): number[] => {
-    const s = shapes.get(l.inbound[0]);
-    if (!s) fail(`layer ${l.name} reads ${l.inbound[0]}, whose output the runtime does not know`);
-    return s;
-  };
-  const setShape = (name: string, s: number[]) => {
-    if (s.some((d) => !Number.isInteger(d) || d < 1)) fail(`layer ${name} would output shape [${s.join(', ')}]`);
-    shapes.set(name, s);
-  };
+  const checked = (name: string) => p.layers.get(name)!;
   const fused = new Set<string>();
   /** Layers whose input arrives already in their grid (requantized by the producer). */
   const preQuantized = new Set<string>();
@@ -109,67 +84,41 @@ export function lower(p: PackedModel): Program {
     if (fused.has(l.name)) continue;
     const what = `layer ${l.name}`;
     const src = l.inbound[0];
-    const cfg = l.config;
+    const c = checked(l.name);
     switch (l.className) {
       case 'InputLayer':
-        if (l.inbound.length) fail(`${what}: an input layer reads nothing`);
-        if (l !== m.layers[0]) fail(`${what}: the runtime runs models with one input`);
-        setShape(l.name, m.inputShape);
         break;
       case 'QConv2D':
       case 'QDense':
       case 'Conv2D':
       case 'Dense': {
-        if (l.inbound.length !== 1) fail(`${what} must read one layer`);
-        const conv = l.className.endsWith('Conv2D');
+        const g = c.conv!;
+        const conv = g.conv;
         const kshape = shapeOf(l.tensors.kernel);
-        if (kshape.length !== (conv ? 4 : 2)) fail(`${what}: kernel of rank ${kshape.length}`);
-        const cout = kshape[kshape.length - 1];
-        if (conv) {
-          const [kh, kw] = pair(cfg.kernel_size, `${what} kernel_size`);
-          if (kh !== kshape[0] || kw !== kshape[1]) fail(`${what}: kernel_size does not match the kernel`);
-          if (int(cfg.filters, `${what} filters`) !== cout) fail(`${what}: filters does not match the kernel`);
-        } else if (int(cfg.units, `${what} units`) !== cout) fail(`${what}: units does not match the kernel`);
-        const strides = conv ? pair(cfg.strides ?? 1, `${what} strides`) : [1, 1];
-        const dil = conv ? pair(cfg.dilation_rate ?? 1, `${what} dilation_rate`) : [1, 1];
-        const pad = conv ? padding(cfg.padding ?? 'valid', `${what} padding`) : 'valid';
+        const { cout, cin, strides, padding: pad } = g;
+        const dil = g.dilation;
         const bias = l.tensors.bias ? float(l, 'bias') : null;
-        if (bias && bias.length !== cout) fail(`${what}: bias of ${bias.length} for ${cout} outputs`);
-        let relu = activation(cfg.activation, what);
+        let relu = c.relu;
         // Fuse the batch norm and ReLU that follow (BN after a ReLU cannot fold into a·acc + b).
         let end = l.name;
-        const fusedHere: string[] = [];
         let bn: { g: Float64Array; h: Float64Array } | null = null;
         const next = sole(end);
         if (!relu && next?.className === 'LowbitBatchNorm') {
-          bn = foldBn(next, cout, float);
-          relu = next.config.relu === true;
+          bn = foldBn(next, checked(next.name).epsilon!, float);
+          relu = checked(next.name).relu;
           fused.add(next.name);
-          fusedHere.push(next.name);
           end = next.name;
         }
         const after = sole(end);
-        if (!relu && (after?.className === 'ReLU' || (after?.className === 'Activation' && after.config.activation === 'relu'))) {
+        if (!relu && (after?.className === 'ReLU' || after?.className === 'Activation') && checked(after.name).relu) {
           relu = true;
           fused.add(after.name);
-          fusedHere.push(after.name);
           end = after.name;
         }
         const wq = p.weightQuant.get(l.name);
         const gin = inputGrid(l);
         const kernelCodes = wq ? p.codes.get(l.tensors.kernel)! : null;
         const kernel4 = conv ? kshape : [1, 1, kshape[0], kshape[1]];
-        const cin = kernel4[2];
-        const sin = shapeIn(l);
-        if (conv) {
-          if (sin.length !== 3 || sin[2] !== cin) fail(`${what}: input [${sin.join(', ')}] does not fit a kernel of ${cin} input channels`);
-          const geo = geometry(sin[0], sin[1], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
-          setShape(l.name, [geo.outH, geo.outW, cout]);
-        } else {
-          if (sin.reduce((x, y) => x * y, 1) !== cin) fail(`${what}: input [${sin.join(', ')}] does not fit a kernel of ${cin} inputs`);
-          setShape(l.name, [cout]);
-        }
-        for (const n of fusedHere) setShape(n, shapes.get(l.name)!);
         const a = new Float64Array(cout),
           b = new Float64Array(cout);
         for (let c = 0; c < cout; c++) {
@@ -196,7 +145,7 @@ export function lower(p: PackedModel): Program {
             wl[i] = wg.levels[wg.channels === 1 ? 0 : c][kernelCodes![i] - wg.codeMin];
           for (let c = 0; c < cout; c++) a[c] *= gin.unit[0] * wg.unit[wg.channels === 1 ? 0 : c];
           const tgrid = target ? inputGrid(target)! : null;
-          const nat = prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin, weightTable(wg, kernelCodes!));
+          const nat = checkOnly ? null : prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin, weightTable(wg, kernelCodes!));
           // The native path writes bytes of the target grid; a grid that does not fit bytes stays on the TypeScript path.
           const tbytes = tgrid && byteOffset(tgrid) !== null ? { grid: tgrid, bytes: outputBytes(tgrid) } : null;
           const useNative = nat !== null && (!tgrid || tbytes !== null);
@@ -242,11 +191,8 @@ export function lower(p: PackedModel): Program {
       }
       case 'LowbitBatchNorm': {
         const C = float(l, 'gamma').length;
-        const sin = shapeIn(l);
-        if (sin[sin.length - 1] !== C) fail(`${what}: ${C} channels for an input of shape [${sin.join(', ')}]`);
-        setShape(l.name, sin);
-        const bn = foldBn(l, C, float);
-        const relu = l.config.relu === true;
+        const bn = foldBn(l, c.epsilon!, float);
+        const relu = c.relu;
         steps.push((vals) => {
           const x = asFloat(vals.get(src)!);
           const data = Float32Array.from(x.data, (v, i) => {
@@ -258,13 +204,9 @@ export function lower(p: PackedModel): Program {
         break;
       }
       case 'MaxPooling2D': {
-        const [ph, pw] = pair(cfg.pool_size ?? 2, `${what} pool_size`);
-        const [sh, sw] = pair(cfg.strides ?? cfg.pool_size ?? 2, `${what} strides`);
-        const pad = padding(cfg.padding ?? 'valid', `${what} padding`);
-        const sin = shapeIn(l);
-        if (sin.length !== 3) fail(`${what}: pooling needs an image, the input is [${sin.join(', ')}]`);
-        const pg = geometry(sin[0], sin[1], ph, pw, sh, sw, pad);
-        setShape(l.name, [pg.outH, pg.outW, sin[2]]);
+        const [ph, pw] = c.pool!.size;
+        const [sh, sw] = c.pool!.strides;
+        const pad = c.pool!.padding;
         steps.push((vals) => {
           const v = vals.get(src)!;
           vals.set(l.name, maxPool(v, geometry(v.shape[1], v.shape[2], ph, pw, sh, sw, pad)));
@@ -272,7 +214,6 @@ export function lower(p: PackedModel): Program {
         break;
       }
       case 'Flatten':
-        setShape(l.name, [shapeIn(l).reduce((x, y) => x * y, 1)]);
         steps.push((vals) => {
           const v = vals.get(src)!;
           vals.set(l.name, reshape(v, [v.shape[0], v.shape.slice(1).reduce((s, d) => s * d, 1)]));
@@ -280,8 +221,7 @@ export function lower(p: PackedModel): Program {
         break;
       case 'ReLU':
       case 'Activation': {
-        setShape(l.name, shapeIn(l));
-        if (l.className === 'Activation' && !activation(cfg.activation, what)) {
+        if (!c.relu) {
           steps.push((vals) => vals.set(l.name, vals.get(src)!));
           break;
         }
@@ -292,9 +232,6 @@ export function lower(p: PackedModel): Program {
         break;
       }
       case 'Add':
-        if (l.inbound.length < 2) fail(`${what} must read two layers or more`);
-        for (const n of l.inbound) if (shapes.get(n)?.join() !== shapeIn(l).join()) fail(`${what}: inputs of different shapes`);
-        setShape(l.name, shapeIn(l));
         steps.push((vals) => {
           const xs = l.inbound.map((n) => asFloat(vals.get(n)!));
           if (xs.some((x) => x.data.length !== xs[0].data.length)) fail(`${what}: inputs of different sizes`);
@@ -303,12 +240,10 @@ export function lower(p: PackedModel): Program {
           vals.set(l.name, { kind: 'f', data, shape: xs[0].shape });
         });
         break;
-      case 'GlobalAveragePooling2D':
-      case 'AveragePooling2D': {
-        if (l.className === 'AveragePooling2D') fail(`${what}: AveragePooling2D is not supported by the runtime`);
-        const sin = shapeIn(l);
-        if (sin.length !== 3) fail(`${what}: global pooling needs an image, the input is [${sin.join(', ')}]`);
-        setShape(l.name, [sin[2]]);
+      case 'AveragePooling2D':
+        // Refused by the layer check: never reaches here.
+        break;
+      case 'GlobalAveragePooling2D': {
         steps.push((vals) => {
           const x = asFloat(vals.get(src)!);
           const [N, H, W, C] = x.shape;
@@ -323,15 +258,12 @@ export function lower(p: PackedModel): Program {
         const q = p.inputQuant.get(l.name);
         if (!q) fail(`${what} has no quantizer`);
         const grid = intGrid(q.spec, q.params, 1, what);
-        setShape(l.name, shapeIn(l));
         steps.push((vals) => vals.set(l.name, dequantize(quantize(vals.get(src)!, q, grid, false))));
         break;
       }
     }
   }
-  if (m.outputs.length !== 1) fail(`the runtime runs models with one output, this one has ${m.outputs.length}`);
   const out = m.outputs[0];
-  if (!byName.has(out)) fail(`output ${out} is not a layer`);
   return { steps, inputName: m.layers[0].name, outputName: out, inputShape: m.inputShape };
 }
 
@@ -348,14 +280,9 @@ function reshape(v: Value, shape: number[]): Value {
   return v.kind === 'q' ? { ...v, shape } : { ...v, shape };
 }
 
-/** Batch norm in inference as y = x·g + h per channel. */
-function foldBn(l: LayerEntry, C: number, float: (l: LayerEntry, role: string) => Float32Array): { g: Float64Array; h: Float64Array } {
+/** Batch norm in inference as y = x·g + h per channel (its parameters checked by check-layers.ts). */
+function foldBn(l: LayerEntry, eps: number, float: (l: LayerEntry, role: string) => Float32Array): { g: Float64Array; h: Float64Array } {
   const [gamma, beta, mean, variance] = ['gamma', 'beta', 'movingMean', 'movingVariance'].map((r) => float(l, r));
-  if ([gamma, beta, mean, variance].some((t) => t.length !== C))
-    fail(`layer ${l.name}: batch norm parameters for ${gamma.length} channels, ${C} expected`);
-  const eps = l.config.epsilon ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0)) fail(`layer ${l.name}: epsilon must be > 0`);
-  if (variance.some((v) => !(v + eps > 0))) fail(`layer ${l.name}: batch norm variance + epsilon must be > 0`);
   const g = Float64Array.from(gamma, (v, c) => v / Math.sqrt(variance[c] + eps));
   const h = Float64Array.from(beta, (v, c) => v - mean[c] * g[c]);
   return { g, h };

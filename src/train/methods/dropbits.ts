@@ -275,9 +275,8 @@ export const dropbitsMethod: QuantMethod = {
   summary:
     'semi-relaxed quantization with DropBits: multi-class STE on the int grid, random drops of the higher bits, learned per-layer bit widths',
   retrains: true,
-  quantizeConfig: (o) => {
-    if (o.format !== 'int') throw new Error(`dropbits trains int weights (it drops points of the int grid); got --format ${o.format}`);
-    return { weight: weightSpec(o), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm };
-  },
+  weightFormats: ['int'],
+  // int only (weightFormats): it drops points of the int grid.
+  quantizeConfig: (o) => ({ weight: weightSpec(o), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
   start: startDropbits,
 };

@@ -56,9 +56,8 @@ function startEsb(ctx: MethodContext): MethodRun {
   };
 }
 
+/** The esb weight format (the only one it takes: weightFormats) with one significant bit unless --k says otherwise. */
 function esbOptions(o: MethodOptions): MethodOptions {
-  if (o.format !== 'int' && o.format !== 'esb')
-    throw new Error(`method esb uses the esb weight format; --format ${o.format} does not apply`);
   return { ...o, format: 'esb', formatOptions: { k: 1, ...o.formatOptions } };
 }
 
@@ -66,6 +65,7 @@ export const esbMethod: QuantMethod = {
   name: 'esb',
   summary: 'elastic significant bits: esb weights whose α the distribution difference aligner refits every step',
   retrains: true,
+  weightFormats: ['esb'],
   quantizeConfig: (o) => {
     const e = esbOptions(o);
     return { weight: weightSpec(e), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm };

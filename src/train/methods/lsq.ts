@@ -6,6 +6,7 @@ export const lsqMethod: QuantMethod = {
   name: 'lsq',
   summary: 'learned step sizes for weights (LSQ) and learned clipping for activations (PACT)',
   retrains: true,
+  weightFormats: ['lsq'],
   quantizeConfig: (o) => ({
     weight: { format: 'lsq', bits: o.wbits, granularity: o.granularity },
     activation: o.abits === null ? null : { format: 'pact', bits: o.abits },

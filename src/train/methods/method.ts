@@ -29,6 +29,12 @@ export interface QuantMethod {
   summary: string;
   /** False for post-training quantization (calibration only). */
   retrains: boolean;
+  /**
+   * The weight formats the method trains: 'any' registered scalar format, or its own list (the
+   * first is used when none is given). An empty list: the method stores no scalar weight format
+   * (product codes), so --format and --wbits do not apply to it.
+   */
+  weightFormats: 'any' | readonly FormatName[];
   quantizeConfig(o: MethodOptions): QuantizeConfig;
   /** Methods with their own part in each training step (SQ, MPQ) start it here. */
   start?(ctx: MethodContext): MethodRun;

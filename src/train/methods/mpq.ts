@@ -226,6 +226,7 @@ export const mpqMethod: QuantMethod = {
   name: 'mpq',
   summary: 'mixed precision by switching: weights that keep switching levels get an extra bit (Kim et al.)',
   retrains: true,
+  weightFormats: ['mpq'],
   quantizeConfig: (o: MethodOptions) => ({
     weight: weightSpec({ ...o, format: 'mpq' }),
     activation: activationSpec({ ...o, format: 'int' }),

@@ -247,6 +247,7 @@ export const pqMethod: QuantMethod = {
   name: 'pq',
   summary: 'product quantization: subvectors share k centroids fitted to keep the layer outputs, fine-tuned by distillation',
   retrains: true,
+  weightFormats: [],
   // Float kernels that the method keeps equal to the decoded centroids; activations as chosen.
   quantizeConfig: (o) => ({ weight: null, activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
   start: startPq,

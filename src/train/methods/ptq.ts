@@ -6,5 +6,6 @@ export const ptqMethod: QuantMethod = {
   name: 'ptq',
   summary: 'post-training quantization with min-max, percentile or MSE calibration',
   retrains: false,
+  weightFormats: 'any',
   quantizeConfig: (o) => ({ weight: weightSpec(o), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
 };

@@ -188,6 +188,7 @@ export const slbMethod: QuantMethod = {
   name: 'slb',
   summary: 'searching for low-bit weights: per-weight logits over the grid values, softmax with a rising temperature, argmax at the end',
   retrains: true,
+  weightFormats: 'any',
   quantizeConfig: (o) => ({ weight: weightSpec(o), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
   start: startSlb,
 };

@@ -108,6 +108,7 @@ export const sqMethod: QuantMethod = {
   name: 'sq',
   summary: 'stochastic quantization: a shrinking, error-weighted random share of channels stays full precision',
   retrains: true,
+  weightFormats: 'any',
   quantizeConfig: (o) => ({ weight: weightSpec(o), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
   start: startSq,
 };

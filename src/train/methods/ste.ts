@@ -6,5 +6,6 @@ export const steMethod: QuantMethod = {
   name: 'ste',
   summary: 'quantization-aware retraining with straight-through gradients, any format',
   retrains: true,
+  weightFormats: 'any',
   quantizeConfig: (o) => ({ weight: weightSpec(o), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
 };

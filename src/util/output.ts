@@ -1,0 +1,35 @@
+// Preflight of an output path, before any work starts: not empty, not a directory where a file
+// goes, a directory that can be created and written (a probe file proves it, since permission
+// bits do not tell about read-only mounts), with the reason in words when it cannot.
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describeErrno } from './read.js';
+
+const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
+
+/** Creates the directory if needed and proves it writable; returns it. */
+export function checkWritableDir(dir: string, flag: string): string {
+  if (typeof dir !== 'string' || dir.trim() === '') throw new Error(`${flag}: empty path (expected a directory)`);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${flag} ${dir} is a file, expected a directory`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new Error(`${flag} ${dir}: cannot create the directory: ${describeErrno(code(e))}`);
+  }
+  const probe = path.join(dir, `.lowbit-probe-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'w'));
+  } catch (e) {
+    throw new Error(`${flag} ${dir}: cannot write there: ${describeErrno(code(e))}`);
+  } finally {
+    rmSync(probe, { force: true });
+  }
+  return dir;
+}
+
+/** An output file's path is usable: not empty, not a directory, in a writable directory. Returns that directory. */
+export function checkOutputFile(file: string, flag: string): string {
+  if (typeof file !== 'string' || file.trim() === '') throw new Error(`${flag}: empty path (expected a file to write)`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new Error(`${flag} ${file} is a directory, expected a file`);
+  return checkWritableDir(path.dirname(file), flag);
+}
