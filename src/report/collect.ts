@@ -14,6 +14,7 @@ import { intGrid, sharedLevels } from '../deploy/runtime/grid.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { simulate } from '../hw/simulate.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
+import { runStatus } from '../train/run-dir.js';
 import type { FrontPoint } from '../search/search.js';
 
 export interface CurvePoint {
@@ -135,6 +136,7 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
   const metricsFile = path.join(dir, 'metrics.json');
   const metrics = (existsSync(metricsFile) ? readJsonFile(metricsFile, 'the metrics of a run') : {}) as Metrics;
   const ck = await loadCheckpoint(file);
+  const status = runStatus(ck.state);
   const quantized = ck.model.layers.some((l) => l instanceof QuantLayer && l.weightQ);
   const { report } = packCheckpoint(ck);
   const report0 = simulate(ck.model, accelerator, { codes: storedCodes(ck) });
@@ -164,7 +166,8 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
     if (h) histograms.push(h);
   }
   const data: RunData = {
-    name: path.basename(path.resolve(dir)),
+    // An unfinished run is shown, but never passed off as a finished one.
+    name: `${path.basename(path.resolve(dir))}${status.finished ? '' : ` (unfinished${status.epochs === null ? '' : `: ${status.done} of ${status.epochs} epochs`})`}`,
     dir,
     quantized,
     method,

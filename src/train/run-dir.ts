@@ -3,10 +3,10 @@
 // without --resume, never the run it reads from, room for a checkpoint before the work starts,
 // and a status that says whether the run completed. Readers of a run (quantize, pack, simulate,
 // export, search) refuse an unfinished one unless they are allowed a partial run, and say so.
-import { existsSync, mkdirSync, readdirSync, realpathSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { lockDirectory, type DirLock } from '../util/lock.js';
-import { describeErrno } from '../util/read.js';
+import { makeDirectory } from '../util/output.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.lbck';
 /** The files a run writes (and --force removes before it starts over). */
@@ -98,15 +98,12 @@ export function openRunDir(o: OpenRunOptions): OpenRun {
   }
   if (existsSync(o.outDir) && !statSync(o.outDir).isDirectory()) throw new Error(`--out ${o.outDir} is a file, expected a directory`);
   const created = !existsSync(o.outDir);
-  try {
-    mkdirSync(o.outDir, { recursive: true });
-  } catch (e) {
-    throw new Error(`--out ${o.outDir}: cannot create the directory: ${describeErrno((e as NodeJS.ErrnoException).code)}`);
-  }
+  makeDirectory(o.outDir, '--out');
   let lock: DirLock;
   try {
     lock = lockDirectory(o.outDir, o.command);
   } catch (e) {
+    if (created && readdirSync(o.outDir).length === 0) rmdirSync(o.outDir);
     throw new Error(`--out ${(e as Error).message}`);
   }
   const ck = path.join(o.outDir, CHECKPOINT_FILE);

@@ -54,9 +54,13 @@ function tryCreate(file: string, me: Holder): boolean {
   }
   try {
     writeSync(fd, JSON.stringify(me));
-  } finally {
+  } catch (e) {
+    // A full disk: no half-written lock is left behind.
     closeSync(fd);
+    rmSync(file, { force: true });
+    throw new Error(`cannot write in ${path.dirname(file)}: ${describeErrno((e as NodeJS.ErrnoException).code)}`);
   }
+  closeSync(fd);
   return true;
 }
 

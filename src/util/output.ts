@@ -7,15 +7,31 @@ import { describeErrno } from './read.js';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
+/**
+ * mkdir -p with the real reason when it fails: Node's recursive mkdir reports ENOENT on a
+ * read-only file system, so the failing step is retried alone to learn its own errno.
+ */
+export function makeDirectory(dir: string, flag: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    let c = code(e);
+    let head = path.resolve(dir);
+    while (!existsSync(path.dirname(head)) && path.dirname(head) !== head) head = path.dirname(head);
+    try {
+      mkdirSync(head);
+    } catch (inner) {
+      c = code(inner) ?? c;
+    }
+    throw new Error(`${flag} ${dir}: cannot create the directory: ${describeErrno(c)}`);
+  }
+}
+
 /** Creates the directory if needed and proves it writable; returns it. */
 export function checkWritableDir(dir: string, flag: string): string {
   if (typeof dir !== 'string' || dir.trim() === '') throw new Error(`${flag}: empty path (expected a directory)`);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${flag} ${dir} is a file, expected a directory`);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new Error(`${flag} ${dir}: cannot create the directory: ${describeErrno(code(e))}`);
-  }
+  makeDirectory(dir, flag);
   const probe = path.join(dir, `.lowbit-probe-${process.pid}`);
   try {
     closeSync(openSync(probe, 'w'));

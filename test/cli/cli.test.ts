@@ -9,22 +9,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { datasetInfo } from '../../src/data/datasets.js';
-import { bin, lowbit, lowbitAsync } from '../helpers/cli.js';
+import { bin, lowbit, lowbitAsync, oneLineError } from '../helpers/cli.js';
 import { cifarBatch, tmpDir, writeIdxDataset } from '../helpers/fixtures.js';
 
 const data = tmpDir();
 writeIdxDataset(data, 400, 100);
-
-function oneLineError(r: { status: number | null; stderr: string }, re: RegExp): void {
-  assert.equal(r.status, 1, r.stderr);
-  const lines = r.stderr
-    .trim()
-    .split('\n')
-    .filter((l) => !l.startsWith('(run with --help'));
-  assert.equal(lines.length, 1, `expected one error line, got:\n${r.stderr}`);
-  assert.match(lines[0], re);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
 
 test('bad flags and values get one clear line and exit 1', () => {
   oneLineError(lowbit(['train', '--model', 'lenet5', '--data', 'mnist', '--out', tmpDir(), '--bogus']), /unknown option '--bogus'/);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { lowbit, lowbitAsync, type CliResult } from '../helpers/cli.js';
+import { lowbit, lowbitAsync, oneLineError, type CliResult } from '../helpers/cli.js';
 import { tmpDir, writeIdxDataset } from '../helpers/fixtures.js';
 import { runTraining } from '../../src/train/train.js';
 import { runQuantization } from '../../src/train/quantize.js';
@@ -31,16 +31,6 @@ const trainArgs = (out: string, ...more: string[]) => [
 ];
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 const ckpt = (dir: string) => path.join(dir, 'checkpoint.lbck');
-
-function oneLineError(r: CliResult, re: RegExp): void {
-  assert.equal(r.status, 1, `expected exit 1: ${r.stdout}${r.stderr}`);
-  const lines = r.stderr
-    .trim()
-    .split('\n')
-    .filter((l) => !l.startsWith('(run with --help'));
-  assert.equal(lines.length, 1, `expected one error line, got:\n${r.stderr}`);
-  assert.match(lines[0], re);
-}
 
 function ok(r: CliResult): CliResult {
   assert.equal(r.status, 0, r.stderr);
