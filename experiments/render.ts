@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../src/util/atomic.js';
 import { cliFor, experiments, type Experiment } from './registry.js';
 import { parseQuantizeOptions } from '../src/train/quantize.js';
 import { readRecords, type RunRecord } from './record.js';
+import type { Reproduction } from './reproduce.js';
 import { commit, minutes, pct } from './render-util.js';
 import { renderSeedMethods } from './render-seed.js';
 import { renderSearch } from './render-search.js';
@@ -125,6 +126,29 @@ function renderQuant(records: Map<string, RunRecord>): string[] {
   return lines;
 }
 
+/** FP baselines rerun from scratch on later code (experiments/reproduce.ts), against their committed checkpoints. */
+function renderReproductions(): string[] {
+  const dir = path.join(root, 'results', 'reproduce');
+  if (!existsSync(dir)) return [];
+  const reps = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Reproduction);
+  if (reps.length === 0) return [];
+  const lines = [
+    '',
+    'Reruns from scratch on later code (`node dist/experiments/reproduce.js <id>`), held against the committed checkpoint, which stays what every later row starts from:',
+    '',
+  ];
+  for (const r of reps) {
+    const same = r.identicalTensors === r.tensors;
+    lines.push(
+      `- **${r.id}** (recorded at ${commit(r.record)}: ${pct(r.record.testAccuracy)}): at ${commit(r)} it gives ${pct(r.accuracy)}; ${same ? `all ${r.tensors} weight tensors are identical bit for bit, so the committed checkpoint is what this code gives` : `${r.identicalTensors} of ${r.tensors} weight tensors are identical (largest difference ${r.maxAbsDifference.toExponential(2)}): the committed checkpoint is not what this code gives, and the rows that start from it keep the accuracy they measured of it`}. ${r.machine.cpu}, ${minutes(r.wallSeconds)}, ${r.finishedAt.slice(0, 10)}.`,
+    );
+  }
+  return lines;
+}
+
 /** The records made from uncommitted code, named up front: their numbers are real runs of code that git does not hold. */
 function dirtyNote(records: Map<string, RunRecord>): string[] {
   const dirty = experiments.filter((e) => records.get(e.id)?.gitDirty).map((e) => e.id);
@@ -167,6 +191,7 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
       `| ${r.id} | ${r.config.model} | ${r.config.data} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.final.bestTestAccuracy)} |${met} | ${minutes(r.wallSeconds)} | ${Math.round(ips)} | ${commit(r)} |`,
     );
   }
+  lines.push(...renderReproductions());
   lines.push(...renderQuant(records));
   lines.push(...renderSeedMethods(records));
   lines.push(...renderRelatedMethods(records));
