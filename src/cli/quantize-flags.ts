@@ -46,13 +46,13 @@ export interface QuantizeFlags extends RunFlags {
   pqLayerSteps?: number;
   pqIterations?: number;
   pqDistill: boolean;
-  epochs: number;
+  epochs?: number;
   batchSize: number;
   lr: number;
   momentum: number;
   weightDecay: number;
   schedule: string;
-  calibrationBatches: number;
+  calibrationBatches?: number;
 }
 
 type MethodWithOptions = 'sq' | 'mpq' | 'slb' | 'dropbits' | 'pq';
@@ -115,14 +115,14 @@ export function optionsFromFlags(f: QuantizeFlags): QuantizeOptionsInput {
     ...(f.refitEvery !== undefined ? { refitEvery: f.refitEvery } : {}),
     ...(f.aformat ? { activationFormat: f.aformat as 'int' } : {}),
     ...perMethod,
-    epochs: f.epochs,
+    ...(f.epochs !== undefined ? { epochs: f.epochs } : {}),
     batchSize: f.batchSize,
     lr: f.lr,
     momentum: f.momentum,
     weightDecay: f.weightDecay,
     schedule: f.schedule as 'cosine',
     seed: f.seed,
-    calibrationBatches: f.calibrationBatches,
+    ...(f.calibrationBatches !== undefined ? { calibrationBatches: f.calibrationBatches } : {}),
     ...(f.augment !== undefined ? { augment: f.augment } : {}),
     ...(f.dataDir ? { dataDir: f.dataDir } : {}),
     ...(f.limitTrain ? { limitTrain: f.limitTrain } : {}),

@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { formatNames } from '../quant/registry.js';
 import { methodNames, methods } from '../train/methods/registry.js';
-import { parseQuantizeOptions, runQuantization } from '../train/quantize.js';
+import { DEFAULT_CALIBRATION_BATCHES, parseQuantizeOptions, runQuantization } from '../train/quantize.js';
 import { optionOfFlag, optionsFromFlags, type QuantizeFlags } from './quantize-flags.js';
 import type { Command as Cmd } from 'commander';
 import {
@@ -123,7 +123,7 @@ export function quantizeCommand(): Command {
     .option('--pq-layer-steps <n>', 'pq: distillation steps between two layers (default 100)', nonNegativeInt)
     .option('--pq-iterations <n>', 'pq: EM iterations per layer (default 20)', positiveInt)
     .option('--no-pq-distill', 'pq: fine-tune on the labels instead of distilling from the FP model')
-    .option('--epochs <n>', 'retraining epochs', nonNegativeInt, 10)
+    .option('--epochs <n>', 'retraining epochs (default 10; ptq does not retrain)', nonNegativeInt)
     .option('--batch-size <n>', 'batch size', positiveInt, 128)
     .option('--lr <x>', 'peak learning rate', positiveNumber, 0.01)
     .option('--momentum <x>', 'SGD momentum', nonNegativeNumber, 0.9)
@@ -132,7 +132,7 @@ export function quantizeCommand(): Command {
     .option('--seed <n>', 'random seed', nonNegativeInt, 1)
     .option('--augment', 'force augmentation on')
     .option('--no-augment', 'force augmentation off')
-    .option('--calibration-batches <n>', 'ptq: calibration batches', positiveInt, 8)
+    .option('--calibration-batches <n>', `ptq: calibration batches (default ${DEFAULT_CALIBRATION_BATCHES})`, positiveInt)
     .option('--data-dir <dir>', 'directory holding the dataset files')
     .option('--limit-train <n>', 'use the first n training images', positiveInt)
     .option('--limit-test <n>', 'use the first n test images', positiveInt)

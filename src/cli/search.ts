@@ -1,8 +1,8 @@
 // `lowbit search --from run/ --accel bitfusion --objective latency --budgets 0.2,0.3,0.5`:
 // hardware-aware mixed-precision search from a full-precision checkpoint — every budget solved
 // exactly, every configuration (and the uniform W4A4 / W8A8 and random baselines) retrained with
-// QAT and simulated — written to <out>/front.json, one point at a time (a rerun resumes).
-import { existsSync, rmSync } from 'node:fs';
+// QAT and simulated — written to <out>/front.json, one point at a time (--resume continues it).
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { initEngine } from '../engine/setup.js';
@@ -49,11 +49,19 @@ function searchSettings(f: Flags): Record<string, unknown> {
   return settings;
 }
 
+/** The run directory of a search point: its index, kind and budget (see runDir below). */
+const POINT_DIR = /^\d{2}-(searched|uniform-w4a4|uniform-w8a8|random)(-[\d.]+)?$/;
+
 /** Refuses an existing front unless resumed (same settings, same FP checkpoint) or forced. */
 function checkExistingFront(f: Flags & { out: string }, settings: Record<string, unknown>, fromSha256: string): void {
   const file = path.join(f.out, 'front.json');
   if (!existsSync(file)) return;
-  if (f.force) return void rmSync(file);
+  if (f.force) {
+    // The old search goes whole: its front and its point runs (a smaller new plan would leave some behind).
+    for (const d of readdirSync(f.out))
+      if (POINT_DIR.test(d) && existsSync(path.join(f.out, d, 'checkpoint.lbck'))) rmSync(path.join(f.out, d), { recursive: true });
+    return void rmSync(file);
+  }
   if (!f.resume) throw new Error(`--out ${f.out} already holds a search (${file}); pass --resume to continue it or --force to replace it`);
   const saved = readJsonFile(file, 'a search front') as { settings?: Record<string, unknown>; from?: { sha256?: string } };
   for (const k of new Set([...Object.keys(saved.settings ?? {}), ...Object.keys(settings)]))

@@ -31,6 +31,9 @@ export { resolveCheckpoint } from './run-dir.js';
 
 const bitsField = z.number().int().min(1).max(8);
 
+/** ptq's calibration batches when --calibration-batches is not given. */
+export const DEFAULT_CALIBRATION_BATCHES = 8;
+
 /** Methods with options of their own (a key of the same name in the quantize options). */
 const methodsWithOptions = ['sq', 'mpq', 'slb', 'dropbits', 'pq'] as const;
 
@@ -75,7 +78,8 @@ export const quantizeOptionsSchema = z
     dropbits: dropbitsOptionsSchema.optional(),
     /** Options of --method pq. */
     pq: pqOptionsSchema.optional(),
-    epochs: z.number().int().min(0).max(10000).default(10),
+    /** Retraining epochs: default 10; ptq does not retrain (0). */
+    epochs: z.number().int().min(0).max(10000).optional(),
     batchSize: z
       .number()
       .int()
@@ -94,7 +98,8 @@ export const quantizeOptionsSchema = z
       .max(2 ** 31 - 1)
       .default(1),
     augment: z.boolean().optional(),
-    calibrationBatches: z.number().int().positive().max(10000).default(8),
+    /** ptq: batches of training images its ranges are calibrated on (default DEFAULT_CALIBRATION_BATCHES). */
+    calibrationBatches: z.number().int().positive().max(10000).optional(),
     dataDir: z.string().min(1).optional(),
     limitTrain: z.number().int().positive().optional(),
     limitTest: z.number().int().positive().optional(),
@@ -102,8 +107,26 @@ export const quantizeOptionsSchema = z
   })
   .strict()
   .superRefine((o, ctx) => {
-    if (o.method !== 'ptq' && o.epochs < 1)
+    if (o.method !== 'ptq' && o.epochs !== undefined && o.epochs < 1)
       ctx.addIssue({ code: 'custom', path: ['epochs'], message: `method ${o.method} retrains: epochs must be >= 1` });
+    if (o.method === 'ptq' && o.epochs !== undefined && o.epochs > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['epochs'],
+        message: `method ptq calibrates and does not retrain; --epochs ${o.epochs} does not apply`,
+      });
+    if (o.method !== 'ptq' && o.calibrationBatches !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['calibrationBatches'],
+        message: `--calibration-batches applies to method ptq; method ${o.method} calibrates on its training batches`,
+      });
+    if (o.abits === null && o.activationFormat !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['activationFormat'],
+        message: `--aformat ${o.activationFormat} needs quantized activations; --abits is none`,
+      });
     for (const m of methodsWithOptions)
       if (o[m] !== undefined && o.method !== m)
         ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
@@ -142,9 +165,10 @@ export const quantizeOptionsSchema = z
   .transform((o) => {
     const own = methods[o.method as keyof typeof methods].weightFormats;
     // Product codes (pq) have no scalar weight format: both stay unset, so the resolved options re-validate.
-    if (own !== 'any' && own.length === 0) return o;
+    const epochs = o.epochs ?? (o.method === 'ptq' ? 0 : 10);
+    if (own !== 'any' && own.length === 0) return { ...o, epochs };
     const format = (o.format ?? (own === 'any' ? 'int' : own[0])) as FormatName;
-    return { ...o, format, wbits: o.wbits ?? fixedBits(format) ?? 4 };
+    return { ...o, epochs, format, wbits: o.wbits ?? fixedBits(format) ?? 4 };
   });
 
 /** The one width a format stores (binary 1, ternary 2), or null when its width is a choice. */
@@ -352,8 +376,9 @@ async function quantizeIn(opts: QuantizeOptions, fromFile: string, run: Quantize
     // Calibration batches: the first batches of a seeded shuffle of the training set, no augmentation.
     const lut = normalizationTable(ds.info);
     const order = permutation(train.count, makeRng(deriveSeed(o.seed, 'calibration')));
-    const batches = Array.from({ length: Math.min(o.calibrationBatches, Math.ceil(train.count / o.batchSize)) }, (_, i) =>
-      order.subarray(i * o.batchSize, (i + 1) * o.batchSize),
+    const batches = Array.from(
+      { length: Math.min(o.calibrationBatches ?? DEFAULT_CALIBRATION_BATCHES, Math.ceil(train.count / o.batchSize)) },
+      (_, i) => order.subarray(i * o.batchSize, (i + 1) * o.batchSize),
     );
     calibrateModel(
       q,

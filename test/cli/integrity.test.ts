@@ -246,6 +246,15 @@ test('flags that cannot mean what they say are refused by the method and format 
   oneLineError(q('--method', 'lsq', '--format', 'binary'), /method lsq trains lsq weights; --format binary does not apply/);
   oneLineError(q('--method', 'pq', '--wbits', '3'), /method pq stores product codes; --wbits 3 does not apply/);
   oneLineError(q('--method', 'ste', '--augment', '--no-augment'), /--augment and --no-augment contradict each other/);
+  oneLineError(q('--method', 'ptq', '--epochs', '3'), /method ptq calibrates and does not retrain; --epochs 3 does not apply/);
+  oneLineError(
+    q('--method', 'ste', '--calibration-batches', '4'),
+    /--calibration-batches applies to method ptq; method ste calibrates on its training batches/,
+  );
+  oneLineError(
+    q('--method', 'ste', '--abits', 'none', '--aformat', 'dybit'),
+    /--aformat dybit needs quantized activations; --abits is none/,
+  );
   oneLineError(lowbit(trainArgs(tmpDir(), '--threads', '1000')), /--threads 1000: expected 1 to \d+ \(the cores of this machine\)/);
   oneLineError(lowbit(trainArgs('/etc/hostname/run')), /cannot create the directory: .*not a directory \(ENOTDIR\)/);
   // Binary without --wbits stores what it says.
