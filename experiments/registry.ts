@@ -1,57 +1,11 @@
 // Named experiments: each is a fixed configuration whose run writes results/<id>.json.
 // The FP runs also write checkpoints/<id>.lbck, the starting point of every later method.
-import type { TrainConfigInput } from '../src/train/config.js';
-import type { QuantizeOptionsInput } from '../src/train/quantize.js';
 import { quantizeCommandLine } from '../src/cli/quantize-flags.js';
 import { seedMethodExperiments } from './seed-methods.js';
 import { relatedMethodExperiments } from './related-methods.js';
 
-interface Common {
-  id: string;
-  title: string;
-  /** Target accuracy from the issue, shown beside the result. */
-  target?: number;
-}
-
-export interface FpExperiment extends Common {
-  group: 'fp';
-  config: TrainConfigInput;
-  /** Keep a weights-only checkpoint in checkpoints/ for later experiments. */
-  keepCheckpoint: boolean;
-}
-
-/** Quantization of a committed FP checkpoint (issue 3's baselines and later methods). */
-export interface QuantExperiment extends Common {
-  group: 'quant';
-  /** The FP experiment whose checkpoint this starts from. */
-  base: string;
-  options: QuantizeOptionsInput;
-  /** Allowed accuracy drop from FP (points), from the issue's targets. */
-  maxDrop?: number;
-  /** The results table the row belongs to (default: issue 3's baselines). */
-  table?: 'baselines' | 'sq' | 'sq-ablation' | 'mpq' | 'formats' | 'related' | 'noise';
-  /** The experiment this one is measured against (same budget), for Δ columns. */
-  compareTo?: string;
-  /** A second table that lists this row too (one run, not a duplicate of the same configuration). */
-  alsoIn?: QuantExperiment['table'];
-}
-
-/** A hardware-aware search front from a committed FP checkpoint (issue 7). */
-export interface SearchExperiment extends Common {
-  group: 'search';
-  base: string;
-  settings: {
-    accel: string;
-    objective: 'latency' | 'energy' | 'size';
-    budgets: number[];
-    sensitivity?: 'hessian' | 'measured';
-    epochs: number;
-    lr: number;
-    batchSize?: number;
-  };
-}
-
-export type Experiment = FpExperiment | QuantExperiment | SearchExperiment;
+export type { Experiment, FpExperiment, QuantExperiment, SearchExperiment } from './experiment.js';
+import type { Experiment, QuantExperiment } from './experiment.js';
 
 export const experiments: Experiment[] = [
   {

@@ -3,7 +3,7 @@
 // SLB and DropBits at 2, 3 and 4 weight bits (4-bit int activations, MSE-fitted grids like the uniform
 // baselines they are compared with: intReferenceId, the int rows on the same grid). ESB retraining with the aligner is the format rows'
 // fmt-esb-w{3,4}a4 (the esb method is the same configuration), so it is not run twice.
-import type { QuantExperiment } from './registry.js';
+import type { QuantExperiment } from './experiment.js';
 import { intReferenceId } from './seed-methods.js';
 
 export function relatedMethodExperiments(base: string, label: string, b: { qatEpochs: number }): QuantExperiment[] {

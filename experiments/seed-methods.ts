@@ -1,7 +1,7 @@
 // Issue 4's experiments on one FP checkpoint: stochastic quantization against plain BWN/TWN
 // (weights only, as in Dong et al.), MPQ at base 2 and 3 bits against uniform QAT, and the
 // number formats at 4 and 3 bits. Budgets are fair: a method and its baseline get the same epochs.
-import type { QuantExperiment } from './registry.js';
+import type { QuantExperiment } from './experiment.js';
 
 interface Budget {
   /** Epochs of the SQ rows and their BWN/TWN baselines (four SQ stages). */

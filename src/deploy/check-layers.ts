@@ -5,33 +5,11 @@
 // checked values and never parses a configuration itself, so none can accept what another refuses.
 import { PackedFormatError } from './container.js';
 import type { LayerEntry, Manifest } from './manifest.js';
-import { intGrid } from './runtime/grid.js';
+import { intGrid } from '../quant/grid.js';
 import { geometry } from './runtime/ops.js';
-import type { QuantInfo } from './read.js';
+import type { CheckedLayer, Padding, QuantInfo } from './packed-model.js';
 
-export type Padding = 'same' | 'valid';
-
-export interface ConvCheck {
-  conv: boolean;
-  kernel: [number, number];
-  strides: [number, number];
-  dilation: [number, number];
-  padding: Padding;
-  cin: number;
-  cout: number;
-}
-
-export interface CheckedLayer {
-  /** Shape of one example at the layer's output (no batch dimension). */
-  out: number[];
-  /** Conv / dense geometry (dense layers as 1×1 convolutions on a 1×1 image). */
-  conv?: ConvCheck;
-  pool?: { size: [number, number]; strides: [number, number]; padding: Padding };
-  /** The layer ends in a ReLU (its activation, or a batch norm's fused ReLU; a ReLU or relu Activation layer). */
-  relu: boolean;
-  /** Batch norm epsilon. */
-  epsilon?: number;
-}
+export type { CheckedLayer, ConvCheck, Padding } from './packed-model.js';
 
 function fail(what: string): never {
   throw new PackedFormatError(what);

@@ -12,28 +12,10 @@ import { decodeFlags } from './rice.js';
 import { codeLayout, fromCentroids, type ProductCode } from '../quant/product-blocks.js';
 import { fromHalf } from '../util/half.js';
 import { checkLayers, type CheckedLayer } from './check-layers.js';
+import type { PackedModel, QuantInfo } from './packed-model.js';
 import { lower } from './runtime/lower.js';
 
-export interface QuantInfo {
-  spec: FormatSpec;
-  /** The format's parameters (MPQ: with the decoded flags). */
-  params: unknown;
-}
-
-export interface PackedModel {
-  manifest: Manifest;
-  /** Float tensors by name. */
-  floats: Map<string, Float32Array>;
-  /** Kernel codes by tensor name (MPQ: fine-grid codes, base and extra bit combined). */
-  codes: Map<string, Int32Array>;
-  /** Validated quantizers by layer name. */
-  weightQuant: Map<string, QuantInfo>;
-  inputQuant: Map<string, QuantInfo>;
-  /** Product-coded kernels by tensor name (their decoded values are in floats too), for exporters that keep the code. */
-  productCodes: Map<string, ProductCode & { k: number; codebookHalf: Uint16Array }>;
-  /** Every layer checked once (check-layers.ts): the configuration values and shapes consumers use. */
-  layers: Map<string, CheckedLayer>;
-}
+export type { PackedModel, QuantInfo } from './packed-model.js';
 
 const MAX_ELEMENTS = 1 << 28;
 

@@ -3,6 +3,7 @@
 // learned weights, MPQ flags on the quantizer). Its predictions are those of the quantized model
 // that was packed — the training simulation the integer runtime is checked against — and it is
 // what the TensorFlow.js export saves.
+import { learnedOf } from '../quant/registry.js';
 import { tf } from '../engine/tf.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { formatOf } from '../quant/registry.js';
@@ -13,16 +14,14 @@ import '../nn/qdense.js';
 import '../nn/qact.js';
 
 function state(q: QuantInfo | undefined): unknown {
-  if (!q || q.spec.format === 'lsq' || q.spec.format === 'pact') return null;
+  if (!q || learnedOf(q.spec)) return null;
   const { flags: _f, ...params } = q.params as Record<string, unknown>;
   return { params, range: null, steps: 0 };
 }
 
 /** The learned parameter a layer keeps as a weight (LSQ step, PACT clip), if its format learns one. */
 function learned(q: QuantInfo | undefined): number[] | null {
-  if (q?.spec.format === 'lsq') return (q.params as { scale: number[] }).scale;
-  if (q?.spec.format === 'pact') return (q.params as { alpha: number[] }).alpha;
-  return null;
+  return q ? (learnedOf(q.spec)?.values(q.params) ?? null) : null;
 }
 
 export async function toLayersModel(p: PackedModel): Promise<tf.LayersModel> {

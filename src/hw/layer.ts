@@ -5,22 +5,9 @@
 import { energyTable, type Accelerator } from './config.js';
 import { dramPjPerBit, intAddPj, intMultPj, sramPjPerBit } from './energy.js';
 import { bytesOf, chooseTiling, type Tiling } from './tiling.js';
+import type { LayerShape } from './layer-shape.js';
 
-export interface LayerShape {
-  name: string;
-  kind: 'conv2d' | 'dense';
-  batch: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outH: number;
-  outW: number;
-  outC: number;
-  kh: number;
-  kw: number;
-  strideH: number;
-  strideW: number;
-}
+export type { LayerShape } from './layer-shape.js';
 
 /** How a layer's numbers look to the hardware (from the formats' hardware descriptors). */
 export interface LayerPrecision {

@@ -10,7 +10,7 @@
 //     tile unless they all fit.
 // Candidate tile sizes are powers of two and the full extent of each dimension; the cheapest
 // (DRAM bytes, then fewer tiles) that fits all three buffers wins.
-import type { LayerShape } from './layer.js';
+import type { LayerShape } from './layer-shape.js';
 
 export interface TilingBits {
   /** Stored bits per weight (packed), per input activation, per output, per partial sum. */

@@ -11,7 +11,7 @@
 // integer runtime folds into its requantization; 'fold' folds the running statistics into the
 // preceding conv/dense weights and bias before quantization (the BN layer becomes its ReLU).
 import { tf } from '../engine/tf.js';
-import { parseFormatSpec, type FormatSpec } from '../quant/registry.js';
+import { isSigned, parseFormatSpec, type FormatSpec } from '../quant/registry.js';
 import './qconv2d.js';
 import './qdense.js';
 
@@ -103,8 +103,7 @@ export function planQuantization(model: tf.LayersModel, config: QuantizeConfig):
     // activation format there would clamp every negative pixel to zero.
     if (i === 0 && !ends && activation) {
       const a = spec(activation, `activation spec of ${name}`)!;
-      const unsigned = a.format === 'pact' || ('signed' in a && a.signed === false);
-      if (unsigned) activation = { format: 'int', bits: Math.max(2, a.bits), signed: true };
+      if (!isSigned(a)) activation = { format: 'int', bits: Math.max(2, a.bits), signed: true };
     }
     for (const o of config.overrides ?? []) {
       if (!matches(o.match, name)) continue;

@@ -7,10 +7,9 @@
 //     formats calibrated by their range (int), or refit on the batch every `refitEvery` steps;
 //     inference uses the parameters last fitted in training.
 import { tf, type Tensor } from '../engine/tf.js';
-import { fakeQuant, fakeQuantLsq, fakeQuantPact, type FakeQuantHook } from '../quant/fake-quant.js';
-import { formatOf, parseFormatSpec, type FormatSpec, type SpecOf } from '../quant/registry.js';
+import { fakeQuant, fakeQuantLearned, type FakeQuantHook } from '../quant/fake-quant.js';
+import { defaultRefitEvery, formatOf, isRangeCalibrated, learnedOf, parseFormatSpec, type FormatSpec } from '../quant/registry.js';
 import { channelStats, sampleValues } from '../quant/numeric.js';
-import { pactParams } from '../quant/pact.js';
 
 export type QuantRole = 'weight' | 'activation';
 type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
@@ -23,26 +22,12 @@ export interface QuantizerState {
   steps: number;
 }
 
-/** Whether a format's parameters are a trained variable. */
-export function isLearned(spec: FormatSpec): spec is SpecOf<'lsq'> | SpecOf<'pact'> {
-  return spec.format === 'lsq' || spec.format === 'pact';
+/** Whether a format's parameters are a trained variable (its definition says: LSQ's step, PACT's clip). */
+export function isLearned(spec: FormatSpec): boolean {
+  return learnedOf(spec) !== null;
 }
 
-/**
- * Training steps between refits when the user sets none: formats fitted by a search (DyBit's
- * scale and kmax, MSE or percentile calibration) cost tens of milliseconds per layer, so they
- * refit every 50 steps; max-abs style fits are a single pass and refit every step.
- */
-export function defaultRefitEvery(spec: FormatSpec): number {
-  if (spec.format === 'dybit') return 50;
-  if ((spec.format === 'int' || spec.format === 'po2' || spec.format === 'mpq') && spec.calibration !== 'maxabs') return 50;
-  return 1;
-}
-
-/** Formats whose fit depends only on the range (so an EMA of the range is a valid calibration). */
-function rangeCalibrated(spec: FormatSpec): boolean {
-  return spec.format === 'int' && spec.calibration === 'maxabs';
-}
+export { defaultRefitEvery };
 
 let calibrating = 0;
 
@@ -95,17 +80,14 @@ export class Quantizer {
 
   /** Shape of the learned parameter variable (LSQ step / PACT clip), or null. */
   learnedShape(channels: number): number[] | null {
-    if (!isLearned(this.spec)) return null;
-    if (this.spec.format === 'lsq' && this.spec.granularity === 'channel') return [channels];
-    return [1];
+    return learnedOf(this.spec)?.shape(this.spec, channels) ?? null;
   }
 
   /** Initial value of the learned parameter from data. */
   initLearned(x: Tensor): Float32Array {
     const def = formatOf(this.spec);
     const shape = x.shape;
-    const p = def.fit(x.dataSync() as Float32Array, shape, this.spec) as { scale?: number[]; alpha?: number[] };
-    return Float32Array.from(this.spec.format === 'pact' ? p.alpha! : p.scale!);
+    return Float32Array.from(learnedOf(this.spec)!.values(def.fit(x.dataSync() as Float32Array, shape, this.spec)));
   }
 
   /** Records x for calibration (activations seen in calibration mode): exact extremes and a random sample. */
@@ -126,17 +108,17 @@ export class Quantizer {
     if (!o || o.seen === 0) return false;
     const def = formatOf(this.spec);
     // Range-calibrated formats need the exact extremes, which a sample may miss.
-    const data = rangeCalibrated(this.spec) ? Float32Array.from([o.min, o.max, ...o.sample]) : Float32Array.from(o.sample);
-    if (isLearned(this.spec)) {
+    const data = isRangeCalibrated(this.spec) ? Float32Array.from([o.min, o.max, ...o.sample]) : Float32Array.from(o.sample);
+    const learnedDef = learnedOf(this.spec);
+    if (learnedDef) {
       if (!learned) throw new Error(`${this.spec.format} quantizer needs its learned parameter`);
-      const p = def.fit(data, [data.length], this.spec) as { scale?: number[]; alpha?: number[] };
-      const v = this.spec.format === 'pact' ? p.alpha! : p.scale!;
+      const v = learnedDef.values(def.fit(data, [data.length], this.spec));
       const shape = learned.shape as number[];
       learned.write(tf.fill(shape, v[0]));
       this.state.steps = Math.max(this.state.steps, 1);
     } else {
       this.state.params = def.fit(data, [data.length], this.spec);
-      if (rangeCalibrated(this.spec)) this.state.range = [o.min, o.max];
+      if (isRangeCalibrated(this.spec)) this.state.range = [o.min, o.max];
     }
     this.observed = null;
     return true;
@@ -163,7 +145,7 @@ export class Quantizer {
         learned.write(tf.tensor(init, learned.shape as number[]));
       }
       if (training) this.state.steps++;
-      return spec.format === 'lsq' ? fakeQuantLsq(x, learned.read(), spec) : fakeQuantPact(x, learned.read(), spec as SpecOf<'pact'>);
+      return fakeQuantLearned(x, learned.read(), spec);
     }
     if (training || this.state.params === null) this.update(x, training);
     return fakeQuant(x, spec, this.params, training ? this.trainingHook : null);
@@ -176,12 +158,10 @@ export class Quantizer {
    */
   effectiveParams(learned?: LayerVariable): unknown {
     const spec = this.spec;
-    if (!isLearned(spec)) return this.params;
+    const learnedDef = learnedOf(spec);
+    if (!learnedDef) return this.params;
     if (!learned) throw new Error(`${spec.format} quantizer needs its learned parameter`);
-    const v = Array.from(learned.read().dataSync() as Float32Array);
-    if (spec.format === 'pact') return pactParams(v[0], spec.bits);
-    const scale = v.map((s) => Math.fround(Math.max(s, 1e-12)));
-    return { scale, zeroPoint: scale.map(() => 0) };
+    return learnedDef.params(Array.from(learned.read().dataSync() as Float32Array), spec);
   }
 
   /** The parameters fake quantization uses: the fitted ones, with MPQ flags attached. */
@@ -195,7 +175,7 @@ export class Quantizer {
     const def = formatOf(this.spec);
     const due = this.state.params === null || (training && this.state.steps % this.refitEvery === 0);
     if (training) this.state.steps++;
-    if (this.role === 'activation' && rangeCalibrated(this.spec)) {
+    if (this.role === 'activation' && isRangeCalibrated(this.spec)) {
       // One native pass (channelStats) instead of a JavaScript loop over every activation.
       const st = channelStats(x.dataSync() as Float32Array, 1);
       const lo = st.min[0],

@@ -172,5 +172,8 @@ export const dybitFormat: FormatDef<DybitSpec, DybitParams> = {
   },
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
   // Shift by the region exponent, then an (r+1)-bit mantissa multiply; r + 1 <= n.
+  // The scale and kmax search costs tens of ms per layer: refit every 50 steps.
+  training: { refitEvery: () => 50 },
+  activationFamily: 'dybit',
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: dybitFieldBits(spec), decoder: 'dybit', extraPassForFlagged: false }),
 };

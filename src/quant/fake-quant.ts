@@ -114,6 +114,14 @@ function maskGrad(n: NativeAddon | null, dy: Tensor, mask: Uint8Array): Tensor {
  * range) and to the step (Esser et al.: round(x/s) - x/s inside, -Qn or Qp outside, times
  * 1/√(N·Qp) with N the number of values per step).
  */
+/** Fake quantization with a trained parameter (the format's `training.learned`: a step or a clip). */
+export function fakeQuantLearned(x: Tensor, learned: Tensor, spec: FormatSpec): Tensor {
+  const kind = formatOf(spec).training?.learned?.kind;
+  if (kind === 'step') return fakeQuantLsq(x, learned, spec as SpecOf<'lsq'>);
+  if (kind === 'clip') return fakeQuantPact(x, learned, spec as SpecOf<'pact'>);
+  throw new Error(`format ${spec.format} has no trained parameter`);
+}
+
 export function fakeQuantLsq(x: Tensor, step: Tensor, spec: SpecOf<'lsq'>): Tensor {
   checkChannels(x, step.size, spec);
   const n = activeNative();

@@ -115,4 +115,9 @@ export const intFormat: FormatDef<IntSpec, UniformParams> = {
   }),
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.bits, decoder: 'none', extraPassForFlagged: false }),
+  training: {
+    // MSE and percentile fits search candidate scales (tens of ms per layer); max-abs is one pass and follows the range.
+    refitEvery: (spec) => (spec.calibration === 'maxabs' ? 1 : 50),
+    rangeCalibrated: (spec) => spec.calibration === 'maxabs',
+  },
 };

@@ -57,4 +57,16 @@ export const lsqFormat: FormatDef<LsqSpec, UniformParams> = {
   }),
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.bits, decoder: 'none', extraPassForFlagged: false }),
+  training: {
+    learned: {
+      kind: 'step',
+      shape: (spec, channels) => (spec.granularity === 'channel' ? [channels] : [1]),
+      values: (p) => p.scale,
+      // A step trained to zero or below would divide by zero: the smallest step stands in for it.
+      params: (v) => {
+        const scale = v.map((x) => Math.fround(Math.max(x, 1e-12)));
+        return { scale, zeroPoint: scale.map(() => 0) };
+      },
+    },
+  },
 };

@@ -132,5 +132,7 @@ export const mpqFormat: FormatDef<MpqSpec, MpqParams> = {
     ...(p.flags ? { flags: p.flags } : {}),
   }),
   storage: (spec) => ({ kind: 'mpq', baseBits: spec.bits }),
+  // An MSE fit searches candidate scales (tens of ms per layer): refit every 50 steps, not every step.
+  training: { refitEvery: (spec) => (spec.calibration === 'maxabs' ? 1 : 50) },
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.bits, decoder: 'none', extraPassForFlagged: true }),
 };

@@ -51,4 +51,9 @@ export const pactFormat: FormatDef<PactSpec, PactParams> = {
   }),
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: spec.bits, decoder: 'none', extraPassForFlagged: false }),
+  training: {
+    learned: { kind: 'clip', shape: () => [1], values: (p) => p.alpha, params: (v, spec) => pactParams(v[0], spec.bits) },
+  },
+  // Clipped to [0, α]: activations after a ReLU.
+  signed: () => false,
 };

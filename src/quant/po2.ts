@@ -96,5 +96,7 @@ export const po2Format: FormatDef<Po2Spec, Po2Params> = {
     return { kind: 'table', tables, length: L, signed: true };
   },
   storage: (spec) => ({ kind: 'fixed', bitsPerValue: spec.bits }),
+  // An MSE fit searches candidate scales (tens of ms per layer): refit every 50 steps, not every step.
+  training: { refitEvery: (spec) => (spec.calibration === 'maxabs' ? 1 : 50) },
   hardware: (spec) => ({ operandBits: spec.bits, multiplierBits: 1, decoder: 'shift', extraPassForFlagged: false }),
 };

@@ -50,3 +50,41 @@ export function parseFormatSpec(input: unknown): FormatSpec {
 export function formatOf(spec: FormatSpec): FormatDef<FormatSpec, unknown> {
   return formats[spec.format] as unknown as FormatDef<FormatSpec, unknown>;
 }
+
+// Format facts for generic code: read from each definition, never from a list of format names.
+
+/** The learned-parameter description of a format (LSQ's step, PACT's clip), or null for fitted formats. */
+export function learnedOf(spec: FormatSpec): NonNullable<NonNullable<FormatDef<FormatSpec, unknown>['training']>['learned']> | null {
+  return formatOf(spec).training?.learned ?? null;
+}
+
+/** Training steps between refits when the user sets none. */
+export function defaultRefitEvery(spec: FormatSpec): number {
+  return formatOf(spec).training?.refitEvery?.(spec) ?? 1;
+}
+
+/** Whether an EMA of the batch range is a valid calibration of the format. */
+export function isRangeCalibrated(spec: FormatSpec): boolean {
+  return formatOf(spec).training?.rangeCalibrated?.(spec) ?? false;
+}
+
+/** Whether the format has negative values. */
+export function isSigned(spec: FormatSpec): boolean {
+  const own = formatOf(spec).signed;
+  if (own) return own(spec);
+  return 'signed' in spec ? spec.signed !== false : true;
+}
+
+/** Whether a format's spec takes the field (with this value, when one is given): read from its schema. */
+export function acceptsField(format: FormatName, field: string, value?: unknown): boolean {
+  if (!Object.prototype.hasOwnProperty.call(formats, format)) return false;
+  const shape = (formats[format].schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  const f = shape?.[field];
+  if (!f) return false;
+  return value === undefined || f.safeParse(value).success;
+}
+
+/** The activation format family that pairs with a weight format by default. */
+export function activationFamilyOf(format: FormatName): string {
+  return formats[format].activationFamily ?? 'int';
+}

@@ -69,4 +69,30 @@ export interface FormatDef<S extends { format: string; bits: number }, P> {
   plan(spec: S, params: P): QuantPlan;
   storage(spec: S): Storage;
   hardware(spec: S): HardwareDescriptor;
+  /** How training keeps the parameters; every field optional (the defaults are in registry.ts). */
+  training?: TrainingFacts<S, P>;
+  /** Whether the format has negative values (default: the spec's `signed`, else true). */
+  signed?(spec: S): boolean;
+  /** The activation format family a weight format pairs with by default (DyBit weights → DyBit activations; default int). */
+  activationFamily?: string;
+}
+
+/** What the trainer (nn/quantizer.ts) needs of a format, declared with the format. */
+export interface TrainingFacts<S, P> {
+  /** Training steps between refits when the user sets none (default 1: a fit that is one pass over the data). */
+  refitEvery?(spec: S): number;
+  /** The fit depends only on the range, so an EMA of the batch range is a valid calibration (default false). */
+  rangeCalibrated?(spec: S): boolean;
+  /**
+   * Parameters trained as a variable of the layer instead of fitted: LSQ's step, PACT's clip. The
+   * variable holds `values(fit(data))` at the start; `params(values)` turns it back into the
+   * format's own parameters for encode/decode and packing.
+   */
+  learned?: {
+    /** Which trained parameter it is: the fake-quantization rule that reads it (quant/fake-quant.ts). */
+    kind: 'step' | 'clip';
+    shape(spec: S, channels: number): number[];
+    values(params: P): number[];
+    params(values: number[], spec: S): P;
+  };
 }

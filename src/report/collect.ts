@@ -10,7 +10,7 @@ import type { tf } from '../engine/tf.js';
 import { kernelShapes, packCheckpoint, storedCodes } from '../deploy/pack-checkpoint.js';
 import { productCodes } from '../train/methods/pq.js';
 import { productCodeBits, type ProductCode } from '../quant/product-blocks.js';
-import { intGrid, sharedLevels } from '../deploy/runtime/grid.js';
+import { intGrid, sharedLevels } from '../quant/grid.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { simulate } from '../hw/simulate.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
@@ -115,7 +115,7 @@ function layerBits(model: tf.LayersModel, codes: Map<string, ProductCode>): Laye
   const out: LayerBits[] = [];
   for (const l of model.layers) {
     if (!(l instanceof QuantLayer)) continue;
-    const ws = l.weightQ?.spec as { format: string; bits?: number } | undefined;
+    const ws = l.weightQ?.spec;
     const as = l.inputQ?.spec as { bits?: number } | undefined;
     const pc = codes.get(l.name);
     // A product-coded kernel: its stored bits per weight (indices and fp16 codebook).
@@ -123,7 +123,7 @@ function layerBits(model: tf.LayersModel, codes: Map<string, ProductCode>): Laye
     out.push({
       layer: l.name,
       weightFormat: ws?.format ?? (pc ? 'pq' : 'fp32'),
-      weightBits: ws ? (ws.bits ?? (ws.format === 'binary' ? 1 : ws.format === 'ternary' ? 2 : 8)) : (pqBits ?? 32),
+      weightBits: ws ? ws.bits : (pqBits ?? 32),
       activationBits: as ? (as.bits ?? null) : null,
     });
   }

@@ -7,7 +7,7 @@
 // configuration is then simulated exactly.
 import type { tf } from '../engine/tf.js';
 import { formatError } from '../quant/analysis.js';
-import { formatOf, parseFormatSpec } from '../quant/registry.js';
+import { acceptsField, formatOf, parseFormatSpec, type FormatName } from '../quant/registry.js';
 import type { Accelerator } from '../hw/config.js';
 import { describeModel } from '../hw/from-model.js';
 import { costLayer, type LayerPrecision } from '../hw/layer.js';
@@ -33,7 +33,8 @@ export function defaultCandidates(formats = ['int', 'dybit'], wbits = [2, 3, 4, 
     for (const w of wbits)
       for (const a of abits) {
         const weight: Record<string, unknown> = { format: f, bits: w, granularity: 'channel' };
-        if (f === 'int') weight.calibration = 'mse';
+        // Candidates fit their grids by MSE where the format's schema offers it.
+        if (acceptsField(f as FormatName, 'calibration', 'mse')) weight.calibration = 'mse';
         parseFormatSpec(weight);
         out.push({ label: `${f}${w}/a${a}`, weight, abits: a });
       }

@@ -13,7 +13,7 @@ import { nativeConv, outputBytes, prepareNativeConv } from '../../src/deploy/run
 import { geometry, intConv } from '../../src/deploy/runtime/ops.js';
 import { toBytes } from '../../src/deploy/runtime/values.js';
 import { gridOutput, type FloatOutput } from '../../src/deploy/runtime/requant.js';
-import type { IntGrid } from '../../src/deploy/runtime/grid.js';
+import type { IntGrid } from '../../src/quant/grid.js';
 import { engine } from '../helpers/compare.js';
 
 const hasNative = await engine();

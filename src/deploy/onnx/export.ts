@@ -12,7 +12,7 @@
 // no ONNX form; it is exported as the uniform grid of its unit (a superset of its levels).
 import type { LayerEntry } from '../manifest.js';
 import type { PackedModel } from '../read.js';
-import { intGrid } from '../runtime/grid.js';
+import { intGrid } from '../../quant/grid.js';
 import { AttrType, encodeModel, floatTensor, OnnxType, valueInfo, type OnnxGraph, type OnnxTensor } from './proto.js';
 
 type Node = OnnxGraph['nodes'][number];

@@ -7,8 +7,8 @@
 import { formatOf } from '../../quant/registry.js';
 import { PackedFormatError } from '../container.js';
 import type { LayerEntry } from '../manifest.js';
-import type { PackedModel, QuantInfo } from '../read.js';
-import { intGrid, sharedLevels, type IntGrid } from './grid.js';
+import type { PackedModel, QuantInfo } from '../packed-model.js';
+import { intGrid, sharedLevels, type IntGrid } from '../../quant/grid.js';
 import { floatConv, geometry, intConv, maxPool, type FValue, type QValue, type Value } from './ops.js';
 import { byteOffset, dequantize, levelsOf, toBytes } from './values.js';
 import { gridOutput, type FloatOutput } from './requant.js';

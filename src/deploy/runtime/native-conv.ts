@@ -5,7 +5,7 @@
 // from code to level when the format has few enough codes, else s8 levels). Used when the addon
 // is active and every level fits a byte; bit-exact with the TypeScript path (ops.ts).
 import type { NativeAddon } from '../../engine/native.js';
-import type { IntGrid } from './grid.js';
+import type { IntGrid } from '../../quant/grid.js';
 import type { FValue, Geometry, QValue } from './ops.js';
 import type { FloatOutput, GridOutput } from './requant.js';
 import { byteOffset } from './values.js';

@@ -3,26 +3,11 @@
 // work on codes (codes sort like values); what has no integer form here (float layers, batch
 // norm that cannot be folded, residual adds, global pooling) runs in float.
 import { requantize, type FloatOutput, type GridOutput } from './requant.js';
-import type { IntGrid } from './grid.js';
+import type { IntGrid } from '../../quant/grid.js';
 import { activeNative } from '../../engine/state.js';
-import { toCodes } from './values.js';
+import { toCodes, type FValue, type QValue, type Value } from './values.js';
 
-/** A quantized tensor as codes (TypeScript path) or bytes (native path); one of the two is set. */
-export interface QValue {
-  kind: 'q';
-  codes: Int32Array | null;
-  bytes: Uint8Array | null;
-  shape: number[];
-  grid: IntGrid;
-}
-
-export interface FValue {
-  kind: 'f';
-  data: Float32Array;
-  shape: number[];
-}
-
-export type Value = QValue | FValue;
+export type { FValue, QValue, Value } from './values.js';
 
 export interface Geometry {
   kh: number;

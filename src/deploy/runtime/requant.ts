@@ -8,7 +8,7 @@
 // between neighbouring levels, times 2^F) at or below V, raised to the level of zero after a ReLU.
 // acc·M + B is evaluated exactly in float64 by splitting acc into 16-bit halves, so the portable
 // path and the native int64/int128 kernel agree bit for bit.
-import type { IntGrid } from './grid.js';
+import type { IntGrid } from '../../quant/grid.js';
 
 /** Fractional bits of V. */
 export const FRAC_BITS = 8;

@@ -2,8 +2,24 @@
 // TypeScript path) and bytes (level + offset, 0 for unsigned grids and 128 for signed ones, the
 // native path's compact form). Both sort like the values, so pooling works on either.
 import { activeNative } from '../../engine/state.js';
-import type { IntGrid } from './grid.js';
-import type { FValue, QValue } from './ops.js';
+import type { IntGrid } from '../../quant/grid.js';
+
+/** A quantized tensor as codes (TypeScript path) or bytes (native path); one of the two is set. */
+export interface QValue {
+  kind: 'q';
+  codes: Int32Array | null;
+  bytes: Uint8Array | null;
+  shape: number[];
+  grid: IntGrid;
+}
+
+export interface FValue {
+  kind: 'f';
+  data: Float32Array;
+  shape: number[];
+}
+
+export type Value = QValue | FValue;
 
 /** The byte offset of a grid (0 or 128), or null if its levels do not fit a byte. */
 export function byteOffset(g: IntGrid): number | null {

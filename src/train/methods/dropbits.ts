@@ -9,6 +9,7 @@
 // the layers are narrowed to the int format at their settled bits (step α·2^(wbits−bits)), so
 // the epoch's test accuracy, the checkpoint and the packed model are the settled network; the
 // next step widens them again.
+import { intFormat } from '../../quant/int.js';
 import { z } from 'zod';
 import { tf, type Tensor } from '../../engine/tf.js';
 import { deriveSeed } from '../../data/rng.js';
@@ -100,7 +101,7 @@ function startDropbits(ctx: MethodContext): MethodRun {
   const o = dropbitsOptionsSchema.parse(ctx.options ?? {});
   const fixedTheta = logit(1 - o.dropRate);
   const build = (layer: QuantLayer, kernel: tf.Variable, wide: Quantizer, spec: DropLayer['spec']): DropLayer => {
-    if (spec.format !== 'int')
+    if (spec.format !== intFormat.name)
       throw new Error(
         `dropbits: layer ${layer.name} has ${String(spec.format)} weights; dropbits drops points of the int grid (--format int)`,
       );

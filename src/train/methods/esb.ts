@@ -4,6 +4,7 @@
 // standard normal — and refits it after every step (or every --refit-every steps) as the weights move, so the grid follows the
 // distribution through retraining. Activations use the usual unsigned format. The run reports
 // how far the aligner moved α per layer.
+import { esbFormat } from '../../quant/esb.js';
 import {
   activationSpec,
   methodLayers,
@@ -23,7 +24,7 @@ function startEsb(ctx: MethodContext): MethodRun {
   const layers = methodLayers(ctx.model, ctx.plan);
   if (layers.length === 0) throw new Error('esb: no low-bit weight layer to retrain (every quantized layer is an 8-bit end)');
   for (const l of layers)
-    if (l.quantizer.spec.format !== 'esb')
+    if (l.quantizer.spec.format !== esbFormat.name)
       throw new Error(`esb: layer ${l.layer.name} uses ${l.quantizer.spec.format}, not the esb format`);
   // α of each layer when retraining starts (fitted at the first step) and now.
   const first: (number | null)[] = layers.map(() => null);

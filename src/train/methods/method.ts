@@ -6,7 +6,7 @@ import { QuantLayer } from '../../nn/quant-layer.js';
 import type { Quantizer } from '../../nn/quantizer.js';
 import type { StepHooks } from '../loop.js';
 import type { LrConfig } from '../schedule.js';
-import type { FormatName } from '../../quant/registry.js';
+import { acceptsField, activationFamilyOf, type FormatName } from '../../quant/registry.js';
 
 export interface MethodOptions {
   /** Weight format family. */
@@ -86,12 +86,15 @@ export function methodLayers(model: tf.LayersModel, plan: LayerPlan[]): MethodLa
   return out;
 }
 
-/** The weight spec for a format family at `bits`, with the fields that family understands. */
+/**
+ * The weight spec for a format family at `bits`, with the fields that family understands (read
+ * from its schema): granularity where it has one, the calibration where its schema takes that
+ * value (po2 and MPQ fit by max-abs or MSE; a percentile calibration then applies to activations only).
+ */
 export function weightSpec(o: MethodOptions): Record<string, unknown> {
   const s: Record<string, unknown> = { format: o.format, bits: o.wbits, ...o.formatOptions };
-  if (['int', 'po2', 'lsq', 'esb', 'dybit', 'mpq', 'binary', 'ternary'].includes(o.format)) s.granularity = o.granularity;
-  if (o.format === 'int' || ((o.format === 'po2' || o.format === 'mpq') && o.calibration !== 'percentile')) s.calibration = o.calibration;
-  if (o.format === 'binary' || o.format === 'ternary') delete s.bits;
+  if (acceptsField(o.format, 'granularity')) s.granularity = o.granularity;
+  if (acceptsField(o.format, 'calibration', o.calibration)) s.calibration = o.calibration;
   return s;
 }
 
@@ -101,10 +104,10 @@ export function weightSpec(o: MethodOptions): Record<string, unknown> {
  */
 export function activationSpec(o: MethodOptions): Record<string, unknown> | null {
   if (o.abits === null) return null;
-  const family = o.activationFormat ?? (o.format === 'dybit' ? 'dybit' : 'int');
-  if (family === 'dybit') return { format: 'dybit', bits: o.abits, signed: false };
-  if (family === 'pact') return { format: 'pact', bits: o.abits };
-  const s: Record<string, unknown> = { format: 'int', bits: o.abits, signed: false };
-  if (o.calibration !== 'maxabs') s.calibration = o.calibration;
+  const family = (o.activationFormat ?? activationFamilyOf(o.format)) as FormatName;
+  const s: Record<string, unknown> = { format: family, bits: o.abits };
+  if (acceptsField(family, 'signed')) s.signed = false;
+  // A non-default calibration where the family's schema takes it (max-abs is every family's own default).
+  if (o.calibration !== 'maxabs' && acceptsField(family, 'calibration', o.calibration)) s.calibration = o.calibration;
   return s;
 }

@@ -7,6 +7,7 @@
 // learning rate scales the gradient of weights within δ·Δ of a decision threshold by β < 1 (with
 // SGD momentum this scales the weight's contribution to the step). Reports average stored bits
 // per weight with the flags' extra bits and index (mpq.ts), and compression versus uniform 4-bit.
+import { mpqFormat } from '../../quant/mpq.js';
 import { z } from 'zod';
 import { tf, type Tensor } from '../../engine/tf.js';
 import { alloc } from '../../engine/buffer-pool.js';
@@ -88,7 +89,7 @@ function startMpq(ctx: MethodContext): MethodRun {
   const rule = o.budget !== undefined ? { budget: o.budget } : { tau: o.tau ?? DEFAULT_TAU };
   const layers: Tracked[] = methodLayers(ctx.model, ctx.plan).flatMap((l) => {
     const spec = l.quantizer.spec;
-    if (spec.format !== 'mpq') return [];
+    if (spec.format !== mpqFormat.name) return [];
     const n = l.kernel.size;
     return [{ ...l, spec, qmax: 2 ** (spec.bits - 1) - 1, codes: new Int8Array(n), freq: new Float32Array(n) }];
   });

@@ -10,7 +10,7 @@
 // 2.58 M low-bit weights × 15 values × 12 B ≈ 444 MiB, reported as logitBytes).
 import { z } from 'zod';
 import { tf, type Tensor } from '../../engine/tf.js';
-import { intGrid, sharedLevels } from '../../deploy/runtime/grid.js';
+import { intGrid, sharedLevels } from '../../quant/grid.js';
 import { formatOf } from '../../quant/registry.js';
 import { activationSpec, methodLayers, weightSpec, type MethodContext, type MethodRun, type QuantMethod } from './method.js';
 import { slbAdam, slbHard, slbInit, slbSoft } from './slb-soft.js';

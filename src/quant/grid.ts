@@ -2,7 +2,7 @@
 // channel so that value(code) = level(code) · unit. Integer MACs then run on levels and the unit
 // moves into the requantization. Built from the format's own decode (declared once), so every
 // format — uniform, DyBit, ESB, po2, MPQ's fine grid, binary, ternary — gets its grid the same way.
-import { formatOf, type FormatSpec } from '../../quant/registry.js';
+import { formatOf, type FormatSpec } from './registry.js';
 
 export interface IntGrid {
   /** Smallest code; level of code q in channel c is levels[c][q - codeMin]. */

@@ -1,0 +1,49 @@
+// Structure checks (DESIGN.md): outside src/quant/, no code compares a number format's name, and no
+// source file imports one that imports it back. Both run in `npm run lint` and here, so CI fails on either.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from './helpers/cli.js';
+import { tmpDir } from './helpers/fixtures.js';
+
+const check = (root: string) =>
+  spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'check-format-names.mjs'), root], { encoding: 'utf8' });
+
+test('no format name is compared outside src/quant/', () => {
+  const r = check(repoRoot);
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('the check finds a comparison and a hand-kept list of formats, and leaves src/quant/ alone', () => {
+  const root = tmpDir();
+  mkdirSync(path.join(root, 'src', 'nn'), { recursive: true });
+  mkdirSync(path.join(root, 'src', 'quant'), { recursive: true });
+  writeFileSync(path.join(root, 'src', 'nn', 'a.ts'), "if (spec.format === 'dybit') refit = 50;\nconst ok = spec.bits === 4;\n");
+  writeFileSync(
+    path.join(root, 'src', 'nn', 'b.ts'),
+    "if (['int', 'po2'].includes(o.format)) s.granularity = g;\n// spec.format === 'int' in a comment\n",
+  );
+  writeFileSync(path.join(root, 'src', 'quant', 'c.ts'), "if (spec.format === 'int') x();\n");
+  const r = check(root);
+  assert.equal(r.status, 1);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0], /src\/nn\/a\.ts:1: if \(spec\.format === 'dybit'\)/);
+  assert.match(lines[1], /src\/nn\/b\.ts:1: if \(\['int', 'po2'\]\.includes/);
+});
+
+test('no import cycles among the sources (type imports included), and the check finds one', () => {
+  const cycles = (root: string) =>
+    spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'check-import-cycles.mjs'), root], { encoding: 'utf8' });
+  const r = cycles(repoRoot);
+  assert.equal(r.status, 0, r.stderr);
+  const root = tmpDir();
+  mkdirSync(path.join(root, 'src'), { recursive: true });
+  writeFileSync(path.join(root, 'src', 'a.ts'), "import type { B } from './b.js';\nexport type A = B;\n");
+  writeFileSync(path.join(root, 'src', 'b.ts'), "import { a } from './a.js';\nexport type B = number;\n");
+  const bad = cycles(root);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /import cycle: src\/a\.ts <-> src\/b\.ts/);
+});
