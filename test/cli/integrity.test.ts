@@ -16,14 +16,9 @@ import { runQuantization } from '../../src/train/quantize.js';
 const data = tmpDir();
 writeIdxDataset(data, 256, 64);
 const small = ['--data-dir', data, '--batch-size', '32', '--quiet'];
+/** A one-epoch lenet5 training into `out`. */
 const trainArgs = (out: string, ...more: string[]) => [
-  'train',
-  '--model',
-  'lenet5',
-  '--data',
-  'mnist',
-  '--epochs',
-  '1',
+  ...'train --model lenet5 --data mnist --epochs 1'.split(' '),
   ...small,
   '--out',
   out,

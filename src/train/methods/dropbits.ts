@@ -16,7 +16,7 @@ import { deriveSeed } from '../../data/rng.js';
 import { formatOf } from '../../quant/registry.js';
 import { Quantizer } from '../../nn/quantizer.js';
 import type { QuantLayer } from '../../nn/quant-layer.js';
-import { activationSpec, methodLayers, weightSpec, type MethodContext, type MethodRun, type QuantMethod } from './method.js';
+import { methodLayers, standardConfig, type MethodContext, type MethodRun, type QuantMethod } from './method.js';
 import { dropBackward, dropForward, dropGrid, sampleMasks, sigmoid, type DropGrid } from './dropbits-grid.js';
 import { adamReference } from '../optimizer.js';
 
@@ -278,6 +278,6 @@ export const dropbitsMethod: QuantMethod = {
   retrains: true,
   weightFormats: ['int'],
   // int only (weightFormats): it drops points of the int grid.
-  quantizeConfig: (o) => ({ weight: weightSpec(o), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
+  quantizeConfig: standardConfig,
   start: startDropbits,
 };

@@ -98,6 +98,11 @@ export function weightSpec(o: MethodOptions): Record<string, unknown> {
   return s;
 }
 
+/** The configuration most methods retrain: the chosen weight format on each kernel, the activation family on each input. */
+export function standardConfig(o: MethodOptions): QuantizeConfig {
+  return { weight: weightSpec(o), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm };
+}
+
 /**
  * Activations after a ReLU are non-negative: an unsigned format of the chosen family (by default
  * the weights' family where it has one, dybit; else int), or PACT's learned clip.

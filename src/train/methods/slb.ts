@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { tf, type Tensor } from '../../engine/tf.js';
 import { intGrid, sharedLevels } from '../../quant/grid.js';
 import { formatOf } from '../../quant/registry.js';
-import { activationSpec, methodLayers, weightSpec, type MethodContext, type MethodRun, type QuantMethod } from './method.js';
+import { methodLayers, standardConfig, type MethodContext, type MethodRun, type QuantMethod } from './method.js';
 import { slbAdam, slbHard, slbInit, slbSoft } from './slb-soft.js';
 import type { Quantizer } from '../../nn/quantizer.js';
 
@@ -189,6 +189,6 @@ export const slbMethod: QuantMethod = {
   summary: 'searching for low-bit weights: per-weight logits over the grid values, softmax with a rising temperature, argmax at the end',
   retrains: true,
   weightFormats: 'any',
-  quantizeConfig: (o) => ({ weight: weightSpec(o), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
+  quantizeConfig: standardConfig,
   start: startSlb,
 };

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { deriveSeed } from '../../data/rng.js';
 import { learningRate } from '../schedule.js';
-import { activationSpec, methodLayers, weightSpec, type MethodContext, type MethodRun, type QuantMethod } from './method.js';
+import { methodLayers, standardConfig, type MethodContext, type MethodRun, type QuantMethod } from './method.js';
 import { keepChannels, keepElements, probabilityFunctions } from './sq-select.js';
 
 export const sqOptionsSchema = z
@@ -109,6 +109,6 @@ export const sqMethod: QuantMethod = {
   summary: 'stochastic quantization: a shrinking, error-weighted random share of channels stays full precision',
   retrains: true,
   weightFormats: 'any',
-  quantizeConfig: (o) => ({ weight: weightSpec(o), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
+  quantizeConfig: standardConfig,
   start: startSq,
 };
