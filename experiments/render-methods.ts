@@ -2,6 +2,7 @@
 // costs, and what it achieved here. The prose is fixed; every number comes from results/*.json
 // (the experiment records) and results/bench-method-step.json when they exist.
 // Usage: node dist/experiments/render-methods.js
+import type { SlbSummary } from '../src/train/methods/slb.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
@@ -174,12 +175,6 @@ const methods: Method[] = [
     ]),
   },
 ];
-
-interface SlbSummary {
-  method: 'slb';
-  layers: { weights: number; values: number }[];
-  logitBytes: number;
-}
 
 /** The logit memory the SLB runs reported, per model (both lenet5 bases report the same). */
 function slbMemory(recs: Map<string, RunRecord>): string {

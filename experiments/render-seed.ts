@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
+import type { MpqSummary } from '../src/train/methods/mpq.js';
 import { intReferenceId } from './seed-methods.js';
 import { noiseNote, noiseSection, spreadOf } from './render-noise.js';
 import { differenceNoise, fpGapNote, minutes, pct, points, provenance, weightBits } from './render-util.js';
@@ -15,13 +16,6 @@ const bases = () => [...new Set(quant().map((e) => e.base))];
 
 function notRun(e: QuantExperiment): string {
   return `not run yet (\`node dist/experiments/run.js ${e.id}\`)`;
-}
-
-interface MpqSummary {
-  bitsPerWeight: number;
-  compressionVsW4: number;
-  flaggedShare: number;
-  perLayer?: { name: string; weights: number; flagged: number; index: string; bitsPerWeight: number }[];
 }
 
 /** Issue 4's MPQ target: at least this compression versus W4A4, at most this drop (points). */

@@ -29,44 +29,6 @@ function bitsOrNone(v: string): number {
   return n;
 }
 
-interface MpqSummary {
-  method: 'mpq';
-  bitsPerWeight: number;
-  compressionVsW4: number;
-  flaggedShare: number;
-  perLayer: { name: string; weights: number; flagged: number; index: string; bitsPerWeight: number }[];
-}
-
-interface PqSummary {
-  method: 'pq';
-  layersClustered: number;
-  bitsPerWeight: number | null;
-  compressionVsFp32: number | null;
-  perLayer: {
-    name: string;
-    d: number;
-    k: number;
-    indexBitsPerWeight: number;
-    codebookBitsPerWeight: number;
-    objectiveFirst: number;
-    objectiveLast: number;
-  }[];
-}
-
-interface DropbitsSummary {
-  method: 'dropbits';
-  bitsPerWeight: number;
-  perLayer: { name: string; maxBits: number; bits: number; keep: number[] }[];
-}
-
-interface SlbSummary {
-  method: 'slb';
-  layers: { name: string; weights: number; values: number }[];
-  logitBytes: number;
-  finalTemperature: number;
-  finalConfidence: number;
-}
-
 export function quantizeCommand(): Command {
   return new Command('quantize')
     .description(`quantize a trained checkpoint: ${methodNames.map((m) => `${m} (${methods[m].summary})`).join('; ')}`)
@@ -181,40 +143,7 @@ export function quantizeCommand(): Command {
       console.log(
         `${label}: test accuracy ${(100 * r.finalAccuracy).toFixed(2)}% (FP ${(100 * r.fpAccuracy).toFixed(2)}%); checkpoint ${r.checkpoint}`,
       );
-      const ms = r.methodSummary as MpqSummary | null;
-      if (ms?.method === 'mpq') {
-        console.log(
-          `  ${ms.bitsPerWeight.toFixed(3)} bits per low-bit weight (extra bits and flag index included), ${ms.compressionVsW4.toFixed(3)}x smaller than uniform 4-bit; ${(100 * ms.flaggedShare).toFixed(2)}% flagged`,
-        );
-        for (const l of ms.perLayer)
-          console.log(
-            `  ${l.name.padEnd(14)} ${String(l.flagged).padStart(8)} of ${String(l.weights).padStart(8)} flagged (${l.index} index)  ${l.bitsPerWeight.toFixed(3)} bits/weight`,
-          );
-      }
-      const ps = r.methodSummary as PqSummary | null;
-      if (ps?.method === 'pq' && ps.bitsPerWeight !== null) {
-        console.log(
-          `  ${ps.layersClustered} layers in product codes: ${ps.bitsPerWeight.toFixed(3)} bits per weight (indices and fp16 codebooks), ${ps.compressionVsFp32!.toFixed(1)}x smaller than FP32`,
-        );
-        for (const l of ps.perLayer)
-          console.log(
-            `  ${l.name.padEnd(14)} d ${l.d}, k ${l.k}: ${(l.indexBitsPerWeight + l.codebookBitsPerWeight).toFixed(3)} bits/weight; output error ${l.objectiveFirst.toExponential(2)} -> ${l.objectiveLast.toExponential(2)} over EM`,
-          );
-      }
-      const ds = r.methodSummary as DropbitsSummary | null;
-      if (ds?.method === 'dropbits') {
-        console.log(`  settled on ${ds.bitsPerWeight.toFixed(3)} bits per low-bit weight`);
-        for (const l of ds.perLayer)
-          console.log(
-            `  ${l.name.padEnd(14)} ${l.bits} bits (of ${l.maxBits}; keep probability per bit above the minimum: ${l.keep.map((k) => k.toFixed(2)).join(', ') || '-'})`,
-          );
-      }
-      const ss = r.methodSummary as SlbSummary | null;
-      if (ss?.method === 'slb')
-        // The logits are SLB's known cost: say how much memory this run held for them.
-        console.log(
-          `  ${ss.layers.length} layers searched over ${[...new Set(ss.layers.map((l) => l.values))].join('/')} values per weight; logits and their Adam moments took ${(ss.logitBytes / 2 ** 20).toFixed(1)} MiB; final temperature ${ss.finalTemperature.toFixed(1)}, mean top probability ${(100 * ss.finalConfidence).toFixed(1)}%`,
-        );
+      for (const line of methods[r.options.method as keyof typeof methods].describe?.(r.methodSummary) ?? []) console.log(`  ${line}`);
       for (const p of r.plan) {
         const w = p.weight ? `${p.weight.format}${p.weight.bits}` : 'fp32',
           a = p.activation ? `${p.activation.format}${p.activation.bits}` : 'fp32';

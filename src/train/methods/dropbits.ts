@@ -213,7 +213,7 @@ function startDropbits(ctx: MethodContext): MethodRun {
     },
     status: () => `DropBits ${avgBits().toFixed(2)} bits/weight, keep ${(100 * meanKeep()).toFixed(1)}%`,
     epochMetrics: () => ({ dropbitsBits: avgBits(), dropbitsKeep: meanKeep() }),
-    summary: () => ({
+    summary: (): DropbitsSummary & Record<string, unknown> => ({
       method: 'dropbits',
       options: o,
       bitsPerWeight: avgBits(),
@@ -271,6 +271,13 @@ function startDropbits(ctx: MethodContext): MethodRun {
   };
 }
 
+/** What a DropBits run reports: the width each layer settled on and its keep probabilities. */
+export interface DropbitsSummary {
+  method: 'dropbits';
+  bitsPerWeight: number;
+  perLayer: { name: string; weights: number; maxBits: number; bits: number; keep: number[]; meanStep: number }[];
+}
+
 export const dropbitsMethod: QuantMethod = {
   name: 'dropbits',
   summary:
@@ -280,4 +287,14 @@ export const dropbitsMethod: QuantMethod = {
   // int only (weightFormats): it drops points of the int grid.
   quantizeConfig: standardConfig,
   start: startDropbits,
+  describe: (summary) => {
+    const ds = summary as DropbitsSummary;
+    return [
+      `settled on ${ds.bitsPerWeight.toFixed(3)} bits per low-bit weight`,
+      ...ds.perLayer.map(
+        (l) =>
+          `${l.name.padEnd(14)} ${l.bits} bits (of ${l.maxBits}; keep probability per bit above the minimum: ${l.keep.map((k) => k.toFixed(2)).join(', ') || '-'})`,
+      ),
+    ];
+  },
 };

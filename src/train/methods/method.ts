@@ -38,6 +38,8 @@ export interface QuantMethod {
   quantizeConfig(o: MethodOptions): QuantizeConfig;
   /** Methods with their own part in each training step (SQ, MPQ) start it here. */
   start?(ctx: MethodContext): MethodRun;
+  /** What the run's summary (its MethodRun's `summary()`) says, in lines for the CLI. */
+  describe?(summary: unknown): string[];
 }
 
 /** What a method's run sees of the retraining it takes part in. */

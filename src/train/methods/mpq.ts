@@ -189,7 +189,7 @@ function startMpq(ctx: MethodContext): MethodRun {
       bitsPerWeight: storage().bitsPerWeight,
       nearThreshold: lastScaled / layers.reduce((a, l) => a + l.freq.length, 0),
     }),
-    summary: () => ({
+    summary: (): MpqSummary & Record<string, unknown> => ({
       method: 'mpq',
       options: o,
       rule,
@@ -223,6 +223,15 @@ function startMpq(ctx: MethodContext): MethodRun {
   };
 }
 
+/** What an MPQ run reports: bits per weight (extra bits and flag index included) and flags per layer. */
+export interface MpqSummary {
+  method: 'mpq';
+  bitsPerWeight: number;
+  compressionVsW4: number;
+  flaggedShare: number;
+  perLayer: { name: string; weights: number; flagged: number; index: string; bitsPerWeight: number }[];
+}
+
 export const mpqMethod: QuantMethod = {
   name: 'mpq',
   summary: 'mixed precision by switching: weights that keep switching levels get an extra bit (Kim et al.)',
@@ -235,4 +244,14 @@ export const mpqMethod: QuantMethod = {
     batchNorm: o.batchNorm,
   }),
   start: startMpq,
+  describe: (summary) => {
+    const ms = summary as MpqSummary;
+    return [
+      `${ms.bitsPerWeight.toFixed(3)} bits per low-bit weight (extra bits and flag index included), ${ms.compressionVsW4.toFixed(3)}x smaller than uniform 4-bit; ${(100 * ms.flaggedShare).toFixed(2)}% flagged`,
+      ...ms.perLayer.map(
+        (l) =>
+          `${l.name.padEnd(14)} ${String(l.flagged).padStart(8)} of ${String(l.weights).padStart(8)} flagged (${l.index} index)  ${l.bitsPerWeight.toFixed(3)} bits/weight`,
+      ),
+    ];
+  },
 };

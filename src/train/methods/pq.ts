@@ -177,7 +177,7 @@ function startPq(ctx: MethodContext): MethodRun {
     },
     status: () => `PQ ${clustered}/${layers.length} layers clustered`,
     epochMetrics: () => ({ pqLayers: clustered }),
-    summary: () => {
+    summary: (): PqSummary & Record<string, unknown> => {
       const ls = done();
       const w = weightsOf(ls);
       return {
@@ -243,6 +243,23 @@ function startPq(ctx: MethodContext): MethodRun {
   };
 }
 
+/** What a PQ run reports: bits per weight of the product-coded layers, and each layer's code and output error. */
+export interface PqSummary {
+  method: 'pq';
+  layersClustered: number;
+  bitsPerWeight: number | null;
+  compressionVsFp32: number | null;
+  perLayer: {
+    name: string;
+    d: number;
+    k: number;
+    indexBitsPerWeight: number;
+    codebookBitsPerWeight: number;
+    objectiveFirst: number;
+    objectiveLast: number;
+  }[];
+}
+
 export const pqMethod: QuantMethod = {
   name: 'pq',
   summary: 'product quantization: subvectors share k centroids fitted to keep the layer outputs, fine-tuned by distillation',
@@ -251,6 +268,17 @@ export const pqMethod: QuantMethod = {
   // Float kernels that the method keeps equal to the decoded centroids; activations as chosen.
   quantizeConfig: (o) => ({ weight: null, activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
   start: startPq,
+  describe: (summary) => {
+    const ps = summary as PqSummary;
+    if (ps.bitsPerWeight === null || ps.compressionVsFp32 === null) return [];
+    return [
+      `${ps.layersClustered} layers in product codes: ${ps.bitsPerWeight.toFixed(3)} bits per weight (indices and fp16 codebooks), ${ps.compressionVsFp32.toFixed(1)}x smaller than FP32`,
+      ...ps.perLayer.map(
+        (l) =>
+          `${l.name.padEnd(14)} d ${l.d}, k ${l.k}: ${(l.indexBitsPerWeight + l.codebookBitsPerWeight).toFixed(3)} bits/weight; output error ${l.objectiveFirst.toExponential(2)} -> ${l.objectiveLast.toExponential(2)} over EM`,
+      ),
+    ];
+  },
 };
 
 /**

@@ -140,7 +140,7 @@ function startSlb(ctx: MethodContext): MethodRun {
     },
     status: () => `SLB T ${T.toFixed(1)}, confidence ${(100 * confidence).toFixed(1)}%`,
     epochMetrics: () => ({ slbTemperature: T, slbConfidence: confidence }),
-    summary: () => ({
+    summary: (): SlbSummary & Record<string, unknown> => ({
       method: 'slb',
       options: o,
       layers: layers.map((l) => ({ name: l.name, weights: l.a.length / l.levels.length, values: l.levels.length })),
@@ -184,6 +184,15 @@ function startSlb(ctx: MethodContext): MethodRun {
   };
 }
 
+/** What an SLB run reports: the value set per layer, the memory its logits took, and how hard its choices ended. */
+export interface SlbSummary {
+  method: 'slb';
+  layers: { name: string; weights: number; values: number }[];
+  logitBytes: number;
+  finalTemperature: number;
+  finalConfidence: number;
+}
+
 export const slbMethod: QuantMethod = {
   name: 'slb',
   summary: 'searching for low-bit weights: per-weight logits over the grid values, softmax with a rising temperature, argmax at the end',
@@ -191,4 +200,11 @@ export const slbMethod: QuantMethod = {
   weightFormats: 'any',
   quantizeConfig: standardConfig,
   start: startSlb,
+  // The logits are SLB's known cost: say how much memory this run held for them.
+  describe: (summary) => {
+    const ss = summary as SlbSummary;
+    return [
+      `${ss.layers.length} layers searched over ${[...new Set(ss.layers.map((l) => l.values))].join('/')} values per weight; logits and their Adam moments took ${(ss.logitBytes / 2 ** 20).toFixed(1)} MiB; final temperature ${ss.finalTemperature.toFixed(1)}, mean top probability ${(100 * ss.finalConfidence).toFixed(1)}%`,
+    ];
+  },
 };
