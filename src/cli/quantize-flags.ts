@@ -1,12 +1,16 @@
 // `lowbit quantize` flags and QuantizeOptions, both ways: the command turns its flags into options,
 // and the experiment records print the command line equivalent to an experiment's options. The
-// method flags are declared once here, so the two directions cannot drift apart (a test parses
-// every experiment's command line back through the command).
+// method flags come from each method's options schema (method-flags.ts), so the two directions
+// cannot drift apart (a test parses every experiment's command line back through the command).
 import type { QuantizeOptionsInput } from '../train/quantize.js';
-import { definedOnly, RUN_CONTROL_FLAGS, type RunFlags } from './options.js';
+import { methodNames, methodOf } from '../train/methods/registry.js';
+import { methodFlags, methodFlagsFor, methodOptionsFromFlags } from './method-flags.js';
+import { RUN_CONTROL_FLAGS, type RunFlags } from './options.js';
 
 /** What commander hands the action (flags camel-cased). */
 export interface QuantizeFlags extends RunFlags {
+  /** Each method's own flags (--sq-stages, --no-mpq-threshold-lr, …), generated from its schema. */
+  [methodFlag: string]: unknown;
   from?: string;
   method?: string;
   format?: string;
@@ -20,32 +24,6 @@ export interface QuantizeFlags extends RunFlags {
   kmax?: number;
   refitEvery?: number;
   aformat?: string;
-  sqStages?: number[];
-  sqPartition?: string;
-  sqProbability?: string;
-  sqSelection?: string;
-  sqRestart: boolean;
-  mpqTau?: number;
-  mpqBudget?: number;
-  mpqGrantAt?: number;
-  mpqMomentum?: number;
-  mpqDelta?: number;
-  mpqBeta?: number;
-  mpqThresholdLr: boolean;
-  slbTStart?: number;
-  slbTEnd?: number;
-  slbLr?: number;
-  dropbitsMinBits?: number;
-  dropbitsLearn: boolean;
-  dropbitsRate?: number;
-  dropbitsLambda?: number;
-  dropbitsKappa?: number;
-  pqK?: number;
-  pqConvChannels?: number;
-  pqFcBlock?: number;
-  pqLayerSteps?: number;
-  pqIterations?: number;
-  pqDistill: boolean;
   epochs?: number;
   batchSize: number;
   lr: number;
@@ -55,49 +33,16 @@ export interface QuantizeFlags extends RunFlags {
   calibrationBatches?: number;
 }
 
-type MethodWithOptions = 'sq' | 'mpq' | 'slb' | 'dropbits' | 'pq';
-
-/** Each method option and the flag (camel-cased) that sets it. */
-const METHOD_FLAGS: Record<MethodWithOptions, Record<string, keyof QuantizeFlags>> = {
-  sq: { stages: 'sqStages', partition: 'sqPartition', probability: 'sqProbability', selection: 'sqSelection' },
-  mpq: { tau: 'mpqTau', budget: 'mpqBudget', grantAt: 'mpqGrantAt', momentum: 'mpqMomentum', delta: 'mpqDelta', beta: 'mpqBeta' },
-  slb: { tStart: 'slbTStart', tEnd: 'slbTEnd', logitLr: 'slbLr' },
-  dropbits: { minBits: 'dropbitsMinBits', dropRate: 'dropbitsRate', lambda: 'dropbitsLambda', kappa: 'dropbitsKappa' },
-  pq: { k: 'pqK', convChannels: 'pqConvChannels', fcBlock: 'pqFcBlock', layerSteps: 'pqLayerSteps', iterations: 'pqIterations' },
-};
-
-/** Options a `--no-…` flag sets to a fixed value (the feature turned off). */
-const SWITCHES: Partial<Record<MethodWithOptions, { key: string; off: unknown; flag: keyof QuantizeFlags }>> = {
-  sq: { key: 'restartLr', off: false, flag: 'sqRestart' },
-  mpq: { key: 'beta', off: 1, flag: 'mpqThresholdLr' }, // gradient scale 1: no threshold-aware learning rate
-  dropbits: { key: 'learnRates', off: false, flag: 'dropbitsLearn' },
-  pq: { key: 'distill', off: false, flag: 'pqDistill' },
-};
-
-const kebab = (camel: string) => `--${camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-/** The `--no-…` flag that commander reads into the boolean `flag`. */
-const negated = (flag: string) => `--no-${kebab(flag).slice(2)}`;
-
-/** The options of one method from the flags given (an omitted flag leaves the method's default). */
-function methodOptions(m: MethodWithOptions, f: QuantizeFlags): Record<string, unknown> {
-  const flags = f as unknown as Record<string, unknown>;
-  const o: Record<string, unknown> = definedOnly(Object.fromEntries(Object.entries(METHOD_FLAGS[m]).map(([k, flag]) => [k, flags[flag]])));
-  const s = SWITCHES[m];
-  if (s && flags[s.flag] === false) {
-    // A plain Error, printed by main: a CommanderError raised in an action passes as already reported.
-    if (o[s.key] !== undefined) throw new Error(`${negated(s.flag)} and ${kebab(METHOD_FLAGS[m][s.key])} contradict each other`);
-    o[s.key] = s.off;
-  }
-  return o;
-}
+/** The methods that have options of their own. */
+const withOptions = () => methodNames.filter((m) => methodOf(m).options !== undefined);
 
 export function optionsFromFlags(f: QuantizeFlags): QuantizeOptionsInput {
   const formatOptions: Record<string, unknown> = {};
   if (f.k !== undefined) formatOptions.k = f.k;
   if (f.kmax !== undefined) formatOptions.kmax = f.kmax;
   const perMethod: Record<string, unknown> = {};
-  for (const m of Object.keys(METHOD_FLAGS) as MethodWithOptions[]) {
-    const o = methodOptions(m, f);
+  for (const m of withOptions()) {
+    const o = methodOptionsFromFlags(m, f);
     // A method's options are passed when it is chosen or when one of them is given (which the validation then refuses).
     if (f.method === m || Object.keys(o).length) perMethod[m] = o;
   }
@@ -136,9 +81,7 @@ export function optionOfFlag(flag: string): string | null {
   if (RUN_CONTROL_FLAGS.has(flag)) return null;
   const renamed: Record<string, string> = { bn: 'batchNorm', aformat: 'activationFormat', k: 'formatOptions', kmax: 'formatOptions' };
   if (renamed[flag]) return renamed[flag];
-  for (const m of Object.keys(METHOD_FLAGS) as MethodWithOptions[])
-    if (Object.values(METHOD_FLAGS[m]).includes(flag as keyof QuantizeFlags) || SWITCHES[m]?.flag === flag) return m;
-  return flag;
+  return methodFlags().find((f) => f.attribute === flag)?.method ?? flag;
 }
 
 const value = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
@@ -156,15 +99,9 @@ export function quantizeCommandLine(o: QuantizeOptionsInput, out: string): strin
   if (o.batchNorm) parts.push(`--bn ${o.batchNorm}`);
   if (o.refitEvery !== undefined) parts.push(`--refit-every ${o.refitEvery}`);
   for (const [k, v] of Object.entries(o.formatOptions ?? {})) parts.push(`--${k} ${value(v)}`);
-  for (const m of Object.keys(METHOD_FLAGS) as MethodWithOptions[]) {
-    const s = SWITCHES[m];
-    for (const [k, v] of Object.entries((o as Record<string, unknown>)[m] ?? {})) {
-      if (s?.key === k && v === s.off) parts.push(negated(s.flag));
-      else if (METHOD_FLAGS[m][k]) parts.push(`${kebab(METHOD_FLAGS[m][k])} ${value(v)}`);
-      // A switch left on is the method's default: no flag says so.
-      else if (s?.key === k) continue;
-      else throw new Error(`${m} option '${k}' has no command-line flag`);
-    }
+  for (const m of withOptions()) {
+    const given = (o as Record<string, unknown>)[m] as Record<string, unknown> | undefined;
+    if (given) parts.push(...methodFlagsFor(m, given));
   }
   if (o.method !== 'ptq') parts.push(`--epochs ${o.epochs ?? 10} --lr ${o.lr ?? 0.01}`);
   const rest: [keyof QuantizeOptionsInput, string][] = [

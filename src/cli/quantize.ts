@@ -2,23 +2,13 @@
 // and bit widths; retrains with a checkpoint per epoch and --resume (ptq only calibrates).
 import { Command, Option } from 'commander';
 import { formatNames } from '../quant/registry.js';
-import { methodNames, methods } from '../train/methods/registry.js';
+import { methodNames, methodOf, methods } from '../train/methods/registry.js';
 import { DEFAULT_CALIBRATION_BATCHES, parseQuantizeOptions, runQuantization } from '../train/quantize.js';
 import { optionOfFlag, optionsFromFlags, type QuantizeFlags } from './quantize-flags.js';
+import { addMethodFlags } from './method-flags.js';
 import type { Command as Cmd } from 'commander';
-import {
-  givenFlags,
-  nonNegativeInt,
-  nonNegativeNumber,
-  numberList,
-  oneOf,
-  positiveInt,
-  positiveNumber,
-  resumeSettings,
-} from './options.js';
+import { givenFlags, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, resumeSettings } from './options.js';
 import { trainProgress } from './progress.js';
-import { DEFAULT_TAU } from '../train/methods/mpq.js';
-import { probabilityFunctions } from '../train/methods/sq-select.js';
 import { InvalidArgumentError } from 'commander';
 
 /** Activation bits; 0 stands for float activations ('none'), as commander drops null values. */
@@ -30,7 +20,7 @@ function bitsOrNone(v: string): number {
 }
 
 export function quantizeCommand(): Command {
-  return new Command('quantize')
+  const cmd = new Command('quantize')
     .description(`quantize a trained checkpoint: ${methodNames.map((m) => `${m} (${methods[m].summary})`).join('; ')}`)
     .option('--from <path>', 'FP checkpoint (.lbck) or run directory (required unless --resume continues a run)')
     .addOption(new Option('--method <name>', 'quantization method (required unless --resume continues a run)').choices(methodNames))
@@ -55,36 +45,6 @@ export function quantizeCommand(): Command {
     .option('--k <n>', 'esb: significant bits', nonNegativeInt)
     .option('--kmax <n>', 'dybit: largest region (default: fitted)', nonNegativeInt)
     .option('--refit-every <n>', 'training steps between refits of fitted weight parameters (dybit, mse calibration)', positiveInt)
-    .option('--sq-stages <ratios>', 'sq: SQ ratio per stage, ascending to 1 (default 0.5,0.75,0.875,1)', numberList)
-    .option('--sq-partition <p>', 'sq: select output channels or single weights (default channel)', oneOf(['channel', 'element']))
-    .option('--sq-probability <f>', 'sq: selection weight of the error (default linear)', oneOf(probabilityFunctions))
-    .option('--sq-selection <s>', 'sq: stochastic roulette or deterministic largest errors', oneOf(['stochastic', 'deterministic']))
-    .option('--no-sq-restart', 'sq: one learning-rate schedule over all stages instead of a restart at each')
-    .option('--mpq-tau <x>', `mpq: grant the extra bit above this switch frequency (default ${DEFAULT_TAU})`, positiveNumber)
-    .option('--mpq-budget <share>', 'mpq: grant the extra bit to this share of weights, most frequent switchers first', positiveNumber)
-    .option('--mpq-grant-at <share>', 'mpq: when to grant, as a share of the retraining (default 0.5)', positiveNumber)
-    .option('--mpq-momentum <x>', 'mpq: EMA momentum of the switch frequency (default 0.01)', positiveNumber)
-    .option('--mpq-delta <x>', 'mpq: threshold-aware LR distance, in base steps (default 0.1)', nonNegativeNumber)
-    .option('--mpq-beta <x>', 'mpq: threshold-aware LR gradient scale (default 0.5)', positiveNumber)
-    .option('--no-mpq-threshold-lr', 'mpq: turn the threshold-aware learning rate off')
-    .option('--slb-t-start <x>', 'slb: softmax temperature at the start (default 1)', positiveNumber)
-    .option('--slb-t-end <x>', 'slb: temperature at the end, reached geometrically (default 50)', positiveNumber)
-    .option('--slb-lr <x>', 'slb: Adam learning rate of the per-weight logits (default 0.05)', positiveNumber)
-    .option('--dropbits-min-bits <n>', 'dropbits: the fewest bits a layer can settle on (default 2)', positiveInt)
-    .option('--dropbits-rate <p>', 'dropbits: drop probability of each bit above the minimum at the start (default 0.1)', positiveNumber)
-    .option('--no-dropbits-learn', 'dropbits: keep the drop rates fixed (the plain DropBits regularizer; layers keep --wbits)')
-    .option('--dropbits-lambda <x>', 'dropbits: regularizer weight per expected bit above the minimum (default 0.01)', nonNegativeNumber)
-    .option(
-      '--dropbits-kappa <x>',
-      'dropbits: logistic temperature of the grid-point probabilities, in grid steps (default 1/3)',
-      positiveNumber,
-    )
-    .option('--pq-k <n>', 'pq: centroids per layer (default 256)', positiveInt)
-    .option('--pq-conv-channels <n>', 'pq: input channels per conv block, d = n·kh·kw (default 1: d = 9 for 3x3)', positiveInt)
-    .option('--pq-fc-block <n>', 'pq: entries per dense block (default 4)', positiveInt)
-    .option('--pq-layer-steps <n>', 'pq: distillation steps between two layers (default 100)', nonNegativeInt)
-    .option('--pq-iterations <n>', 'pq: EM iterations per layer (default 20)', positiveInt)
-    .option('--no-pq-distill', 'pq: fine-tune on the labels instead of distilling from the FP model')
     .option('--epochs <n>', 'retraining epochs (default 10; ptq does not retrain)', nonNegativeInt)
     .option('--batch-size <n>', 'batch size', positiveInt, 128)
     .option('--lr <x>', 'peak learning rate', positiveNumber, 0.01)
@@ -114,7 +74,7 @@ export function quantizeCommand(): Command {
       const label =
         v.method === 'pq'
           ? `pq A${v.abits ?? 'fp'}`
-          : `${v.method}${methods[v.method as keyof typeof methods].weightFormats === 'any' ? ` ${v.format}` : ''} W${v.wbits}A${v.abits ?? 'fp'}`;
+          : `${v.method}${methodOf(v.method).weightFormats === 'any' ? ` ${v.format}` : ''} W${v.wbits}A${v.abits ?? 'fp'}`;
       const r = await runQuantization(o, {
         outDir: f.out,
         resume: Boolean(f.resume),
@@ -143,11 +103,13 @@ export function quantizeCommand(): Command {
       console.log(
         `${label}: test accuracy ${(100 * r.finalAccuracy).toFixed(2)}% (FP ${(100 * r.fpAccuracy).toFixed(2)}%); checkpoint ${r.checkpoint}`,
       );
-      for (const line of methods[r.options.method as keyof typeof methods].describe?.(r.methodSummary) ?? []) console.log(`  ${line}`);
+      for (const line of methodOf(r.options.method).describe?.(r.methodSummary) ?? []) console.log(`  ${line}`);
       for (const p of r.plan) {
         const w = p.weight ? `${p.weight.format}${p.weight.bits}` : 'fp32',
           a = p.activation ? `${p.activation.format}${p.activation.bits}` : 'fp32';
         console.log(`  ${p.name.padEnd(14)} weights ${w.padEnd(8)} inputs ${a}`);
       }
     });
+  // Each method's own flags, after the common ones: generated from its options schema (method-flags.ts).
+  return addMethodFlags(cmd);
 }

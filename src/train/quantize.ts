@@ -17,12 +17,7 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
 import { checkResumable, DivergedError, parseHistory, runEpochs, stepsPerEpoch, type EpochRecord, type TrainEvents } from './loop.js';
 import { methodLayers, type QuantMethod } from './methods/method.js';
-import { mpqOptionsSchema } from './methods/mpq.js';
-import { sqOptionsSchema } from './methods/sq.js';
-import { slbOptionsSchema } from './methods/slb.js';
-import { dropbitsOptionsSchema } from './methods/dropbits.js';
-import { pqOptionsSchema } from './methods/pq.js';
-import { methodNames, methods } from './methods/registry.js';
+import { methodNames, methodOf, type MethodName, methods } from './methods/registry.js';
 import { Optimizer } from './optimizer.js';
 import type { Schedule } from './schedule.js';
 import { CHECKPOINT_FILE, checkSpace, openRunDir, partialNote, resolveCheckpoint } from './run-dir.js';
@@ -34,8 +29,18 @@ const bitsField = z.number().int().min(1).max(8);
 /** ptq's calibration batches when --calibration-batches is not given. */
 export const DEFAULT_CALIBRATION_BATCHES = 8;
 
-/** Methods with options of their own (a key of the same name in the quantize options). */
-const methodsWithOptions = ['sq', 'mpq', 'slb', 'dropbits', 'pq'] as const;
+/** Methods with options of their own: a key of the same name in the quantize options, from the method's schema. */
+const methodsWithOptions = methodNames.filter((m) => methodOf(m).options !== undefined);
+const methodOptionFields = Object.fromEntries(methodsWithOptions.map((m) => [m, methodOf(m).options!.optional()]));
+
+/** Each method's options, typed from its schema (declared in the method's own file). */
+type MethodOptionShape = {
+  [K in MethodName as (typeof methods)[K] extends { options: z.ZodType } ? K : never]: (typeof methods)[K] extends {
+    options: infer S extends z.ZodType;
+  }
+    ? z.ZodOptional<S>
+    : never;
+};
 
 export const quantizeOptionsSchema = z
   .object({
@@ -68,16 +73,8 @@ export const quantizeOptionsSchema = z
     activationFormat: z.enum(['int', 'dybit', 'pact']).optional(),
     /** Training steps between refits of fitted weight parameters (dybit, MSE calibration); default per format. */
     refitEvery: z.number().int().positive().max(1_000_000).optional(),
-    /** Options of --method sq. */
-    sq: sqOptionsSchema.optional(),
-    /** Options of --method mpq. */
-    mpq: mpqOptionsSchema.optional(),
-    /** Options of --method slb. */
-    slb: slbOptionsSchema.optional(),
-    /** Options of --method dropbits. */
-    dropbits: dropbitsOptionsSchema.optional(),
-    /** Options of --method pq. */
-    pq: pqOptionsSchema.optional(),
+    /** Each method's own options (sq, mpq, slb, dropbits, pq, …), from the registry. */
+    ...(methodOptionFields as MethodOptionShape),
     /** Retraining epochs: default 10; ptq does not retrain (0). */
     epochs: z.number().int().min(0).max(10000).optional(),
     batchSize: z
@@ -128,9 +125,9 @@ export const quantizeOptionsSchema = z
         message: `--aformat ${o.activationFormat} needs quantized activations; --abits is none`,
       });
     for (const m of methodsWithOptions)
-      if (o[m] !== undefined && o.method !== m)
+      if ((o as Record<string, unknown>)[m] !== undefined && o.method !== m)
         ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
-    const own = methods[o.method as keyof typeof methods].weightFormats;
+    const own = methodOf(o.method).weightFormats;
     if (own !== 'any' && own.length === 0) {
       // Product codes: no scalar weight format, so neither flag can mean anything.
       for (const k of ['format', 'wbits'] as const)
@@ -153,17 +150,12 @@ export const quantizeOptionsSchema = z
         message: `--format ${format} stores ${fixed} bit${fixed === 1 ? '' : 's'} per weight; --wbits ${o.wbits} does not apply`,
       });
     const wbits = o.wbits ?? fixed ?? 4;
-    if (o.method === 'dropbits' && (wbits < 2 || wbits > 4))
-      ctx.addIssue({ code: 'custom', path: ['wbits'], message: `dropbits: --wbits ${wbits} is out of range: it trains 2 to 4 bits` });
-    else if (o.method === 'dropbits' && wbits < (o.dropbits?.minBits ?? 2))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['wbits'],
-        message: `dropbits: --wbits ${wbits} is below the minimum of ${o.dropbits?.minBits ?? 2} bits a layer can settle on`,
-      });
+    const method = methodOf(o.method);
+    for (const i of method.check?.({ wbits, options: (o as Record<string, unknown>)[o.method] }) ?? [])
+      ctx.addIssue({ code: 'custom', path: [i.path], message: i.message });
   })
   .transform((o) => {
-    const own = methods[o.method as keyof typeof methods].weightFormats;
+    const own = methodOf(o.method).weightFormats;
     // Product codes (pq) have no scalar weight format: both stay unset, so the resolved options re-validate.
     const epochs = o.epochs ?? (o.method === 'ptq' ? 0 : 10);
     if (own !== 'any' && own.length === 0) return { ...o, epochs };
@@ -269,7 +261,7 @@ export async function runQuantization(input: QuantizeOptionsInput, run: Quantize
 
 async function quantizeIn(opts: QuantizeOptions, fromFile: string, run: QuantizeRun, existing: boolean): Promise<QuantizeResult> {
   let o = opts;
-  const method = methods[o.method as keyof typeof methods];
+  const method = methodOf(o.method);
   const fp = await loadCheckpoint(fromFile);
   if (fp.modelSpec.quantized)
     throw new Error(
@@ -332,9 +324,7 @@ async function quantizeIn(opts: QuantizeOptions, fromFile: string, run: Quantize
       ? start({
           model: q,
           plan,
-          options: (methodsWithOptions as readonly string[]).includes(o.method)
-            ? o[o.method as (typeof methodsWithOptions)[number]]
-            : undefined,
+          options: (o as Record<string, unknown>)[o.method],
           seed: o.seed,
           epochs: o.epochs,
           stepsPerEpoch: stepsPerEpoch(train.count, o.batchSize),

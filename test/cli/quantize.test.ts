@@ -102,7 +102,7 @@ test('bad quantize inputs get one clear line', () => {
     [['--method', 'ste', '--pq-k', '16'], /pq: pq options need --method pq/],
     [['--method', 'ste', '--mpq-tau', '0.1'], /mpq: mpq options need --method mpq \(the method is ste\)/],
     [['--method', 'mpq', '--mpq-tau', '0.1', '--mpq-budget', '0.1'], /give either tau .* or budget/],
-    [['--method', 'mpq', '--no-mpq-threshold-lr', '--mpq-beta', '0.3'], /--no-mpq-threshold-lr and --mpq-beta contradict each other/],
+    [['--method', 'mpq', '--no-mpq-threshold-lr', '--mpq-beta', '0.3'], /--mpq-beta and --no-mpq-threshold-lr contradict each other/],
     [['--method', 'mpq', '--format', 'dybit'], /method mpq trains mpq weights; --format dybit does not apply/],
     [['--method', 'sq', '--sq-partition', 'row'], /expected one of: channel, element/],
     [['--method', 'ste', '--wbits', '9'], /invalid quantize options: wbits: Too big|wbits/],

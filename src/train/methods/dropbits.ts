@@ -23,28 +23,40 @@ import { adamReference } from '../optimizer.js';
 export const dropbitsOptionsSchema = z
   .object({
     /** The fewest bits a layer can settle on (the grid that is never dropped). */
-    minBits: z.number().int().min(2).max(8).default(2),
+    minBits: z.number().int().min(2).max(8).default(2).describe('the fewest bits a layer can settle on'),
     /** Learn the drop rates per layer and bit (false: the fixed DropBits regularizer). */
-    learnRates: z.boolean().default(true),
+    learnRates: z
+      .boolean()
+      .default(true)
+      .meta({ flag: 'learn' })
+      .describe('learn the drop rates (off: the plain DropBits regularizer; layers keep --wbits)'),
     /** Drop probability of each bit above minBits at the start (and throughout if not learned). */
-    dropRate: z.number().gt(0).lt(1).default(0.1),
+    dropRate: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(0.1)
+      .meta({ flag: 'rate' })
+      .describe('drop probability of each bit above the minimum at the start'),
     /** Weight of the regularizer: loss per expected bit above minBits per weight. */
-    lambda: z.number().min(0).max(10).default(0.01),
+    lambda: z.number().min(0).max(10).default(0.01).describe('regularizer weight per expected bit above the minimum'),
     /** Logistic temperature of the grid-point probabilities in grid steps (τ = κ·α). */
     kappa: z
       .number()
       .gt(0)
       .max(10)
-      .default(1 / 3),
+      .default(1 / 3)
+      .describe('logistic temperature of the grid-point probabilities, in grid steps'),
     /** Temperature of the relaxed Bernoulli masks. */
     concreteTemp: z
       .number()
       .gt(0)
       .max(10)
-      .default(2 / 3),
+      .default(2 / 3)
+      .describe('temperature of the relaxed Bernoulli masks'),
     /** Adam learning rates of log α and of the keep logits θ. */
-    alphaLr: z.number().positive().max(1).default(1e-3),
-    rateLr: z.number().positive().max(10).default(0.01),
+    alphaLr: z.number().positive().max(1).default(1e-3).describe('Adam learning rate of the log grid steps'),
+    rateLr: z.number().positive().max(10).default(0.01).describe('Adam learning rate of the keep logits'),
   })
   .strict();
 
@@ -278,7 +290,15 @@ export interface DropbitsSummary {
   perLayer: { name: string; weights: number; maxBits: number; bits: number; keep: number[]; meanStep: number }[];
 }
 
-export const dropbitsMethod: QuantMethod = {
+export const dropbitsMethod = {
+  options: dropbitsOptionsSchema,
+  check: ({ wbits, options }) => {
+    const minBits = (options as { minBits?: number } | undefined)?.minBits ?? 2;
+    if (wbits < 2 || wbits > 4) return [{ path: 'wbits', message: `dropbits: --wbits ${wbits} is out of range: it trains 2 to 4 bits` }];
+    if (wbits < minBits)
+      return [{ path: 'wbits', message: `dropbits: --wbits ${wbits} is below the minimum of ${minBits} bits a layer can settle on` }];
+    return [];
+  },
   name: 'dropbits',
   summary:
     'semi-relaxed quantization with DropBits: multi-class STE on the int grid, random drops of the higher bits, learned per-layer bit widths',
@@ -297,4 +317,4 @@ export const dropbitsMethod: QuantMethod = {
       ),
     ];
   },
-};
+} satisfies QuantMethod;

@@ -62,7 +62,7 @@ function esbOptions(o: MethodOptions): MethodOptions {
   return { ...o, format: 'esb', formatOptions: { k: 1, ...o.formatOptions } };
 }
 
-export const esbMethod: QuantMethod = {
+export const esbMethod = {
   name: 'esb',
   summary: 'elastic significant bits: esb weights whose α the distribution difference aligner refits every step',
   retrains: true,
@@ -72,4 +72,4 @@ export const esbMethod: QuantMethod = {
     return { weight: weightSpec(e), activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm };
   },
   start: startEsb,
-};
+} satisfies QuantMethod;

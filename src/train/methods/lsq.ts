@@ -2,7 +2,7 @@
 // (learned clip, Choi et al. 2018); both parameters train with the weights.
 import type { QuantMethod } from './method.js';
 
-export const lsqMethod: QuantMethod = {
+export const lsqMethod = {
   name: 'lsq',
   summary: 'learned step sizes for weights (LSQ) and learned clipping for activations (PACT)',
   retrains: true,
@@ -13,4 +13,4 @@ export const lsqMethod: QuantMethod = {
     keepEndsAt8Bits: o.keepEnds,
     batchNorm: o.batchNorm,
   }),
-};
+} satisfies QuantMethod;

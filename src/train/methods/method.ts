@@ -1,5 +1,6 @@
 // The retraining methods' common shape: how a method turns the user's choice of format and
 // bit widths into a quantizeModel configuration, and whether it retrains.
+import type { z } from 'zod';
 import type { tf, Tensor } from '../../engine/tf.js';
 import type { LayerPlan, QuantizeConfig } from '../../nn/quantize-model.js';
 import { QuantLayer } from '../../nn/quant-layer.js';
@@ -36,6 +37,15 @@ export interface QuantMethod {
    */
   weightFormats: 'any' | readonly FormatName[];
   quantizeConfig(o: MethodOptions): QuantizeConfig;
+  /**
+   * The method's own options (`--method sq` takes `sq: {…}`), one zod schema: defaults, ranges and
+   * descriptions in it. The quantize options, the CLI flags (`--<method>-<field>`, or the field's
+   * `.meta({ flag })`; a boolean defaulting to true becomes `--no-<method>-<flag>`) and the command
+   * lines of experiment records are generated from it.
+   */
+  options?: z.ZodType;
+  /** Cross-option checks that involve the common options (e.g. --wbits against the method's own). */
+  check?(o: { wbits: number; options: unknown }): { path: string; message: string }[];
   /** Methods with their own part in each training step (SQ, MPQ) start it here. */
   start?(ctx: MethodContext): MethodRun;
   /** What the run's summary (its MethodRun's `summary()`) says, in lines for the CLI. */

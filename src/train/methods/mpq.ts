@@ -16,20 +16,30 @@ import { methodLayers, type MethodContext, type MethodLayer, type MethodRun, typ
 import { activationSpec, weightSpec } from './method.js';
 import { scaleNearThresholds, trackCodes } from './mpq-track.js';
 
+/** τ when neither τ nor a budget is given. */
+export const DEFAULT_TAU = 0.02;
+
 export const mpqOptionsSchema = z
   .object({
     /** EMA momentum of the switch frequency. */
-    momentum: z.number().gt(0).max(1).default(0.01),
+    momentum: z.number().gt(0).max(1).default(0.01).describe('EMA momentum of the switch frequency'),
     /** When the extra bits are granted, as a share of the retraining. */
-    grantAt: z.number().gt(0).lt(1).default(0.5),
+    grantAt: z.number().gt(0).lt(1).default(0.5).describe('when to grant the extra bits, as a share of the retraining'),
     /** Grant to weights whose switch frequency exceeds τ ... */
-    tau: z.number().gt(0).max(1).optional(),
+    tau: z.number().gt(0).max(1).optional().describe(`grant the extra bit above this switch frequency (default ${DEFAULT_TAU})`),
     /** ... or to this share of the low-bit weights, most frequent switchers first. */
-    budget: z.number().gt(0).max(1).optional(),
+    budget: z.number().gt(0).max(1).optional().describe('grant the extra bit to this share of weights, most frequent switchers first'),
     /** Threshold-aware learning rate: distance to a threshold, in base steps Δ. */
-    delta: z.number().min(0).max(0.5).default(0.1),
+    delta: z.number().min(0).max(0.5).default(0.1).describe('threshold-aware LR distance, in base steps'),
     /** Threshold-aware learning rate: gradient scale near a threshold (1 turns it off). */
-    beta: z.number().gt(0).max(1).default(0.5),
+    beta: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.5)
+      // Gradient scale 1 turns the threshold-aware learning rate off: that is what its --no- switch sets.
+      .meta({ off: { flag: 'threshold-lr', value: 1, help: 'turn the threshold-aware learning rate off' } })
+      .describe('threshold-aware LR gradient scale'),
   })
   .strict()
   .refine((o) => !(o.tau !== undefined && o.budget !== undefined), {
@@ -37,9 +47,6 @@ export const mpqOptionsSchema = z
   });
 
 export type MpqOptions = z.output<typeof mpqOptionsSchema>;
-
-/** τ when neither τ nor a budget is given. */
-export const DEFAULT_TAU = 0.02;
 
 interface Tracked extends MethodLayer {
   spec: MpqSpec;
@@ -232,7 +239,8 @@ export interface MpqSummary {
   perLayer: { name: string; weights: number; flagged: number; index: string; bitsPerWeight: number }[];
 }
 
-export const mpqMethod: QuantMethod = {
+export const mpqMethod = {
+  options: mpqOptionsSchema,
   name: 'mpq',
   summary: 'mixed precision by switching: weights that keep switching levels get an extra bit (Kim et al.)',
   retrains: true,
@@ -254,4 +262,4 @@ export const mpqMethod: QuantMethod = {
       ),
     ];
   },
-};
+} satisfies QuantMethod;

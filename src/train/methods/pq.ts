@@ -36,22 +36,22 @@ import {
 export const pqOptionsSchema = z
   .object({
     /** Centroids per layer (at most the layer's subvectors). */
-    k: z.number().int().min(2).max(65536).default(256),
+    k: z.number().int().min(2).max(65536).default(256).describe('centroids per layer'),
     /** Input channels per conv subvector: d = convChannels·kh·kw (9 or 18 for 3×3). */
-    convChannels: z.number().int().min(1).max(64).default(1),
+    convChannels: z.number().int().min(1).max(64).default(1).describe('input channels per conv block, d = n·kh·kw'),
     /** Entries per dense subvector. */
-    fcBlock: z.number().int().min(1).max(64).default(4),
+    fcBlock: z.number().int().min(1).max(64).default(4).describe('entries per dense block'),
     /** EM iterations per layer. */
-    iterations: z.number().int().min(1).max(1000).default(20),
+    iterations: z.number().int().min(1).max(1000).default(20).describe('EM iterations per layer'),
     /** Training images whose activations give the input blocks, and blocks sampled per layer. */
-    calibrationImages: z.number().int().min(1).max(60000).default(256),
-    blocks: z.number().int().min(100).max(1_000_000).default(20000),
+    calibrationImages: z.number().int().min(1).max(60000).default(256).describe('training images whose activations give the input blocks'),
+    blocks: z.number().int().min(100).max(1_000_000).default(20000).describe('input blocks sampled per layer'),
     /** Distillation steps between two layers' clustering (fewer if the retraining is short). */
-    layerSteps: z.number().int().min(0).max(1_000_000).default(100),
+    layerSteps: z.number().int().min(0).max(1_000_000).default(100).describe('distillation steps between two layers'),
     /** Distill from the FP model (false: the labels' cross-entropy). */
-    distill: z.boolean().default(true),
+    distill: z.boolean().default(true).describe('distill from the FP model (off: fine-tune on the labels)'),
     /** Momentum of the centroids' SGD. */
-    momentum: z.number().min(0).max(0.999).default(0.9),
+    momentum: z.number().min(0).max(0.999).default(0.9).describe("momentum of the centroids' SGD"),
   })
   .strict();
 
@@ -260,7 +260,8 @@ export interface PqSummary {
   }[];
 }
 
-export const pqMethod: QuantMethod = {
+export const pqMethod = {
+  options: pqOptionsSchema,
   name: 'pq',
   summary: 'product quantization: subvectors share k centroids fitted to keep the layer outputs, fine-tuned by distillation',
   retrains: true,
@@ -279,7 +280,7 @@ export const pqMethod: QuantMethod = {
       ),
     ];
   },
-};
+} satisfies QuantMethod;
 
 /**
  * The product codes a pq checkpoint carries in its method state, by layer (empty for other

@@ -23,3 +23,10 @@ export const methods = {
 } as const satisfies Record<string, QuantMethod>;
 export type MethodName = keyof typeof methods;
 export const methodNames = Object.keys(methods) as MethodName[];
+
+/** A method by name, typed as the common shape (the registry keeps each method's own, for its options' types). */
+export function methodOf(name: string): QuantMethod {
+  if (!Object.prototype.hasOwnProperty.call(methods, name))
+    throw new Error(`unknown method '${name}' (expected one of: ${methodNames.join(', ')})`);
+  return methods[name as MethodName] as QuantMethod;
+}

@@ -19,10 +19,10 @@ import type { Quantizer } from '../../nn/quantizer.js';
 export const slbOptionsSchema = z
   .object({
     /** Temperature at the start and at the end of retraining (geometric in between). */
-    tStart: z.number().positive().default(1),
-    tEnd: z.number().positive().default(50),
+    tStart: z.number().positive().default(1).describe('softmax temperature at the start'),
+    tEnd: z.number().positive().default(50).describe('temperature at the end, reached geometrically'),
     /** Adam learning rate of the logits (they are in squared grid steps). */
-    logitLr: z.number().positive().max(10).default(0.05),
+    logitLr: z.number().positive().max(10).default(0.05).meta({ flag: 'lr' }).describe('Adam learning rate of the per-weight logits'),
   })
   .strict()
   .refine((o) => o.tEnd >= o.tStart, { message: 'tEnd must be at least tStart (the temperature rises)' });
@@ -193,7 +193,8 @@ export interface SlbSummary {
   finalConfidence: number;
 }
 
-export const slbMethod: QuantMethod = {
+export const slbMethod = {
+  options: slbOptionsSchema,
   name: 'slb',
   summary: 'searching for low-bit weights: per-weight logits over the grid values, softmax with a rising temperature, argmax at the end',
   retrains: true,
@@ -207,4 +208,4 @@ export const slbMethod: QuantMethod = {
       `${ss.layers.length} layers searched over ${[...new Set(ss.layers.map((l) => l.values))].join('/')} values per weight; logits and their Adam moments took ${(ss.logitBytes / 2 ** 20).toFixed(1)} MiB; final temperature ${ss.finalTemperature.toFixed(1)}, mean top probability ${(100 * ss.finalConfidence).toFixed(1)}%`,
     ];
   },
-};
+} satisfies QuantMethod;

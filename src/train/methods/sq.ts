@@ -15,17 +15,24 @@ import { keepChannels, keepElements, probabilityFunctions } from './sq-select.js
 export const sqOptionsSchema = z
   .object({
     /** SQ ratio of each stage (share of units quantized), ascending, ending at 1. */
-    stages: z.array(z.number().gt(0).max(1)).min(1).max(16).default([0.5, 0.75, 0.875, 1]),
+    stages: z.array(z.number().gt(0).max(1)).min(1).max(16).default([0.5, 0.75, 0.875, 1]).describe('SQ ratio per stage, ascending to 1'),
     /** Units of selection: output channels (rows) or single weights. */
-    partition: z.enum(['channel', 'element']).default('channel'),
-    probability: z.enum(probabilityFunctions).default('linear'),
+    partition: z.enum(['channel', 'element']).default('channel').describe('select output channels or single weights'),
+    probability: z.enum(probabilityFunctions).default('linear').describe('selection weight of the quantization error'),
     /** Roulette on the errors, or the largest errors (ablation). */
-    selection: z.enum(['stochastic', 'deterministic']).default('stochastic'),
+    selection: z
+      .enum(['stochastic', 'deterministic'])
+      .default('stochastic')
+      .describe('stochastic roulette or deterministic largest errors'),
     /**
      * Restart the learning-rate schedule at every stage (SPEC.md), or run one schedule over all
      * stages, which leaves the fully quantized last stage at the low end of the schedule only.
      */
-    restartLr: z.boolean().default(true),
+    restartLr: z
+      .boolean()
+      .default(true)
+      .meta({ flag: 'restart' })
+      .describe('restart the learning-rate schedule at every stage (off: one schedule over all stages)'),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -104,11 +111,12 @@ function startSq(ctx: MethodContext): MethodRun {
   };
 }
 
-export const sqMethod: QuantMethod = {
+export const sqMethod = {
+  options: sqOptionsSchema,
   name: 'sq',
   summary: 'stochastic quantization: a shrinking, error-weighted random share of channels stays full precision',
   retrains: true,
   weightFormats: 'any',
   quantizeConfig: standardConfig,
   start: startSq,
-};
+} satisfies QuantMethod;
