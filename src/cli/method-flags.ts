@@ -9,7 +9,7 @@
 // The same table turns flags into options and options back into flags (experiment records).
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { z } from 'zod';
-import { methodNames, methodOf } from '../train/methods/registry.js';
+import { methodNames, methodOf, registryVersion } from '../train/methods/registry.js';
 
 interface FieldMeta {
   flag?: string;
@@ -114,15 +114,19 @@ function flagsOfField(method: string, key: string, field: z.ZodType): MethodFlag
   return out;
 }
 
-let table: MethodFlag[] | null = null;
+let table: { version: number; flags: MethodFlag[] } | null = null;
 
-/** Every method's flags, in registry order. */
+/** Every method's flags, in registry order (built again when a method is registered). */
 export function methodFlags(): MethodFlag[] {
-  table ??= methodNames.flatMap((m) => {
-    const schema = methodOf(m).options as unknown as { shape?: Record<string, z.ZodType> } | undefined;
-    return Object.entries(schema?.shape ?? {}).flatMap(([k, f]) => flagsOfField(m, k, f));
-  });
-  return table;
+  if (table?.version !== registryVersion())
+    table = {
+      version: registryVersion(),
+      flags: methodNames.flatMap((m) => {
+        const schema = methodOf(m).options as unknown as { shape?: Record<string, z.ZodType> } | undefined;
+        return Object.entries(schema?.shape ?? {}).flatMap(([k, f]) => flagsOfField(m, k, f));
+      }),
+    };
+  return table.flags;
 }
 
 /** Adds the method flags to the quantize command. */

@@ -7,6 +7,14 @@ import type { LrConfig, Schedule } from './schedule.js';
 
 const positiveInt = z.number().int().positive();
 
+/** A run's seed: every random stream derives from it (shared by the training and quantize options). */
+export const seedField = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1)
+  .default(1);
+
 export const trainConfigSchema = z
   .object({
     model: z.enum(modelNames as [string, ...string[]]),
@@ -25,12 +33,7 @@ export const trainConfigSchema = z
     milestones: z.array(z.number().positive()).default([]),
     gamma: z.number().positive().max(1).default(0.1),
     warmupEpochs: z.number().min(0).default(0),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .default(1),
+    seed: seedField,
     augment: z.boolean().optional(),
     limitTrain: positiveInt.optional(),
     limitTest: positiveInt.optional(),

@@ -17,9 +17,10 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
 import { checkResumable, DivergedError, parseHistory, runEpochs, stepsPerEpoch, type EpochRecord, type TrainEvents } from './loop.js';
 import { methodLayers, type QuantMethod } from './methods/method.js';
-import { methodNames, methodOf, type MethodName, methods } from './methods/registry.js';
+import { methodNames, methodOf, registryVersion, type MethodName, methods } from './methods/registry.js';
 import { Optimizer } from './optimizer.js';
 import type { Schedule } from './schedule.js';
+import { seedField } from './config.js';
 import { CHECKPOINT_FILE, checkSpace, openRunDir, partialNote, resolveCheckpoint } from './run-dir.js';
 
 export { resolveCheckpoint } from './run-dir.js';
@@ -30,8 +31,7 @@ const bitsField = z.number().int().min(1).max(8);
 export const DEFAULT_CALIBRATION_BATCHES = 8;
 
 /** Methods with options of their own: a key of the same name in the quantize options, from the method's schema. */
-const methodsWithOptions = methodNames.filter((m) => methodOf(m).options !== undefined);
-const methodOptionFields = Object.fromEntries(methodsWithOptions.map((m) => [m, methodOf(m).options!.optional()]));
+const withOptions = () => methodNames.filter((m) => methodOf(m).options !== undefined);
 
 /** Each method's options, typed from its schema (declared in the method's own file). */
 type MethodOptionShape = {
@@ -42,126 +42,129 @@ type MethodOptionShape = {
     : never;
 };
 
-export const quantizeOptionsSchema = z
-  .object({
-    from: z.string().min(1),
-    method: z.enum(methodNames as [string, ...string[]]),
-    /** Weight format: default int, or the method's own (lsq, mpq, esb); none for pq's product codes. */
-    format: z.enum(formatNames as [string, ...string[]]).optional(),
-    /** Weight bits: default 4, or the format's only width (binary 1, ternary 2). */
-    wbits: bitsField.optional(),
-    abits: bitsField.nullable(),
-    granularity: z.enum(['tensor', 'channel']).default('channel'),
-    calibration: z.enum(['maxabs', 'percentile', 'mse']).default('maxabs'),
-    keepEnds: z.boolean().default(true),
-    batchNorm: z.enum(['keep', 'fold']).default('keep'),
-    formatOptions: z.record(z.string(), z.unknown()).default({}),
-    /** Per-layer weight and activation specs (by name, glob or /regex/), e.g. a searched configuration. */
-    overrides: z
-      .array(
-        z
-          .object({
-            match: z.string().min(1),
-            weight: z.record(z.string(), z.unknown()).nullable().optional(),
-            activation: z.record(z.string(), z.unknown()).nullable().optional(),
-          })
-          .strict(),
-      )
-      .max(4096)
-      .optional(),
-    /** Activation format family (default: dybit for dybit weights, else int). */
-    activationFormat: z.enum(['int', 'dybit', 'pact']).optional(),
-    /** Training steps between refits of fitted weight parameters (dybit, MSE calibration); default per format. */
-    refitEvery: z.number().int().positive().max(1_000_000).optional(),
-    /** Each method's own options (sq, mpq, slb, dropbits, pq, …), from the registry. */
-    ...(methodOptionFields as MethodOptionShape),
-    /** Retraining epochs: default 10; ptq does not retrain (0). */
-    epochs: z.number().int().min(0).max(10000).optional(),
-    batchSize: z
-      .number()
-      .int()
-      .positive()
-      .max(1 << 16)
-      .default(128),
-    evalBatchSize: z.number().int().positive().default(500),
-    lr: z.number().positive().max(10).default(0.01),
-    momentum: z.number().min(0).max(0.9999).default(0.9),
-    weightDecay: z.number().min(0).max(1).default(1e-4),
-    schedule: z.enum(['constant', 'cosine']).default('cosine'),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .default(1),
-    augment: z.boolean().optional(),
-    /** ptq: batches of training images its ranges are calibrated on (default DEFAULT_CALIBRATION_BATCHES). */
-    calibrationBatches: z.number().int().positive().max(10000).optional(),
-    dataDir: z.string().min(1).optional(),
-    limitTrain: z.number().int().positive().optional(),
-    limitTest: z.number().int().positive().optional(),
-    threads: z.number().int().positive().optional(),
-  })
-  .strict()
-  .superRefine((o, ctx) => {
-    if (o.method !== 'ptq' && o.epochs !== undefined && o.epochs < 1)
-      ctx.addIssue({ code: 'custom', path: ['epochs'], message: `method ${o.method} retrains: epochs must be >= 1` });
-    if (o.method === 'ptq' && o.epochs !== undefined && o.epochs > 0)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['epochs'],
-        message: `method ptq calibrates and does not retrain; --epochs ${o.epochs} does not apply`,
-      });
-    if (o.method !== 'ptq' && o.calibrationBatches !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['calibrationBatches'],
-        message: `--calibration-batches applies to method ptq; method ${o.method} calibrates on its training batches`,
-      });
-    if (o.abits === null && o.activationFormat !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['activationFormat'],
-        message: `--aformat ${o.activationFormat} needs quantized activations; --abits is none`,
-      });
-    for (const m of methodsWithOptions)
-      if ((o as Record<string, unknown>)[m] !== undefined && o.method !== m)
-        ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
-    const own = methodOf(o.method).weightFormats;
-    if (own !== 'any' && own.length === 0) {
-      // Product codes: no scalar weight format, so neither flag can mean anything.
-      for (const k of ['format', 'wbits'] as const)
-        if (o[k] !== undefined)
-          ctx.addIssue({ code: 'custom', path: [k], message: `method ${o.method} stores product codes; --${k} ${o[k]} does not apply` });
-      return;
-    }
-    if (o.format !== undefined && own !== 'any' && !own.includes(o.format as FormatName))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['format'],
-        message: `method ${o.method} trains ${own.join('/')} weights; --format ${o.format} does not apply`,
-      });
-    const format = (o.format ?? (own === 'any' ? 'int' : own[0])) as FormatName;
-    const fixed = fixedBits(format);
-    if (fixed !== null && o.wbits !== undefined && o.wbits !== fixed)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['wbits'],
-        message: `--format ${format} stores ${fixed} bit${fixed === 1 ? '' : 's'} per weight; --wbits ${o.wbits} does not apply`,
-      });
-    const wbits = o.wbits ?? fixed ?? 4;
-    const method = methodOf(o.method);
-    for (const i of method.check?.({ wbits, options: (o as Record<string, unknown>)[o.method] }) ?? [])
-      ctx.addIssue({ code: 'custom', path: [i.path], message: i.message });
-  })
-  .transform((o) => {
-    const own = methodOf(o.method).weightFormats;
-    // Product codes (pq) have no scalar weight format: both stay unset, so the resolved options re-validate.
-    const epochs = o.epochs ?? (o.method === 'ptq' ? 0 : 10);
-    if (own !== 'any' && own.length === 0) return { ...o, epochs };
-    const format = (o.format ?? (own === 'any' ? 'int' : own[0])) as FormatName;
-    return { ...o, epochs, format, wbits: o.wbits ?? fixedBits(format) ?? 4 };
-  });
+/** The quantize options of the methods registered now (built again when one is registered at run time). */
+function buildSchema() {
+  const methodsWithOptions = withOptions();
+  const methodOptionFields = Object.fromEntries(methodsWithOptions.map((m) => [m, methodOf(m).options!.optional()]));
+  return z
+    .object({
+      from: z.string().min(1),
+      method: z.enum(methodNames as [string, ...string[]]),
+      /** Weight format: default int, or the method's own (lsq, mpq, esb); none for pq's product codes. */
+      format: z.enum(formatNames as [string, ...string[]]).optional(),
+      /** Weight bits: default 4, or the format's only width (binary 1, ternary 2). */
+      wbits: bitsField.optional(),
+      abits: bitsField.nullable(),
+      granularity: z.enum(['tensor', 'channel']).default('channel'),
+      calibration: z.enum(['maxabs', 'percentile', 'mse']).default('maxabs'),
+      keepEnds: z.boolean().default(true),
+      batchNorm: z.enum(['keep', 'fold']).default('keep'),
+      formatOptions: z.record(z.string(), z.unknown()).default({}),
+      /** Per-layer weight and activation specs (by name, glob or /regex/), e.g. a searched configuration. */
+      overrides: z
+        .array(
+          z
+            .object({
+              match: z.string().min(1),
+              weight: z.record(z.string(), z.unknown()).nullable().optional(),
+              activation: z.record(z.string(), z.unknown()).nullable().optional(),
+            })
+            .strict(),
+        )
+        .max(4096)
+        .optional(),
+      /** Activation format family (default: dybit for dybit weights, else int). */
+      activationFormat: z.enum(['int', 'dybit', 'pact']).optional(),
+      /** Training steps between refits of fitted weight parameters (dybit, MSE calibration); default per format. */
+      refitEvery: z.number().int().positive().max(1_000_000).optional(),
+      /** Each method's own options (sq, mpq, slb, dropbits, pq, …), from the registry. */
+      ...(methodOptionFields as MethodOptionShape),
+      /** Retraining epochs: default 10; ptq does not retrain (0). */
+      epochs: z.number().int().min(0).max(10000).optional(),
+      batchSize: z
+        .number()
+        .int()
+        .positive()
+        .max(1 << 16)
+        .default(128),
+      evalBatchSize: z.number().int().positive().default(500),
+      lr: z.number().positive().max(10).default(0.01),
+      momentum: z.number().min(0).max(0.9999).default(0.9),
+      weightDecay: z.number().min(0).max(1).default(1e-4),
+      schedule: z.enum(['constant', 'cosine']).default('cosine'),
+      seed: seedField,
+      augment: z.boolean().optional(),
+      /** ptq: batches of training images its ranges are calibrated on (default DEFAULT_CALIBRATION_BATCHES). */
+      calibrationBatches: z.number().int().positive().max(10000).optional(),
+      dataDir: z.string().min(1).optional(),
+      limitTrain: z.number().int().positive().optional(),
+      limitTest: z.number().int().positive().optional(),
+      threads: z.number().int().positive().optional(),
+    })
+    .strict()
+    .superRefine((o, ctx) => {
+      if (o.method !== 'ptq' && o.epochs !== undefined && o.epochs < 1)
+        ctx.addIssue({ code: 'custom', path: ['epochs'], message: `method ${o.method} retrains: epochs must be >= 1` });
+      if (o.method === 'ptq' && o.epochs !== undefined && o.epochs > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['epochs'],
+          message: `method ptq calibrates and does not retrain; --epochs ${o.epochs} does not apply`,
+        });
+      if (o.method !== 'ptq' && o.calibrationBatches !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['calibrationBatches'],
+          message: `--calibration-batches applies to method ptq; method ${o.method} calibrates on its training batches`,
+        });
+      if (o.abits === null && o.activationFormat !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['activationFormat'],
+          message: `--aformat ${o.activationFormat} needs quantized activations; --abits is none`,
+        });
+      for (const m of methodsWithOptions)
+        if ((o as Record<string, unknown>)[m] !== undefined && o.method !== m)
+          ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
+      const own = methodOf(o.method).weightFormats;
+      if (own !== 'any' && own.length === 0) {
+        // Product codes: no scalar weight format, so neither flag can mean anything.
+        for (const k of ['format', 'wbits'] as const)
+          if (o[k] !== undefined)
+            ctx.addIssue({ code: 'custom', path: [k], message: `method ${o.method} stores product codes; --${k} ${o[k]} does not apply` });
+        return;
+      }
+      if (o.format !== undefined && own !== 'any' && !own.includes(o.format as FormatName))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['format'],
+          message: `method ${o.method} trains ${own.join('/')} weights; --format ${o.format} does not apply`,
+        });
+      const format = (o.format ?? (own === 'any' ? 'int' : own[0])) as FormatName;
+      const fixed = fixedBits(format);
+      if (fixed !== null && o.wbits !== undefined && o.wbits !== fixed)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['wbits'],
+          message: `--format ${format} stores ${fixed} bit${fixed === 1 ? '' : 's'} per weight; --wbits ${o.wbits} does not apply`,
+        });
+      const wbits = o.wbits ?? fixed ?? 4;
+      const method = methodOf(o.method);
+      for (const i of method.check?.({ wbits, options: (o as Record<string, unknown>)[o.method] }) ?? [])
+        ctx.addIssue({ code: 'custom', path: [i.path], message: i.message });
+    })
+    .transform((o) => {
+      const own = methodOf(o.method).weightFormats;
+      // Product codes (pq) have no scalar weight format: both stay unset, so the resolved options re-validate.
+      const epochs = o.epochs ?? (o.method === 'ptq' ? 0 : 10);
+      if (own !== 'any' && own.length === 0) return { ...o, epochs };
+      const format = (o.format ?? (own === 'any' ? 'int' : own[0])) as FormatName;
+      return { ...o, epochs, format, wbits: o.wbits ?? fixedBits(format) ?? 4 };
+    });
+}
+
+export const quantizeOptionsSchema = buildSchema();
+let current = { version: registryVersion(), schema: quantizeOptionsSchema };
 
 /** The one width a format stores (binary 1, ternary 2), or null when its width is a choice. */
 function fixedBits(format: FormatName): number | null {
@@ -174,7 +177,8 @@ export type QuantizeOptions = z.output<typeof quantizeOptionsSchema>;
 export type QuantizeOptionsInput = z.input<typeof quantizeOptionsSchema>;
 
 export function parseQuantizeOptions(input: unknown): QuantizeOptions {
-  const r = quantizeOptionsSchema.safeParse(input);
+  if (current.version !== registryVersion()) current = { version: registryVersion(), schema: buildSchema() };
+  const r = current.schema.safeParse(input);
   if (r.success) return r.data;
   throw new Error(`invalid quantize options: ${r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
 }

@@ -30,3 +30,22 @@ export function methodOf(name: string): QuantMethod {
     throw new Error(`unknown method '${name}' (expected one of: ${methodNames.join(', ')})`);
   return methods[name as MethodName] as QuantMethod;
 }
+
+let version = 0;
+
+/** Changes whenever a method is registered: what caches of the registry (options schema, flags) key on. */
+export function registryVersion(): number {
+  return version;
+}
+
+/**
+ * Registers a method at run time, as a plugin or a test does: it is then a `--method` choice with
+ * its options and flags, like the built-in ones listed above.
+ */
+export function registerMethod(m: QuantMethod): void {
+  if (!/^[a-z][a-z0-9]*$/.test(m.name)) throw new Error(`method name '${m.name}' must be lower-case letters and digits`);
+  if (Object.prototype.hasOwnProperty.call(methods, m.name)) throw new Error(`method '${m.name}' is already registered`);
+  (methods as unknown as Record<string, QuantMethod>)[m.name] = m;
+  methodNames.push(m.name as MethodName);
+  version++;
+}

@@ -1,0 +1,123 @@
+// A retraining method is one file plus one registry line (issue 20's target): a toy method
+// registered at test time gets a --method choice, its options under its name, flags generated
+// from its schema (with their validation), its summary printed by the CLI, and its checkpoint
+// packs, runs and exports like any other. Nothing else in the toolkit names it.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { z } from 'zod';
+import { main } from '../../src/cli/main.js';
+import { registerMethod } from '../../src/train/methods/registry.js';
+import { methodLayers, standardConfig, type MethodContext, type MethodRun, type QuantMethod } from '../../src/train/methods/method.js';
+import { runTraining } from '../../src/train/train.js';
+import { engine } from '../helpers/compare.js';
+import { tmpDir, writeIdxDataset } from '../helpers/fixtures.js';
+
+await engine();
+
+const data = tmpDir();
+const fp = tmpDir();
+
+interface ToySummary {
+  method: 'toy';
+  steps: number;
+  damping: number;
+  layers: number;
+}
+
+/** A toy method: plain QAT that counts its steps and reports a damping factor it was given. */
+const toyMethod = {
+  name: 'toy',
+  summary: 'a toy: QAT that counts its steps',
+  retrains: true,
+  weightFormats: 'any',
+  options: z.object({ damping: z.number().gt(0).max(1).default(0.5).describe('a factor the toy only reports') }).strict(),
+  quantizeConfig: standardConfig,
+  start(ctx: MethodContext): MethodRun {
+    const o = z.object({ damping: z.number().default(0.5) }).parse(ctx.options ?? {});
+    let steps = 0;
+    return {
+      afterStep: () => void steps++,
+      status: () => `toy ${steps} steps`,
+      summary: (): ToySummary & Record<string, unknown> => ({
+        method: 'toy',
+        steps,
+        damping: o.damping,
+        layers: methodLayers(ctx.model, ctx.plan).length,
+      }),
+      saveState: () => ({ state: { steps }, arrays: {} }),
+      loadState: (s) => void (steps = (s as { steps: number }).steps),
+    };
+  },
+  describe: (s: unknown) => [
+    `toy: ${(s as ToySummary).steps} steps over ${(s as ToySummary).layers} layers, damping ${(s as ToySummary).damping}`,
+  ],
+} satisfies QuantMethod;
+
+/** Runs the CLI in this process (where the toy is registered); returns its exit code and what it printed. */
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [],
+    err: string[] = [];
+  const log = console.log,
+    write = process.stderr.write.bind(process.stderr),
+    writeOut = process.stdout.write.bind(process.stdout);
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  // Help goes to stdout through commander's own writer.
+  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, out: out.join('\n'), err: err.join('') };
+  } finally {
+    console.log = log;
+    process.stdout.write = writeOut;
+    process.stderr.write = write;
+  }
+}
+
+before(async () => {
+  writeIdxDataset(data, 256, 64);
+  await runTraining({ model: 'lenet5', data: 'mnist', dataDir: data, epochs: 1, batchSize: 32, lr: 0.05, seed: 3 }, { outDir: fp });
+  registerMethod(toyMethod);
+});
+
+test('a method registered at run time goes through the CLI, its summary, pack, run and export', async () => {
+  const out = tmpDir();
+  const q = await cli([
+    'quantize',
+    '--from',
+    fp,
+    '--data-dir',
+    data,
+    '--method',
+    'toy',
+    '--toy-damping',
+    '0.25',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '32',
+    '--quiet',
+    '--out',
+    out,
+  ]);
+  assert.equal(q.code, 0, q.err);
+  assert.match(q.out, /toy int W4A4: test accuracy/);
+  assert.match(q.out, /toy: 8 steps over 3 layers, damping 0\.25/);
+  // Its flags are generated with its schema's validation, and its options stay its own.
+  const bad = await cli(['quantize', '--from', fp, '--data-dir', data, '--method', 'toy', '--toy-damping', '2', '--out', tmpDir()]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /invalid quantize options: toy\.damping: Too big/);
+  const other = await cli(['quantize', '--from', fp, '--data-dir', data, '--method', 'ste', '--toy-damping', '0.5', '--out', tmpDir()]);
+  assert.match(other.err, /toy options need --method toy \(the method is ste\)/);
+  const help = await cli(['quantize', '--help']);
+  assert.match(help.out + help.err, /--toy-damping <value>\s+toy: a factor the toy only reports \(default\s+0\.5\)/);
+  // Its checkpoint is a quantized model like any other.
+  const file = path.join(out, 'model.lowbit');
+  assert.equal((await cli(['pack', '--model', out, '--out', file])).code, 0);
+  const run = await cli(['run', '--model', file, '--data-dir', data]);
+  assert.equal(run.code, 0, run.err);
+  assert.match(run.out, /accuracy \d+\.\d+% over 64 images/);
+  assert.equal((await cli(['export', '--model', file, '--out', path.join(out, 'model.onnx')])).code, 0);
+  assert.equal((await cli(['export', '--model', file, '--format', 'tfjs', '--out', path.join(out, 'tfjs')])).code, 0);
+});
