@@ -372,7 +372,7 @@ export function renderSeedMethods(records: Records): string[] {
     '',
     '## Seed methods (issue 4)',
     '',
-    'Rows start from the same FP checkpoints as the baselines above. Commands, seeds, machines and commits of every row are listed under "How each row was produced" and kept in `results/<id>.json`.',
+    'Rows start from the same FP checkpoints as the baselines above. Commands, seeds, machines and commits of every row are in [results/provenance.md](results/provenance.md) and kept in `results/<id>.json`.',
     '',
     ...sqSection(records),
     ...mpqSection(records),
