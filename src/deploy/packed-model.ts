@@ -3,6 +3,7 @@
 import type { FormatSpec } from '../quant/registry.js';
 import type { ProductCode } from '../quant/product-blocks.js';
 import type { Manifest } from './manifest.js';
+import type { Value } from './runtime/values.js';
 
 export interface QuantInfo {
   spec: FormatSpec;
@@ -23,6 +24,18 @@ export interface PackedModel {
   productCodes: Map<string, ProductCode & { k: number; codebookHalf: Uint16Array }>;
   /** Every layer checked once (check-layers.ts): the configuration values and shapes consumers use. */
   layers: Map<string, CheckedLayer>;
+  /** The runtime's steps, lowered once by readPacked (runtime/lower.ts). */
+  program: Program;
+}
+
+/** One runtime step: reads its inputs' values from the map and writes its output's. */
+export type Step = (values: Map<string, Value>) => void;
+
+export interface Program {
+  steps: Step[];
+  inputName: string;
+  outputName: string;
+  inputShape: number[];
 }
 
 export type Padding = 'same' | 'valid';

@@ -7,9 +7,9 @@
 import { formatOf, parseFormatSpec, type FormatSpec } from '../quant/registry.js';
 import { packedBytes, unpackBits } from './bitpack.js';
 import { PackedFormatError, readContainer } from './container.js';
-import { manifestSchema, type LayerEntry, type Manifest, type TensorEntry } from './manifest.js';
+import { manifestSchema, type LayerEntry, type TensorEntry } from './manifest.js';
 import { decodeFlags } from './rice.js';
-import { codeLayout, fromCentroids, type ProductCode } from '../quant/product-blocks.js';
+import { codeLayout, fromCentroids } from '../quant/product-blocks.js';
 import { fromHalf } from '../util/half.js';
 import { checkLayers, type CheckedLayer } from './check-layers.js';
 import type { PackedModel, QuantInfo } from './packed-model.js';
@@ -229,13 +229,15 @@ export function readPacked(bytes: Uint8Array): PackedModel {
     if (e instanceof PackedFormatError) throw e;
     fail((e as Error).message);
   }
-  const packed: PackedModel = { manifest: m, floats, codes, weightQuant, inputQuant, productCodes, layers };
-  // The runtime's own lowering, without its buffers: what depends on which layers fuse (fixed-point
-  // rescales into the next layer's grid) is checked here too, so every consumer refuses what `run` refuses.
+  const checked = { manifest: m, floats, codes, weightQuant, inputQuant, productCodes, layers };
+  // The runtime's own lowering, once: what depends on which layers fuse (fixed-point rescales into
+  // the next layer's grid) is checked here too, so every consumer refuses what `run` refuses.
+  let program: PackedModel['program'];
   try {
-    lower(packed, true);
+    program = lower(checked);
   } catch (e) {
-    fail(`cannot run this model: ${(e as Error).message.replace(/^cannot run this model: /, '')}`);
+    if (e instanceof PackedFormatError) throw e;
+    fail(`cannot run this model: ${(e as Error).message}`);
   }
-  return packed;
+  return { ...checked, program };
 }

@@ -27,8 +27,6 @@ export function isLearned(spec: FormatSpec): boolean {
   return learnedOf(spec) !== null;
 }
 
-export { defaultRefitEvery };
-
 let calibrating = 0;
 
 /**

@@ -103,19 +103,20 @@ function buildSchema() {
     })
     .strict()
     .superRefine((o, ctx) => {
-      if (o.method !== 'ptq' && o.epochs !== undefined && o.epochs < 1)
+      const retrains = methodOf(o.method).retrains;
+      if (retrains && o.epochs !== undefined && o.epochs < 1)
         ctx.addIssue({ code: 'custom', path: ['epochs'], message: `method ${o.method} retrains: epochs must be >= 1` });
-      if (o.method === 'ptq' && o.epochs !== undefined && o.epochs > 0)
+      if (!retrains && o.epochs !== undefined && o.epochs > 0)
         ctx.addIssue({
           code: 'custom',
           path: ['epochs'],
-          message: `method ptq calibrates and does not retrain; --epochs ${o.epochs} does not apply`,
+          message: `method ${o.method} calibrates and does not retrain; --epochs ${o.epochs} does not apply`,
         });
-      if (o.method !== 'ptq' && o.calibrationBatches !== undefined)
+      if (retrains && o.calibrationBatches !== undefined)
         ctx.addIssue({
           code: 'custom',
           path: ['calibrationBatches'],
-          message: `--calibration-batches applies to method ptq; method ${o.method} calibrates on its training batches`,
+          message: `--calibration-batches applies to methods that calibrate without retraining (ptq); method ${o.method} calibrates on its training batches`,
         });
       if (o.abits === null && o.activationFormat !== undefined)
         ctx.addIssue({
@@ -156,7 +157,7 @@ function buildSchema() {
     .transform((o) => {
       const own = methodOf(o.method).weightFormats;
       // Product codes (pq) have no scalar weight format: both stay unset, so the resolved options re-validate.
-      const epochs = o.epochs ?? (o.method === 'ptq' ? 0 : 10);
+      const epochs = o.epochs ?? (methodOf(o.method).retrains ? 10 : 0);
       if (own !== 'any' && own.length === 0) return { ...o, epochs };
       const format = (o.format ?? (own === 'any' ? 'int' : own[0])) as FormatName;
       return { ...o, epochs, format, wbits: o.wbits ?? fixedBits(format) ?? 4 };

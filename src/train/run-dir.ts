@@ -24,13 +24,14 @@ export interface RunStatus {
 /** Whether a checkpoint's run completed: its own word when it has one, else its history against its epoch count. */
 export function runStatus(state: Record<string, unknown>): RunStatus {
   const history = Array.isArray(state.history) ? state.history.length : 0;
-  const cfg = (state.config ?? state.options) as { epochs?: unknown; method?: unknown } | undefined;
-  const epochs = typeof cfg?.epochs === 'number' && cfg.method !== 'ptq' ? cfg.epochs : null;
+  const cfg = (state.config ?? state.options) as { epochs?: unknown } | undefined;
+  // A run that calibrates without retraining (ptq) records epochs 0: it has no epochs to count.
+  const epochs = typeof cfg?.epochs === 'number' && cfg.epochs > 0 ? cfg.epochs : null;
   const stopped = typeof state.stopped === 'string' ? state.stopped : undefined;
   if (typeof state.finished === 'boolean') return { finished: state.finished, done: history, epochs, ...(stopped ? { stopped } : {}) };
   // Checkpoints written before runs recorded their status: finished when every planned epoch is in the history.
-  if (cfg?.method === 'ptq')
-    return { finished: typeof (state as { finalAccuracy?: unknown }).finalAccuracy === 'number', done: 0, epochs: null };
+  // A calibration-only run (ptq) saves once, at its end, with its accuracy and no epochs.
+  if (history === 0 && typeof state.finalAccuracy === 'number') return { finished: true, done: 0, epochs: null };
   return { finished: epochs === null ? true : history >= epochs, done: history, epochs };
 }
 

@@ -244,7 +244,7 @@ test('flags that cannot mean what they say are refused by the method and format 
   oneLineError(q('--method', 'ptq', '--epochs', '3'), /method ptq calibrates and does not retrain; --epochs 3 does not apply/);
   oneLineError(
     q('--method', 'ste', '--calibration-batches', '4'),
-    /--calibration-batches applies to method ptq; method ste calibrates on its training batches/,
+    /--calibration-batches applies to methods that calibrate without retraining \(ptq\); method ste calibrates on its training batches/,
   );
   oneLineError(
     q('--method', 'ste', '--abits', 'none', '--aformat', 'dybit'),

@@ -7,15 +7,15 @@
 import { formatOf } from '../../quant/registry.js';
 import { PackedFormatError } from '../container.js';
 import type { LayerEntry } from '../manifest.js';
-import type { PackedModel, QuantInfo } from '../packed-model.js';
+import type { PackedModel, Program, QuantInfo, Step } from '../packed-model.js';
 import { intGrid, sharedLevels, type IntGrid } from '../../quant/grid.js';
 import { floatConv, geometry, intConv, maxPool, type FValue, type QValue, type Value } from './ops.js';
 import { byteOffset, dequantize, levelsOf, toBytes } from './values.js';
 import { gridOutput, type FloatOutput } from './requant.js';
-import { nativeConv, outputBytes, prepareNativeConv, type WeightTable } from './native-conv.js';
+import { nativeConv, outputBytes, prepareNativeConv, type NativeConv, type WeightTable } from './native-conv.js';
 import { activeNative } from '../../engine/state.js';
 
-export type Step = (values: Map<string, Value>) => void;
+export type { Program, Step } from '../packed-model.js';
 
 function fail(what: string): never {
   throw new PackedFormatError(what);
@@ -45,19 +45,13 @@ function quantize(v: Value, q: QuantInfo, grid: IntGrid, asBytes: boolean): QVal
   return asBytes ? { ...qv, codes: null, bytes: toBytes(qv) } : qv;
 }
 
-export interface Program {
-  steps: Step[];
-  inputName: string;
-  outputName: string;
-  inputShape: number[];
-}
-
 /**
- * Lowers a packed model to runtime steps. With `checkOnly` (readPacked's check) it builds every
- * step's parameters — fixed-point rescales included, the checks that depend on which layers fuse —
- * but prepares no native buffers.
+ * Lowers a packed model to runtime steps, once, in readPacked: every step's parameters (fixed-point
+ * rescales included, the checks that depend on which layers fuse) are built here, so every consumer
+ * of a packed model refuses what the runtime refuses. Native weight panels are prepared on a
+ * layer's first native call, so a consumer that only exports never pays for them.
  */
-export function lower(p: PackedModel, checkOnly = false): Program {
+export function lower(p: Omit<PackedModel, 'program'>): Program {
   const m = p.manifest;
   const consumers = new Map<string, LayerEntry[]>();
   for (const l of m.layers) for (const i of l.inbound) consumers.set(i, [...(consumers.get(i) ?? []), l]);
@@ -145,10 +139,14 @@ export function lower(p: PackedModel, checkOnly = false): Program {
             wl[i] = wg.levels[wg.channels === 1 ? 0 : c][kernelCodes![i] - wg.codeMin];
           for (let c = 0; c < cout; c++) a[c] *= gin.unit[0] * wg.unit[wg.channels === 1 ? 0 : c];
           const tgrid = target ? inputGrid(target)! : null;
-          const nat = checkOnly ? null : prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin, weightTable(wg, kernelCodes!));
+          let nat: NativeConv | null | undefined;
+          const native = () =>
+            nat === undefined
+              ? (nat = prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin, weightTable(wg, kernelCodes!)))
+              : nat;
           // The native path writes bytes of the target grid; a grid that does not fit bytes stays on the TypeScript path.
           const tbytes = tgrid && byteOffset(tgrid) !== null ? { grid: tgrid, bytes: outputBytes(tgrid) } : null;
-          const useNative = nat !== null && (!tgrid || tbytes !== null);
+          const nativeFits = !tgrid || tbytes !== null;
           const out: ReturnType<typeof gridOutput> | FloatOutput = tgrid
             ? gridOutput(a, b, relu, tgrid, what)
             : { kind: 'float', a, b, relu };
@@ -157,14 +155,14 @@ export function lower(p: PackedModel, checkOnly = false): Program {
           const inq = p.inputQuant.get(l.name)!;
           steps.push((vals) => {
             const v = vals.get(src)!;
-            const addon = useNative ? activeNative() : null;
+            const active = nativeFits ? activeNative() : null;
+            const n = active ? native() : null;
+            const addon = n ? active : null;
             const x = preq && v.kind === 'q' ? v : quantize(v, inq, gin, addon !== null);
             const shape = conv ? x.shape : [x.shape[0], 1, 1, x.shape.slice(1).reduce((s, d) => s * d, 1)];
             if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
             const geo = geometry(shape[1], shape[2], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
-            const y = addon
-              ? nativeConv(addon, nat!, toBytes(x), shape, geo, out, tbytes)
-              : intConv(levelsOf(x), shape, wl, cout, geo, out);
+            const y = addon ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes) : intConv(levelsOf(x), shape, wl, cout, geo, out);
             if (y.kind === 'q') y.grid = tgrid!;
             vals.set(outName, conv ? y : reshape(y, [shape[0], cout]));
           });

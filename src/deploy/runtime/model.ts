@@ -1,23 +1,17 @@
 // loadLowbit(bytes).predict(input): a packed model, validated and lowered once, then run with
 // the integer runtime on batches of normalised images (NHWC float32, as the model was trained on).
-import { PackedFormatError } from '../container.js';
 import { readPacked, type PackedModel } from '../read.js';
-import { lower, type Program } from './lower.js';
+import type { Program } from './lower.js';
 import type { Value } from './ops.js';
 
 export class LowbitModel {
   readonly packed: PackedModel;
   private readonly program: Program;
 
+  /** A model from readPacked, which has checked and lowered it already (a file it returns always runs). */
   constructor(packed: PackedModel) {
     this.packed = packed;
-    try {
-      this.program = lower(packed);
-    } catch (e) {
-      // A file whose layers cannot be run (hostile or inconsistent configuration) is a bad file.
-      if (e instanceof PackedFormatError) throw e;
-      throw new PackedFormatError(`cannot run this model: ${(e as Error).message}`);
-    }
+    this.program = packed.program;
   }
 
   /** Input shape of one example (height, width, channels). */

@@ -5,7 +5,7 @@
 import { requantize, type FloatOutput, type GridOutput } from './requant.js';
 import type { IntGrid } from '../../quant/grid.js';
 import { activeNative } from '../../engine/state.js';
-import { toCodes, type FValue, type QValue, type Value } from './values.js';
+import { toCodes, type FValue, type Value } from './values.js';
 
 export type { FValue, QValue, Value } from './values.js';
 
