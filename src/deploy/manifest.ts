@@ -3,24 +3,6 @@
 // tensors they read, each pointing at one section and saying how it is encoded.
 import { z } from 'zod';
 
-/** Layer classes a packed model may hold (the zoo's and the quantized layers). */
-export const packedLayerClasses = [
-  'InputLayer',
-  'QConv2D',
-  'QDense',
-  'Conv2D',
-  'Dense',
-  'LowbitBatchNorm',
-  'MaxPooling2D',
-  'AveragePooling2D',
-  'GlobalAveragePooling2D',
-  'Flatten',
-  'Add',
-  'ReLU',
-  'Activation',
-  'QAct',
-] as const;
-
 const name = z.string().min(1).max(256);
 const dim = z
   .number()
@@ -110,7 +92,8 @@ const quantEntry = z.object({ spec: z.record(z.string(), z.unknown()), params: z
 export const layerEntrySchema = z
   .object({
     name,
-    className: z.enum(packedLayerClasses),
+    /** A class in the layer-op table (layers/registry.ts); readPacked refuses others. */
+    className: z.string().min(1).max(128),
     inbound: z.array(name).max(16),
     config: z.record(z.string(), z.unknown()),
     /** Role (kernel, bias, gamma, beta, movingMean, movingVariance, flags, extras, codebook) → tensor name. */

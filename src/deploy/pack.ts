@@ -11,7 +11,8 @@ import { formatOf, type FormatSpec } from '../quant/registry.js';
 import type { MpqParams } from '../quant/mpq.js';
 import { packBits, packedBytes } from './bitpack.js';
 import { writeContainer } from './container.js';
-import { packedLayerClasses, type LayerEntry, type Manifest, type TensorEntry } from './manifest.js';
+import type { LayerEntry, Manifest, TensorEntry } from './manifest.js';
+import { layerClassNames, opOf } from './layers/registry.js';
 import { encodeFlags } from './rice.js';
 import { codeLayout, fromCentroids, indexBits, productCodeBits, type ProductCode } from '../quant/product-blocks.js';
 import { toHalf } from '../util/half.js';
@@ -107,9 +108,10 @@ export function packModel(
     layers.push({ name: first.config.name, className: 'InputLayer', inbound: [], config: { ...first.config }, tensors: {} });
   for (const layer of model.layers) {
     const className = layer.getClassName();
-    if (!(packedLayerClasses as readonly string[]).includes(className))
+    const op = opOf(className);
+    if (!op)
       throw new Error(
-        `pack: layer ${layer.name} is a ${className}, which the packed format does not support (supported: ${packedLayerClasses.join(', ')})`,
+        `pack: layer ${layer.name} is a ${className}, which the packed format does not support (supported: ${layerClassNames().join(', ')})`,
       );
     const lj = jsonLayers.get(layer.name);
     if (!lj) throw new Error(`pack: layer ${layer.name} is not in the model's topology`);
@@ -120,23 +122,35 @@ export function packModel(
     const config = Object.fromEntries(Object.entries(all).filter(([k]) => !/_(initializer|regularizer|constraint)$/.test(k)));
     const entry: LayerEntry = {
       name: layer.name,
-      className: className as LayerEntry['className'],
+      className,
       inbound: lj.inbound,
       config,
       tensors: {},
     };
     const ws = layer.getWeights();
-    if (layer instanceof QuantLayer) {
-      const kernel = ws[0];
+    // The tensors the op stores, by role in its tfjs weights' order; a quantized layer's learned
+    // quantizer parameters (LSQ steps, PACT clips) follow and are stored with its quantizers.
+    const roles = op.weightRoles?.(lj.config) ?? [];
+    const mayLearn = layer instanceof QuantLayer || layer instanceof QAct;
+    if (mayLearn ? ws.length < roles.length : ws.length !== roles.length)
+      throw new Error(`pack: layer ${layer.name} (${className}) has ${ws.length} weights; the packed format stores ${roles.length} for it`);
+    roles.forEach((role, i) => {
+      if (role !== 'kernel') {
+        entry.tensors[role] = addFloat(`${layer.name}/${role}`, ws[i]);
+        floatBytes += ws[i].size * 4;
+        return;
+      }
+      const kernel = ws[i];
       weights += kernel.size;
-      if (layer.weightQ) {
-        const spec = layer.weightQ.spec;
+      const wq = layer instanceof QuantLayer ? layer.weightQ : null;
+      if (wq && layer instanceof QuantLayer) {
         const params = layer.weightParams();
-        const k = packKernel(`${layer.name}/kernel`, kernel, spec, params, addSection, tensors);
+        const k = packKernel(`${layer.name}/kernel`, kernel, wq.spec, params, addSection, tensors);
         kernelBits += k.bits;
         Object.assign(entry.tensors, k.roles);
-        entry.weightQuant = { spec: spec as unknown as Record<string, unknown>, params: jsonParams(params) };
+        entry.weightQuant = { spec: wq.spec as unknown as Record<string, unknown>, params: jsonParams(params) };
       } else if (codes.has(layer.name)) {
+        if (!op.quantizers?.weight) throw new Error(`pack: layer ${layer.name} (${className}) cannot hold a product code`);
         const k = packProductCode(`${layer.name}/kernel`, kernel, codes.get(layer.name)!, addSection, tensors);
         kernelBits += k.bits;
         Object.assign(entry.tensors, k.roles);
@@ -144,28 +158,11 @@ export function packModel(
         entry.tensors.kernel = addFloat(`${layer.name}/kernel`, kernel);
         kernelBits += 32 * kernel.size;
       }
-      if (layer.useBias) {
-        entry.tensors.bias = addFloat(`${layer.name}/bias`, ws[1]);
-        floatBytes += ws[1].size * 4;
-      }
-      if (layer.inputQ)
-        entry.inputQuant = { spec: layer.inputQ.spec as unknown as Record<string, unknown>, params: jsonParams(layer.inputParams()) };
-    } else if (layer instanceof QAct) {
+    });
+    if (layer instanceof QuantLayer && layer.inputQ)
+      entry.inputQuant = { spec: layer.inputQ.spec as unknown as Record<string, unknown>, params: jsonParams(layer.inputParams()) };
+    if (layer instanceof QAct)
       entry.inputQuant = { spec: layer.q.spec as unknown as Record<string, unknown>, params: jsonParams(layer.params()) };
-    } else if (className === 'Conv2D' || className === 'Dense') {
-      entry.tensors.kernel = addFloat(`${layer.name}/kernel`, ws[0]);
-      weights += ws[0].size;
-      kernelBits += 32 * ws[0].size;
-      if (ws[1]) {
-        entry.tensors.bias = addFloat(`${layer.name}/bias`, ws[1]);
-        floatBytes += ws[1].size * 4;
-      }
-    } else if (className === 'LowbitBatchNorm') {
-      ['gamma', 'beta', 'movingMean', 'movingVariance'].forEach((role, i) => {
-        entry.tensors[role] = addFloat(`${layer.name}/${role}`, ws[i]);
-        floatBytes += ws[i].size * 4;
-      });
-    } else if (ws.length > 0) throw new Error(`pack: layer ${layer.name} (${className}) has weights the packed format does not know`);
     layers.push(entry);
   }
   const inputShape = (model.inputs[0].shape.slice(1) as (number | null)[]).map((d) => d ?? 1);

@@ -7,13 +7,14 @@
 import { formatOf, parseFormatSpec, type FormatSpec } from '../quant/registry.js';
 import { packedBytes, unpackBits } from './bitpack.js';
 import { PackedFormatError, readContainer } from './container.js';
-import { manifestSchema, type LayerEntry, type TensorEntry } from './manifest.js';
+import { manifestSchema, type TensorEntry } from './manifest.js';
 import { decodeFlags } from './rice.js';
 import { codeLayout, fromCentroids } from '../quant/product-blocks.js';
 import { fromHalf } from '../util/half.js';
 import { checkLayers, type CheckedLayer } from './check-layers.js';
 import type { PackedModel, QuantInfo } from './packed-model.js';
 import { lower } from './runtime/lower.js';
+import { layerClassNames, opOf } from './layers/registry.js';
 
 export type { PackedModel, QuantInfo } from './packed-model.js';
 
@@ -28,15 +29,6 @@ function product(shape: number[], what: string): number {
   if (n > MAX_ELEMENTS) fail(`${what}: ${n} elements is beyond the ${MAX_ELEMENTS} limit`);
   return n;
 }
-
-/** Roles each layer class must have, and may have. */
-const roles: Partial<Record<LayerEntry['className'], { need: string[]; may: string[] }>> = {
-  QConv2D: { need: ['kernel'], may: ['bias', 'flags', 'extras', 'codebook'] },
-  QDense: { need: ['kernel'], may: ['bias', 'flags', 'extras', 'codebook'] },
-  Conv2D: { need: ['kernel'], may: ['bias'] },
-  Dense: { need: ['kernel'], may: ['bias'] },
-  LowbitBatchNorm: { need: ['gamma', 'beta', 'movingMean', 'movingVariance'], may: [] },
-};
 
 function checkQuant(q: { spec: Record<string, unknown>; params: unknown }, what: string, channels: number | null): QuantInfo {
   let spec: FormatSpec;
@@ -153,7 +145,9 @@ export function readPacked(bytes: Uint8Array): PackedModel {
     if (layerNames.has(l.name)) fail(`manifest names layer ${l.name} twice`);
     for (const i of l.inbound) if (!layerNames.has(i)) fail(`layer ${l.name} reads ${i}, which is not an earlier layer`);
     layerNames.add(l.name);
-    const r = roles[l.className] ?? { need: [], may: [] };
+    const op = opOf(l.className);
+    if (!op) fail(`layer ${l.name}: layer class ${l.className} is not supported (supported: ${layerClassNames().join(', ')})`);
+    const r = op.tensors ?? { need: [], may: [] };
     for (const need of r.need) if (!l.tensors[need]) fail(`layer ${l.name} (${l.className}) has no ${need} tensor`);
     for (const [role, tn] of Object.entries(l.tensors)) {
       if (!r.need.includes(role) && !r.may.includes(role)) fail(`layer ${l.name} (${l.className}) has an unexpected ${role} tensor`);
@@ -161,9 +155,11 @@ export function readPacked(bytes: Uint8Array): PackedModel {
     }
     const kernelName = l.tensors.kernel;
     const kernel = kernelName ? byName.get(kernelName)! : null;
-    const quantized = l.className === 'QConv2D' || l.className === 'QDense';
+    const quantized = op.quantizers?.weight === true;
+    if (l.weightQuant && !quantized) fail(`layer ${l.name} (${l.className}) cannot hold a weight quantizer`);
+    if (l.inputQuant && !op.quantizers?.input) fail(`layer ${l.name} (${l.className}) cannot hold an input quantizer`);
     if (kernel?.encoding === 'pq-indices' ? !quantized || l.weightQuant || l.tensors.codebook !== kernel.codebook : false)
-      fail(`layer ${l.name}: a product-coded kernel belongs to a QConv2D/QDense without a weight quantizer, with its codebook`);
+      fail(`layer ${l.name}: a product-coded kernel belongs to a quantized layer without a weight quantizer, with its codebook`);
     if (l.tensors.codebook && kernel?.encoding !== 'pq-indices') fail(`layer ${l.name}: a codebook without a product-coded kernel`);
     if (
       kernel &&
@@ -221,7 +217,7 @@ export function readPacked(bytes: Uint8Array): PackedModel {
     weightQuant.set(l.name, { spec: q.spec, params: { ...(q.params as object), flags } });
   }
   for (const o of m.outputs) if (!layerNames.has(o)) fail(`output ${o} is not a layer`);
-  if (m.layers[0].className !== 'InputLayer') fail('the first layer must be the input');
+  if (opOf(m.layers[0].className)?.inputs !== 'none') fail('the first layer must be the input');
   let layers: Map<string, CheckedLayer>;
   try {
     layers = checkLayers({ manifest: m, floats, weightQuant, inputQuant });

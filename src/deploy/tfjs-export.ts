@@ -9,6 +9,7 @@
 import { tf } from '../engine/tf.js';
 import type { PackedModel } from './read.js';
 import { toLayersModel } from './to-layers.js';
+import { opOf } from './layers/registry.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { isLearned } from '../nn/quantizer.js';
 
@@ -28,13 +29,12 @@ export interface TfjsArtifacts {
 async function exportedModel(q: tf.LayersModel, plain: boolean): Promise<tf.LayersModel> {
   const topology = q.toJSON(null, false) as unknown as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
   for (const l of topology.config.layers) {
-    if (l.class_name === 'QAct' && plain) throw new Error('tfjs plain export: QAct layers have no stock tfjs equivalent');
-    if (l.class_name !== 'QConv2D' && l.class_name !== 'QDense') continue;
-    l.config.weight_quant = null;
-    l.config.weight_state = null;
-    if (!plain) continue;
-    l.class_name = l.class_name === 'QConv2D' ? 'Conv2D' : 'Dense';
-    for (const k of ['weight_quant', 'input_quant', 'weight_state', 'input_state', 'refit_every']) delete l.config[k];
+    const op = opOf(l.class_name);
+    if (op?.quantizers?.weight) {
+      l.config.weight_quant = null;
+      l.config.weight_state = null;
+    }
+    if (plain) op?.tfjs?.plain?.(l);
   }
   const m = await tf.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
   for (const layer of m.layers) {

@@ -8,6 +8,7 @@ import { formatOf, type FormatSpec } from '../quant/registry.js';
 import { mpqBitsPerWeight } from '../quant/mpq.js';
 import { CODEBOOK_BITS, productCodeBits } from '../quant/product-blocks.js';
 import { FLOAT_ON_INT_BITS, type LayerPrecision, type LayerShape } from './layer.js';
+import { opOf, type LayerOp } from '../deploy/layers/registry.js';
 
 export interface HwLayer {
   shape: LayerShape;
@@ -25,14 +26,6 @@ export interface StoredCode {
 /** The stored form of `count` subvectors of d weights coded by a k-entry codebook. */
 export function productStoredCode(count: number, k: number, d: number): StoredCode {
   return { bitsPerWeight: productCodeBits(count, k, d) / (count * d), codebookBits: k * d * CODEBOOK_BITS };
-}
-
-type Pair = [number, number];
-
-function pair(v: unknown): Pair {
-  if (Array.isArray(v)) return [Number(v[0]), Number(v[1] ?? v[0])];
-  if (typeof v === 'number') return [v, v];
-  return [1, 1];
 }
 
 /** Stored bits per weight of a format (MPQ: with the flags' extra bits and index). */
@@ -56,53 +49,24 @@ export function storageBits(spec: FormatSpec, flags: Uint8Array | null): number 
  * at their packed size).
  */
 export function describeModel(model: tf.LayersModel, batch = 1, codes: ReadonlyMap<string, StoredCode> = new Map()): HwLayer[] {
-  const found: { layer: tf.layers.Layer; kind: 'conv2d' | 'dense' }[] = [];
+  // The layers the accelerator computes: those whose op declares a cost (layers/*.ts); the rest are free.
+  const found: { layer: tf.layers.Layer; cost: NonNullable<LayerOp['cost']> }[] = [];
   for (const layer of model.layers) {
-    const cls = layer.getClassName();
-    if (cls === 'Conv2D' || cls === 'QConv2D') found.push({ layer, kind: 'conv2d' });
-    else if (cls === 'Dense' || cls === 'QDense') found.push({ layer, kind: 'dense' });
+    const cost = opOf(layer.getClassName())?.cost;
+    if (cost) found.push({ layer, cost });
   }
   if (found.length === 0) throw new Error('the model has no conv or dense layer to simulate');
   const inputBits = (l: tf.layers.Layer): number | null => (l instanceof QuantLayer && l.inputQ ? l.inputQ.spec.bits : null);
-  return found.map(({ layer, kind }, i) => {
-    const kernel = layer.weights[0].shape as number[];
+  return found.map(({ layer, cost }, i) => {
     const input = layer.input as tf.SymbolicTensor | tf.SymbolicTensor[];
-    const inD = dims((Array.isArray(input) ? input[0] : input).shape),
-      outD = dims(layer.outputShape);
-    const cfg = layer.getConfig() as Record<string, unknown>;
-    const [sh, sw] = kind === 'conv2d' ? pair(cfg.strides) : [1, 1];
-    const shape: LayerShape =
-      kind === 'conv2d'
-        ? {
-            name: layer.name,
-            kind,
-            batch,
-            inH: inD[1],
-            inW: inD[2],
-            inC: inD[3],
-            outH: outD[1],
-            outW: outD[2],
-            outC: outD[3],
-            kh: kernel[0],
-            kw: kernel[1],
-            strideH: sh,
-            strideW: sw,
-          }
-        : {
-            name: layer.name,
-            kind,
-            batch,
-            inH: 1,
-            inW: 1,
-            inC: kernel[0],
-            outH: 1,
-            outW: 1,
-            outC: kernel[1],
-            kh: 1,
-            kw: 1,
-            strideH: 1,
-            strideW: 1,
-          };
+    const shape = cost({
+      name: layer.name,
+      batch,
+      kernel: layer.weights[0].shape as number[],
+      input: dims((Array.isArray(input) ? input[0] : input).shape),
+      output: dims(layer.outputShape),
+      config: layer.getConfig() as Record<string, unknown>,
+    });
     const wq = layer instanceof QuantLayer ? layer.weightQ : null;
     const hw = wq ? formatOf(wq.spec).hardware(wq.spec as never) : null;
     const flags = wq?.flags ?? null;

@@ -6,12 +6,12 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { z } from 'zod';
-import { main } from '../../src/cli/main.js';
 import { registerMethod } from '../../src/train/methods/registry.js';
 import { methodLayers, standardConfig, type MethodContext, type MethodRun, type QuantMethod } from '../../src/train/methods/method.js';
 import { runTraining } from '../../src/train/train.js';
 import { engine } from '../helpers/compare.js';
 import { tmpDir, writeIdxDataset } from '../helpers/fixtures.js';
+import { cliInProcess } from '../helpers/cli-in-process.js';
 
 await engine();
 
@@ -54,26 +54,7 @@ const toyMethod = {
   ],
 } satisfies QuantMethod;
 
-/** Runs the CLI in this process (where the toy is registered); returns its exit code and what it printed. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [],
-    err: string[] = [];
-  const log = console.log,
-    write = process.stderr.write.bind(process.stderr),
-    writeOut = process.stdout.write.bind(process.stdout);
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  // Help goes to stdout through commander's own writer.
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('') };
-  } finally {
-    console.log = log;
-    process.stdout.write = writeOut;
-    process.stderr.write = write;
-  }
-}
+const cli = cliInProcess;
 
 before(async () => {
   writeIdxDataset(data, 256, 64);

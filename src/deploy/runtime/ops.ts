@@ -198,3 +198,29 @@ export function maxPool(v: Value, g: Geometry): Value {
     ? { kind: 'q', codes: dst as Int32Array, bytes: null, shape, grid: v.grid }
     : { kind: 'f', data: dst as Float32Array, shape };
 }
+
+/** Average pooling in float; 'same' padding averages over the window's positions inside the image (tfjs, ONNX count_include_pad=0). */
+export function avgPool(v: FValue, g: Geometry): FValue {
+  const [N, H, W, C] = v.shape;
+  const dst = new Float32Array(N * g.outH * g.outW * C);
+  let o = 0;
+  for (let n = 0; n < N; n++)
+    for (let oh = 0; oh < g.outH; oh++)
+      for (let ow = 0; ow < g.outW; ow++)
+        for (let c = 0; c < C; c++, o++) {
+          let s = 0,
+            count = 0;
+          for (let i = 0; i < g.kh; i++) {
+            const ih = oh * g.sh - g.padTop + i;
+            if (ih < 0 || ih >= H) continue;
+            for (let j = 0; j < g.kw; j++) {
+              const iw = ow * g.sw - g.padLeft + j;
+              if (iw < 0 || iw >= W) continue;
+              s += v.data[((n * H + ih) * W + iw) * C + c];
+              count++;
+            }
+          }
+          dst[o] = s / count;
+        }
+  return { kind: 'f', data: dst, shape: [N, g.outH, g.outW, C] };
+}
