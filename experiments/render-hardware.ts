@@ -8,7 +8,8 @@ import path from 'node:path';
 import { buildModel } from '../src/models/zoo.js';
 import { quantizeModel, type QuantizeConfig } from '../src/nn/quantize-model.js';
 import { energyTable, loadAccelerator, presetNames } from '../src/hw/config.js';
-import { describeModel, productStoredCode, type HwLayer, type StoredCode } from '../src/hw/from-model.js';
+import { describeModel, type HwLayer } from '../src/hw/from-model.js';
+import type { KernelCode } from '../src/quant/kernel-code.js';
 import { simulateWithBaselines, type SimulationReport } from '../src/hw/simulate.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { gitState } from './record.js';
@@ -90,16 +91,18 @@ function pqLayers(id: string): Map<string, PqLayer> | null {
 }
 
 /**
- * The stored codes of a PQ record's layers on this model's shapes: the record gives d and k per
- * layer; the count of subvectors (and so the codebook's share per weight) is the layer's own.
+ * The product codes of a PQ record's layers on this model's shapes: the record gives d and k per
+ * layer; the count of subvectors (and so the codebook's share per weight) is the layer's own. The
+ * cost reads only the sizes, so the centroids and indices are left at zero.
  */
-function pqCodes(model: ReturnType<typeof buildModel>, pq: Map<string, PqLayer>): Map<string, StoredCode> {
-  const out = new Map<string, StoredCode>();
+function pqCodes(model: ReturnType<typeof buildModel>, pq: Map<string, PqLayer>): Map<string, KernelCode> {
+  const out = new Map<string, KernelCode>();
   for (const layer of model.layers) {
     const l = pq.get(layer.name);
     if (!l || layer.weights.length === 0) continue;
     const weights = layer.weights[0].shape.reduce((a: number, b) => a * (b ?? 1), 1);
-    out.set(layer.name, productStoredCode(weights / l.d, l.k, l.d));
+    const code = { m: 1, d: l.d, centroids: new Float32Array(l.k * l.d), assign: new Uint32Array(weights / l.d) };
+    out.set(layer.name, { codec: 'product', code });
   }
   return out;
 }

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { initEngine } from '../engine/setup.js';
 import { loadAccelerator, presetNames } from '../hw/config.js';
 import { simulate, type SimulationReport } from '../hw/simulate.js';
-import { storedCodes } from '../deploy/pack-checkpoint.js';
+import { storedKernels } from '../deploy/pack-checkpoint.js';
 import { loadRunCheckpoint } from '../train/load-run.js';
 import { positiveInt } from './options.js';
 
@@ -64,7 +64,7 @@ export function simulateCommand(): Command {
       const accel = loadAccelerator(f.accel);
       await initEngine({ quiet: true });
       const { ck, partial } = await loadRunCheckpoint(f.model, '--model', Boolean(f.allowPartial));
-      const r = simulate(ck.model, accel, { batch: f.batch, codes: storedCodes(ck) });
+      const r = simulate(ck.model, accel, { batch: f.batch, stored: storedKernels(ck) });
       if (partial) process.stderr.write(`note: ${partial}\n`);
       if (f.json) console.log(JSON.stringify({ ...r, partial }));
       else console.log(simulationText(r, f.model));

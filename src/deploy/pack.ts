@@ -1,21 +1,17 @@
-// Packing a quantized tfjs model into a .lowbit file (SPEC.md §6): every quantized kernel as
-// integer codes bit-packed at its format's storage width (read from the format definition),
-// MPQ kernels as base codes plus the flag index and the flagged weights' extra bits in sections
-// of their own, float parameters (biases, batch norm, unquantized layers) as float32 sections,
-// and a JSON manifest of the layers with their configuration and quantizer parameters.
+// Packing a quantized tfjs model into a .lowbit file (SPEC.md §6): every layer's tensors by the
+// roles its op declares (layers/*.ts); every coded kernel by its weight codec (codecs/*.ts: a
+// format's integer codes bit-packed at its storage width, or a product code), float parameters
+// (biases, batch norm, unquantized layers) as float32 sections, and a JSON manifest of the layers
+// with their configuration and quantizer parameters.
 import { datasetInfo, datasetNames } from '../data/datasets.js';
 import type { tf } from '../engine/tf.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { QAct } from '../nn/qact.js';
-import { formatOf, type FormatSpec } from '../quant/registry.js';
 import type { MpqParams } from '../quant/mpq.js';
-import { packBits, packedBytes } from './bitpack.js';
 import { writeContainer } from './container.js';
 import type { LayerEntry, Manifest, TensorEntry } from './manifest.js';
 import { layerClassNames, opOf } from './layers/registry.js';
-import { encodeFlags } from './rice.js';
-import { codeLayout, fromCentroids, indexBits, productCodeBits, type ProductCode } from '../quant/product-blocks.js';
-import { toHalf } from '../util/half.js';
+import { codecOf, type KernelCode } from './codecs/registry.js';
 
 export interface PackReport {
   bytes: number;
@@ -86,8 +82,8 @@ function topologyLayers(model: tf.LayersModel): { layers: (LayerJson & { inbound
 export function packModel(
   model: tf.LayersModel,
   modelSpec: Record<string, unknown> = {},
-  /** Float kernels held as product codes (pq), by layer. */
-  codes: Map<string, ProductCode> = new Map(),
+  /** Kernels stored in a form the model's layers do not hold themselves (pq's product codes, from the checkpoint), by layer. */
+  stored: ReadonlyMap<string, KernelCode> = new Map(),
 ): { bytes: Uint8Array; manifest: Manifest; report: PackReport } {
   const topology = topologyLayers(model);
   const jsonLayers = new Map(topology.layers.map((l) => [l.config.name, l]));
@@ -143,21 +139,20 @@ export function packModel(
       const kernel = ws[i];
       weights += kernel.size;
       const wq = layer instanceof QuantLayer ? layer.weightQ : null;
-      if (wq && layer instanceof QuantLayer) {
-        const params = layer.weightParams();
-        const k = packKernel(`${layer.name}/kernel`, kernel, wq.spec, params, addSection, tensors);
-        kernelBits += k.bits;
-        Object.assign(entry.tensors, k.roles);
-        entry.weightQuant = { spec: wq.spec as unknown as Record<string, unknown>, params: jsonParams(params) };
-      } else if (codes.has(layer.name)) {
-        if (!op.quantizers?.weight) throw new Error(`pack: layer ${layer.name} (${className}) cannot hold a product code`);
-        const k = packProductCode(`${layer.name}/kernel`, kernel, codes.get(layer.name)!, addSection, tensors);
-        kernelBits += k.bits;
-        Object.assign(entry.tensors, k.roles);
-      } else {
+      const params = wq && layer instanceof QuantLayer ? layer.weightParams() : null;
+      const code: KernelCode | undefined = wq ? { codec: 'format', spec: wq.spec, params } : stored.get(layer.name);
+      if (!code) {
         entry.tensors.kernel = addFloat(`${layer.name}/kernel`, kernel);
         kernelBits += 32 * kernel.size;
+        return;
       }
+      if (!op.quantizers?.weight) throw new Error(`pack: layer ${layer.name} (${className}) cannot hold a ${code.codec}-coded kernel`);
+      if (wq && stored.has(layer.name)) throw new Error(`pack: layer ${layer.name} has both a weight format and a stored code`);
+      const x = kernel.dataSync() as Float32Array;
+      const k = codecOf(code.codec).pack(`${layer.name}/kernel`, x, kernel.shape as number[], code, { add: addSection, tensors });
+      kernelBits += k.bits;
+      Object.assign(entry.tensors, k.roles);
+      if (wq) entry.weightQuant = { spec: wq.spec as unknown as Record<string, unknown>, params: jsonParams(params) };
     });
     if (layer instanceof QuantLayer && layer.inputQ)
       entry.inputQuant = { spec: layer.inputQ.spec as unknown as Record<string, unknown>, params: jsonParams(layer.inputParams()) };
@@ -200,99 +195,4 @@ export function packModel(
       compressionVsInt8: int8Bytes / bytes.length,
     },
   };
-}
-
-/** Packs one quantized kernel; returns its tensor roles and stored bits. */
-function packKernel(
-  name: string,
-  kernel: tf.Tensor,
-  spec: FormatSpec,
-  params: unknown,
-  addSection: (b: Uint8Array) => number,
-  tensors: TensorEntry[],
-): { roles: Record<string, string>; bits: number } {
-  const def = formatOf(spec);
-  const x = kernel.dataSync() as Float32Array;
-  const shape = kernel.shape as number[];
-  const codes = def.encode(x, shape, spec as never, params as never);
-  const [lo, hi] = def.codeRange(spec as never);
-  const storage = def.storage(spec as never);
-  if (storage.kind === 'fixed') {
-    const bits = storage.bitsPerValue;
-    if (hi - lo >= 2 ** bits) throw new Error(`pack: ${spec.format} codes ${lo}..${hi} do not fit its ${bits} storage bits`);
-    const stored = Uint16Array.from(codes, (c) => c - lo);
-    tensors.push({ name, encoding: 'codes', section: addSection(packBits(stored, bits)), shape, bits, offset: lo, max: hi - lo });
-    return { roles: { kernel: name }, bits: bits * x.length };
-  }
-  // MPQ: fine-grid code j = 2·base + extra; base codes at b bits, the flags' index and extra bits apart.
-  const flags = (params as MpqParams).flags ?? new Uint8Array(x.length);
-  const M = 2 ** (storage.baseBits - 1) - 1;
-  const base = new Uint16Array(x.length);
-  const extras: number[] = [];
-  for (let i = 0; i < codes.length; i++) {
-    const b = Math.floor(codes[i] / 2);
-    base[i] = b + M;
-    if (flags[i]) extras.push(codes[i] - 2 * b);
-  }
-  const f = encodeFlags(flags);
-  tensors.push({
-    name,
-    encoding: 'codes',
-    section: addSection(packBits(base, storage.baseBits)),
-    shape,
-    bits: storage.baseBits,
-    offset: -M,
-    max: 2 * M,
-  });
-  tensors.push({
-    name: `${name}/flags`,
-    encoding: 'mpq-flags',
-    section: addSection(f.bytes),
-    count: x.length,
-    index: f.index,
-    k: f.k,
-    flagged: f.flagged,
-  });
-  const ex = extras.length ? packBits(extras, 1) : new Uint8Array(0);
-  tensors.push({ name: `${name}/extras`, encoding: 'bits', section: addSection(ex), count: extras.length });
-  const bits = storage.baseBits * x.length + f.bytes.length * 8 + packedBytes(extras.length, 1) * 8;
-  return { roles: { kernel: name, flags: `${name}/flags`, extras: `${name}/extras` }, bits };
-}
-
-/** Packs a kernel held as a product code: indices at ⌈log2 k⌉ bits and the fp16 codebook. */
-function packProductCode(
-  name: string,
-  kernel: tf.Tensor,
-  code: ProductCode,
-  addSection: (b: Uint8Array) => number,
-  tensors: TensorEntry[],
-): { roles: Record<string, string>; bits: number } {
-  const shape = kernel.shape as number[];
-  const layout = codeLayout(shape, code.m, code.d, name);
-  const k = code.centroids.length / code.d;
-  if (!Number.isInteger(k) || code.assign.length !== layout.count || code.assign.some((a) => a >= k))
-    throw new Error(`pack: ${name}: the product code does not fit the kernel (${layout.count} subvectors of ${code.d})`);
-  // The kernel must be the code it is stored as: a stale or foreign codebook is refused, not packed.
-  const decoded = fromCentroids(layout, code.centroids, code.assign, new Float32Array(kernel.size));
-  const x = kernel.dataSync() as Float32Array;
-  for (let i = 0; i < x.length; i++)
-    if (x[i] !== decoded[i])
-      throw new Error(
-        `pack: ${name} is not its product code at weight ${i} (${x[i]} vs ${decoded[i]}); the checkpoint's codebook is stale`,
-      );
-  const bits = indexBits(k);
-  const half = Uint16Array.from(code.centroids, toHalf);
-  tensors.push({ name: `${name}/codebook`, encoding: 'float16', section: addSection(new Uint8Array(half.buffer)), shape: [k, code.d] });
-  tensors.push({
-    name,
-    encoding: 'pq-indices',
-    section: addSection(packBits(code.assign, bits)),
-    shape,
-    d: code.d,
-    m: code.m,
-    k,
-    bits,
-    codebook: `${name}/codebook`,
-  });
-  return { roles: { kernel: name, codebook: `${name}/codebook` }, bits: productCodeBits(layout.count, k, code.d) };
 }

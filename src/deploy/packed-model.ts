@@ -2,6 +2,7 @@
 // the exports) takes. Types only, so the readers and the checks can share them without a cycle.
 import type { FormatSpec } from '../quant/registry.js';
 import type { ProductCode } from '../quant/product-blocks.js';
+import type { KernelCode } from '../quant/kernel-code.js';
 import type { Manifest } from './manifest.js';
 import type { Value } from './runtime/values.js';
 
@@ -20,8 +21,8 @@ export interface PackedModel {
   /** Validated quantizers by layer name. */
   weightQuant: Map<string, QuantInfo>;
   inputQuant: Map<string, QuantInfo>;
-  /** Product-coded kernels by tensor name (their decoded values are in floats too), for exporters that keep the code. */
-  productCodes: Map<string, ProductCode & { k: number; codebookHalf: Uint16Array }>;
+  /** Coded kernels as their weight codecs read them, by tensor name (decoded product codes are in floats too), for exporters that keep the code. */
+  kernels: Map<string, DecodedKernel>;
   /** Every layer checked once (check-layers.ts): the configuration values and shapes consumers use. */
   layers: Map<string, CheckedLayer>;
   /** The runtime's steps, lowered once by readPacked (runtime/lower.ts). */
@@ -60,4 +61,16 @@ export interface CheckedLayer {
   relu: boolean;
   /** Batch norm epsilon. */
   epsilon?: number;
+}
+
+/** A kernel as readPacked decoded it. */
+export interface DecodedKernel {
+  codec: KernelCode['codec'];
+  /** Its float values (decoded product codes), when the codec has them without a quantizer. */
+  values?: Float32Array;
+  /** Its codes and validated quantizer (format codes). */
+  codes?: Int32Array;
+  quant?: QuantInfo;
+  /** Codec-specific data the ONNX writer keeps (a product code's indices and fp16 codebook). */
+  product?: ProductCode & { k: number; codebookHalf: Uint16Array };
 }

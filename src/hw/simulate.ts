@@ -3,7 +3,8 @@
 // (INT8), and the original float network on the same array built with float32 MAC units (FP32).
 import type { tf } from '../engine/tf.js';
 import { loadAccelerator, type Accelerator } from './config.js';
-import { atUniformBits, describeModel, type HwLayer, type StoredCode } from './from-model.js';
+import { atUniformBits, describeModel, type HwLayer } from './from-model.js';
+import type { KernelCode } from '../quant/kernel-code.js';
 import { costLayer, type LayerCost } from './layer.js';
 
 export interface Totals {
@@ -102,10 +103,10 @@ function pickRatios(r: SimulationReport): Record<string, number> {
 export function simulate(
   model: tf.LayersModel,
   accel: string | Accelerator,
-  opts: { batch?: number; codes?: ReadonlyMap<string, StoredCode> } = {},
+  opts: { batch?: number; stored?: ReadonlyMap<string, KernelCode> } = {},
 ): SimulationReport {
   const batch = opts.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch must be a positive integer, got ${batch}`);
   const a = typeof accel === 'string' ? loadAccelerator(accel) : accel;
-  return simulateWithBaselines(describeModel(model, batch, opts.codes), a);
+  return simulateWithBaselines(describeModel(model, batch, opts.stored), a);
 }

@@ -7,9 +7,9 @@ import { existsSync, statSync } from 'node:fs';
 import { readJsonFile } from '../util/read.js';
 import path from 'node:path';
 import type { tf } from '../engine/tf.js';
-import { kernelShapes, packCheckpoint, storedCodes } from '../deploy/pack-checkpoint.js';
-import { productCodes } from '../train/methods/pq.js';
-import { productCodeBits, type ProductCode } from '../quant/product-blocks.js';
+import { packCheckpoint, storedKernels } from '../deploy/pack-checkpoint.js';
+import type { KernelCode } from '../quant/kernel-code.js';
+import { storedForm } from '../deploy/codecs/registry.js';
 import { intGrid, sharedLevels } from '../quant/grid.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { simulate } from '../hw/simulate.js';
@@ -111,19 +111,18 @@ function histogram(layer: QuantLayer): Histogram | null {
   };
 }
 
-function layerBits(model: tf.LayersModel, codes: Map<string, ProductCode>): LayerBits[] {
+/** Each quantized layer's weight format and bits, from its kernel's weight codec (its own format, or the method's stored code). */
+function layerBits(model: tf.LayersModel, stored: Map<string, KernelCode>): LayerBits[] {
   const out: LayerBits[] = [];
   for (const l of model.layers) {
     if (!(l instanceof QuantLayer)) continue;
-    const ws = l.weightQ?.spec;
+    const code: KernelCode | undefined = l.weightQ ? { codec: 'format', spec: l.weightQ.spec } : stored.get(l.name);
+    const form = code ? storedForm(code, l.weights[0].shape as number[]) : null;
     const as = l.inputQ?.spec as { bits?: number } | undefined;
-    const pc = codes.get(l.name);
-    // A product-coded kernel: its stored bits per weight (indices and fp16 codebook).
-    const pqBits = pc ? productCodeBits(pc.assign.length, pc.centroids.length / pc.d, pc.d) / (pc.assign.length * pc.d) : null;
     out.push({
       layer: l.name,
-      weightFormat: ws?.format ?? (pc ? 'pq' : 'fp32'),
-      weightBits: ws ? ws.bits : (pqBits ?? 32),
+      weightFormat: form?.label ?? 'fp32',
+      weightBits: form?.nominalBits ?? 32,
       activationBits: as ? (as.bits ?? null) : null,
     });
   }
@@ -139,7 +138,7 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
   const status = runStatus(ck.state);
   const quantized = ck.model.layers.some((l) => l instanceof QuantLayer && l.weightQ);
   const { report } = packCheckpoint(ck);
-  const report0 = simulate(ck.model, accelerator, { codes: storedCodes(ck) });
+  const report0 = simulate(ck.model, accelerator, { stored: storedKernels(ck) });
   // A float network's own figures are those of the FP32 twin of the array (the FP32 baseline).
   const sim = quantized
     ? report0
@@ -175,7 +174,7 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
     bitsPerWeight: quantized ? report.bitsPerWeight : 32,
     packedBytes: report.bytes,
     curve: history.map((h) => ({ epoch: h.epoch, testAccuracy: h.testAccuracy, trainLoss: h.trainLoss })),
-    layers: layerBits(ck.model, productCodes(ck, kernelShapes(ck.model))),
+    layers: layerBits(ck.model, storedKernels(ck)),
     histograms,
     costs: sim.layers.map((c) => ({
       layer: c.name,

@@ -19,7 +19,7 @@ import { runTraining } from '../../src/train/train.js';
 import { runQuantization } from '../../src/train/quantize.js';
 import { ort } from '../helpers/ort.js';
 import { engine } from '../helpers/compare.js';
-import { randomProductCodes, tinyModel } from '../helpers/tiny-model.js';
+import { randomProductCodes, tinyModel, asStored } from '../helpers/tiny-model.js';
 import { tmpDir, writeIdxDataset } from '../helpers/fixtures.js';
 
 await engine();
@@ -32,7 +32,7 @@ async function codedModel() {
 
 test('product codes pack to indices and fp16 codebooks and read back as the same kernels', async () => {
   const { model, codes } = await codedModel();
-  const { bytes, report } = packModel(model, {}, codes);
+  const { bytes, report } = packModel(model, {}, asStored(codes));
   const p = readPacked(bytes);
   for (const l of model.layers.filter((x) => codes.has(x.name))) {
     const kernel = l.weights[0].read().dataSync() as Float32Array;
@@ -62,10 +62,10 @@ test('a stale codebook is refused at pack time; bad indices and codebooks at loa
   const c = codes.get('fc1')!;
   const stale = new Map(codes).set('fc1', { ...c, centroids: c.centroids.map((v) => v + 1) });
   assert.throws(
-    () => packModel(model, {}, stale),
+    () => packModel(model, {}, asStored(stale)),
     /pack: fc1\/kernel is not its product code at weight \d+ .* the checkpoint's codebook is stale/,
   );
-  const { bytes } = packModel(model, {}, codes);
+  const { bytes } = packModel(model, {}, asStored(codes));
   const { manifest, sections } = readContainer(bytes);
   const edit = (f: (m: { tensors: Record<string, unknown>[] }) => void) => {
     const m = structuredClone(manifest) as { tensors: Record<string, unknown>[] };

@@ -5,7 +5,7 @@ import type { makeRng } from '../../src/data/rng.js';
 import { packModel } from '../../src/deploy/pack.js';
 import { quantizeModel, type QuantizeConfig } from '../../src/nn/quantize-model.js';
 import { modelQuantizers } from '../../src/nn/quantizers.js';
-import { randomProductCodes } from './tiny-model.js';
+import { randomProductCodes, asStored } from './tiny-model.js';
 
 export async function validFiles(): Promise<Uint8Array[]> {
   const configs: QuantizeConfig[] = [
@@ -39,7 +39,7 @@ export async function validFiles(): Promise<Uint8Array[]> {
   m.add(tf.layers.flatten({ name: 'flatten' }));
   m.add(tf.layers.dense({ name: 'fc1', units: 4 }));
   const { model } = await quantizeModel(m, { weight: null, activation: null, keepEndsAt8Bits: false });
-  out.push(packModel(model, { case: 'pq' }, randomProductCodes(model, 5, 4, 9)).bytes);
+  out.push(packModel(model, { case: 'pq' }, asStored(randomProductCodes(model, 5, 4, 9))).bytes);
   return out;
 }
 

@@ -6,6 +6,7 @@ import { modelQuantizers } from '../../src/nn/quantizers.js';
 import { QuantLayer } from '../../src/nn/quant-layer.js';
 import { codeLayout, fromCentroids, type ProductCode } from '../../src/quant/product-blocks.js';
 import { roundToHalf } from '../../src/util/half.js';
+import type { KernelCode } from '../../src/quant/kernel-code.js';
 
 export function tinyModel(): tf.LayersModel {
   const m = tf.sequential();
@@ -82,4 +83,9 @@ export function randomProductCodes(model: tf.LayersModel, k: number, fcBlock: nu
     out.set(l.name, { m: 1, d: layout.d, centroids, assign });
   }
   return out;
+}
+
+/** Product codes as the kernel codes packModel and simulate take. */
+export function asStored(codes: Map<string, ProductCode>): Map<string, KernelCode> {
+  return new Map([...codes].map(([name, code]) => [name, { codec: 'product' as const, code }]));
 }

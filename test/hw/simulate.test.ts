@@ -39,8 +39,9 @@ test('every weight format simulates with the widths its hardware descriptor decl
 test('product-coded layers are fetched at their packed size and pay a codebook lookup per weight fetch', () => {
   const model = tinyModel();
   const plain = simulate(model, 'bitfusion');
-  const codes = new Map([['fc1', { bitsPerWeight: 2.5, codebookBits: 16 * 4 * 16 }]]);
-  const coded = simulate(model, 'bitfusion', { codes });
+  // fc1: 160 subvectors of 4 with 16 centroids: 4-bit indices + a 16 × 4 fp16 codebook = 2.6 bits per weight.
+  const code = { m: 1, d: 4, centroids: new Float32Array(16 * 4), assign: new Uint32Array(160) };
+  const coded = simulate(model, 'bitfusion', { stored: new Map([['fc1', { codec: 'product', code } as const]]) });
   const [p, c] = [plain.layers[1], coded.layers[1]];
   // Arithmetic on the decoded fp16 weights is unchanged; the traffic of the weights shrinks.
   assert.equal(c.weightBits, p.weightBits);
@@ -50,13 +51,18 @@ test('product-coded layers are fetched at their packed size and pay a codebook l
   assert.ok(c.energyPj.decoder > 0);
   assert.equal(coded.layers[0].energyPj.total, plain.layers[0].energyPj.total, 'uncoded layers cost the same');
   const fc1Weights = 4 * 4 * 4 * 10;
-  assert.ok(Math.abs(plain.totals.weightBytes - coded.totals.weightBytes - (fc1Weights * (16 - 2.5)) / 8) < 1e-6);
+  assert.ok(Math.abs(plain.totals.weightBytes - coded.totals.weightBytes - (fc1Weights * (16 - 2.6)) / 8) < 1e-6);
 });
 
 test('a layer cannot be both in a weight format and a product code', async () => {
   const { model } = await quantizeModel(tinyModel(), { ...formatCases[0][1], keepEndsAt8Bits: false });
   assert.throws(
-    () => simulate(model, 'bitfusion', { codes: new Map([['conv1', { bitsPerWeight: 1, codebookBits: 256 }]]) }),
-    /layer conv1 has both a weight format and a product code/,
+    () =>
+      simulate(model, 'bitfusion', {
+        stored: new Map([
+          ['conv1', { codec: 'product', code: { m: 1, d: 9, centroids: new Float32Array(9), assign: new Uint32Array(4) } } as const],
+        ]),
+      }),
+    /layer conv1 has both a weight format and a stored code/,
   );
 });

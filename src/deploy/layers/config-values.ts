@@ -37,3 +37,12 @@ export function image(inputs: number[][], what: string, doing: string): number[]
   if (s.length !== 3) fail(`${what}: ${doing} needs an image, the input is [${s.join(', ')}]`);
   return s;
 }
+
+export const MAX_ELEMENTS = 1 << 28;
+
+/** Elements of a tensor shape, refused beyond MAX_ELEMENTS (allocation is bounded by the file). */
+export function elements(shape: number[], what: string): number {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n > MAX_ELEMENTS) fail(`${what}: ${n} elements is beyond the ${MAX_ELEMENTS} limit`);
+  return n;
+}

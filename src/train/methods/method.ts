@@ -1,5 +1,6 @@
 // The retraining methods' common shape: how a method turns the user's choice of format and
 // bit widths into a quantizeModel configuration, and whether it retrains.
+import type { KernelCode } from '../../quant/kernel-code.js';
 import type { z } from 'zod';
 import type { tf, Tensor } from '../../engine/tf.js';
 import type { LayerPlan, QuantizeConfig } from '../../nn/quantize-model.js';
@@ -50,6 +51,14 @@ export interface QuantMethod {
   start?(ctx: MethodContext): MethodRun;
   /** What the run's summary (its MethodRun's `summary()`) says, in lines for the CLI. */
   describe?(summary: unknown): string[];
+  /**
+   * Kernels the method stores in a form of its own (pq: product codes), read from its checkpoint's
+   * state, by layer; packing, the accelerator model and the report take them from here.
+   */
+  storedKernels?(
+    ck: { state: Record<string, unknown>; arrays: Record<string, Float32Array> },
+    kernelShapes: Map<string, number[]>,
+  ): Map<string, KernelCode>;
 }
 
 /** What a method's run sees of the retraining it takes part in. */

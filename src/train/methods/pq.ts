@@ -269,6 +269,7 @@ export const pqMethod = {
   // Float kernels that the method keeps equal to the decoded centroids; activations as chosen.
   quantizeConfig: (o) => ({ weight: null, activation: activationSpec(o), keepEndsAt8Bits: o.keepEnds, batchNorm: o.batchNorm }),
   start: startPq,
+  storedKernels: (ck, shapes) => new Map([...productCodes(ck, shapes)].map(([name, code]) => [name, { codec: 'product' as const, code }])),
   describe: (summary) => {
     const ps = summary as PqSummary;
     if (ps.bitsPerWeight === null || ps.compressionVsFp32 === null) return [];
