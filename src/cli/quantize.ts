@@ -2,7 +2,7 @@
 // and bit widths; retrains with a checkpoint per epoch and --resume (ptq only calibrates).
 import { Command, Option } from 'commander';
 import { formatNames } from '../quant/registry.js';
-import { methodNames, methodOf, methods } from '../train/methods/registry.js';
+import { methodNames, methodOf, methods, runLabel } from '../train/methods/registry.js';
 import { DEFAULT_CALIBRATION_BATCHES, parseQuantizeOptions, runQuantization } from '../train/quantize.js';
 import { optionOfFlag, optionsFromFlags, type QuantizeFlags } from './quantize-flags.js';
 import { addMethodFlags } from './method-flags.js';
@@ -71,10 +71,7 @@ export function quantizeCommand(): Command {
       for (const k of ['from', 'method'] as const)
         if (!o[k]) throw new Error(`--${k} is required (unless --resume continues a run in --out)`);
       const v = parseQuantizeOptions(o);
-      const label =
-        v.method === 'pq'
-          ? `pq A${v.abits ?? 'fp'}`
-          : `${v.method}${methodOf(v.method).weightFormats === 'any' ? ` ${v.format}` : ''} W${v.wbits}A${v.abits ?? 'fp'}`;
+      const label = runLabel(v);
       const r = await runQuantization(o, {
         outDir: f.out,
         resume: Boolean(f.resume),

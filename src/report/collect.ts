@@ -10,6 +10,7 @@ import type { tf } from '../engine/tf.js';
 import { packCheckpoint, storedKernels } from '../deploy/pack-checkpoint.js';
 import type { KernelCode } from '../quant/kernel-code.js';
 import { storedForm } from '../deploy/codecs/registry.js';
+import { runLabel } from '../train/methods/registry.js';
 import { intGrid, sharedLevels } from '../quant/grid.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { simulate } from '../hw/simulate.js';
@@ -151,9 +152,7 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
   const history = metrics.history ?? [];
   const o = metrics.options;
   const method = o?.method
-    ? o.method === 'pq'
-      ? `pq (product codes) A${o.abits ?? 'fp'}`
-      : `${o.method} ${o.format ?? 'int'} W${o.wbits ?? '?'}A${o.abits ?? 'fp'}`
+    ? runLabel({ ...o, method: o.method })
     : quantized
       ? 'quantized'
       : 'fp32';

@@ -49,3 +49,14 @@ export function registerMethod(m: QuantMethod): void {
   methodNames.push(m.name as MethodName);
   version++;
 }
+
+/**
+ * How the CLI and the report name a quantization run: the method, its format when it trains any
+ * format, and the widths (a method that stores kernels its own way, as pq does, has no weight width).
+ */
+export function runLabel(o: { method: string; format?: string; wbits?: number; abits?: number | null }): string {
+  const m = Object.prototype.hasOwnProperty.call(methods, o.method) ? methodOf(o.method) : null;
+  const a = `A${o.abits ?? 'fp'}`;
+  if (m?.storedKernels) return `${o.method} ${a}`;
+  return `${o.method}${!m || m.weightFormats === 'any' ? ` ${o.format ?? 'int'}` : ''} W${o.wbits ?? '?'}${a}`;
+}
