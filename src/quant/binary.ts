@@ -22,6 +22,8 @@ export const binaryFormat: FormatDef<BinarySpec, ScaleParams> = {
   name: 'binary',
   schema: binarySchema,
   summary: 'sign times the mean absolute value of the channel (BWN)',
+  /** Specs the conformance suite exercises it with. */
+  examples: [{ format: 'binary' }, { format: 'binary', granularity: 'tensor' }],
   gradientRule: 'straight-through where |x| <= 1 (hard-tanh STE of BinaryConnect / XNOR-Net), zero outside',
   roundsToNearest: true,
   fit(x, shape, spec) {

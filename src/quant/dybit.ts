@@ -87,6 +87,14 @@ export const dybitFormat: FormatDef<DybitSpec, DybitParams> = {
   name: 'dybit',
   schema: dybitSchema,
   summary: 'variable-length fields: unary region prefix + mantissa, range and precision fitted (DyBit)',
+  /** Specs the conformance suite exercises it with. */
+  examples: [
+    { format: 'dybit', bits: 4 },
+    { format: 'dybit', bits: 3, kmax: 0 },
+    { format: 'dybit', bits: 4, kmax: 3, granularity: 'channel' },
+    { format: 'dybit', bits: 4, signed: false },
+    { format: 'dybit', bits: 6, kmax: 2 },
+  ],
   gradientRule: 'straight-through inside [-max, max] (unsigned: [0, max]), zero outside',
   roundsToNearest: true,
   fit(x, shape, spec) {

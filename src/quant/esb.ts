@@ -113,6 +113,14 @@ export const esbFormat: FormatDef<EsbSpec, EsbParams> = {
   name: 'esb',
   schema: esbSchema,
   summary: 'elastic significant bits: k mantissa bits with a small exponent (ESB)',
+  /** Specs the conformance suite exercises it with. */
+  examples: [
+    { format: 'esb', bits: 4, k: 1 },
+    { format: 'esb', bits: 3, k: 0 },
+    { format: 'esb', bits: 5, k: 2, granularity: 'channel' },
+    { format: 'esb', bits: 4, k: 2 },
+    { format: 'esb', bits: 6, k: 1 },
+  ],
   gradientRule: 'straight-through inside [-α·max, α·max], zero outside',
   roundsToNearest: true,
   fit(x, shape, spec) {

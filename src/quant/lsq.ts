@@ -32,6 +32,13 @@ export const lsqFormat: FormatDef<LsqSpec, UniformParams> = {
   name: 'lsq',
   schema: lsqSchema,
   summary: 'uniform grid with a learned step size (LSQ)',
+  /** Specs the conformance suite exercises it with. */
+  examples: [
+    { format: 'lsq', bits: 2 },
+    { format: 'lsq', bits: 4, granularity: 'channel' },
+    { format: 'lsq', bits: 3, signed: false },
+    { format: 'lsq', bits: 8 },
+  ],
   gradientRule: 'x: straight-through inside [-Qn·s, Qp·s], zero outside; s: round(x/s) - x/s inside, -Qn or Qp outside, times 1/√(N·Qp)',
   roundsToNearest: true,
   fit(x, shape, spec) {

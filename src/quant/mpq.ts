@@ -85,6 +85,12 @@ export const mpqFormat: FormatDef<MpqSpec, MpqParams> = {
   name: 'mpq',
   schema: mpqSchema,
   summary: 'base b-bit uniform grid, with flagged weights on the (b+1)-bit grid (MPQ)',
+  /** Specs the conformance suite exercises it with. */
+  examples: [
+    { format: 'mpq', bits: 2 },
+    { format: 'mpq', bits: 3, granularity: 'channel' },
+    { format: 'mpq', bits: 4 },
+  ],
   gradientRule: 'straight-through inside [-(2^(b-1)-1)·Δ, (2^(b-1)-1)·Δ], zero outside',
   roundsToNearest: true,
   fit(x, shape, spec) {

@@ -28,6 +28,12 @@ export const pactFormat: FormatDef<PactSpec, PactParams> = {
   name: 'pact',
   schema: pactSchema,
   summary: 'activations clipped to a learned α, then uniform unsigned (PACT)',
+  /** Specs the conformance suite exercises it with. */
+  examples: [
+    { format: 'pact', bits: 2 },
+    { format: 'pact', bits: 4, calibration: 'max' },
+    { format: 'pact', bits: 8 },
+  ],
   gradientRule: 'x: straight-through where 0 <= x <= α, zero outside; α: 1 where x > α, else 0',
   roundsToNearest: true,
   fit(x, _shape, spec) {

@@ -38,6 +38,13 @@ export const po2Format: FormatDef<Po2Spec, Po2Params> = {
   name: 'po2',
   schema: po2Schema,
   summary: 'zero and signed powers of two below a fitted scale',
+  /** Specs the conformance suite exercises it with. */
+  examples: [
+    { format: 'po2', bits: 2 },
+    { format: 'po2', bits: 3 },
+    { format: 'po2', bits: 4, granularity: 'channel' },
+    { format: 'po2', bits: 5, calibration: 'maxabs' },
+  ],
   gradientRule: 'straight-through inside [-s, s], zero outside',
   roundsToNearest: true,
   fit(x, shape, spec) {

@@ -11,6 +11,7 @@ import { pactFormat, pactSchema } from './pact.js';
 import { po2Format, po2Schema } from './po2.js';
 import { ternaryFormat, ternarySchema } from './ternary.js';
 import type { FormatDef } from './types.js';
+import { bumpRegistryVersion } from '../util/registry-version.js';
 
 export const formats = {
   int: intFormat,
@@ -87,4 +88,18 @@ export function acceptsField(format: FormatName, field: string, value?: unknown)
 /** The activation format family that pairs with a weight format by default. */
 export function activationFamilyOf(format: FormatName): string {
   return formats[format].activationFamily ?? 'int';
+}
+
+/**
+ * Registers a number format at run time, as a plugin or a test does: it is then a `--format`
+ * choice, trains, packs, runs and exports like the built-in ones listed above. Its spec type is
+ * outside FormatSpec's static union, so library code sees it through the generic FormatDef.
+ */
+export function registerFormat(def: FormatDef<never, never>): void {
+  const name = def.name as string;
+  if (!/^[a-z][a-z0-9]*$/.test(name)) throw new Error(`format name '${name}' must be lower-case letters and digits`);
+  if (Object.prototype.hasOwnProperty.call(formats, name)) throw new Error(`format '${name}' is already registered`);
+  (formats as unknown as Record<string, unknown>)[name] = def;
+  formatNames.push(name as FormatName);
+  bumpRegistryVersion();
 }

@@ -26,6 +26,8 @@ export const ternaryFormat: FormatDef<TernarySpec, TernaryParams> = {
   name: 'ternary',
   schema: ternarySchema,
   summary: 'three levels {-α, 0, +α}, threshold 0.7·mean|W| (TWN)',
+  /** Specs the conformance suite exercises it with. */
+  examples: [{ format: 'ternary' }, { format: 'ternary', granularity: 'tensor' }],
   gradientRule: 'identity straight-through everywhere (TWN)',
   roundsToNearest: false,
   fit(x, shape, spec) {

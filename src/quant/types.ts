@@ -49,6 +49,8 @@ export interface FormatDef<S extends { format: string; bits: number }, P> {
   /** Strict schema of the spec (plain JSON). */
   schema: z.ZodType<S>;
   summary: string;
+  /** Specs the conformance and fake-quantization suites exercise it with (inputs to parseFormatSpec); at least one. */
+  examples: readonly unknown[];
   /** The straight-through gradient rule, in one line. */
   gradientRule: string;
   /** True if encode picks the nearest representable value (ties to even). */

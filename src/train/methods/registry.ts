@@ -9,6 +9,7 @@ import { esbMethod } from './esb.js';
 import { dropbitsMethod } from './dropbits.js';
 import { pqMethod } from './pq.js';
 import type { QuantMethod } from './method.js';
+import { bumpRegistryVersion } from '../../util/registry-version.js';
 
 export const methods = {
   ste: steMethod,
@@ -31,12 +32,7 @@ export function methodOf(name: string): QuantMethod {
   return methods[name as MethodName] as QuantMethod;
 }
 
-let version = 0;
-
-/** Changes whenever a method is registered: what caches of the registry (options schema, flags) key on. */
-export function registryVersion(): number {
-  return version;
-}
+export { registryVersion } from '../../util/registry-version.js';
 
 /**
  * Registers a method at run time, as a plugin or a test does: it is then a `--method` choice with
@@ -47,7 +43,7 @@ export function registerMethod(m: QuantMethod): void {
   if (Object.prototype.hasOwnProperty.call(methods, m.name)) throw new Error(`method '${m.name}' is already registered`);
   (methods as unknown as Record<string, QuantMethod>)[m.name] = m;
   methodNames.push(m.name as MethodName);
-  version++;
+  bumpRegistryVersion();
 }
 
 /**
