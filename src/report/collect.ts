@@ -151,11 +151,7 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
       };
   const history = metrics.history ?? [];
   const o = metrics.options;
-  const method = o?.method
-    ? runLabel({ ...o, method: o.method })
-    : quantized
-      ? 'quantized'
-      : 'fp32';
+  const method = o?.method ? runLabel({ ...o, method: o.method }) : quantized ? 'quantized' : 'fp32';
   const parts = ['compute', 'sram', 'dram', 'decoder'] as const;
   const histograms: Histogram[] = [];
   for (const l of ck.model.layers) {
