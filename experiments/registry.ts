@@ -6,6 +6,9 @@ import { relatedMethodExperiments } from './related-methods.js';
 
 export type { Experiment, FpExperiment, QuantExperiment, SearchExperiment } from './experiment.js';
 import type { Experiment, QuantExperiment } from './experiment.js';
+import { prose } from './prose.js';
+
+const md = prose('registry');
 
 export const experiments: Experiment[] = [
   {
@@ -141,7 +144,16 @@ export function findExperiment(id: string): Experiment {
 export function cliFor(e: Experiment, out: string): string {
   if (e.group === 'search') {
     const s = e.settings;
-    return `lowbit search --from checkpoints/${e.base}.lbck --accel ${s.accel} --objective ${s.objective} --budgets ${s.budgets.join(',')} --epochs ${s.epochs} --lr ${s.lr}${s.sensitivity ? ` --sensitivity ${s.sensitivity}` : ''} --out ${out}`;
+    return md('lowbit-search-from-checkpoints-lbck', {
+      base: e.base,
+      accel: s.accel,
+      objective: s.objective,
+      budgets: s.budgets.join(','),
+      epochs: s.epochs,
+      lr: s.lr,
+      value: s.sensitivity ? ` --sensitivity ${s.sensitivity}` : '',
+      out,
+    });
   }
   if (e.group === 'quant') return quantizeCommandLine(e.options, out);
   const c = e.config;

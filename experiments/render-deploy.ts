@@ -5,6 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunRecord } from './record.js';
 import { pct, provenance } from './render-util.js';
+import { prose } from './prose.js';
+
+const md = prose('render-deploy');
 
 interface Bench<Row> {
   command: string;
@@ -66,7 +69,18 @@ export function renderDeploy(): string[] {
     );
     for (const r of infer.rows)
       lines.push(
-        `| ${r.model} | ${r.batch} | ${r.config} | ${r.lowbit_ms.toFixed(1)} | ${r.lowbit_images_per_s} | ${ms(r.ort_fp32_ms)} | ${ms(r.ort_int8_ms)} | ${r.vs_ort_int8 === null ? '—' : `${r.vs_ort_int8.toFixed(2)}×`} | ${(r.packed_bytes / 1024).toFixed(0)} KB (${(r.fp32_bytes / r.packed_bytes).toFixed(1)}× < FP32) |`,
+        md('table-row', {
+          model: r.model,
+          batch: r.batch,
+          config: r.config,
+          lowbit_ms: r.lowbit_ms.toFixed(1),
+          lowbit_images_per_s: r.lowbit_images_per_s,
+          ort_fp32_ms: ms(r.ort_fp32_ms),
+          ort_int8_ms: ms(r.ort_int8_ms),
+          value: r.vs_ort_int8 === null ? '—' : `${r.vs_ort_int8.toFixed(2)}×`,
+          packed_bytes: (r.packed_bytes / 1024).toFixed(0),
+          packed_bytes2: (r.fp32_bytes / r.packed_bytes).toFixed(1),
+        }),
       );
     lines.push('');
   }
@@ -76,7 +90,7 @@ export function renderDeploy(): string[] {
       '### The seed and related methods through pack → load → run (issues 4 and 9)',
       'bench-deploy-methods.json',
       'node dist/bench/deploy.js --set methods',
-      "Each method's trained checkpoint as it is stored: MPQ with its flags, DropBits at the per-layer widths it settled on, SLB and ESB on their grids, PQ as codebooks and indices (its layers run in float on the decoded weights, with float activations).",
+      md('each-method-s-trained-checkpoint'),
     ),
   );
   return lines;
@@ -101,13 +115,26 @@ function deployTable(heading: string, file: string, command: string, intro?: str
     );
     for (const r of dep.rows)
       lines.push(
-        `| ${r.run} | ${(r.packed_bytes / 1024).toFixed(1)} KB | ${r.bits_per_weight.toFixed(2)} | ${r.vs_fp32.toFixed(1)}× | ${pct(r.runtime_accuracy)} | ${pct(r.simulation_accuracy)} | ${pct(r.top1_agreement)}${r.top1_agreement >= 0.999 ? ' ✓' : ' ✗'} | ${pct(r.within_one_step)} | ${r.max_steps.toFixed(2)} |`,
+        md('table-row-2', {
+          run: r.run,
+          packed_bytes: (r.packed_bytes / 1024).toFixed(1),
+          bits_per_weight: r.bits_per_weight.toFixed(2),
+          vs_fp32: r.vs_fp32.toFixed(1),
+          runtime_accuracy: pct(r.runtime_accuracy),
+          simulation_accuracy: pct(r.simulation_accuracy),
+          top1_agreement: pct(r.top1_agreement),
+          value: r.top1_agreement >= 0.999 ? ' ✓' : ' ✗',
+          within_one_step: pct(r.within_one_step),
+          max_steps: r.max_steps.toFixed(2),
+        }),
       );
     const short = dep.rows.filter((r) => r.within_one_step < 1);
     if (short.length)
       lines.push(
         '',
-        `Where logits leave the one-step band (${short.map((r) => `${r.run}: ${pct(r.within_one_step)} of images, at most ${r.max_steps.toFixed(2)} steps`).join('; ')}), intermediate activations fell within rounding distance of a decision threshold — the simulation computes convolution, batch norm and rescaling in float32, the runtime exact integer sums with a fixed-point rescale — so the two picked neighbouring codes there, and one code apart in a hidden layer moves a logit by that layer's weights. The top-1 class still agrees on ≥ 99.9% of images.`,
+        md('where-logits-leave-the-one', {
+          value: short.map((r) => `${r.run}: ${pct(r.within_one_step)} of images, at most ${r.max_steps.toFixed(2)} steps`).join('; '),
+        }),
       );
     lines.push('');
   }

@@ -9,6 +9,9 @@ import type { FormatSpec } from '../src/quant/registry.js';
 import { renderSvg } from '../src/report/html.js';
 import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
+import { prose } from './prose.js';
+
+const md = prose('render-figures');
 
 export interface MethodPoint {
   run: string;
@@ -89,7 +92,7 @@ export async function writeMethodFigures(records: Map<string, RunRecord>, docsDi
     lines.push(
       `![${base}: test accuracy against stored bits per weight, one point per run](images/methods-${base}.svg)`,
       '',
-      `*${base}: ${values.length - 1} runs with records and the FP checkpoint (at 32 bits). Bits per weight count the low-bit layers as stored: MPQ with its extra bits and flag index, DropBits at the widths the layers settled on, PQ with indices and its fp16 codebooks; the 8-bit ends are left out (the same in every run).*`,
+      md('runs-with-records-and-the', { base, valuesLength: values.length - 1 }),
       '',
     );
   }

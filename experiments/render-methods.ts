@@ -11,6 +11,9 @@ import { experiments } from './registry.js';
 import { pct, points } from './render-util.js';
 import { writeMethodFigures } from './render-figures.js';
 import { intReferenceId } from './seed-methods.js';
+import { prose } from './prose.js';
+
+const md = prose('render-methods');
 
 const root = process.cwd();
 
@@ -61,7 +64,7 @@ const methods: Method[] = [
   {
     name: 'ste',
     title: 'Quantization-aware training with straight-through gradients (`--method ste`)',
-    what: "Retrains with every weight and activation fake-quantized in the forward pass; the backward pass follows each format's declared straight-through rule (identity inside the range, zero outside). Works for every format (int, po2, esb, dybit, binary, ternary).",
+    what: md('retrains-with-every-weight-and'),
     when: 'The baseline of every retraining comparison and the workhorse at 4 bits and up; at 2 bits with max-abs grids it collapses to a ternary grid at the extremes (use lsq or MSE grids there).',
     memory: 'The float model and its optimizer state; quantizer parameters are per channel.',
     bench: [],
@@ -85,8 +88,8 @@ const methods: Method[] = [
   {
     name: 'sq',
     title: 'Stochastic quantization (`--method sq`, Dong et al. 2017)',
-    what: 'In every step a random share of the output channels (or single weights), drawn by roulette on their quantization error, stays in full precision; the share shrinks over four stages (ratios 0.5 → 0.75 → 0.875 → 1), each restarting the learning rate.',
-    when: "Binary and ternary weights trained from scratch, the paper's setting, where quantizing everything at once hurts most. Starting from a trained FP checkpoint, as every run here does, try plain STE first: the table below holds SQ against it at the same budget, and RESULTS' ablations show what partition, selection, probability function and the learning-rate restarts change.",
+    what: md('in-every-step-a-random'),
+    when: md('binary-and-ternary-weights-trained'),
     memory: 'One error per channel (or a mask per weight) per step.',
     bench: ['sq'],
     rows: perBase((b) => [
@@ -97,7 +100,7 @@ const methods: Method[] = [
   {
     name: 'mpq',
     title: 'Mixed precision by switching (`--method mpq`, Kim et al.)',
-    what: "QAT at a base width while tracking every weight's code; weights that keep switching between neighbouring levels get an extra bit (a finer grid) half-way through; a threshold-aware learning rate slows weights near decision thresholds. Bits per weight count the flags and their index.",
+    what: md('qat-at-a-base-width'),
     when: 'When model size matters more than a uniform layout: it spends bits only where weights are undecided.',
     memory: 'One code and one switch frequency per weight during retraining; after the grant, the flags.',
     bench: ['mpq'],
@@ -109,10 +112,9 @@ const methods: Method[] = [
   {
     name: 'slb',
     title: 'Searching for low-bit weights (`--method slb`, Yang et al. 2020)',
-    what: "Each weight chooses among its layer's grid values through logits; training uses the softmax expectation with a temperature rising from 1 to 50, so the choice hardens, and the final weight is the most likely value. The logits learn by Adam through the softmax's Jacobian (native kernels).",
+    what: md('each-weight-chooses-among-its'),
     when: 'Very low widths (2–3 bits), where rounding a float weight to the nearest level is a poor search.',
-    memory:
-      'J logits and two Adam moments per weight in float32, 12·J bytes per low-bit weight, where J is the number of grid values (3 at 2 bits, 7 at 3 bits, 15 at 4 bits on the symmetric int grid). It grows with the weights, not the batch.',
+    memory: md('j-logits-and-two-adam'),
     measured: slbMemory,
     after: slbHardening,
     bench: ['slb'],
@@ -125,8 +127,8 @@ const methods: Method[] = [
   {
     name: 'dropbits',
     title: 'Semi-relaxed quantization with DropBits (`--method dropbits`, Lee et al. 2021)',
-    what: 'Weights on the int grid with a learned step α per channel. The forward rounds each weight to the nearest grid point it keeps (one-hot); the backward is the multi-class straight-through estimator, the gradient of the expectation of the grid values under the probabilities π_j = σ((g_j + α/2 − w)/τ) − σ((g_j − α/2 − w)/τ), τ = α/3 — smooth near the decision thresholds, zero beyond the range. In every step each weight drops the grid points of the higher bit widths at random (a relaxed Bernoulli mask per bit, so the drop rates have gradients); with learned rates and a regularizer on the expected bits, each layer settles on the bits it keeps with probability ≥ ½ and is stored at that width.',
-    when: 'Low widths with a soft gradient instead of the clipped identity, and when per-layer bit widths should come out of training rather than from a search (`--dropbits-lambda` trades bits for accuracy; `--no-dropbits-learn` keeps the width and uses the drops as a regularizer).',
+    what: md('weights-on-the-int-grid'),
+    when: md('low-widths-with-a-soft'),
     memory:
       'One relaxed mask per weight and droppable bit per step (4 bytes × (wbits − minBits) per weight), a step per channel and a keep logit per layer and bit.',
     bench: ['dropbits'],
@@ -140,10 +142,9 @@ const methods: Method[] = [
   {
     name: 'pq',
     title: 'Product quantization (`--method pq`, Stock et al. 2020, "And the Bit Goes Down")',
-    what: "Each conv kernel is cut into subvectors of one (or two) input channels × the 3×3 window (d = 9 or 18), each FC kernel into runs of 4 (or 8) inputs; a layer's subvectors share k = 256 centroids. The centroids are fitted by EM to keep the layer's outputs, not its weights: the error of a subvector is weighted by the second moment of the layer's in-domain input blocks (sampled from the network as compressed so far), assignments by that error, centroids as the means of their members, empty clusters split from the worst cluster. Layer by layer with distillation steps in between, then every centroid is fine-tuned by distillation from the FP model (a centroid moves by the mean gradient of its members).",
-    when: 'When the model must be as small as possible and float activations are acceptable: at d = 9 a conv weight costs 8/9 bit of index plus its share of the codebook. It saves storage and DRAM traffic, not arithmetic: on a low-bit integer accelerator its layers compute on decoded fp16 weights and float activations and run slower than INT8 (docs/HARDWARE.md, the PQ rows).',
-    memory:
-      'The FP model as a teacher (one extra forward per step), the codebooks and one index per subvector. Packed as ⌈log2 k⌉-bit indices plus fp16 codebooks; the runtime decodes the kernels once and runs those layers in float; the ONNX export keeps the code (Gather of the codebook by the indices).',
+    what: md('each-conv-kernel-is-cut'),
+    when: md('when-the-model-must-be'),
+    memory: md('the-fp-model-as-a'),
     bench: ['pq'],
     rows: perBase((b) => [
       [`${b}.pq-small`, null],
@@ -216,13 +217,13 @@ function slbHardening(recs: Map<string, RunRecord>): string[] {
   const shared = runs.every((r) => temps(r) === temps(runs[0]));
   return [
     '',
-    `How fast the choices hardened — mean probability of each weight's most likely value at the end of each epoch${shared ? ` (temperature ${temps(runs[0])})` : ''}: ${runs.map((r) => `${r.id} ${r.confidence.map((c) => c.toFixed(3)).join(' / ')}${shared ? '' : ` (temperature ${temps(r)})`}`).join('; ')}.`,
-    ...(early.length
-      ? [
-          '',
-          `Where the mean top probability passes ${HARD} within the first half of the budget — ${early.join(', ')} — the choices are close to one-hot for the rest of the budget, so the search had little time to move weights between values; a slower hardening (a lower \`--slb-t-end\` or \`--slb-lr\`) is the next thing to try there.`,
-        ]
-      : []),
+    md('how-fast-the-choices-hardened', {
+      value: shared ? ` (temperature ${temps(runs[0])})` : '',
+      value2: runs
+        .map((r) => `${r.id} ${r.confidence.map((c) => c.toFixed(3)).join(' / ')}${shared ? '' : ` (temperature ${temps(r)})`}`)
+        .join('; '),
+    }),
+    ...(early.length ? ['', md('where-the-mean-top-probability', { HARD, early: early.join(', ') })] : []),
   ];
 }
 
@@ -255,7 +256,21 @@ function section(m: Method, recs: Map<string, RunRecord>, steps: StepRow[]): str
     const r = recs.get(id)!;
     const b = base ? recs.get(base) : undefined;
     lines.push(
-      `| ${id} | ${pct(r.final.testAccuracy)} | ${b ? `${pct(b.final.testAccuracy)} (${base})` : base ? `${base} not run yet` : `FP ${r.fpAccuracy === undefined ? '—' : pct(r.fpAccuracy)}`} | ${b ? points(100 * (r.final.testAccuracy - b.final.testAccuracy)) : r.fpAccuracy !== undefined ? points(100 * (r.final.testAccuracy - r.fpAccuracy)) + ' vs FP' : ''} | ${r.history.length} |`,
+      md('table-row', {
+        id,
+        testAccuracy: pct(r.final.testAccuracy),
+        value: b
+          ? `${pct(b.final.testAccuracy)} (${base})`
+          : base
+            ? `${base} not run yet`
+            : `FP ${r.fpAccuracy === undefined ? '—' : pct(r.fpAccuracy)}`,
+        value2: b
+          ? points(100 * (r.final.testAccuracy - b.final.testAccuracy))
+          : r.fpAccuracy !== undefined
+            ? points(100 * (r.final.testAccuracy - r.fpAccuracy)) + ' vs FP'
+            : '',
+        historyLength: r.history.length,
+      }),
     );
   }
   return [...lines, ...(m.after ? m.after(recs) : []), ''];
@@ -270,7 +285,7 @@ export async function renderMethods(): Promise<string> {
     '',
     '<!-- Generated by `node dist/experiments/render-methods.js` from results/*.json. Do not edit by hand. -->',
     '',
-    'Every method starts from a full-precision checkpoint (`lowbit quantize --from run/ --method <name> …`), keeps the first conv and the last FC at 8 bits, and leaves a checkpoint that `lowbit pack`, `lowbit run` and `lowbit export` take. The numbers below are from the experiment records behind docs/RESULTS.md.',
+    md('every-method-starts-from-a'),
     '',
     ...(figures.length ? ['## All runs at a glance', '', ...figures] : []),
     ...methods.flatMap((m) => section(m, recs, steps)),

@@ -4,6 +4,9 @@ import { experiments, type QuantExperiment } from './registry.js';
 import type { RunRecord } from './record.js';
 import { intReferenceId, NOISE_SEEDS } from './seed-methods.js';
 import { pct } from './render-util.js';
+import { prose } from './prose.js';
+
+const md = prose('render-noise');
 
 type Records = Map<string, RunRecord>;
 
@@ -42,7 +45,7 @@ export function noiseSection(records: Records): string[] {
   const lines = [
     '### Run-to-run noise',
     '',
-    `The uniform int W2A4 retraining (MSE grid, 5 epochs) repeated with seeds ${NOISE_SEEDS.join(' and ')} (seed 1 is the MPQ table's row): the seed moves the calibration batches, the order of the training data and every other random choice of the retraining. The difference of two single runs has a standard deviation of about √2 times the spread below.`,
+    md('the-uniform-int-w2a4-retraining', { NOISE_SEEDS: NOISE_SEEDS.join(' and ') }),
     '',
     '| base | seed 1 | ' + NOISE_SEEDS.map((s) => `seed ${s}`).join(' | ') + ' | standard deviation (points) |',
     '|---|---|' + NOISE_SEEDS.map(() => '---|').join('') + '---|',

@@ -6,6 +6,9 @@ import type { RunRecord } from './record.js';
 import { intReferenceId } from './seed-methods.js';
 import { differenceNoise, fpGapNote, minutes, pct, points, weightBits } from './render-util.js';
 import { noiseNote, seedSpread, spreadOf } from './render-noise.js';
+import { prose } from './prose.js';
+
+const md = prose('render-related');
 
 type Records = Map<string, RunRecord>;
 
@@ -17,7 +20,7 @@ export function renderRelatedMethods(records: Records): string[] {
     '',
     '## Related methods (issue 9)',
     '',
-    "SLB (per-weight logits over the grid values, softmax with a temperature rising geometrically from 1 to 50, argmax at the end) against uniform STE QAT on the same MSE-fitted int grid with the same epochs; DropBits (semi-relaxed quantization: one-hot forward onto the nearest kept grid point, multi-class straight-through backward through the grid-point probabilities with τ = α/3, learned step α per channel, each weight dropping the grid points of the higher bit widths with a relaxed Bernoulli mask) at a fixed width with the drop rate held at 0.1, and with learned per-layer drop rates from 4 bits (regularizer λ = 0.01 per expected bit above 2; the layers then settle on 2-4 bits, shown as the average). Product quantization (k = 256 centroids per layer fitted by EM on the output-weighted error, layer by layer with 100 distillation steps between layers, then the centroids fine-tuned by distillation from the FP model; float activations as in the paper) at the two block sizes, measured against FP; the compression counts every conv/FC kernel (indices, fp16 codebooks, the int8 ends), not biases or batch norm. ESB retraining (the distribution difference aligner refitting α every step) is the format table's esb rows. Issue 9 targets: SLB and DropBits at 2 bits at least as accurate as STE at 2 bits; PQ on vgg9 ≥ 20× smaller than FP32 within 2 points of FP.",
+    md('slb-per-weight-logits-over'),
     '',
     '| experiment | method | weights / activations | test accuracy | baseline (same budget) | Δ (points) | target | epochs | wall time |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -78,7 +81,18 @@ export function renderRelatedMethods(records: Records): string[] {
     const met = target && d !== null ? (d >= 0 ? ' ✓' : ' ✗') : '';
     if (met === ' ✗' && b) missed.push({ id: e.id, base: e.base, r, baseId: baseId!, b });
     lines.push(
-      `| ${e.id} | ${method} | ${wa} | ${pct(r.final.testAccuracy)} | ${b ? `${pct(b.final.testAccuracy)} (${baseId})` : baseId ? `${baseId} not run yet` : '—'} | ${d === null ? '' : points(d)} | ${target}${met} | ${r.history.length} | ${minutes(r.wallSeconds)} |`,
+      md('table-row', {
+        eId: e.id,
+        method,
+        wa,
+        testAccuracy: pct(r.final.testAccuracy),
+        value: b ? `${pct(b.final.testAccuracy)} (${baseId})` : baseId ? `${baseId} not run yet` : '—',
+        value2: d === null ? '' : points(d),
+        target,
+        met,
+        historyLength: r.history.length,
+        wallSeconds: minutes(r.wallSeconds),
+      }),
     );
   }
   return [...lines, ...noiseNote(records, [...new Set(rows.map((e) => e.base))]), ...missedEvidence(records, missed), ''];
@@ -105,7 +119,17 @@ function missedEvidence(records: Records, missed: { id: string; base: string; r:
       : '';
     out.push(
       '',
-      `**${id}** misses its target by ${points(100 * (r.final.testAccuracy - b.final.testAccuracy)).replace('-', '')} points. ${differenceNoise(r.final.testAccuracy, b.final.testAccuracy, spreadOf(records, base))} Test accuracy after each epoch (${id} / ${baseId}): ${r.history.map((h, i) => `${pct(h.testAccuracy)} / ${b.history[i] ? pct(b.history[i].testAccuracy) : '—'}`).join(', ')}; best epoch ${pct(best(r))} / ${pct(best(b))}.${meanNote}${fpNote}`,
+      md('misses-its-target-by-points', {
+        id,
+        value: points(100 * (r.final.testAccuracy - b.final.testAccuracy)).replace('-', ''),
+        testAccuracy: differenceNoise(r.final.testAccuracy, b.final.testAccuracy, spreadOf(records, base)),
+        baseId,
+        value2: r.history.map((h, i) => `${pct(h.testAccuracy)} / ${b.history[i] ? pct(b.history[i].testAccuracy) : '—'}`).join(', '),
+        r: pct(best(r)),
+        b: pct(best(b)),
+        meanNote,
+        fpNote,
+      }),
     );
   }
   return out;

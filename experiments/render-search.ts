@@ -5,6 +5,9 @@ import { experiments, type SearchExperiment } from './registry.js';
 import { accuracySE, minutes, pct, points, provenance, TEST_IMAGES } from './render-util.js';
 import type { FrontPoint } from '../src/search/search.js';
 import type { RunRecord } from './record.js';
+import { prose } from './prose.js';
+
+const md = prose('render-search');
 
 interface SearchRecord {
   id: string;
@@ -23,7 +26,7 @@ export function renderSearch(): string[] {
     '',
     '## Hardware-aware mixed-precision search (issue 7)',
     '',
-    "Per layer: int or dybit weights at 2, 3, 4 or 8 bits and int activations at 4 or 8 bits (first conv and last FC fixed at 8 bits), costed on the accelerator model and valued by the HAWQ-V2 proxy (Hessian trace × weight MSE) plus the measured loss increase of the activation width; the multiple-choice knapsack is solved exactly per budget (a fraction of the INT8 configuration's cost), and at exactly the cost of uniform W4A4. Every configuration — searched, uniform W4A4 and W8A8, and a random configuration under the same budget — is retrained with the same QAT epochs from the same FP checkpoint and simulated.",
+    md('per-layer-int-or-dybit'),
     'Issue 7 targets: at the latency of uniform W4A4 the searched configuration is at least as accurate; at equal accuracy it is ≥ 1.2× faster. DyBit paper: up to 8.1× speedup against the original model.',
     '',
   ];
@@ -43,7 +46,17 @@ export function renderSearch(): string[] {
     );
     for (const p of r.front)
       lines.push(
-        `| ${p.atW4A4 ? 'searched @ W4A4 cost' : p.kind} | ${p.budget === null ? '' : p.budget.toFixed(3)} | ${pct(p.accuracy)} | ${p.latencyMs.toFixed(4)} | ${p.speedupVsFp32.toFixed(2)}× | ${p.speedupVsInt8.toFixed(2)}× | ${p.energyUj.toFixed(2)} | ${(p.weightBytes / 1024).toFixed(1)} | ${p.layers.map((l) => `${l.name} ${l.candidate}`).join(', ')} |`,
+        md('table-row', {
+          value: p.atW4A4 ? 'searched @ W4A4 cost' : p.kind,
+          value2: p.budget === null ? '' : p.budget.toFixed(3),
+          accuracy: pct(p.accuracy),
+          latencyMs: p.latencyMs.toFixed(4),
+          speedupVsFp32: p.speedupVsFp32.toFixed(2),
+          speedupVsInt8: p.speedupVsInt8.toFixed(2),
+          energyUj: p.energyUj.toFixed(2),
+          weightBytes: (p.weightBytes / 1024).toFixed(1),
+          value3: p.layers.map((l) => `${l.name} ${l.candidate}`).join(', '),
+        }),
       );
     const w4 = r.front.find((p) => p.kind === 'uniform-w4a4');
     const at = r.front.find((p) => p.atW4A4);
@@ -61,7 +74,12 @@ export function renderSearch(): string[] {
       const sd = Math.hypot(se(at.accuracy), se(w4.accuracy));
       lines.push(
         '',
-        `Noise: each accuracy is one retraining measured on ${TEST_IMAGES.toLocaleString('en-US')} test images, a binomial standard error of ±${(100 * se(w4.accuracy)).toFixed(2)} points; the difference at the W4A4 cost is ${points(100 * (at.accuracy - w4.accuracy))} points, ${(Math.abs(at.accuracy - w4.accuracy) / sd).toFixed(1)} standard errors of a difference.`,
+        md('noise-each-accuracy-is-one', {
+          TEST_IMAGES: TEST_IMAGES.toLocaleString('en-US'),
+          accuracy: (100 * se(w4.accuracy)).toFixed(2),
+          accuracy2: points(100 * (at.accuracy - w4.accuracy)),
+          sd: (Math.abs(at.accuracy - w4.accuracy) / sd).toFixed(1),
+        }),
       );
     }
     lines.push('');

@@ -8,6 +8,9 @@ import type { MpqSummary } from '../src/train/methods/mpq.js';
 import { intReferenceId } from './seed-methods.js';
 import { noiseNote, noiseSection, spreadOf } from './render-noise.js';
 import { differenceNoise, fpGapNote, minutes, pct, points, provenance, weightBits } from './render-util.js';
+import { prose } from './prose.js';
+
+const md = prose('render-seed');
 
 type Records = Map<string, RunRecord>;
 
@@ -33,10 +36,7 @@ function uniformAlsoMeets(records: Records): string[] {
       w3 = records.get(intReferenceId(base, 3));
     if (!w4 || !w3) continue;
     const d = 100 * (w3.final.testAccuracy - w4.final.testAccuracy);
-    if (4 / 3 >= MPQ_TARGET.compression && d >= -MPQ_TARGET.drop)
-      out.push(
-        `- ${base}: uniform W3A4 on the same grid is already ${points(d)} points from W4A4 at 1.33×, inside the target's margin — on this base MPQ's extra bits are not what meets the target (compare its rows with that one for what they add).`,
-      );
+    if (4 / 3 >= MPQ_TARGET.compression && d >= -MPQ_TARGET.drop) out.push(md('uniform-w3a4-on-the-same', { base, d: points(d) }));
   }
   return out.length ? ['', ...out] : [];
 }
@@ -79,7 +79,12 @@ function sqCurves(records: Records): string[] {
       const longNote = suffix
         ? ''
         : longSte && longSq
-          ? `at ${longSq.history.length} epochs STE ends at ${pct(longSte.final.testAccuracy)} and SQ at ${pct(longSq.final.testAccuracy)} (${points(100 * (longSq.final.testAccuracy - longSte.final.testAccuracy))} points; the pair in the table above)`
+          ? md('at-epochs-ste-ends-at', {
+              historyLength: longSq.history.length,
+              testAccuracy: pct(longSte.final.testAccuracy),
+              testAccuracy2: pct(longSq.final.testAccuracy),
+              testAccuracy3: points(100 * (longSq.final.testAccuracy - longSte.final.testAccuracy)),
+            })
           : `the next experiment is the pair at twice the epochs (\`node dist/experiments/run.js ${base}.ste-${name}-long ${base}.sq-${name}-long\`)`;
       // What SQ could recover at most: the baseline's loss against the FP checkpoint it started from.
       const fp = records.get(base);
@@ -87,14 +92,24 @@ function sqCurves(records: Records): string[] {
         ? fpGapNote(
             fp.final.testAccuracy,
             a.final.testAccuracy,
-            `${name === 'bwn' ? 'binarizing' : 'ternarizing'} the weights costs this network (almost) nothing, so there is no quantization loss for SQ to recover — the +0.3 target asks SQ to beat the baseline by more than the baseline loses to full precision`,
+            md('the-weights-costs-this-network', { value: name === 'bwn' ? 'binarizing' : 'ternarizing' }),
           )
         : '';
       lines.push(
         '',
         `#### ${base}: SQ-${name.toUpperCase()} against ${name.toUpperCase()} epoch by epoch (${b.history.length} epochs)`,
         '',
-        `Test accuracy of the fully quantized network after each epoch (SQ evaluates with every weight quantized, whatever its ratio). SQ spends ${full} of its ${b.history.length} epochs at ratio 1, where the STE baseline spends all ${a.history.length} (its final train accuracy ${pct(a.history[a.history.length - 1].trainAccuracy)}, SQ's ${pct(b.history[last].trainAccuracy)})${climbing ? "; SQ's test accuracy was still rising in its last epoch" : ''}. ${differenceNoise(a.final.testAccuracy, b.final.testAccuracy, spreadOf(records, base))} The target is +0.3.${fpNote}${longNote ? ` Whether longer stages close the gap: ${longNote}.` : ''}`,
+        md('test-accuracy-of-the-fully', {
+          full,
+          historyLength: b.history.length,
+          historyLength2: a.history.length,
+          trainAccuracy: pct(a.history[a.history.length - 1].trainAccuracy),
+          trainAccuracy2: pct(b.history[last].trainAccuracy),
+          value: climbing ? "; SQ's test accuracy was still rising in its last epoch" : '',
+          testAccuracy: differenceNoise(a.final.testAccuracy, b.final.testAccuracy, spreadOf(records, base)),
+          fpNote,
+          value2: longNote ? ` Whether longer stages close the gap: ${longNote}.` : '',
+        }),
         '',
         '| epoch | SQ ratio | STE test | SQ test | SQ train |',
         '|---|---|---|---|---|',
@@ -115,7 +130,7 @@ function sqSection(records: Records): string[] {
   const lines = [
     '### Stochastic quantization against BWN and TWN',
     '',
-    'Weights binary (BWN: sign·α, α = mean |W| per channel) or ternary (TWN), activations in float, first conv and last FC at 8 bits, as in Dong et al. SQ retrains in four stages of equal length with SQ ratios 0.5, 0.75, 0.875, 1 (each restarting the cosine learning rate); its baseline retrains with plain STE for the same total epochs from the same FP checkpoint.',
+    md('weights-binary-bwn-sign-mean'),
     'Issue 4 target: SQ beats its baseline by ≥ 0.3 points on Fashion-MNIST vgg9. Paper (CIFAR-10 VGG-9): BWN 89.33% → SQ-BWN 90.60% (+1.27), TWN 90.13% → SQ-TWN 91.63% (+1.50).',
     '',
     '| base | weights | STE | SQ | Δ (points) | target | epochs | wall (STE / SQ) |',
@@ -141,7 +156,18 @@ function sqSection(records: Records): string[] {
       const d = 100 * (b.final.testAccuracy - a.final.testAccuracy);
       const met = target ? (d >= 0.3 ? ' ✓' : ' ✗') : '';
       lines.push(
-        `| ${base} | ${name.toUpperCase()} | ${pct(a.final.testAccuracy)} | ${pct(b.final.testAccuracy)} | ${points(d)} | ${target}${met} | ${b.history.length} | ${minutes(a.wallSeconds)} / ${minutes(b.wallSeconds)} |`,
+        md('block', {
+          base,
+          name: name.toUpperCase(),
+          testAccuracy: pct(a.final.testAccuracy),
+          testAccuracy2: pct(b.final.testAccuracy),
+          d: points(d),
+          target,
+          met,
+          historyLength: b.history.length,
+          wallSeconds: minutes(a.wallSeconds),
+          wallSeconds2: minutes(b.wallSeconds),
+        }),
       );
     }
   }
@@ -152,7 +178,7 @@ function sqSection(records: Records): string[] {
       '',
       '#### SQ ablations',
       '',
-      'Each variant changes one choice of the default SQ (channel partition, linear probability, stochastic roulette, a learning-rate restart at each stage) and is compared with it and with the STE baseline of the same budget; same epochs.',
+      md('each-variant-changes-one-choice'),
       '',
       '| experiment | variant | test accuracy | Δ vs default SQ (points) | Δ vs STE (points) | wall time |',
       '|---|---|---|---|---|---|',
@@ -210,9 +236,9 @@ function mpqSection(records: Records): string[] {
   const lines = [
     '### MPQ: extra bits for the weights that keep switching',
     '',
-    "Activations int 4 bits, first conv and last FC at 8 bits. MPQ retrains on the base grid (MSE-fitted), tracks every weight's code after each step, and at half of the retraining grants the extra bit to weights whose switch frequency (EMA, momentum 0.01) exceeds τ (the `-budget` row: to a fixed share of the most frequent switchers instead); the threshold-aware learning rate scales the gradient of weights within 0.1·Δ of a decision threshold by 0.5 (off in the `-nolr` rows). Bits per weight count the low-bit layers only (the 8-bit ends are the same in every row) and include one extra bit per flagged weight and the flag index (bitmap or Rice-coded gaps, whichever is smaller). Every row has the same epochs.",
+    md('activations-int-4-bits-first'),
     'Issue 4 target: ≥ 1.3× compression versus uniform W4A4 with accuracy within 0.2 points of it. Paper (CIFAR-10 VGG-9): 1.37× with no accuracy loss.',
-    "The W4A4 reference of each base is the int W4A4 row of the formats table (the same MSE-fitted grid as MPQ's base) once it has been run, else issue 3's QAT W4A4 with max-abs grids — the grid fit alone can move accuracy by more than the 0.2-point margin (compare the uniform MSE-grid rows with a max-abs W4A4 reference).",
+    md('the-w4a4-reference-of-each'),
     '',
     '| base | configuration | test accuracy | Δ vs W4A4 (points) | bits / weight | compression vs W4 | flagged | target | wall time |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -245,7 +271,17 @@ function mpqSection(records: Records): string[] {
       const d = w4 ? 100 * (r.final.testAccuracy - w4.final.testAccuracy) : NaN;
       const met = isMpq && w4 ? (comp >= MPQ_TARGET.compression && d >= -MPQ_TARGET.drop ? ' ✓' : ' ✗') : '';
       lines.push(
-        `| ${base} | ${config} | ${pct(r.final.testAccuracy)} | ${Number.isNaN(d) ? '' : points(d)} | ${bits.toFixed(3)} | ${comp.toFixed(3)}× | ${ms ? pct(ms.flaggedShare) : '—'} | ${isMpq ? `${mpqTargetText}${met}` : ''} | ${minutes(r.wallSeconds)} |`,
+        md('block-2', {
+          base,
+          config,
+          testAccuracy: pct(r.final.testAccuracy),
+          value: Number.isNaN(d) ? '' : points(d),
+          bits: bits.toFixed(3),
+          comp: comp.toFixed(3),
+          value2: ms ? pct(ms.flaggedShare) : '—',
+          value3: isMpq ? `${mpqTargetText}${met}` : '',
+          wallSeconds: minutes(r.wallSeconds),
+        }),
       );
     }
   }
@@ -277,7 +313,7 @@ function formatsSection(records: Records): string[] {
   const lines = [
     '### Number formats at 4 and 3 weight bits',
     '',
-    'Plain STE retraining of each weight format (per-channel parameters, each fitted by its own search: int and po2 by MSE, esb by its distribution difference aligner with k = bits − 3, dybit by scale and kmax refitted every 50 steps), int activations at 4 bits for every row so that only the weight format changes; the last row also puts the activations in dybit. Weight error is the mean squared quantization error of the low-bit layers relative to their mean squared weight, at the end of retraining.',
+    md('plain-ste-retraining-of-each'),
     'Paper (DyBit, ImageNet): +2 points over the best 4-bit method.',
     '',
     '| base | format | weights / activations | test accuracy | weight error (relative MSE) | epochs | wall time |',
@@ -317,7 +353,17 @@ function dybitAgainstBest(records: Records): string[] {
       const lowest = errs.length === here.length && err(dy) === Math.min(...errs);
       const sd = spreadOf(records, base);
       lines.push(
-        `- ${base} W${bits}: dybit ${pct(acc(dy))} against the best other format (${best.options.format ?? 'int'}, ${pct(acc(best))}): ${points(100 * (acc(dy) - acc(best)))} points${sd ? ` (seed sd on this base ${sd.sd.toFixed(2)})` : ''}; its weight error is ${lowest ? 'the lowest of the formats' : 'not the lowest'} (${err(dy)?.toExponential(2) ?? 'n/a'}).`,
+        md('w-dybit-against-the-best', {
+          base,
+          bits,
+          dy: pct(acc(dy)),
+          format: best.options.format ?? 'int',
+          best: pct(acc(best)),
+          best2: points(100 * (acc(dy) - acc(best))),
+          value: sd ? ` (seed sd on this base ${sd.sd.toFixed(2)})` : '',
+          value2: lowest ? 'the lowest of the formats' : 'not the lowest',
+          dy2: err(dy)?.toExponential(2) ?? 'n/a',
+        }),
       );
     }
   return lines.length
@@ -356,7 +402,7 @@ function benchSection(): string[] {
     ];
   const b = JSON.parse(readFileSync(f, 'utf8')) as MethodBench;
   lines.push(
-    `Median seconds per training step with the method's per-step work (SQ selection; MPQ code tracking and threshold-aware learning rate) against plain STE QAT of the same format, in the same run, the two taking turns step by step so that machine noise slows both alike. Produced by \`${b.command}\` on ${provenance(b)}. Issue 4 target: SQ and MPQ at most 1.3× the plain QAT step (vgg9, batch 64); the other methods (issue 9: SLB, ESB, DropBits against STE on the same grid, PQ against a float step) have no target, their cost is reported.`,
+    md('median-seconds-per-training-step', { command: b.command, b: provenance(b) }),
     '',
     '| model | batch | method | QAT step (s) | method step (s) | ratio |',
     '|---|---|---|---|---|---|',
@@ -372,7 +418,7 @@ export function renderSeedMethods(records: Records): string[] {
     '',
     '## Seed methods (issue 4)',
     '',
-    'Rows start from the same FP checkpoints as the baselines above. Commands, seeds, machines and commits of every row are in [results/provenance.md](results/provenance.md) and kept in `results/<id>.json`.',
+    md('rows-start-from-the-same'),
     '',
     ...sqSection(records),
     ...mpqSection(records),

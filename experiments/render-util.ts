@@ -1,6 +1,9 @@
 // Cell formatting shared by the results renderers.
 import { parseQuantizeOptions, type QuantizeOptionsInput } from '../src/train/quantize.js';
 import type { RunRecord } from './record.js';
+import { prose } from './prose.js';
+
+const md = prose('render-util');
 
 export function pct(x: number): string {
   return `${(100 * x).toFixed(2)}%`;
@@ -50,9 +53,9 @@ export function fpGapNote(fp: number, baseline: number, nothingToRecover: string
 export function differenceNoise(a: number, b: number, seedSd: { sd: number; runs: number } | null): string {
   const se = 100 * Math.hypot(accuracySE(a), accuracySE(b));
   const seeds = seedSd
-    ? ` Measured on this network: the same W2A4 retraining with ${seedSd.runs} seeds spreads by ${seedSd.sd.toFixed(2)} points (standard deviation, "Run-to-run noise"), so two single runs differ by about ±${(Math.SQRT2 * seedSd.sd).toFixed(2)} points by chance alone.`
+    ? md('measured-on-this-network-the', { runs: seedSd.runs, sd: seedSd.sd.toFixed(2), sd2: (Math.SQRT2 * seedSd.sd).toFixed(2) })
     : ' Seed-to-seed variation is not measured for this network yet ("Run-to-run noise").';
-  return `One run each on ${TEST_IMAGES.toLocaleString('en-US')} test images: ±${se.toFixed(2)} points is the binomial standard error of the difference of two independent accuracies (both runs score the same images, so the paired error is somewhat smaller).${seeds}`;
+  return md('one-run-each-on-test', { TEST_IMAGES: TEST_IMAGES.toLocaleString('en-US'), se: se.toFixed(2), seeds });
 }
 
 /** The weight bits an experiment's options resolve to (the format's own width when not given); its rows all have scalar weights. */

@@ -12,6 +12,9 @@ import { renderSeedMethods } from './render-seed.js';
 import { renderSearch } from './render-search.js';
 import { renderDeploy } from './render-deploy.js';
 import { renderRelatedMethods } from './render-related.js';
+import { prose } from './prose.js';
+
+const md = prose('render');
 
 const root = process.cwd();
 
@@ -49,7 +52,15 @@ function renderBench(b: BenchRecord | null): string[] {
   const lines = ['## Training speed', ''];
   if (!b) return [...lines, 'Not measured yet: `npm run bench -- --record results/bench-train-step.json`.', ''];
   lines.push(
-    `Median seconds per SGD-momentum training step on synthetic data, lowbit and PyTorch (Debian python3-torch) in the same run, ${b.rows[0]?.threads ?? '?'} threads. Produced by \`${b.command}\` on ${b.machine.cpu} (${b.machine.cores} cores, ${b.machine.engine}), commit ${commit(b)}, ${b.finishedAt.slice(0, 10)}. Ratio = lowbit / PyTorch (lower is better).`,
+    md('median-seconds-per-sgd-momentum', {
+      threads: b.rows[0]?.threads ?? '?',
+      command: b.command,
+      cpu: b.machine.cpu,
+      cores: b.machine.cores,
+      engine: b.machine.engine,
+      b: commit(b),
+      value: b.finishedAt.slice(0, 10),
+    }),
     '',
     '| model | batch | lowbit (s) | PyTorch (s) | ratio | lowbit GFLOP/s |',
     '|---|---|---|---|---|---|',
@@ -79,7 +90,14 @@ function renderQatBench(): string[] {
   if (!existsSync(f)) return [...lines, 'Not measured yet: `node dist/bench/qat-step.js --record results/bench-qat-step.json`.', ''];
   const b = JSON.parse(readFileSync(f, 'utf8')) as QatBenchRecord;
   lines.push(
-    `Median seconds per training step of the same model in full precision and with fake-quantized weights and activations (first conv and last FC at 8 bits), in the same run, the two taking turns step by step. Produced by \`${b.command}\` on ${b.machine.cpu} (${b.machine.cores} cores, ${b.machine.engine}), commit ${commit(b)}, ${b.finishedAt.slice(0, 10)}. Issue 3's target: vgg9 W4A4 at most 1.15x the FP step.`,
+    md('median-seconds-per-training-step', {
+      command: b.command,
+      cpu: b.machine.cpu,
+      cores: b.machine.cores,
+      engine: b.machine.engine,
+      b: commit(b),
+      value: b.finishedAt.slice(0, 10),
+    }),
     '',
     '| model | batch | quantization | FP step (s) | QAT step (s) | ratio |',
     '|---|---|---|---|---|---|',
@@ -112,7 +130,20 @@ function renderQuant(records: Map<string, RunRecord>): string[] {
     const delta = 100 * (r.final.testAccuracy - r.fpAccuracy);
     const met = e.maxDrop === undefined ? '' : delta >= -e.maxDrop ? ' ✓' : ' ✗';
     lines.push(
-      `| ${r.id} | ${o.method} | ${wa} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.fpAccuracy)} | ${delta >= 0 ? '+' : ''}${delta.toFixed(2)} | ${target}${met} | ${minutes(r.wallSeconds)} | ${commit(r)} |`,
+      md('table-row', {
+        rId: r.id,
+        method: o.method,
+        wa,
+        historyLength: r.history.length,
+        testAccuracy: pct(r.final.testAccuracy),
+        fpAccuracy: pct(r.fpAccuracy),
+        value: delta >= 0 ? '+' : '',
+        delta: delta.toFixed(2),
+        target,
+        met,
+        wallSeconds: minutes(r.wallSeconds),
+        r: commit(r),
+      }),
     );
   }
   // A missed target is explained next to the table, with the rows that show why.
@@ -121,7 +152,7 @@ function renderQuant(records: Map<string, RunRecord>): string[] {
   if (int2?.fpAccuracy !== undefined && lsq2?.fpAccuracy !== undefined && int2.final.testAccuracy - int2.fpAccuracy < -0.025)
     lines.push(
       '',
-      `The plain int W2A2 row misses the 2.5-point target (${pct(int2.final.testAccuracy)}): a 2-bit narrow-range int grid fitted by max-abs is {−s, 0, +s} with s = max |w| of the channel, so most weights round to 0 and 2-bit activations clipped at their maximum lose most of their resolution; straight-through retraining cannot move the grid. With a learned step and a learned activation clip (LSQ + PACT, same epochs) the same widths reach ${pct(lsq2.final.testAccuracy)}, within the target. The MSE-fitted grids of the issue 4 rows (ste-int-w2a4) are the other remedy.`,
+      md('the-plain-int-w2a2-row', { testAccuracy: pct(int2.final.testAccuracy), testAccuracy2: pct(lsq2.final.testAccuracy) }),
     );
   return lines;
 }
@@ -143,7 +174,23 @@ function renderReproductions(): string[] {
   for (const r of reps) {
     const same = r.identicalTensors === r.tensors;
     lines.push(
-      `- **${r.id}** (recorded at ${commit(r.record)}: ${pct(r.record.testAccuracy)}): at ${commit(r)} it gives ${pct(r.accuracy)}; ${same ? `all ${r.tensors} weight tensors are identical bit for bit, so the committed checkpoint is what this code gives` : `${r.identicalTensors} of ${r.tensors} weight tensors are identical (largest difference ${r.maxAbsDifference.toExponential(2)}): the committed checkpoint is not what this code gives, and the rows that start from it keep the accuracy they measured of it`}. ${r.machine.cpu}, ${minutes(r.wallSeconds)}, ${r.finishedAt.slice(0, 10)}.`,
+      md('recorded-at-at-it-gives', {
+        rId: r.id,
+        record: commit(r.record),
+        testAccuracy: pct(r.record.testAccuracy),
+        r: commit(r),
+        accuracy: pct(r.accuracy),
+        value: same
+          ? `all ${r.tensors} weight tensors are identical bit for bit, so the committed checkpoint is what this code gives`
+          : md('of-weight-tensors-are-identical', {
+              identicalTensors: r.identicalTensors,
+              tensors: r.tensors,
+              maxAbsDifference: r.maxAbsDifference.toExponential(2),
+            }),
+        cpu: r.machine.cpu,
+        wallSeconds: minutes(r.wallSeconds),
+        value2: r.finishedAt.slice(0, 10),
+      }),
     );
   }
   return lines;
@@ -154,7 +201,7 @@ function dirtyNote(records: Map<string, RunRecord>): string[] {
   const dirty = experiments.filter((e) => records.get(e.id)?.gitDirty).map((e) => e.id);
   if (dirty.length === 0) return [];
   return [
-    `**† ${dirty.length} of ${records.size} records were made from a commit with uncommitted changes** (marked \`+\` and † where they appear; records made before the flag ignored changes to \`docs/\` and \`results/\` may have run committed code). Their figures are real runs, but the code that made them is not exactly in git: \`node dist/experiments/run.js --dirty\` lists them and \`--dirty --force\` runs them again. They are: ${dirty.map((d) => `\`${d}\``).join(', ')}.`,
+    md('of-records-were-made-from', { dirtyLength: dirty.length, size: records.size, value: dirty.map((d) => `\`${d}\``).join(', ') }),
     '',
   ];
 }
@@ -175,7 +222,19 @@ export function renderProvenance(records: Map<string, RunRecord>): string {
     const r = records.get(e.id);
     if (!r) continue;
     lines.push(
-      `- **${r.id}** (${r.title}): \`${r.command}\`, equivalent to \`${equivalentCommand(e, r)}\`; seed ${r.seed}; ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.engine}, Node ${r.machine.node}; commit ${commit(r)}; finished ${r.finishedAt.slice(0, 10)}.`,
+      md('equivalent-to-seed-cores-node', {
+        rId: r.id,
+        title: r.title,
+        command: r.command,
+        e: equivalentCommand(e, r),
+        seed: r.seed,
+        cpu: r.machine.cpu,
+        cores: r.machine.cores,
+        engine: r.machine.engine,
+        node: r.machine.node,
+        r: commit(r),
+        value: r.finishedAt.slice(0, 10),
+      }),
     );
   }
   lines.push('', '## Test accuracy per epoch', '');
@@ -216,7 +275,18 @@ export function renderResults(records: Map<string, RunRecord>, bench: BenchRecor
     const ips = r.history.reduce((s, h) => s + h.imagesPerSecond, 0) / r.history.length;
     const met = r.target === undefined ? '' : r.final.testAccuracy >= r.target ? ` ≥ ${pct(r.target)} ✓` : ` ≥ ${pct(r.target)} ✗`;
     lines.push(
-      `| ${r.id} | ${r.config.model} | ${r.config.data} | ${r.history.length} | ${pct(r.final.testAccuracy)} | ${pct(r.final.bestTestAccuracy)} |${met} | ${minutes(r.wallSeconds)} | ${Math.round(ips)} | ${commit(r)} |`,
+      md('table-row-2', {
+        rId: r.id,
+        model: r.config.model,
+        data: r.config.data,
+        historyLength: r.history.length,
+        testAccuracy: pct(r.final.testAccuracy),
+        bestTestAccuracy: pct(r.final.bestTestAccuracy),
+        met,
+        wallSeconds: minutes(r.wallSeconds),
+        ips: Math.round(ips),
+        r: commit(r),
+      }),
     );
   }
   lines.push(...renderReproductions());

@@ -10,6 +10,9 @@ import { trainProgress } from '../src/cli/progress.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { findExperiment } from './registry.js';
 import { gitState, machine, readRecords } from './record.js';
+import { prose } from './prose.js';
+
+const md = prose('reproduce');
 
 export interface Reproduction {
   id: string;
@@ -77,7 +80,14 @@ async function main(): Promise<void> {
     const rep = await reproduce(id);
     writeJsonAtomic(path.join(root, 'results', 'reproduce', `${id}.json`), rep);
     process.stderr.write(
-      `${id}: ${(100 * rep.accuracy).toFixed(2)}% (recorded ${(100 * rep.record.testAccuracy).toFixed(2)}%), ${rep.identicalTensors} of ${rep.tensors} tensors identical, max |Δ| ${rep.maxAbsDifference.toExponential(2)}\n`,
+      md('recorded-of-tensors-identical-max', {
+        id,
+        accuracy: (100 * rep.accuracy).toFixed(2),
+        testAccuracy: (100 * rep.record.testAccuracy).toFixed(2),
+        identicalTensors: rep.identicalTensors,
+        tensors: rep.tensors,
+        maxAbsDifference: rep.maxAbsDifference.toExponential(2),
+      }) + '\n',
     );
   }
 }

@@ -1,5 +1,6 @@
-// Structure checks (DESIGN.md): outside src/quant/, no code compares a number format's name, and no
-// source file imports one that imports it back. Both run in `npm run lint` and here, so CI fails on either.
+// Structure checks (DESIGN.md): outside src/quant/, no code compares a number format's name; no
+// source file imports one that imports it back; no string literal in src/ or experiments/ is over
+// 200 characters (prose lives in Markdown templates). All run in `npm run lint` and here, so CI fails on any.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -46,4 +47,21 @@ test('no import cycles among the sources (type imports included), and the check 
   const bad = cycles(root);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /import cycle: src\/a\.ts <-> src\/b\.ts/);
+});
+
+test('no string literal over 200 characters in src/ or experiments/, and the check finds one', () => {
+  const long = (root: string) =>
+    spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'check-long-strings.mjs'), root], { encoding: 'utf8' });
+  const r = long(repoRoot);
+  assert.equal(r.status, 0, r.stderr);
+  const root = tmpDir();
+  mkdirSync(path.join(root, 'experiments'), { recursive: true });
+  writeFileSync(
+    path.join(root, 'experiments', 'a.ts'),
+    `const ok = '${'x'.repeat(200)}';\nconst prose = \`${'y'.repeat(150)} \${ok} ${'z'.repeat(60)}\`;\n`,
+  );
+  const bad = long(root);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^1 string literals over 200/);
+  assert.match(bad.stderr, /experiments\/a\.ts:2: a literal of 21\d characters/);
 });

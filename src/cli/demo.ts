@@ -255,7 +255,8 @@ export function demoCommand(): Command {
       for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  '));
       const e = engineInfo();
       console.log(
-        `\nengine: ${e.native ? `native (oneDNN ${e.dnnl}, ${e.threads} threads)` : 'plain tfjs'}; runs, packed models, model.onnx and report.html in ${f.out}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `\nengine: ${e.native ? `native (oneDNN ${e.dnnl}, ${e.threads} threads)` : 'plain tfjs'}; ` +
+          `runs, packed models, model.onnx and report.html in ${f.out}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
     });
 }

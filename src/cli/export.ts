@@ -47,7 +47,8 @@ export function exportCommand(): Command {
         writeFileAtomic(path.join(f.out, a.weightsFile), a.weightData);
         writeFileAtomic(path.join(f.out, 'model.json'), JSON.stringify(a.modelJson));
         console.log(
-          `${path.join(f.out, 'model.json')}: TensorFlow.js layers model${f.plain ? ' (stock layers, float activations)' : " (load after `import 'lowbit'`)"}, weights ${(a.weightData.length / 1024).toFixed(1)} KB`,
+          `${path.join(f.out, 'model.json')}: TensorFlow.js layers model` +
+            `${f.plain ? ' (stock layers, float activations)' : " (load after `import 'lowbit'`)"}, weights ${(a.weightData.length / 1024).toFixed(1)} KB`,
         );
         return;
       }

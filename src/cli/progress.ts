@@ -15,7 +15,8 @@ function methodFigures(m: Record<string, number> | undefined): string {
 }
 
 export function epochLine(r: EpochRecord, epochs: number): string {
-  return `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)}  train ${pct(r.trainAccuracy)}  test ${pct(r.testAccuracy)}  (${r.seconds.toFixed(1)} s, ${Math.round(r.imagesPerSecond)} img/s)${methodFigures(r.method)}`;
+  const speed = `(${r.seconds.toFixed(1)} s, ${Math.round(r.imagesPerSecond)} img/s)`;
+  return `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)}  train ${pct(r.trainAccuracy)}  test ${pct(r.testAccuracy)}  ${speed}${methodFigures(r.method)}`;
 }
 
 export function trainProgress(label: string, quiet = false): TrainEvents {

@@ -183,7 +183,8 @@ async function searchIn(f: Flags): Promise<void> {
       save(points);
       if (!f.json)
         process.stderr.write(
-          `${p.kind}${p.budget === null ? '' : ` @ ${p.budget}`}: accuracy ${(100 * p.accuracy).toFixed(2)}%, ${p.latencyMs.toFixed(3)} ms (${p.speedupVsFp32.toFixed(2)}x vs FP32, ${p.speedupVsInt8.toFixed(2)}x vs INT8)\n`,
+          `${p.kind}${p.budget === null ? '' : ` @ ${p.budget}`}: accuracy ${(100 * p.accuracy).toFixed(2)}%, ${p.latencyMs.toFixed(3)} ms ` +
+            `(${p.speedupVsFp32.toFixed(2)}x vs FP32, ${p.speedupVsInt8.toFixed(2)}x vs INT8)\n`,
         );
     },
     { ...(f.resume ? { resume: true } : {}), ...(f.force ? { force: true } : {}), ...(f.allowPartial ? { allowPartial: true } : {}) },
@@ -192,6 +193,16 @@ async function searchIn(f: Flags): Promise<void> {
   console.log(`search front on ${f.accel} (${f.objective}), written to ${path.join(f.out!, 'front.json')}`);
   for (const p of points)
     console.log(
-      `${p.kind.padEnd(13)} ${p.budget === null ? '    ' : p.budget.toFixed(2)}  ${(100 * p.accuracy).toFixed(2)}%  ${p.latencyMs.toFixed(3)} ms  ${p.energyUj.toFixed(1)} µJ  ${(p.weightBytes / 1024).toFixed(1)} KB  ${p.speedupVsFp32.toFixed(2)}x FP32  ${p.speedupVsInt8.toFixed(2)}x INT8  ${p.layers.map((l) => `${l.name}:${l.candidate}`).join(' ')}`,
+      [
+        p.kind.padEnd(13),
+        p.budget === null ? '    ' : p.budget.toFixed(2),
+        ` ${(100 * p.accuracy).toFixed(2)}%`,
+        ` ${p.latencyMs.toFixed(3)} ms`,
+        ` ${p.energyUj.toFixed(1)} µJ`,
+        ` ${(p.weightBytes / 1024).toFixed(1)} KB`,
+        ` ${p.speedupVsFp32.toFixed(2)}x FP32`,
+        ` ${p.speedupVsInt8.toFixed(2)}x INT8`,
+        ` ${p.layers.map((l) => `${l.name}:${l.candidate}`).join(' ')}`,
+      ].join(' '),
     );
 }

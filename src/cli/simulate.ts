@@ -39,7 +39,8 @@ export function simulationText(r: SimulationReport, label: string): string {
     '',
     `latency ${fmt(t.latencyMs, 3)} ms, energy ${fmt(t.energyUj, 1)} µJ, weights ${fmt(t.weightBytes / 1024)} KB`,
     `vs INT8 on ${b.int8.accelerator} (${fmt(b.int8.totals.latencyMs, 3)} ms, ${fmt(b.int8.totals.energyUj, 1)} µJ): ${fmt(r.speedupVsInt8, 2)}x faster, ${fmt(r.energyRatioVsInt8, 2)}x less energy`,
-    `vs FP32 on ${b.fp32.accelerator}, the same array with float32 MAC units (${fmt(b.fp32.totals.latencyMs, 3)} ms, ${fmt(b.fp32.totals.energyUj, 1)} µJ): ${fmt(r.speedupVsFp32, 2)}x faster, ${fmt(r.energyRatioVsFp32, 2)}x less energy`,
+    `vs FP32 on ${b.fp32.accelerator}, the same array with float32 MAC units ` +
+      `(${fmt(b.fp32.totals.latencyMs, 3)} ms, ${fmt(b.fp32.totals.energyUj, 1)} µJ): ${fmt(r.speedupVsFp32, 2)}x faster, ${fmt(r.energyRatioVsFp32, 2)}x less energy`,
   ].join('\n');
 }
 

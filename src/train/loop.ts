@@ -233,7 +233,8 @@ export function checkResumable(
     if (k === 'epochs' && o.extendEpochs) continue;
     if (JSON.stringify(saved[k]) !== JSON.stringify(current[k]))
       throw new Error(
-        `--resume: ${ckptPath} was trained with ${k}=${JSON.stringify(saved[k]) ?? '(unset)'}, but this run has ${k}=${JSON.stringify(current[k]) ?? '(unset)'}${k === 'epochs' ? ' (pass --extend-epochs to change the epoch count)' : ''}`,
+        `--resume: ${ckptPath} was trained with ${k}=${JSON.stringify(saved[k]) ?? '(unset)'}, ` +
+          `but this run has ${k}=${JSON.stringify(current[k]) ?? '(unset)'}${k === 'epochs' ? ' (pass --extend-epochs to change the epoch count)' : ''}`,
       );
   }
   if (typeof current.epochs === 'number' && current.epochs < o.done)

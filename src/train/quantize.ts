@@ -296,7 +296,8 @@ async function quantizeIn(opts: QuantizeOptions, fromFile: string, run: Quantize
     const was = ck.state.source as { sha256?: unknown } | undefined;
     if (was?.sha256 !== fp.sha256)
       throw new Error(
-        `--resume: ${ckptPath} was quantized from a checkpoint with sha256 ${typeof was?.sha256 === 'string' ? was.sha256.slice(0, 12) : '(not recorded)'}…, but ${fromFile} is now ${fp.sha256.slice(0, 12)}…; start a new run`,
+        `--resume: ${ckptPath} was quantized from a checkpoint with sha256 ${typeof was?.sha256 === 'string' ? was.sha256.slice(0, 12) : '(not recorded)'}…, ` +
+          `but ${fromFile} is now ${fp.sha256.slice(0, 12)}…; start a new run`,
       );
     model = ck.model;
     plan = ck.state.plan as LayerPlan[];

@@ -255,7 +255,8 @@ export const mpqMethod = {
   describe: (summary) => {
     const ms = summary as MpqSummary;
     return [
-      `${ms.bitsPerWeight.toFixed(3)} bits per low-bit weight (extra bits and flag index included), ${ms.compressionVsW4.toFixed(3)}x smaller than uniform 4-bit; ${(100 * ms.flaggedShare).toFixed(2)}% flagged`,
+      `${ms.bitsPerWeight.toFixed(3)} bits per low-bit weight (extra bits and flag index included), ` +
+        `${ms.compressionVsW4.toFixed(3)}x smaller than uniform 4-bit; ${(100 * ms.flaggedShare).toFixed(2)}% flagged`,
       ...ms.perLayer.map(
         (l) =>
           `${l.name.padEnd(14)} ${String(l.flagged).padStart(8)} of ${String(l.weights).padStart(8)} flagged (${l.index} index)  ${l.bitsPerWeight.toFixed(3)} bits/weight`,

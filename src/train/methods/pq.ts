@@ -277,7 +277,8 @@ export const pqMethod = {
       `${ps.layersClustered} layers in product codes: ${ps.bitsPerWeight.toFixed(3)} bits per weight (indices and fp16 codebooks), ${ps.compressionVsFp32.toFixed(1)}x smaller than FP32`,
       ...ps.perLayer.map(
         (l) =>
-          `${l.name.padEnd(14)} d ${l.d}, k ${l.k}: ${(l.indexBitsPerWeight + l.codebookBitsPerWeight).toFixed(3)} bits/weight; output error ${l.objectiveFirst.toExponential(2)} -> ${l.objectiveLast.toExponential(2)} over EM`,
+          `${l.name.padEnd(14)} d ${l.d}, k ${l.k}: ${(l.indexBitsPerWeight + l.codebookBitsPerWeight).toFixed(3)} bits/weight; ` +
+          `output error ${l.objectiveFirst.toExponential(2)} -> ${l.objectiveLast.toExponential(2)} over EM`,
       ),
     ];
   },

@@ -205,7 +205,9 @@ export const slbMethod = {
   describe: (summary) => {
     const ss = summary as SlbSummary;
     return [
-      `${ss.layers.length} layers searched over ${[...new Set(ss.layers.map((l) => l.values))].join('/')} values per weight; logits and their Adam moments took ${(ss.logitBytes / 2 ** 20).toFixed(1)} MiB; final temperature ${ss.finalTemperature.toFixed(1)}, mean top probability ${(100 * ss.finalConfidence).toFixed(1)}%`,
+      `${ss.layers.length} layers searched over ${[...new Set(ss.layers.map((l) => l.values))].join('/')} values per weight; ` +
+        `logits and their Adam moments took ${(ss.logitBytes / 2 ** 20).toFixed(1)} MiB; ` +
+        `final temperature ${ss.finalTemperature.toFixed(1)}, mean top probability ${(100 * ss.finalConfidence).toFixed(1)}%`,
     ];
   },
 } satisfies QuantMethod;
