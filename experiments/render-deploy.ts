@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { RunRecord } from './record.js';
 import { pct, provenance } from './render-util.js';
 import { prose } from './prose.js';
+import { toDetails } from './verdicts.js';
 
 const md = prose('render-deploy');
 
@@ -96,12 +97,13 @@ export function renderDeploy(): string[] {
   return lines;
 }
 
+/** A deploy benchmark: a summary in RESULTS, its table of runs in the appendix. */
 function deployTable(heading: string, file: string, command: string, intro?: string): string[] {
   const lines: string[] = [];
+  const summary: string[] = [];
   const dep = read<DeployRow>(file);
-  lines.push(heading, '');
-  if (!dep) lines.push(`Not measured yet: \`${command} --record results/${file}\`.`, '');
-  else {
+  if (!dep) return [heading, '', `Not measured yet: \`${command} --record results/${file}\`.`, ''];
+  {
     if (intro) lines.push(intro, '');
     lines.push(
       `\`${dep.command}\` on ${provenance(dep)}. Each experiment's quantized checkpoint is packed, loaded and run on its whole`,
@@ -129,6 +131,15 @@ function deployTable(heading: string, file: string, command: string, intro?: str
         }),
       );
     const short = dep.rows.filter((r) => r.within_one_step < 1);
+    const agree = dep.rows.filter((r) => r.top1_agreement >= 0.999).length;
+    summary.push(
+      md('deploy-summary', {
+        runs: dep.rows.length,
+        agree,
+        oneStep: dep.rows.length - short.length,
+        worst: Math.max(...dep.rows.map((r) => r.max_steps)).toFixed(2),
+      }),
+    );
     if (short.length)
       lines.push(
         '',
@@ -138,5 +149,5 @@ function deployTable(heading: string, file: string, command: string, intro?: str
       );
     lines.push('');
   }
-  return lines;
+  return [heading, '', ...summary, ...toDetails(heading.replace(/^#+ /, ''), lines), ''];
 }

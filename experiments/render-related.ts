@@ -7,6 +7,7 @@ import { intReferenceId } from './seed-methods.js';
 import { differenceNoise, fpGapNote, minutes, pct, points, weightBits } from './render-util.js';
 import { noiseNote, seedSpread, spreadOf } from './render-noise.js';
 import { prose } from './prose.js';
+import { chanceText, noteVerdict, toDetails } from './verdicts.js';
 
 const md = prose('render-related');
 
@@ -26,6 +27,7 @@ export function renderRelatedMethods(records: Records): string[] {
     '|---|---|---|---|---|---|---|---|---|',
   ];
   const missed: { id: string; base: string; r: RunRecord; baseId: string; b: RunRecord }[] = [];
+  const pqBlocks: string[] = [];
   for (const e of rows) {
     const r = records.get(e.id);
     const o = e.options;
@@ -35,8 +37,10 @@ export function renderRelatedMethods(records: Records): string[] {
       | { modelCompressionVsFp32?: number | null; bitsPerWeight?: number | null; perLayer?: { name: string; d: number; k: number }[] }
       | undefined;
     // Block sizes as run (a 5×5 conv has d = 25 per channel); before a run, those of 3×3 convs.
+    // Block sizes as run go to the appendix (a 5×5 conv has d = 25 per channel); before a run, those of 3×3 convs.
+    if (ms?.perLayer?.length) pqBlocks.push(`- ${e.id}: ${ms.perLayer.map((l) => `${l.name} d ${l.d}, k ${l.k}`).join('; ')}`);
     const blocks = ms?.perLayer?.length
-      ? ms.perLayer.map((l) => `${l.name} d ${l.d}, k ${l.k}`).join('; ')
+      ? 'blocks per layer in the appendix'
       : `d ${o.pq?.convChannels === 2 ? 18 : 9}/${o.pq?.fcBlock ?? 4} (3×3 conv/FC)`;
     const wa =
       o.method === 'pq'
@@ -72,6 +76,16 @@ export function renderRelatedMethods(records: Records): string[] {
       const fp = r.fpAccuracy ?? NaN;
       const dFp = 100 * (r.final.testAccuracy - fp);
       const ok = target ? ((ms?.modelCompressionVsFp32 ?? 0) >= 20 && dFp >= -2 ? ' ✓' : ' ✗') : '';
+      if (target)
+        noteVerdict({
+          id: e.id,
+          result: pct(r.final.testAccuracy),
+          against: `FP ${pct(fp)}`,
+          measured: `${(ms?.modelCompressionVsFp32 ?? 0).toFixed(1)}×, ${points(dFp)}`,
+          noise: chanceText(spreadOf(records, e.base)),
+          target,
+          met: ok === ' ✓',
+        });
       lines.push(
         `| ${e.id} | pq | ${wa} | ${pct(r.final.testAccuracy)} | FP ${pct(fp)} | ${points(dFp)} | ${target}${ok} | ${r.history.length} | ${minutes(r.wallSeconds)} |`,
       );
@@ -80,6 +94,16 @@ export function renderRelatedMethods(records: Records): string[] {
     const d = b ? 100 * (r.final.testAccuracy - b.final.testAccuracy) : null;
     const met = target && d !== null ? (d >= 0 ? ' ✓' : ' ✗') : '';
     if (met === ' ✗' && b) missed.push({ id: e.id, base: e.base, r, baseId: baseId!, b });
+    if (met && b)
+      noteVerdict({
+        id: e.id,
+        result: pct(r.final.testAccuracy),
+        against: `${b.id.split('.').pop()} ${pct(b.final.testAccuracy)}`,
+        measured: points(d!),
+        noise: chanceText(spreadOf(records, e.base)),
+        target,
+        met: met === ' ✓',
+      });
     lines.push(
       md('table-row', {
         eId: e.id,
@@ -95,7 +119,13 @@ export function renderRelatedMethods(records: Records): string[] {
       }),
     );
   }
-  return [...lines, ...noiseNote(records, [...new Set(rows.map((e) => e.base))]), ...missedEvidence(records, missed), ''];
+  return [
+    ...lines,
+    ...noiseNote(records, [...new Set(rows.map((e) => e.base))]),
+    ...toDetails('Product-code blocks per layer', pqBlocks),
+    ...toDetails('Missed related-method targets, epoch by epoch', missedEvidence(records, missed)),
+    '',
+  ];
 }
 
 /** For a missed 2-bit target: both runs epoch by epoch and the noise of one run each. */
