@@ -1,6 +1,6 @@
 // Engine start-up: cpu backend, native kernels over it when the addon is available, thread count.
 import os from 'node:os';
-import { loadNative, type NativeAddon } from './native.js';
+import { bindKernels, loadNative, type NativeAddon } from './native.js';
 import { tf } from './tf.js';
 import { registerConvKernels } from './kernels/conv.js';
 import { registerMatmulKernels } from './kernels/matmul.js';
@@ -10,6 +10,21 @@ import { registerReluGrad } from './ops/relu-grad.js';
 import { setActiveAddon } from './state.js';
 import { setStatsAccelerator } from '../quant/numeric.js';
 import { setMseAccelerator } from '../quant/uniform.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface StatsKernels {
+  channelStats(x: Float32Array, c: number, min: Float32Array, max: Float32Array, maxAbs: Float32Array, sumAbs: Float64Array): void;
+  /** MSE of each channel of x (channel-last) on each of its K candidate grids (C·K scales and zero points, channel-major). */
+  uniformMseCandidates(
+    x: Float32Array,
+    c: number,
+    scale: Float64Array,
+    zeroPoint: Float64Array,
+    qmin: number,
+    qmax: number,
+    out: Float64Array,
+  ): void;
+}
+const STATS_KERNELS: readonly (keyof StatsKernels)[] = ['channelStats', 'uniformMseCandidates'];
 
 export interface EngineOptions {
   /** Threads for native kernels (default: all cores, or LOWBIT_THREADS). */
@@ -43,13 +58,14 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
       registerPoolKernels(addon);
       registerElementwiseKernels(addon);
       registerReluGrad(addon);
-      setMseAccelerator((x, c, scale, zp, qmin, qmax, out) => addon.uniformMseCandidates(x, c, scale, zp, qmin, qmax, out));
+      const stats = bindKernels<StatsKernels>(addon, STATS_KERNELS);
+      setMseAccelerator((x, c, scale, zp, qmin, qmax, out) => stats.uniformMseCandidates(x, c, scale, zp, qmin, qmax, out));
       setStatsAccelerator((x, channels) => {
         const min = new Float32Array(channels),
           max = new Float32Array(channels),
           maxAbs = new Float32Array(channels);
         const sumAbs = new Float64Array(channels);
-        addon.channelStats(x, channels, min, max, maxAbs, sumAbs);
+        stats.channelStats(x, channels, min, max, maxAbs, sumAbs);
         const count = x.length / channels;
         return {
           min: Float64Array.from(min),

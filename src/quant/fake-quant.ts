@@ -3,16 +3,64 @@
 // format's own TypeScript encode/decode/passes do the same work (and serve as the reference).
 // LSQ and PACT variants also return the gradient of their learned parameter.
 import { tf, type Tensor } from '../engine/tf.js';
-import { activeNative } from '../engine/state.js';
+import { nativeKernels } from '../engine/state.js';
 import { alloc } from '../engine/buffer-pool.js';
 import { customOp } from '../engine/ops/custom-op.js';
-import type { NativeAddon } from '../engine/native.js';
 import { formatOf, type FormatSpec, type SpecOf } from './registry.js';
 import { lsqGradScale, lsqRange } from './lsq.js';
 import { pactParams } from './pact.js';
 import type { QuantPlan } from './types.js';
 import type { UniformParams } from './uniform.js';
 import { roundHalfEven } from './numeric.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface FakeQuantKernels {
+  fqUniform(
+    x: Float32Array,
+    out: Float32Array,
+    mask: Uint8Array | null,
+    scale: Float32Array,
+    zeroPoint: Float32Array,
+    c: number,
+    qmin: number,
+    qmax: number,
+    flags: Uint8Array | null,
+  ): void;
+  fqBinary(x: Float32Array, out: Float32Array, mask: Uint8Array | null, scale: Float32Array, c: number): void;
+  fqTernary(x: Float32Array, out: Float32Array, mask: Uint8Array | null, scale: Float32Array, c: number, threshold: number): void;
+  fqTable(
+    x: Float32Array,
+    out: Float32Array,
+    mask: Uint8Array | null,
+    tables: Float32Array,
+    c: number,
+    length: number,
+    signed: number,
+  ): void;
+  fqEsb(x: Float32Array, out: Float32Array, mask: Uint8Array | null, alpha: Float32Array, c: number, bits: number, k: number): void;
+  maskGrad(dy: Float32Array, mask: Uint8Array, dx: Float32Array): void;
+  lsqStepGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    scale: Float32Array,
+    c: number,
+    qmin: number,
+    qmax: number,
+    gradScale: number,
+    ds: Float32Array,
+  ): void;
+  pactAlphaGrad(dy: Float32Array, x: Float32Array, alpha: number, dalpha: Float32Array): void;
+}
+export const FAKE_QUANT_KERNELS: readonly (keyof FakeQuantKernels)[] = [
+  'fqUniform',
+  'fqBinary',
+  'fqTernary',
+  'fqTable',
+  'fqEsb',
+  'maskGrad',
+  'lsqStepGrad',
+  'pactAlphaGrad',
+];
+const fakeQuantKernels = nativeKernels<FakeQuantKernels>(FAKE_QUANT_KERNELS);
 
 /** Channels a plan's parameters describe. */
 function planChannels(p: QuantPlan): number {
@@ -33,7 +81,7 @@ function planChannels(p: QuantPlan): number {
 }
 
 /** Runs a plan natively: fills out (and mask, if given). */
-export function runPlan(n: NativeAddon, p: QuantPlan, x: Float32Array, out: Float32Array, mask: Uint8Array | null): void {
+export function runPlan(n: FakeQuantKernels, p: QuantPlan, x: Float32Array, out: Float32Array, mask: Uint8Array | null): void {
   const C = planChannels(p);
   switch (p.kind) {
     case 'uniform':
@@ -85,7 +133,7 @@ export type FakeQuantHook = (x: Float32Array, out: Float32Array, mask: Uint8Arra
 export function fakeQuant(x: Tensor, spec: FormatSpec, params: unknown, hook: FakeQuantHook | null = null): Tensor {
   const def = formatOf(spec);
   checkChannels(x, def.channels(params), spec);
-  const n = activeNative();
+  const n = fakeQuantKernels();
   const plan = n ? def.plan(spec, params) : null;
   const op = customOp(([xi]) => {
     const xv = xi.dataSync() as Float32Array;
@@ -101,7 +149,7 @@ export function fakeQuant(x: Tensor, spec: FormatSpec, params: unknown, hook: Fa
   return op(x);
 }
 
-function maskGrad(n: NativeAddon | null, dy: Tensor, mask: Uint8Array): Tensor {
+function maskGrad(n: FakeQuantKernels | null, dy: Tensor, mask: Uint8Array): Tensor {
   const d = dy.dataSync() as Float32Array;
   const dx = alloc(d.length);
   if (n) n.maskGrad(d, mask, dx);
@@ -124,7 +172,7 @@ export function fakeQuantLearned(x: Tensor, learned: Tensor, spec: FormatSpec): 
 
 export function fakeQuantLsq(x: Tensor, step: Tensor, spec: SpecOf<'lsq'>): Tensor {
   checkChannels(x, step.size, spec);
-  const n = activeNative();
+  const n = fakeQuantKernels();
   const [qmin, qmax] = lsqRange(spec);
   const op = customOp(([xi, s]) => {
     const xv = xi.dataSync() as Float32Array;
@@ -162,7 +210,7 @@ export function fakeQuantLsq(x: Tensor, step: Tensor, spec: SpecOf<'lsq'>): Tens
 
 /** PACT with a learned clip α (scalar): gradients to x (inside [0, α]) and to α (sum of dy where x >= α). */
 export function fakeQuantPact(x: Tensor, alpha: Tensor, spec: SpecOf<'pact'>): Tensor {
-  const n = activeNative();
+  const n = fakeQuantKernels();
   const op = customOp(([xi, a]) => {
     const xv = xi.dataSync() as Float32Array;
     const av = a.dataSync()[0];

@@ -3,8 +3,36 @@
 // so it is cheap to update in place and to write into checkpoints.
 import { z } from 'zod';
 import { tf, type Tensor } from '../engine/tf.js';
-import { activeNative } from '../engine/state.js';
+import { nativeKernels } from '../engine/state.js';
 import { alloc } from '../engine/buffer-pool.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface OptimizerKernels {
+  sgdMomentum(
+    w: Float32Array,
+    g: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+    nesterov: number,
+  ): void;
+  adam(
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+    decoupled: number,
+  ): void;
+}
+const optimizerKernels = nativeKernels<OptimizerKernels>(['sgdMomentum', 'adam']);
 
 const unit = z.number().min(0).max(1);
 export const optimizerConfigSchema = z.discriminatedUnion('kind', [
@@ -53,7 +81,7 @@ export class Optimizer {
   /** Applies one update with learning rate `lr`; grads[i] belongs to vars[i]. */
   apply(vars: tf.Variable[], grads: Tensor[], lr: number): void {
     this.state.step++;
-    const n = activeNative();
+    const n = optimizerKernels();
     const c = this.config;
     vars.forEach((v, i) => {
       const w = v.dataSync() as Float32Array;

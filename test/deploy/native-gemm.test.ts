@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import '../helpers/fast-check-setup.js';
-import { activeNative } from '../../src/engine/state.js';
-import { nativeConv, outputBytes, prepareNativeConv } from '../../src/deploy/runtime/native-conv.js';
+import { nativeConv, outputBytes, prepareNativeConv, qconvKernels } from '../../src/deploy/runtime/native-conv.js';
 import { geometry, intConv } from '../../src/deploy/runtime/ops.js';
 import { toBytes } from '../../src/deploy/runtime/values.js';
 import { gridOutput, type FloatOutput } from '../../src/deploy/runtime/requant.js';
@@ -46,7 +45,7 @@ const outSets: Record<string, Int32Array> = {
 };
 
 test('native integer conv equals the TypeScript conv', { skip: !hasNative }, () => {
-  const addon = activeNative()!;
+  const addon = qconvKernels()!;
   fc.assert(
     fc.property(
       fc.record({
@@ -103,7 +102,7 @@ test('native integer conv equals the TypeScript conv', { skip: !hasNative }, () 
 });
 
 test('native integer conv splits large layers over panels and channel blocks exactly', { skip: !hasNative }, () => {
-  const addon = activeNative()!;
+  const addon = qconvKernels()!;
   // A conv with more pixels than one panel holds, and a dense layer with one panel whose
   // channel blocks are shared between work items; 4-bit table weights and 8-bit s8 weights.
   for (const [n, h, w, c, k, cout] of [

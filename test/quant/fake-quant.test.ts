@@ -4,8 +4,16 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../src/engine/tf.js';
 import { setNativeKernels } from '../../src/engine/override.js';
-import { loadNative } from '../../src/engine/native.js';
-import { fakeQuant, fakeQuantArrays, fakeQuantLsq, fakeQuantPact, runPlan } from '../../src/quant/fake-quant.js';
+import { loadNative, bindKernels } from '../../src/engine/native.js';
+import {
+  fakeQuant,
+  fakeQuantArrays,
+  fakeQuantLsq,
+  fakeQuantPact,
+  runPlan,
+  FAKE_QUANT_KERNELS,
+  type FakeQuantKernels,
+} from '../../src/quant/fake-quant.js';
 import { formatNames, formatOf, parseFormatSpec, type SpecOf } from '../../src/quant/registry.js';
 import { makeRng } from '../../src/data/rng.js';
 import { engine } from '../helpers/compare.js';
@@ -54,7 +62,7 @@ for (const name of formatNames) {
         const ref = fakeQuantArrays(x, shape, spec, params);
         const out = new Float32Array(x.length),
           mask = new Uint8Array(x.length);
-        runPlan(addon!, def.plan(spec, params), x, out, mask);
+        runPlan(bindKernels<FakeQuantKernels>(addon!, FAKE_QUANT_KERNELS), def.plan(spec, params), x, out, mask);
         for (let i = 0; i < x.length; i++) {
           assert.ok(Object.is(out[i], ref.out[i]), `value ${i}: x=${x[i]} native ${out[i]} vs ${ref.out[i]}`);
           assert.equal(mask[i], ref.mask[i], `mask ${i}: x=${x[i]}`);

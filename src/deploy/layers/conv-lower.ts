@@ -5,13 +5,12 @@
 // codes. Without both quantizers it runs in float on the decoded weights.
 import { formatOf } from '../../quant/registry.js';
 import { intGrid, sharedLevels, type IntGrid } from '../../quant/grid.js';
-import { activeNative } from '../../engine/state.js';
 import type { LayerEntry } from '../manifest.js';
 import type { Step } from '../packed-model.js';
 import { floatConv, geometry, intConv } from '../runtime/ops.js';
 import { byteOffset, levelsOf, toBytes } from '../runtime/values.js';
 import { gridOutput, type FloatOutput } from '../runtime/requant.js';
-import { nativeConv, outputBytes, prepareNativeConv, type NativeConv, type WeightTable } from '../runtime/native-conv.js';
+import { nativeConv, outputBytes, prepareNativeConv, qconvKernels, type NativeConv, type WeightTable } from '../runtime/native-conv.js';
 import { asFloat, quantizeValue, reshape } from '../runtime/convert.js';
 import { fail } from './config-values.js';
 import type { LowerContext } from './layer-op.js';
@@ -89,7 +88,7 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
     const inq = p.inputQuant.get(l.name)!;
     return (vals) => {
       const v = vals.get(src)!;
-      const active = nativeFits ? activeNative() : null;
+      const active = nativeFits ? qconvKernels() : null;
       const n = active ? native() : null;
       const addon = n ? active : null;
       const x = preq && v.kind === 'q' ? v : quantizeValue(v, inq, gin, addon !== null);

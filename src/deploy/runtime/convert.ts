@@ -1,9 +1,14 @@
 // Converting runtime values between float and a quantizer's grid, shared by the layer ops' steps.
 import { formatOf } from '../../quant/registry.js';
 import type { IntGrid } from '../../quant/grid.js';
-import { activeNative } from '../../engine/state.js';
+import { nativeKernels } from '../../engine/state.js';
 import type { QuantInfo } from '../packed-model.js';
 import { dequantize, toBytes, type FValue, type QValue, type Value } from './values.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface RequantKernels {
+  quantizeBytes(x: Float32Array, scale: number, zp: number, qmin: number, qmax: number, lut: Uint8Array, out: Uint8Array): void;
+}
+const requantKernels = nativeKernels<RequantKernels>(['quantizeBytes']);
 
 export function asFloat(v: Value): FValue {
   return v.kind === 'q' ? dequantize(v) : v;
@@ -14,7 +19,7 @@ export function quantizeValue(v: Value, q: QuantInfo, grid: IntGrid, asBytes: bo
   const f = asFloat(v);
   const def = formatOf(q.spec);
   const plan = def.plan(q.spec as never, q.params as never);
-  const addon = activeNative();
+  const addon = requantKernels();
   // Per-tensor uniform grids natively (the same float32 arithmetic as encode), others by the format's encode.
   if (asBytes && addon && plan.kind === 'uniform' && plan.scale.length === 1 && !plan.flags) {
     const bytes = new Uint8Array(f.data.length);

@@ -4,11 +4,27 @@
 // kernel the layer's value ranges allow and kept at their own width (2 or 4 bits with a table
 // from code to level when the format has few enough codes, else s8 levels). Used when the addon
 // is active and every level fits a byte; bit-exact with the TypeScript path (ops.ts).
-import type { NativeAddon } from '../../engine/native.js';
+import { nativeKernels } from '../../engine/state.js';
 import type { IntGrid } from '../../quant/grid.js';
 import type { FValue, Geometry, QValue } from './ops.js';
 import type { FloatOutput, GridOutput } from './requant.js';
 import { byteOffset } from './values.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface QconvKernels {
+  /** A conv/dense layer of the integer runtime; see native/src/intgemm.cc for the argument lists of the two modes. */
+  qconv(
+    x: Uint8Array,
+    geometry: Int32Array,
+    meta: Int32Array,
+    wp: Uint8Array,
+    lut: Int8Array | null,
+    corr: Int32Array | null,
+    mode: 0 | 1,
+    ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]
+  ): void;
+}
+/** The qconv kernel on the active addon, or null when native kernels are off. */
+export const qconvKernels = nativeKernels<QconvKernels>(['qconv']);
 
 /** Output channels per weight block of the native kernel. */
 const BLOCK = 16;
@@ -90,7 +106,7 @@ export function outputBytes(target: IntGrid): Uint8Array {
 }
 
 export function nativeConv(
-  addon: NativeAddon,
+  addon: QconvKernels,
   c: NativeConv,
   bytes: Uint8Array,
   shape: number[],

@@ -4,8 +4,14 @@
 // norm that cannot be folded, residual adds, global pooling) runs in float.
 import { requantize, type FloatOutput, type GridOutput } from './requant.js';
 import type { IntGrid } from '../../quant/grid.js';
-import { activeNative } from '../../engine/state.js';
+import { nativeKernels } from '../../engine/state.js';
 import { toCodes, type FValue, type Value } from './values.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface RuntimeOpKernels {
+  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, act: number): void;
+  maxPoolBytes(x: Uint8Array, dims: Int32Array, outH: number, outW: number, out: Uint8Array): void;
+}
+const runtimeOpKernels = nativeKernels<RuntimeOpKernels>(['conv2dForward', 'maxPoolBytes']);
 
 export type { FValue, QValue, Value } from './values.js';
 
@@ -112,7 +118,7 @@ export function floatConv(
 ): FValue {
   const [N, H, W, C] = shape;
   const data = new Float32Array(N * g.outH * g.outW * cout);
-  const addon = activeNative();
+  const addon = runtimeOpKernels();
   if (addon) {
     // Float layers (product-coded kernels, unquantized layers) on the addon's oneDNN convolution.
     const padBottom = Math.max(0, (g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1 - H - g.padTop);
@@ -168,7 +174,7 @@ export function floatConv(
 /** Max pooling of codes or floats ('same' padding never picks a padded position). */
 export function maxPool(v: Value, g: Geometry): Value {
   const [N, H, W, C] = v.shape;
-  const addon = activeNative();
+  const addon = runtimeOpKernels();
   if (addon && v.kind === 'q' && v.bytes) {
     const bytes = new Uint8Array(N * g.outH * g.outW * C);
     addon.maxPoolBytes(v.bytes, Int32Array.from([N, H, W, C, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft]), g.outH, g.outW, bytes);

@@ -1,8 +1,15 @@
 // Conv2D, FusedConv2D (bias + ReLU), Conv2DBackpropInput and Conv2DBackpropFilter on oneDNN.
 import { tf, type TensorInfo } from '../tf.js';
-import type { NativeAddon } from '../native.js';
+import { bindKernels, type NativeAddon } from '../native.js';
 import { f32, override, sizeOf, type KernelArgs } from '../override.js';
 import { alloc } from '../buffer-pool.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface ConvKernels {
+  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, act: number): void;
+  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
+}
+const CONV_KERNELS: readonly (keyof ConvKernels)[] = ['conv2dForward', 'conv2dBackwardData', 'conv2dBackwardFilter'];
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
@@ -49,7 +56,8 @@ function infoFor(xShape: number[], filterShape: number[], attrs: Record<string, 
   );
 }
 
-export function registerConvKernels(n: NativeAddon): void {
+export function registerConvKernels(addon: NativeAddon): void {
+  const n = bindKernels<ConvKernels>(addon, CONV_KERNELS);
   const forward = (args: KernelArgs, fused: boolean): TensorInfo | null => {
     const { backend, attrs } = args;
     const { x, filter, bias, preluActivationWeights } = args.inputs;

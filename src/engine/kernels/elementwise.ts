@@ -1,9 +1,25 @@
 // Relu, Add/Sub/Mul/RealDiv with any broadcast, Sum over all leading axes (bias gradients)
 // and Mean over leading or spatial axes, in native code; other dtypes fall back to stock tfjs.
 import { tf, type TensorInfo } from '../tf.js';
-import type { NativeAddon } from '../native.js';
+import { bindKernels, type NativeAddon } from '../native.js';
 import { f32, override, sizeOf, type KernelArgs } from '../override.js';
 import { alloc } from '../buffer-pool.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface ElementwiseKernels {
+  relu(x: Float32Array, y: Float32Array): void;
+  binary(
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    op: number,
+    shape?: Int32Array,
+    stridesA?: Int32Array,
+    stridesB?: Int32Array,
+  ): void;
+  meanMiddle(x: Float32Array, out: Float32Array, n: number, k: number, c: number): void;
+  sumRows(x: Float32Array, out: Float32Array, c: number): void;
+}
+const ELEMENTWISE_KERNELS: readonly (keyof ElementwiseKernels)[] = ['relu', 'binary', 'meanMiddle', 'sumRows'];
 
 /** Broadcast output shape of a and b (numpy rules), or null if they do not broadcast. */
 function broadcastShape(a: number[], b: number[]): number[] | null {
@@ -31,7 +47,7 @@ function broadcastStrides(shape: number[], out: number[]): Int32Array {
   return strides;
 }
 
-function binary(n: NativeAddon, { inputs, backend }: KernelArgs, op: number): TensorInfo | null {
+function binary(n: ElementwiseKernels, { inputs, backend }: KernelArgs, op: number): TensorInfo | null {
   const { a, b } = inputs;
   const av = f32(backend, a),
     bv = f32(backend, b);
@@ -52,7 +68,8 @@ function reductionAxes(x: TensorInfo, axis: unknown): number[] {
   return tf.util.parseAxisParam(axis as number | number[], x.shape).sort((p, q) => p - q);
 }
 
-export function registerElementwiseKernels(n: NativeAddon): void {
+export function registerElementwiseKernels(addon: NativeAddon): void {
+  const n = bindKernels<ElementwiseKernels>(addon, ELEMENTWISE_KERNELS);
   override('Relu', ({ inputs, backend }) => {
     const xv = f32(backend, inputs.x);
     if (!xv) return null;

@@ -1,10 +1,15 @@
 // BatchMatMul and _FusedMatMul (bias + ReLU) on OpenBLAS sgemm.
 import type { TensorInfo } from '../tf.js';
-import type { NativeAddon } from '../native.js';
+import { bindKernels, type NativeAddon } from '../native.js';
 import { f32, override, sizeOf, type KernelArgs } from '../override.js';
 import { alloc } from '../buffer-pool.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface MatmulKernels {
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array, bias: Float32Array | null, act: number): void;
+}
+const MATMUL_KERNELS: readonly (keyof MatmulKernels)[] = ['matmul'];
 
-function matmul(n: NativeAddon, args: KernelArgs, fused: boolean): TensorInfo | null {
+function matmul(n: MatmulKernels, args: KernelArgs, fused: boolean): TensorInfo | null {
   const { backend, attrs } = args;
   const { a, b, bias, preluActivationWeights } = args.inputs;
   const av = f32(backend, a),
@@ -42,7 +47,8 @@ function matmul(n: NativeAddon, args: KernelArgs, fused: boolean): TensorInfo | 
   return backend.makeTensorInfo(shape, 'float32', out);
 }
 
-export function registerMatmulKernels(n: NativeAddon): void {
+export function registerMatmulKernels(addon: NativeAddon): void {
+  const n = bindKernels<MatmulKernels>(addon, MATMUL_KERNELS);
   override('BatchMatMul', (a) => matmul(n, a, false));
   override('_FusedMatMul', (a) => matmul(n, a, true));
 }

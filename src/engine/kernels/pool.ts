@@ -1,8 +1,16 @@
 // MaxPool / AvgPool and their gradients over NHWC.
 import { tf } from '../tf.js';
-import type { NativeAddon } from '../native.js';
+import { bindKernels, type NativeAddon } from '../native.js';
 import { f32, override, sizeOf } from '../override.js';
 import { alloc } from '../buffer-pool.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface PoolKernels {
+  maxPoolForward(x: Float32Array, y: Float32Array, dims: Int32Array): void;
+  maxPoolBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  avgPoolForward(x: Float32Array, y: Float32Array, dims: Int32Array): void;
+  avgPoolBackward(dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
+}
+const POOL_KERNELS: readonly (keyof PoolKernels)[] = ['maxPoolForward', 'maxPoolBackward', 'avgPoolForward', 'avgPoolBackward'];
 
 function poolDims(xShape: number[], attrs: Record<string, unknown>): { dims: Int32Array; out: number[] } | null {
   if (xShape.length !== 4) return null;
@@ -32,7 +40,8 @@ function poolDims(xShape: number[], attrs: Record<string, unknown>): { dims: Int
   return { dims, out: [info.batchSize, info.outHeight, info.outWidth, info.outChannels] };
 }
 
-export function registerPoolKernels(n: NativeAddon): void {
+export function registerPoolKernels(addon: NativeAddon): void {
+  const n = bindKernels<PoolKernels>(addon, POOL_KERNELS);
   override('MaxPool', ({ inputs, backend, attrs }) => {
     const xv = f32(backend, inputs.x);
     const p = xv && poolDims(inputs.x!.shape, attrs);

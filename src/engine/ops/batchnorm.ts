@@ -2,10 +2,50 @@
 // the batch statistics too (for the running averages). The native path is one fused kernel
 // each way with the exact gradient; the reference path is plain tf ops (autograd).
 import { tf, type Tensor } from '../tf.js';
-import type { NativeAddon } from '../native.js';
-import { activeNative } from '../state.js';
+import { nativeKernels } from '../state.js';
 import { customOp } from './custom-op.js';
 import { alloc } from '../buffer-pool.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface BatchNormKernels {
+  bnTrainForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    c: number,
+    eps: number,
+    relu: number,
+  ): void;
+  /** train=1: gradient through the batch statistics; 0: fixed (running) statistics. */
+  bnBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    y: Float32Array | null,
+    gamma: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    c: number,
+    eps: number,
+    train: number,
+  ): void;
+  bnInference(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    y: Float32Array,
+    c: number,
+    eps: number,
+    relu: number,
+  ): void;
+}
+const batchNormKernels = nativeKernels<BatchNormKernels>(['bnTrainForward', 'bnBackward', 'bnInference']);
 
 export interface BatchNormTrainResult {
   y: Tensor;
@@ -25,7 +65,7 @@ function values(t: Tensor): Float32Array {
  * Gradients go to x, gamma and beta; statistics are constants of the op.
  */
 function nativeBatchNorm(
-  n: NativeAddon,
+  n: BatchNormKernels,
   c: number,
   eps: number,
   relu: boolean,
@@ -77,7 +117,7 @@ export function batchNormTrainReference(x: Tensor, gamma: Tensor, beta: Tensor, 
 }
 
 export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: number, relu: boolean): BatchNormTrainResult {
-  const n = activeNative();
+  const n = batchNormKernels();
   if (!n || x.dtype !== 'float32') return batchNormTrainReference(x, gamma, beta, eps, relu);
   const c = x.shape[x.shape.length - 1];
   const mean = new Float32Array(c),
@@ -114,7 +154,7 @@ export function batchNormInferReference(
  * beta (fine-tuning with frozen statistics); the statistics themselves get no gradient.
  */
 export function batchNormInfer(x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, eps: number, relu: boolean): Tensor {
-  const n = activeNative();
+  const n = batchNormKernels();
   if (!n || x.dtype !== 'float32') return batchNormInferReference(x, gamma, beta, mean, variance, eps, relu);
   const c = x.shape[x.shape.length - 1];
   const stats = { mean: values(mean), variance: values(variance) };

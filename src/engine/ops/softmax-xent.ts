@@ -1,8 +1,14 @@
 // Mean softmax cross-entropy over integer class labels, fused on the native path.
 import { tf, type Tensor } from '../tf.js';
-import { activeNative } from '../state.js';
+import { nativeKernels } from '../state.js';
 import { customOp } from './custom-op.js';
 import { alloc } from '../buffer-pool.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface SoftmaxXentKernels {
+  softmaxXentForward(logits: Float32Array, labels: Int32Array, probs: Float32Array, b: number, k: number): number;
+  softmaxXentBackward(probs: Float32Array, labels: Int32Array, dlogits: Float32Array, b: number, k: number, dy: number): void;
+}
+const softmaxXentKernels = nativeKernels<SoftmaxXentKernels>(['softmaxXentForward', 'softmaxXentBackward']);
 
 /** Reference: log-softmax and a one-hot gather, differentiated by tfjs autograd. */
 export function softmaxCrossEntropyReference(logits: Tensor, labels: Tensor): Tensor {
@@ -19,7 +25,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   if (logits.shape.length !== 2 || labels.shape.length !== 1 || labels.shape[0] !== logits.shape[0])
     throw new Error(`softmaxCrossEntropy: expected logits [B, K] and labels [B], got [${logits.shape}] and [${labels.shape}]`);
   if (labels.dtype !== 'int32') throw new Error(`softmaxCrossEntropy: labels must be int32, got ${labels.dtype}`);
-  const n = activeNative();
+  const n = softmaxXentKernels();
   if (!n) return softmaxCrossEntropyReference(logits, labels);
   const [b, k] = logits.shape as [number, number];
   const lab = labels.dataSync() as Int32Array;

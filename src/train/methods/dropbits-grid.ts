@@ -13,8 +13,34 @@
 // kept point), the backward that of the expectation Σ_j π̃_j·g_j, which gives the weight, the
 // step α and the keep logits θ their gradients. native/src/dropbits.cc runs the same; these are
 // the portable versions and the reference the tests hold it to.
-import { activeNative } from '../../engine/state.js';
+import { nativeKernels } from '../../engine/state.js';
 import { quantizeCode, dequantize } from '../../quant/uniform.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface DropbitsKernels {
+  dropbitsForward(
+    x: Float32Array,
+    alpha: Float32Array,
+    maxBits: number,
+    minBits: number,
+    masks: Float32Array | null,
+    out: Float32Array,
+  ): void;
+  dropbitsBackward(
+    x: Float32Array,
+    alpha: Float32Array,
+    maxBits: number,
+    minBits: number,
+    masks: Float32Array,
+    gy: Float32Array,
+    kappa: number,
+    concreteTemp: number,
+    gx: Float32Array,
+    galpha: Float64Array,
+    gtheta: Float64Array,
+  ): void;
+  dropbitsSample(theta: Float32Array, concreteTemp: number, seed: number, out: Float32Array): void;
+}
+const dropbitsKernels = nativeKernels<DropbitsKernels>(['dropbitsForward', 'dropbitsBackward', 'dropbitsSample']);
 
 /** The grid of a layer in units of α, and each point's group. */
 export interface DropGrid {
@@ -58,7 +84,7 @@ function weightBits(g: DropGrid, m: Float32Array, at: number): number {
  * `masks` holds `groups` soft masks per weight (null: every bit kept).
  */
 export function dropForward(x: Float32Array, alpha: Float32Array, g: DropGrid, masks: Float32Array | null, out: Float32Array): void {
-  const n = activeNative();
+  const n = dropbitsKernels();
   if (n) return n.dropbitsForward(x, alpha, g.maxBits, g.minBits, masks, out);
   const C = alpha.length;
   for (let i = 0; i < x.length; i++) {
@@ -125,7 +151,7 @@ export function dropBackward(
     G = g.groups,
     L = g.q.length;
   const out: DropGrads = { gx: new Float32Array(x.length), galpha: new Float64Array(C), gtheta: new Float64Array(G) };
-  const n = activeNative();
+  const n = dropbitsKernels();
   if (n) {
     n.dropbitsBackward(x, alpha, g.maxBits, g.minBits, masks, gy, kappa, concreteTemp, out.gx, out.galpha, out.gtheta);
     return out;
@@ -199,7 +225,7 @@ export function sampleMasks(theta: Float64Array, n: number, concreteTemp: number
   const G = theta.length;
   if (out.length !== n * G) throw new Error(`dropbits: mask array holds ${out.length} values, expected ${n * G}`);
   if (G === 0) return; // nothing droppable at minBits
-  const nat = activeNative();
+  const nat = dropbitsKernels();
   if (nat) return nat.dropbitsSample(Float32Array.from(theta), concreteTemp, seed >>> 0, out);
   for (let i = 0; i < n * G; i++) {
     const u = maskUniform(seed >>> 0, i);

@@ -2,8 +2,33 @@
 // after each step and an EMA of how often it switches to a contiguous level, and the
 // threshold-aware learning rate. Native kernels in native/src/methods.cc do the work; these
 // TypeScript versions are the reference and the path without the addon.
-import { activeNative } from '../../engine/state.js';
+import { nativeKernels } from '../../engine/state.js';
 import { divF32, roundHalfEven } from '../../quant/numeric.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface MpqKernels {
+  mpqTrack(
+    w: Float32Array,
+    scale: Float32Array,
+    c: number,
+    qmax: number,
+    codes: Int8Array,
+    freq: Float32Array,
+    momentum: number,
+    init: number,
+  ): number;
+  mpqLrScale(
+    w: Float32Array,
+    g: Float32Array,
+    out: Float32Array,
+    scale: Float32Array,
+    c: number,
+    qmax: number,
+    flags: Uint8Array | null,
+    delta: number,
+    beta: number,
+  ): number;
+}
+const mpqKernels = nativeKernels<MpqKernels>(['mpqTrack', 'mpqLrScale']);
 
 /**
  * Records the codes k = clamp(rhe(w/Δ), ±qmax) (channels along the last axis) and, unless
@@ -19,7 +44,7 @@ export function trackCodes(
   init: boolean,
 ): number {
   const C = scale.length;
-  const n = activeNative();
+  const n = mpqKernels();
   if (n) return n.mpqTrack(w, scale, C, qmax, codes, freq, momentum, init ? 1 : 0);
   let switches = 0;
   const m = Math.fround(momentum),
@@ -53,7 +78,7 @@ export function scaleNearThresholds(
   out: Float32Array,
 ): number {
   const C = scale.length;
-  const n = activeNative();
+  const n = mpqKernels();
   if (n) return n.mpqLrScale(w, g, out, scale, C, qmax, flags, delta, beta);
   const d = Math.fround(delta),
     b = Math.fround(beta);

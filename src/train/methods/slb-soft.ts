@@ -2,7 +2,27 @@
 // portable versions and the reference the tests compare against). Weight i of output channel c
 // has logits a[i·J .. i·J+J) over the values unit[c]·levels[j].
 
-import { activeNative } from '../../engine/state.js';
+import { nativeKernels } from '../../engine/state.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface SlbKernels {
+  slbSoft(a: Float32Array, levels: Float32Array, unit: Float32Array, t: number, w: Float32Array, conf: Float32Array): void;
+  slbAdam(
+    a: Float32Array,
+    levels: Float32Array,
+    unit: Float32Array,
+    t: number,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    step: number,
+  ): void;
+  slbHard(a: Float32Array, levels: Float32Array, unit: Float32Array, w: Float32Array): void;
+}
+const slbKernels = nativeKernels<SlbKernels>(['slbSoft', 'slbAdam', 'slbHard']);
 
 function softmax(a: Float32Array, at: number, J: number, T: number, p: Float64Array): number {
   let mx = a[at];
@@ -16,7 +36,7 @@ function softmax(a: Float32Array, at: number, J: number, T: number, p: Float64Ar
 
 /** Soft weights (the expectation under softmax(T·a)); returns the mean largest probability. */
 export function slbSoft(a: Float32Array, levels: Float32Array, unit: Float32Array, T: number, w: Float32Array): number {
-  const n = activeNative();
+  const n = slbKernels();
   if (n) {
     const conf = new Float32Array(1);
     n.slbSoft(a, levels, unit, T, w, conf);
@@ -71,7 +91,7 @@ export function slbAdam(
   v: Float32Array,
   s: AdamSettings,
 ): void {
-  const n = activeNative();
+  const n = slbKernels();
   if (n) return n.slbAdam(a, levels, unit, T, g, m, v, s.lr, s.beta1, s.beta2, s.eps, s.step);
   const d = slbLogitGrad(a, levels, unit, T, g);
   const c1 = 1 - s.beta1 ** s.step,
@@ -87,7 +107,7 @@ export function slbAdam(
 
 /** Hard weights: the value of each weight's largest logit (the first on ties). */
 export function slbHard(a: Float32Array, levels: Float32Array, unit: Float32Array, w: Float32Array): void {
-  const n = activeNative();
+  const n = slbKernels();
   if (n) return n.slbHard(a, levels, unit, w);
   const J = levels.length,
     C = unit.length;

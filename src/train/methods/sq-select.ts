@@ -10,7 +10,22 @@
 // Probability functions on z = e / mean(e) (dimensionless, mean 1): constant 1 (uniform),
 // linear z (the default; the paper found it best), softmax exp(z) (prefers large errors more
 // strongly) and sigmoid 1/(1+exp(-z)) (less strongly than linear).
-import { activeNative } from '../../engine/state.js';
+import { nativeKernels } from '../../engine/state.js';
+/** The native kernels this module calls (native/src), declared here next to their use. */
+export interface SqKernels {
+  channelL1Error(x: Float32Array, q: Float32Array, c: number, num: Float64Array, den: Float64Array): void;
+  keepChannels(x: Float32Array, out: Float32Array, mask: Uint8Array, keep: Uint8Array, c: number): void;
+  keepElements(
+    x: Float32Array,
+    out: Float32Array,
+    mask: Uint8Array,
+    count: number,
+    fn: number,
+    deterministic: number,
+    seed: number,
+  ): number;
+}
+const sqKernels = nativeKernels<SqKernels>(['channelL1Error', 'keepChannels', 'keepElements']);
 
 export const probabilityFunctions = ['constant', 'linear', 'softmax', 'sigmoid'] as const;
 export type ProbabilityFunction = (typeof probabilityFunctions)[number];
@@ -75,7 +90,7 @@ export function chooseKept(errors: ArrayLike<number>, count: number, s: Selectio
 export function channelErrors(x: Float32Array, q: Float32Array, C: number): Float64Array {
   const num = new Float64Array(C),
     den = new Float64Array(C);
-  const n = activeNative();
+  const n = sqKernels();
   if (n) n.channelL1Error(x, q, C, num, den);
   else
     for (let i = 0; i < x.length; i++) {
@@ -99,7 +114,7 @@ export function elementErrors(x: Float32Array, q: Float32Array): Float32Array {
 /** Keeps `count` channels (last axis) at full precision: x's values and a passing gradient. */
 export function keepChannels(x: Float32Array, out: Float32Array, mask: Uint8Array, C: number, count: number, s: Selection): Uint8Array {
   const keep = chooseKept(channelErrors(x, out, C), count, s);
-  const n = activeNative();
+  const n = sqKernels();
   if (n) n.keepChannels(x, out, mask, keep, C);
   else
     for (let i = 0; i < x.length; i++)
@@ -112,7 +127,7 @@ export function keepChannels(x: Float32Array, out: Float32Array, mask: Uint8Arra
 
 /** Keeps `count` single weights at full precision. */
 export function keepElements(x: Float32Array, out: Float32Array, mask: Uint8Array, count: number, s: Selection): void {
-  const n = activeNative();
+  const n = sqKernels();
   if (n) {
     n.keepElements(x, out, mask, count, probabilityFunctions.indexOf(s.fn), s.deterministic ? 1 : 0, s.seed >>> 0);
     return;
