@@ -2,21 +2,7 @@
   "targets": [
     {
       "target_name": "lowbit_native",
-      "sources": [
-        "src/addon.cc",
-        "src/conv.cc",
-        "src/matmul.cc",
-        "src/batchnorm.cc",
-        "src/pool.cc",
-        "src/elementwise.cc",
-        "src/loss.cc",
-        "src/optim.cc",
-        "src/fakequant.cc",
-        "src/methods.cc",
-        "src/intgemm.cc",
-        "src/slb.cc",
-        "src/dropbits.cc"
-      ],
+      "sources": ["<!@(node -p \"require('fs').readdirSync('src').filter((f) => f.endsWith('.cc')).sort().map((f) => 'src/' + f).join(' ')\")"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "/usr/include/x86_64-linux-gnu"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],

@@ -1,4 +1,4 @@
-// Module entry: thread control and registration of every kernel group.
+// Module entry: thread control, and the kernel files' own registrations (LOWBIT_REGISTER).
 #include "common.h"
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -20,6 +20,11 @@ void setThreads(int n) {
 }
 
 void fail(const std::string& what) { throw std::runtime_error(what); }
+
+std::vector<Registrar>& registrars() {
+  static std::vector<Registrar> list;  // built during static initialisation, before Init runs
+  return list;
+}
 
 static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   setThreads(argInt(info, 0));
@@ -46,18 +51,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
-  registerConv(env, exports);
-  registerMatmul(env, exports);
-  registerBatchnorm(env, exports);
-  registerPool(env, exports);
-  registerElementwise(env, exports);
-  registerLoss(env, exports);
-  registerOptim(env, exports);
-  registerFakeQuant(env, exports);
-  registerMethods(env, exports);
-  registerIntGemm(env, exports);
-  registerSlb(env, exports);
-  registerDropBits(env, exports);
+  for (Registrar r : registrars()) r(env, exports);
   return exports;
 }
 

@@ -168,5 +168,6 @@ void registerBatchnorm(Napi::Env env, Napi::Object exports) {
   exports.Set("bnBackward", Napi::Function::New(env, Backward));
   exports.Set("bnInference", Napi::Function::New(env, Inference));
 }
+LOWBIT_REGISTER(registerBatchnorm);
 
 }  // namespace lowbit

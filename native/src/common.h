@@ -1,6 +1,7 @@
 // Shared helpers for the lowbit native kernels: typed-array access, threading, errors.
 #pragma once
 #include <napi.h>
+#include <vector>
 #include <cstdint>
 #include <string>
 
@@ -33,17 +34,14 @@ inline float argFloat(const Napi::CallbackInfo& info, size_t i) { return info[i]
 // Throws a JS Error (exceptions are enabled in the addon so oneDNN errors surface too).
 [[noreturn]] void fail(const std::string& what);
 
-void registerConv(Napi::Env env, Napi::Object exports);
-void registerMatmul(Napi::Env env, Napi::Object exports);
-void registerBatchnorm(Napi::Env env, Napi::Object exports);
-void registerPool(Napi::Env env, Napi::Object exports);
-void registerElementwise(Napi::Env env, Napi::Object exports);
-void registerLoss(Napi::Env env, Napi::Object exports);
-void registerOptim(Napi::Env env, Napi::Object exports);
-void registerFakeQuant(Napi::Env env, Napi::Object exports);
-void registerMethods(Napi::Env env, Napi::Object exports);
-void registerIntGemm(Napi::Env env, Napi::Object exports);
-void registerSlb(Napi::Env env, Napi::Object exports);
-void registerDropBits(Napi::Env env, Napi::Object exports);
+// Each kernel file exports its functions itself: `LOWBIT_REGISTER(registerX);` after its register
+// function adds it to the list the module entry (addon.cc) runs at load, so a new kernel file is
+// one file (binding.gyp compiles every src/*.cc).
+using Registrar = void (*)(Napi::Env env, Napi::Object exports);
+std::vector<Registrar>& registrars();
+struct AutoRegister {
+  explicit AutoRegister(Registrar r) { registrars().push_back(r); }
+};
+#define LOWBIT_REGISTER(fn) static ::lowbit::AutoRegister fn##_registered(fn)
 
 }  // namespace lowbit

@@ -161,5 +161,6 @@ void registerConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackwardFilter", Napi::Function::New(env, BackwardFilter));
   exports.Set("convCacheSize", Napi::Function::New(env, CacheSize));
 }
+LOWBIT_REGISTER(registerConv);
 
 }  // namespace lowbit

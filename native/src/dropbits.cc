@@ -200,5 +200,6 @@ void registerDropBits(Napi::Env env, Napi::Object exports) {
   exports.Set("dropbitsBackward", Napi::Function::New(env, DropBackward));
   exports.Set("dropbitsSample", Napi::Function::New(env, DropSample));
 }
+LOWBIT_REGISTER(registerDropBits);
 
 }  // namespace lowbit

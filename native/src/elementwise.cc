@@ -164,5 +164,6 @@ void registerElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("meanMiddle", Napi::Function::New(env, MeanMiddle));
 }
+LOWBIT_REGISTER(registerElementwise);
 
 }  // namespace lowbit

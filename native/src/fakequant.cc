@@ -326,5 +326,6 @@ void registerFakeQuant(Napi::Env env, Napi::Object exports) {
   exports.Set("lsqStepGrad", Napi::Function::New(env, LsqStepGrad));
   exports.Set("pactAlphaGrad", Napi::Function::New(env, PactAlphaGrad));
 }
+LOWBIT_REGISTER(registerFakeQuant);
 
 }  // namespace lowbit

@@ -592,5 +592,6 @@ void registerIntGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("quantizeBytes", Napi::Function::New(env, QuantizeBytes));
   exports.Set("maxPoolBytes", Napi::Function::New(env, MaxPoolBytes));
 }
+LOWBIT_REGISTER(registerIntGemm);
 
 }  // namespace lowbit

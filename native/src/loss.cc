@@ -48,5 +48,6 @@ void registerLoss(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxXentForward", Napi::Function::New(env, Forward));
   exports.Set("softmaxXentBackward", Napi::Function::New(env, Backward));
 }
+LOWBIT_REGISTER(registerLoss);
 
 }  // namespace lowbit

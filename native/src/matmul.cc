@@ -75,5 +75,6 @@ void registerMatmul(Napi::Env env, Napi::Object exports) {
   exports.Set("setBlasThreads", Napi::Function::New(env, SetBlasThreads));
   exports.Set("useBlas", Napi::Function::New(env, UseBlas));
 }
+LOWBIT_REGISTER(registerMatmul);
 
 }  // namespace lowbit

@@ -245,5 +245,6 @@ void registerMethods(Napi::Env env, Napi::Object exports) {
   exports.Set("mpqTrack", Napi::Function::New(env, MpqTrack));
   exports.Set("mpqLrScale", Napi::Function::New(env, MpqLrScale));
 }
+LOWBIT_REGISTER(registerMethods);
 
 }  // namespace lowbit

@@ -52,5 +52,6 @@ void registerOptim(Napi::Env env, Napi::Object exports) {
   exports.Set("sgdMomentum", Napi::Function::New(env, Sgd));
   exports.Set("adam", Napi::Function::New(env, Adam));
 }
+LOWBIT_REGISTER(registerOptim);
 
 }  // namespace lowbit

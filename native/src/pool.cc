@@ -143,5 +143,6 @@ void registerPool(Napi::Env env, Napi::Object exports) {
   exports.Set("avgPoolForward", Napi::Function::New(env, AvgForward));
   exports.Set("avgPoolBackward", Napi::Function::New(env, AvgBackward));
 }
+LOWBIT_REGISTER(registerPool);
 
 }  // namespace lowbit

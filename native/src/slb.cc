@@ -126,5 +126,6 @@ void registerSlb(Napi::Env env, Napi::Object exports) {
   exports.Set("slbAdam", Napi::Function::New(env, SlbAdam));
   exports.Set("slbHard", Napi::Function::New(env, SlbHard));
 }
+LOWBIT_REGISTER(registerSlb);
 
 }  // namespace lowbit
