@@ -6,12 +6,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
-import { runTraining } from '../src/train/train.js';
-import { runQuantization } from '../src/train/quantize.js';
+import { runStage } from '../src/pipeline/stage.js';
 import { trainProgress } from '../src/cli/progress.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
-import { loadDataset } from '../src/data/load.js';
-import { planSearch, runFront } from '../src/search/search.js';
 import { cliFor, experiments, findExperiment, type Experiment } from './registry.js';
 import { gitState, machine, readRecords, type RunRecord } from './record.js';
 import { runStatus } from '../src/train/run-dir.js';
@@ -52,30 +49,28 @@ async function runSearch(e: Extract<Experiment, { group: 'search' }>): Promise<v
   const git = gitState();
   const t0 = performance.now();
   const from = path.join(checkpointsDir, `${e.base}.lbck`);
-  const ck = await loadCheckpoint(from);
-  const ds = loadDataset(String(ck.modelSpec.dataset));
   const s = e.settings;
-  const plan = await planSearch(ck.model, ds, {
-    accel: s.accel,
-    objective: s.objective,
-    budgets: s.budgets,
-    sensitivity: s.sensitivity ?? 'hessian',
-    atW4A4: true,
-  });
-  const front = await runFront(
-    plan,
-    from,
-    s.accel,
-    { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize ?? 128, seed: 1 },
-    (p, i) => path.join(root, 'runs', e.id, `${String(i).padStart(2, '0')}-${p.kind}${p.budget === null ? '' : `-${p.budget.toFixed(3)}`}`),
-    ds,
-    (p) =>
-      process.stderr.write(
-        `${e.id}: ${p.kind}${p.budget === null ? '' : ` @ ${p.budget.toFixed(3)}`} -> ${(100 * p.accuracy).toFixed(2)}%\n`,
-      ),
-    // Points are resumed one by one (a search is hours); --force starts every point over.
-    force ? { force: true } : { resume: true },
+  const runDir = path.join(root, 'runs', e.id);
+  const r = await runStage(
+    {
+      kind: 'search',
+      from,
+      settings: { accel: s.accel, objective: s.objective, budgets: s.budgets, sensitivity: s.sensitivity ?? 'hessian', atW4A4: true },
+      retrain: { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize ?? 128, seed: 1 },
+    },
+    {
+      outDir: runDir,
+      // Points are resumed one by one (a search is hours); --force starts every point over.
+      ...(force ? { force: true } : { resume: true }),
+      // The point directories of the records made so far (budgets written with three decimals).
+      pointDir: (p, i) => path.join(runDir, `${String(i).padStart(2, '0')}-${p.kind}${p.budget === null ? '' : `-${p.budget.toFixed(3)}`}`),
+      onPoint: (p) =>
+        process.stderr.write(
+          `${e.id}: ${p.kind}${p.budget === null ? '' : ` @ ${p.budget.toFixed(3)}`} -> ${(100 * p.accuracy).toFixed(2)}%\n`,
+        ),
+    },
   );
+  const { plan, front } = r;
   const best = Math.max(...front.map((p) => p.accuracy));
   writeJsonAtomic(path.join(resultsDir, `${e.id}.json`), {
     id: e.id,
@@ -121,7 +116,11 @@ async function runOne(e: Experiment): Promise<void> {
   let record: RunRecord;
   if (e.group === 'quant') {
     const t0 = performance.now();
-    const r = await runQuantization(e.options, { outDir: runDir, ...continueOrForce(runDir), events: trainProgress(e.id) });
+    const stage = await runStage(
+      { kind: 'quantize', options: e.options },
+      { outDir: runDir, ...continueOrForce(runDir), events: trainProgress(e.id) },
+    );
+    const r = stage.result;
     const history = r.history as unknown as Record<string, number>[];
     record = {
       ...baseRecord(e, git, r.options as unknown as Record<string, unknown>, r.options.seed, history),
@@ -134,7 +133,11 @@ async function runOne(e: Experiment): Promise<void> {
     // PTQ has no epochs: its wall time is the calibration and evaluation.
     if (history.length === 0) record.wallSeconds = (performance.now() - t0) / 1000;
   } else {
-    const r = await runTraining(e.config, { outDir: runDir, ...continueOrForce(runDir), events: trainProgress(e.id) });
+    const stage = await runStage(
+      { kind: 'train', config: e.config },
+      { outDir: runDir, ...continueOrForce(runDir), events: trainProgress(e.id) },
+    );
+    const r = stage.result;
     record = baseRecord(
       e,
       git,

@@ -17,10 +17,10 @@ import { packModel } from '../deploy/pack.js';
 import { readPacked } from '../deploy/read.js';
 import { loadLowbit } from '../deploy/runtime/model.js';
 import { simulate } from '../hw/simulate.js';
-import { CHECKPOINT_FILE, runTraining } from '../train/train.js';
-import { runQuantization, type QuantizeOptionsInput, type QuantizeResult } from '../train/quantize.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { planSearch, runFront, type FrontPoint } from '../search/search.js';
+import { CHECKPOINT_FILE } from '../train/train.js';
+import type { QuantizeOptionsInput, QuantizeResult } from '../train/quantize.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { runStage, type Stage } from '../pipeline/stage.js';
 import { buildReport } from '../report/build.js';
 import { positiveInt } from './options.js';
 import { trainProgress } from './progress.js';
@@ -90,25 +90,8 @@ export function demoCommand(): Command {
       let n = 0;
       const stage = (what: string) => process.stderr.write(`\nlowbit demo: stage ${++n}/${stages}, ${what}\n`);
 
-      stage(`full-precision lenet5 on MNIST -> ${path.join(f.out, 'fp')}`);
-      let t = performance.now();
-      const fp = await runTraining(
-        { model: 'lenet5', data: 'mnist', epochs: fpEpochs, batchSize: 128, lr: 0.05, schedule: 'cosine', seed: 1, ...limits, ...threads },
-        { outDir: path.join(f.out, 'fp'), dataset, events: trainProgress('fp32 lenet5'), ...force },
-      );
-      rows.push({
-        stage: 'train (FP32)',
-        weights: 'fp32',
-        accuracy: fp.history[fp.history.length - 1].testAccuracy,
-        runtimeAccuracy: null,
-        bitsPerWeight: 32,
-        kb: null,
-        speedupVsFp32: 1,
-        energyVsFp32: 1,
-        speedupVsInt8: null,
-        seconds: (performance.now() - t) / 1000,
-      });
-
+      // The training stages, as data: each runs through the same stage runner as the experiments.
+      const fpCheckpoint = path.join(f.out, 'fp', CHECKPOINT_FILE);
       const quantized: { label: string; weights: string; dir: string; options: Partial<QuantizeOptionsInput> }[] = [
         { label: 'ptq W8A8', weights: 'int8 / uint8', dir: 'ptq-w8a8', options: { method: 'ptq', wbits: 8, abits: 8, calibration: 'mse' } },
         {
@@ -130,26 +113,64 @@ export function demoCommand(): Command {
           options: { method: 'mpq', wbits: 2, abits: 4, epochs: retrain, lr: 0.01, calibration: 'mse', mpq: { budget: 0.1 } },
         },
       ];
+      const training: { dir: string; label: string; weights: string; stage: Stage }[] = [
+        {
+          dir: 'fp',
+          label: 'train (FP32)',
+          weights: 'fp32',
+          stage: {
+            kind: 'train',
+            config: {
+              model: 'lenet5',
+              data: 'mnist',
+              epochs: fpEpochs,
+              batchSize: 128,
+              lr: 0.05,
+              schedule: 'cosine',
+              seed: 1,
+              ...limits,
+              ...threads,
+            },
+          },
+        },
+        ...quantized.map((q) => ({
+          dir: q.dir,
+          label: q.label,
+          weights: q.weights,
+          stage: {
+            kind: 'quantize',
+            options: { from: fpCheckpoint, ...q.options, ...limits, ...threads } as QuantizeOptionsInput,
+          } as Stage,
+        })),
+      ];
       const results: { q: (typeof quantized)[number]; r: QuantizeResult }[] = [];
-      for (const q of quantized) {
-        stage(`${q.label} -> ${path.join(f.out, q.dir)}`);
+      let t = performance.now();
+      for (const s of training) {
+        stage(`${s.stage.kind === 'train' ? 'full-precision lenet5 on MNIST' : s.label} -> ${path.join(f.out, s.dir)}`);
         t = performance.now();
-        const r = await runQuantization({ from: fp.checkpoint, ...q.options, ...limits, ...threads } as QuantizeOptionsInput, {
-          outDir: path.join(f.out, q.dir),
+        const quiet = s.stage.kind === 'quantize' && s.stage.options.method === 'ptq';
+        const r = await runStage(s.stage, {
+          outDir: path.join(f.out, s.dir),
           dataset,
           ...force,
-          ...(q.options.method === 'ptq' ? {} : { events: trainProgress(q.label) }),
+          ...(quiet ? {} : { events: trainProgress(s.stage.kind === 'train' ? 'fp32 lenet5' : s.label) }),
         });
-        results.push({ q, r });
+        const accuracy =
+          r.kind === 'train'
+            ? r.result.history[r.result.history.length - 1].testAccuracy
+            : r.kind === 'quantize'
+              ? r.result.finalAccuracy
+              : 0;
+        if (r.kind === 'quantize') results.push({ q: quantized.find((q) => q.dir === s.dir)!, r: r.result });
         rows.push({
-          stage: q.label,
-          weights: q.weights,
-          accuracy: r.finalAccuracy,
+          stage: s.label,
+          weights: s.weights,
+          accuracy,
           runtimeAccuracy: null,
-          bitsPerWeight: null,
+          bitsPerWeight: r.kind === 'train' ? 32 : null,
           kb: null,
-          speedupVsFp32: null,
-          energyVsFp32: null,
+          speedupVsFp32: r.kind === 'train' ? 1 : null,
+          energyVsFp32: r.kind === 'train' ? 1 : null,
           speedupVsInt8: null,
           seconds: (performance.now() - t) / 1000,
         });
@@ -179,38 +200,25 @@ export function demoCommand(): Command {
 
       stage(`hardware-aware search on the Bit Fusion-like preset (latency) -> ${path.join(f.out, 'search')}`);
       t = performance.now();
-      const plan = await planSearch(fp.model, dataset, {
-        accel: 'bitfusion',
-        objective: 'latency',
-        budgets: [0.6],
-        calibrationImages: 128,
-        seed: 1,
-        atW4A4: true,
-      });
-      const points: FrontPoint[] = [];
       const searchDir = path.join(f.out, 'search');
-      await runFront(
-        plan,
-        fp.checkpoint,
-        'bitfusion',
-        { epochs: 1, lr: 0.01, batchSize: 128, seed: 1, ...limits, ...threads },
-        (p, i) => path.join(searchDir, `${String(i).padStart(2, '0')}-${p.kind}${p.budget === null ? '' : `-${p.budget}`}`),
-        dataset,
-        (p) => {
-          points.push(p);
-          writeJsonAtomic(path.join(searchDir, 'front.json'), {
-            settings: { accel: 'bitfusion', objective: 'latency' },
-            complete: points.length === plan.points.length,
-            int8Cost: plan.int8Cost,
-            plan: plan.points,
-            points,
-          });
-          process.stderr.write(
-            `  ${p.kind}${p.budget === null ? '' : ` @ ${p.budget}`}${p.atW4A4 ? ' (at the cost of W4A4)' : ''}: accuracy ${(100 * p.accuracy).toFixed(2)}%, ${p.speedupVsFp32.toFixed(2)}x vs FP32\n`,
-          );
+      const search = await runStage(
+        {
+          kind: 'search',
+          from: fpCheckpoint,
+          settings: { accel: 'bitfusion', objective: 'latency', budgets: [0.6], calibrationImages: 128, seed: 1, atW4A4: true },
+          retrain: { epochs: 1, lr: 0.01, batchSize: 128, seed: 1, ...limits, ...threads },
         },
-        f.force ? { force: true } : {},
+        {
+          outDir: searchDir,
+          dataset,
+          ...force,
+          onPoint: (p) =>
+            process.stderr.write(
+              `  ${p.kind}${p.budget === null ? '' : ` @ ${p.budget}`}${p.atW4A4 ? ' (at the cost of W4A4)' : ''}: accuracy ${(100 * p.accuracy).toFixed(2)}%, ${p.speedupVsFp32.toFixed(2)}x vs FP32\n`,
+            ),
+        },
       );
+      const points = search.front;
       const best = points.filter((p) => p.kind === 'searched').sort((a, b) => b.accuracy - a.accuracy)[0];
       if (best)
         rows.push({

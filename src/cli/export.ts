@@ -13,6 +13,7 @@ import { checkOutputFile, checkWritableDir } from '../util/output.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { readPackedFile } from '../deploy/read-file.js';
 import { oneOf } from './options.js';
+import { cliMessage } from './flag-names.js';
 
 /** A .lowbit file, or a checkpoint / run directory packed on the fly (an unfinished run only when allowed). */
 export async function packedFrom(path: string, allowPartial = false): Promise<{ packed: PackedModel; partial: string | null }> {
@@ -20,7 +21,7 @@ export async function packedFrom(path: string, allowPartial = false): Promise<{ 
     try {
       return { packed: readPacked(readPackedFile(path)), partial: null };
     } catch (e) {
-      throw new Error(`${path}: ${(e as Error).message}`);
+      throw new Error(`${path}: ${cliMessage(e as Error)}`);
     }
   }
   await initEngine({ quiet: true });

@@ -14,6 +14,7 @@ import { runCommand } from './run.js';
 import { exportCommand } from './export.js';
 import { reportCommand } from './report.js';
 import { checkpointCommand } from './checkpoint.js';
+import { cliMessage } from './flag-names.js';
 
 /** Whether commander has printed an error itself (a CommanderError raised in an action has not). */
 let commanderReported = false;
@@ -74,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError && (commanderReported || e.exitCode === 0)) return e.exitCode;
     const err = e as Error;
-    process.stderr.write(`lowbit: ${err.message}\n`);
+    process.stderr.write(`lowbit: ${cliMessage(err)}\n`);
     if (process.env.LOWBIT_DEBUG === '1') process.stderr.write(`${err.stack}\n`);
     return 1;
   }

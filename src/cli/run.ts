@@ -8,6 +8,7 @@ import { evaluatePacked } from '../deploy/runtime/evaluate.js';
 import { initEngine } from '../engine/setup.js';
 import { readPackedFile } from '../deploy/read-file.js';
 import { oneOf, positiveInt } from './options.js';
+import { cliMessage } from './flag-names.js';
 
 export function runCommand(): Command {
   return new Command('run')
@@ -28,13 +29,13 @@ export function runCommand(): Command {
         try {
           model = loadLowbit(bytes);
         } catch (e) {
-          throw new Error(`${f.model}: ${(e as Error).message}`);
+          throw new Error(`${f.model}: ${cliMessage(e as Error)}`);
         }
         let r;
         try {
           r = await evaluatePacked(model, f);
         } catch (e) {
-          throw new Error(`${f.model}: ${(e as Error).message}`);
+          throw new Error(`${f.model}: ${cliMessage(e as Error)}`);
         }
         if (f.json) {
           console.log(JSON.stringify({ model: f.model, ...r }));

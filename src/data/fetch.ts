@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { datasetInfo, defaultCacheDir, type RemoteFile } from './datasets.js';
 import { maybeGunzip } from './idx.js';
 import { extractTarMembers } from './tar.js';
+import { OptionError, opt } from '../util/option-error.js';
 
 export interface FetchOptions {
   outDir?: string;
@@ -70,7 +71,7 @@ export async function fetchDataset(name: string, opts: FetchOptions = {}): Promi
   const info = datasetInfo(name);
   const files = opts.files ?? info.files;
   const base = opts.baseUrl ?? info.baseUrl;
-  if (!/^https?:\/\//.test(base)) throw new Error(`--base-url must be an http(s) URL, got '${base}'`);
+  if (!/^https?:\/\//.test(base)) throw new OptionError(`${opt('baseUrl')} must be an http(s) URL, got '${base}'`);
   const outDir = opts.outDir ?? defaultCacheDir(info.name);
   // Download and verify everything before writing anything.
   const verified: { f: RemoteFile; data: Uint8Array }[] = [];

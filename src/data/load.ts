@@ -5,6 +5,7 @@ import path from 'node:path';
 import { readCifarFiles, type LabeledImages } from './cifar.js';
 import { datasetInfo, type DatasetInfo } from './datasets.js';
 import { readIdxFile } from './idx.js';
+import { OptionError, opt } from '../util/option-error.js';
 
 export interface Dataset {
   info: DatasetInfo;
@@ -50,7 +51,7 @@ function cifarDir(dir: string): string {
 export function loadDataset(name: string, opts: LoadOptions = {}): Dataset {
   const info = datasetInfo(name);
   const dir = opts.dataDir ?? info.defaultDir();
-  if (!dir) throw new Error(`dataset '${name}' needs --data-dir (${info.sourceNote})`);
+  if (!dir) throw new OptionError(`dataset '${name}' needs ${opt('dataDir')} (${info.sourceNote})`);
   if (!existsSync(dir)) throw new Error(`data directory ${dir} does not exist (${info.sourceNote})`);
   if (info.name === 'cifar10') {
     const d = cifarDir(dir);

@@ -10,6 +10,7 @@ import { registerReluGrad } from './ops/relu-grad.js';
 import { setActiveAddon } from './state.js';
 import { setStatsAccelerator } from '../quant/numeric.js';
 import { setMseAccelerator } from '../quant/uniform.js';
+import { OptionError, opt } from '../util/option-error.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface StatsKernels {
   channelStats(x: Float32Array, c: number, min: Float32Array, max: Float32Array, maxAbs: Float32Array, sumAbs: Float64Array): void;
@@ -91,7 +92,8 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
 export function setThreads(n: number): void {
   // More threads than cores only makes the kernels wait on each other (1000 threads crawl).
   const cores = os.availableParallelism();
-  if (!Number.isInteger(n) || n < 1 || n > cores) throw new Error(`--threads ${n}: expected 1 to ${cores} (the cores of this machine)`);
+  if (!Number.isInteger(n) || n < 1 || n > cores)
+    throw new OptionError(`${opt('threads')} ${n}: expected 1 to ${cores} (the cores of this machine)`);
   if (!state?.addon) return;
   state.addon.setThreads(n);
   state.addon.setBlasThreads(n);

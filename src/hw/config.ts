@@ -10,6 +10,7 @@ import int8 from './presets/int8.json' with { type: 'json' };
 import fp32 from './presets/fp32.json' with { type: 'json' };
 import horowitz45 from './tables/horowitz-45nm.json' with { type: 'json' };
 import scaled65 from './tables/scaled-65nm.json' with { type: 'json' };
+import { OptionError, opt } from '../util/option-error.js';
 
 const positive = z.number().positive().finite();
 const sourced = <T extends z.ZodRawShape>(shape: T) => z.object({ ...shape, source: z.string().min(1) }).strict();
@@ -140,6 +141,6 @@ export function loadAccelerator(nameOrFile: string): Accelerator {
     return a;
   }
   if (!existsSync(nameOrFile))
-    throw new Error(`--accel: '${nameOrFile}' is neither a preset (${presetNames.join(', ')}) nor an existing JSON file`);
+    throw new OptionError(`${opt('accel')}: '${nameOrFile}' is neither a preset (${presetNames.join(', ')}) nor an existing JSON file`);
   return parseAccelerator(readJsonFile(nameOrFile, 'an accelerator config', READ_LIMITS.accelerator), nameOrFile);
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { channelCount, channelStats, f32, safeScale } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
+import { specs } from './examples.js';
 
 export const binarySchema = z
   .object({
@@ -22,8 +23,7 @@ export const binaryFormat: FormatDef<BinarySpec, ScaleParams> = {
   name: 'binary',
   schema: binarySchema,
   summary: 'sign times the mean absolute value of the channel (BWN)',
-  /** Specs the conformance suite exercises it with. */
-  examples: [{ format: 'binary' }, { format: 'binary', granularity: 'tensor' }],
+  examples: specs('binary', [{}, { granularity: 'tensor' }]),
   gradientRule: 'straight-through where |x| <= 1 (hard-tanh STE of BinaryConnect / XNOR-Net), zero outside',
   roundsToNearest: true,
   fit(x, shape, spec) {

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { channelCount, channelStats, channelValues, f32, nearestIndex, safeScale, sampleValues, SortedSample } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
+import { specs } from './examples.js';
 
 export const dybitSchema = z
   .object({
@@ -87,13 +88,12 @@ export const dybitFormat: FormatDef<DybitSpec, DybitParams> = {
   name: 'dybit',
   schema: dybitSchema,
   summary: 'variable-length fields: unary region prefix + mantissa, range and precision fitted (DyBit)',
-  /** Specs the conformance suite exercises it with. */
   examples: [
-    { format: 'dybit', bits: 4 },
-    { format: 'dybit', bits: 3, kmax: 0 },
-    { format: 'dybit', bits: 4, kmax: 3, granularity: 'channel' },
-    { format: 'dybit', bits: 4, signed: false },
-    { format: 'dybit', bits: 6, kmax: 2 },
+    ...specs('dybit', [{ bits: 4 }, { bits: 3, kmax: 0 }, { bits: 4, kmax: 3, granularity: 'channel' }]),
+    ...specs('dybit', [
+      { bits: 4, signed: false },
+      { bits: 6, kmax: 2 },
+    ]),
   ],
   gradientRule: 'straight-through inside [-max, max] (unsigned: [0, max]), zero outside',
   roundsToNearest: true,

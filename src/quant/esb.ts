@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { channelCount, divF32, f32, floorLog2, roundHalfEven } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
+import { specs } from './examples.js';
 
 export function esbExponentBits(bits: number, k: number): number {
   return Math.min(4, Math.max(1, bits - k - 1));
@@ -113,14 +114,13 @@ export const esbFormat: FormatDef<EsbSpec, EsbParams> = {
   name: 'esb',
   schema: esbSchema,
   summary: 'elastic significant bits: k mantissa bits with a small exponent (ESB)',
-  /** Specs the conformance suite exercises it with. */
-  examples: [
-    { format: 'esb', bits: 4, k: 1 },
-    { format: 'esb', bits: 3, k: 0 },
-    { format: 'esb', bits: 5, k: 2, granularity: 'channel' },
-    { format: 'esb', bits: 4, k: 2 },
-    { format: 'esb', bits: 6, k: 1 },
-  ],
+  examples: specs('esb', [
+    { bits: 4, k: 1 },
+    { bits: 3, k: 0 },
+    { bits: 5, k: 2, granularity: 'channel' },
+    { bits: 4, k: 2 },
+    { bits: 6, k: 1 },
+  ]),
   gradientRule: 'straight-through inside [-α·max, α·max], zero outside',
   roundsToNearest: true,
   fit(x, shape, spec) {

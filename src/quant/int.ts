@@ -14,6 +14,7 @@ import {
   uniformMseCandidates,
   type UniformParams,
 } from './uniform.js';
+import { specs } from './examples.js';
 
 export const intSchema = z
   .object({
@@ -84,16 +85,17 @@ export const intFormat: FormatDef<IntSpec, UniformParams> = {
   name: 'int',
   schema: intSchema,
   summary: 'uniform integers, symmetric or with a zero point, per tensor or per channel',
-  /** Specs the conformance suite exercises it with. */
   examples: [
-    ...[2, 3, 4, 8].map((bits) => ({ format: 'int', bits })),
-    { format: 'int', bits: 4, granularity: 'channel' },
-    { format: 'int', bits: 3, signed: false },
-    { format: 'int', bits: 4, symmetric: false, signed: false },
-    { format: 'int', bits: 5, symmetric: false, signed: true, granularity: 'channel' },
-    { format: 'int', bits: 4, calibration: 'percentile', percentile: 99 },
-    { format: 'int', bits: 3, calibration: 'mse', granularity: 'channel' },
-    { format: 'int', bits: 1, signed: false },
+    ...specs('int', [{ bits: 2 }, { bits: 3 }, { bits: 4 }, { bits: 8 }, { bits: 4, granularity: 'channel' }, { bits: 3, signed: false }]),
+    ...specs('int', [
+      { bits: 4, symmetric: false, signed: false },
+      { bits: 5, symmetric: false, signed: true, granularity: 'channel' },
+    ]),
+    ...specs('int', [
+      { bits: 4, calibration: 'percentile', percentile: 99 },
+      { bits: 3, calibration: 'mse', granularity: 'channel' },
+    ]),
+    ...specs('int', [{ bits: 1, signed: false }]),
   ],
   gradientRule: 'straight-through inside the representable range [(qmin-zp)s, (qmax-zp)s], zero outside',
   roundsToNearest: true,

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { channelCount, channelStats, safeScale } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { decodeUniform, dequantize, encodeUniform, granularity, uniformLevels, type UniformParams } from './uniform.js';
+import { specs } from './examples.js';
 
 export const lsqSchema = z
   .object({
@@ -32,13 +33,7 @@ export const lsqFormat: FormatDef<LsqSpec, UniformParams> = {
   name: 'lsq',
   schema: lsqSchema,
   summary: 'uniform grid with a learned step size (LSQ)',
-  /** Specs the conformance suite exercises it with. */
-  examples: [
-    { format: 'lsq', bits: 2 },
-    { format: 'lsq', bits: 4, granularity: 'channel' },
-    { format: 'lsq', bits: 3, signed: false },
-    { format: 'lsq', bits: 8 },
-  ],
+  examples: specs('lsq', [{ bits: 2 }, { bits: 4, granularity: 'channel' }, { bits: 3, signed: false }, { bits: 8 }]),
   gradientRule: 'x: straight-through inside [-Qn·s, Qp·s], zero outside; s: round(x/s) - x/s inside, -Qn or Qp outside, times 1/√(N·Qp)',
   roundsToNearest: true,
   fit(x, shape, spec) {

@@ -8,6 +8,7 @@ import { channelCount, channelStats, divF32, f32, roundHalfEven, safeScale } fro
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
 import { intFormat, intSchema } from './int.js';
+import { specs } from './examples.js';
 
 export const mpqSchema = z
   .object({
@@ -85,12 +86,7 @@ export const mpqFormat: FormatDef<MpqSpec, MpqParams> = {
   name: 'mpq',
   schema: mpqSchema,
   summary: 'base b-bit uniform grid, with flagged weights on the (b+1)-bit grid (MPQ)',
-  /** Specs the conformance suite exercises it with. */
-  examples: [
-    { format: 'mpq', bits: 2 },
-    { format: 'mpq', bits: 3, granularity: 'channel' },
-    { format: 'mpq', bits: 4 },
-  ],
+  examples: specs('mpq', [{ bits: 2 }, { bits: 3, granularity: 'channel' }, { bits: 4 }]),
   gradientRule: 'straight-through inside [-(2^(b-1)-1)·Δ, (2^(b-1)-1)·Δ], zero outside',
   roundsToNearest: true,
   fit(x, shape, spec) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { channelStats, channelValues, f32, percentileAbs, safeScale } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { decodeUniform, dequantize, encodeUniform, uniformLevels, type UniformParams } from './uniform.js';
+import { specs } from './examples.js';
 
 export const pactSchema = z
   .object({
@@ -28,12 +29,7 @@ export const pactFormat: FormatDef<PactSpec, PactParams> = {
   name: 'pact',
   schema: pactSchema,
   summary: 'activations clipped to a learned α, then uniform unsigned (PACT)',
-  /** Specs the conformance suite exercises it with. */
-  examples: [
-    { format: 'pact', bits: 2 },
-    { format: 'pact', bits: 4, calibration: 'max' },
-    { format: 'pact', bits: 8 },
-  ],
+  examples: specs('pact', [{ bits: 2 }, { bits: 4, calibration: 'max' }, { bits: 8 }]),
   gradientRule: 'x: straight-through where 0 <= x <= α, zero outside; α: 1 where x > α, else 0',
   roundsToNearest: true,
   fit(x, _shape, spec) {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { channelCount, channelStats, channelValues, f32, nearestIndex, safeScale, SortedSample } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
+import { specs } from './examples.js';
 
 export const po2Schema = z
   .object({
@@ -38,13 +39,7 @@ export const po2Format: FormatDef<Po2Spec, Po2Params> = {
   name: 'po2',
   schema: po2Schema,
   summary: 'zero and signed powers of two below a fitted scale',
-  /** Specs the conformance suite exercises it with. */
-  examples: [
-    { format: 'po2', bits: 2 },
-    { format: 'po2', bits: 3 },
-    { format: 'po2', bits: 4, granularity: 'channel' },
-    { format: 'po2', bits: 5, calibration: 'maxabs' },
-  ],
+  examples: specs('po2', [{ bits: 2 }, { bits: 3 }, { bits: 4, granularity: 'channel' }, { bits: 5, calibration: 'maxabs' }]),
   gradientRule: 'straight-through inside [-s, s], zero outside',
   roundsToNearest: true,
   fit(x, shape, spec) {

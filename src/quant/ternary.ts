@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { channelCount, f32 } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
+import { specs } from './examples.js';
 
 export const ternarySchema = z
   .object({
@@ -26,8 +27,7 @@ export const ternaryFormat: FormatDef<TernarySpec, TernaryParams> = {
   name: 'ternary',
   schema: ternarySchema,
   summary: 'three levels {-α, 0, +α}, threshold 0.7·mean|W| (TWN)',
-  /** Specs the conformance suite exercises it with. */
-  examples: [{ format: 'ternary' }, { format: 'ternary', granularity: 'tensor' }],
+  examples: specs('ternary', [{}, { granularity: 'tensor' }]),
   gradientRule: 'identity straight-through everywhere (TWN)',
   roundsToNearest: false,
   fit(x, shape, spec) {

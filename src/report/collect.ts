@@ -188,7 +188,7 @@ export async function collectRun(dir: string, accelerator: string): Promise<RunD
 /** A search: a directory holding front.json, the file itself, or an experiment record with a front. */
 export function collectSearch(p: string): SearchData {
   const file = statSync(p).isDirectory() ? path.join(p, 'front.json') : p;
-  if (!existsSync(file)) throw new Error(`${p}: no front.json (expected the --out directory of lowbit search)`);
+  if (!existsSync(file)) throw new Error(`${p}: no front.json (expected the output directory of lowbit search)`);
   const raw = readJsonFile(file, 'a search front') as { points?: FrontPoint[]; front?: FrontPoint[]; id?: string } | null;
   const points = raw?.points ?? raw?.front;
   if (!Array.isArray(points)) throw new Error(`${file}: not a search front (no points)`);

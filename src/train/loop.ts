@@ -11,6 +11,7 @@ import { evaluate } from './evaluate.js';
 import type { Optimizer } from './optimizer.js';
 import { learningRate, type LrConfig } from './schedule.js';
 import { trainableVariables, trainStep } from './step.js';
+import { OptionError, opt } from '../util/option-error.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -102,14 +103,14 @@ export interface StepHooks {
 export const DIVERGED_LOSS = 1e4;
 
 /** Training stopped because the loss diverged; the checkpoint of the last finished epoch stays, unfinished. */
-export class DivergedError extends Error {
+export class DivergedError extends OptionError {
   constructor(
     readonly epoch: number,
     readonly step: number,
     readonly loss: number,
   ) {
     super(
-      `training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss.toPrecision(3)}); the run is left unfinished after epoch ${epoch}; lower --lr`,
+      `training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss.toPrecision(3)}); the run is left unfinished after epoch ${epoch}; lower ${opt('lr')}`,
     );
     this.name = 'DivergedError';
   }
@@ -232,11 +233,13 @@ export function checkResumable(
   for (const k of new Set([...Object.keys(saved), ...Object.keys(current)])) {
     if (k === 'epochs' && o.extendEpochs) continue;
     if (JSON.stringify(saved[k]) !== JSON.stringify(current[k]))
-      throw new Error(
-        `--resume: ${ckptPath} was trained with ${k}=${JSON.stringify(saved[k]) ?? '(unset)'}, ` +
-          `but this run has ${k}=${JSON.stringify(current[k]) ?? '(unset)'}${k === 'epochs' ? ' (pass --extend-epochs to change the epoch count)' : ''}`,
+      throw new OptionError(
+        `${opt('resume')}: ${ckptPath} was trained with ${k}=${JSON.stringify(saved[k]) ?? '(unset)'}, ` +
+          `but this run has ${k}=${JSON.stringify(current[k]) ?? '(unset)'}${k === 'epochs' ? ` (pass ${opt('extendEpochs')} to change the epoch count)` : ''}`,
       );
   }
   if (typeof current.epochs === 'number' && current.epochs < o.done)
-    throw new Error(`--extend-epochs: ${ckptPath} has ${o.done} epochs done; --epochs ${current.epochs} would shorten it`);
+    throw new OptionError(
+      `${opt('extendEpochs')}: ${ckptPath} has ${o.done} epochs done; ${opt('epochs')} ${current.epochs} would shorten it`,
+    );
 }

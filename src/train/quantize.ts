@@ -22,6 +22,7 @@ import { Optimizer } from './optimizer.js';
 import type { Schedule } from './schedule.js';
 import { seedField } from './config.js';
 import { CHECKPOINT_FILE, checkSpace, openRunDir, partialNote, resolveCheckpoint } from './run-dir.js';
+import { OptionError, opt } from '../util/option-error.js';
 
 export { resolveCheckpoint } from './run-dir.js';
 
@@ -110,23 +111,23 @@ function buildSchema() {
         ctx.addIssue({
           code: 'custom',
           path: ['epochs'],
-          message: `method ${o.method} calibrates and does not retrain; --epochs ${o.epochs} does not apply`,
+          message: `method ${o.method} calibrates and does not retrain; ${opt('epochs')} ${o.epochs} does not apply`,
         });
       if (retrains && o.calibrationBatches !== undefined)
         ctx.addIssue({
           code: 'custom',
           path: ['calibrationBatches'],
-          message: `--calibration-batches applies to methods that calibrate without retraining (ptq); method ${o.method} calibrates on its training batches`,
+          message: `${opt('calibrationBatches')} applies to methods that calibrate without retraining (ptq); method ${o.method} calibrates on its training batches`,
         });
       if (o.abits === null && o.activationFormat !== undefined)
         ctx.addIssue({
           code: 'custom',
           path: ['activationFormat'],
-          message: `--aformat ${o.activationFormat} needs quantized activations; --abits is none`,
+          message: `${opt('activationFormat')} ${o.activationFormat} needs quantized activations; ${opt('abits')} is none`,
         });
       for (const m of methodsWithOptions)
         if ((o as Record<string, unknown>)[m] !== undefined && o.method !== m)
-          ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need --method ${m} (the method is ${o.method})` });
+          ctx.addIssue({ code: 'custom', path: [m], message: `${m} options need ${opt('method')} ${m} (the method is ${o.method})` });
       const own = methodOf(o.method).weightFormats;
       if (own !== 'any' && own.length === 0) {
         // Product codes: no scalar weight format, so neither flag can mean anything.
@@ -139,7 +140,7 @@ function buildSchema() {
         ctx.addIssue({
           code: 'custom',
           path: ['format'],
-          message: `method ${o.method} trains ${own.join('/')} weights; --format ${o.format} does not apply`,
+          message: `method ${o.method} trains ${own.join('/')} weights; ${opt('format')} ${o.format} does not apply`,
         });
       const format = (o.format ?? (own === 'any' ? 'int' : own[0])) as FormatName;
       const fixed = fixedBits(format);
@@ -147,7 +148,7 @@ function buildSchema() {
         ctx.addIssue({
           code: 'custom',
           path: ['wbits'],
-          message: `--format ${format} stores ${fixed} bit${fixed === 1 ? '' : 's'} per weight; --wbits ${o.wbits} does not apply`,
+          message: `${opt('format')} ${format} stores ${fixed} bit${fixed === 1 ? '' : 's'} per weight; ${opt('wbits')} ${o.wbits} does not apply`,
         });
       const wbits = o.wbits ?? fixed ?? 4;
       const method = methodOf(o.method);
@@ -181,7 +182,9 @@ export function parseQuantizeOptions(input: unknown): QuantizeOptions {
   if (current.version !== registryVersion()) current = { version: registryVersion(), schema: buildSchema() };
   const r = current.schema.safeParse(input);
   if (r.success) return r.data;
-  throw new Error(`invalid quantize options: ${r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
+  throw new OptionError(
+    `invalid quantize options: ${r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`,
+  );
 }
 
 export interface QuantizeResult {
@@ -269,14 +272,14 @@ async function quantizeIn(opts: QuantizeOptions, fromFile: string, run: Quantize
   const method = methodOf(o.method);
   const fp = await loadCheckpoint(fromFile);
   if (fp.modelSpec.quantized)
-    throw new Error(
-      `--from: ${o.from} is already quantized (method ${String(fp.modelSpec.method)}); quantize from its full-precision checkpoint`,
+    throw new OptionError(
+      `${opt('from')}: ${o.from} is already quantized (method ${String(fp.modelSpec.method)}); quantize from its full-precision checkpoint`,
     );
-  const partialInput = partialNote(fromFile, fp.state, '--from', Boolean(run.allowPartial));
+  const partialInput = partialNote(fromFile, fp.state, opt('from'), Boolean(run.allowPartial));
   const source = { file: fromFile, sha256: fp.sha256 };
   const dsName = fp.modelSpec.dataset;
   if (typeof dsName !== 'string' || !datasetNames.includes(dsName as never))
-    throw new Error(`--from: ${o.from} does not say which dataset it was trained on`);
+    throw new OptionError(`${opt('from')}: ${o.from} does not say which dataset it was trained on`);
   const ds = run.dataset ?? loadDataset(dsName, o.dataDir ? { dataDir: o.dataDir } : {});
   const train = limitSplit(ds.train, o.limitTrain),
     test = limitSplit(ds.test, o.limitTest);
@@ -295,8 +298,8 @@ async function quantizeIn(opts: QuantizeOptions, fromFile: string, run: Quantize
     // The same path is not the same model: the FP checkpoint must be the very file the run started from.
     const was = ck.state.source as { sha256?: unknown } | undefined;
     if (was?.sha256 !== fp.sha256)
-      throw new Error(
-        `--resume: ${ckptPath} was quantized from a checkpoint with sha256 ${typeof was?.sha256 === 'string' ? was.sha256.slice(0, 12) : '(not recorded)'}…, ` +
+      throw new OptionError(
+        `${opt('resume')}: ${ckptPath} was quantized from a checkpoint with sha256 ${typeof was?.sha256 === 'string' ? was.sha256.slice(0, 12) : '(not recorded)'}…, ` +
           `but ${fromFile} is now ${fp.sha256.slice(0, 12)}…; start a new run`,
       );
     model = ck.model;

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, realpathSync, rmdirSync, rmSync, statfsSync, s
 import path from 'node:path';
 import { lockDirectory, type DirLock } from '../util/lock.js';
 import { makeDirectory } from '../util/output.js';
+import { OptionError, opt } from '../util/option-error.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.lbck';
 /** The files a run writes (and --force removes before it starts over). */
@@ -40,10 +41,10 @@ export function describeStatus(s: RunStatus): string {
   return s.finished ? `a finished run${ep}` : `an unfinished run${ep}${s.stopped ? `: ${s.stopped}` : ''}`;
 }
 
-/** A checkpoint file, or a run directory holding checkpoint.lbck; `flag` names the option in errors. */
-export function resolveCheckpoint(p: string, flag = '--from'): string {
-  if (p.trim() === '') throw new Error(`${flag}: empty path (expected a checkpoint .lbck or a run directory)`);
-  if (!existsSync(p)) throw new Error(`${flag}: ${p} does not exist (expected a checkpoint .lbck or a run directory)`);
+/** A checkpoint file, or a run directory holding checkpoint.lbck; `flag` names the option in errors (opt(key), or a name). */
+export function resolveCheckpoint(p: string, flag = opt('from')): string {
+  if (p.trim() === '') throw new OptionError(`${flag}: empty path (expected a checkpoint .lbck or a run directory)`);
+  if (!existsSync(p)) throw new OptionError(`${flag}: ${p} does not exist (expected a checkpoint .lbck or a run directory)`);
   return statSync(p).isDirectory() ? path.join(p, CHECKPOINT_FILE) : p;
 }
 
@@ -83,36 +84,42 @@ export interface OpenRun {
   close(failed: boolean): void;
 }
 
-/** Checks and locks the output directory of a run; removes the old run's files under --force. */
+/** Checks and locks the output directory of a run; removes the old run's files under `force`. */
 export function openRunDir(o: OpenRunOptions): OpenRun {
-  if (typeof o.outDir !== 'string' || o.outDir.trim() === '') throw new Error('--out: empty path (expected a directory for the run)');
-  if (o.resume && o.force) throw new Error('--resume and --force contradict each other (continue the run, or replace it)');
-  if (o.extendEpochs && !o.resume) throw new Error('--extend-epochs changes the epoch count of a resumed run: it needs --resume');
+  if (typeof o.outDir !== 'string' || o.outDir.trim() === '')
+    throw new OptionError(`${opt('outDir')}: empty path (expected a directory for the run)`);
+  if (o.resume && o.force)
+    throw new OptionError(`${opt('resume')} and ${opt('force')} contradict each other (continue the run, or replace it)`);
+  if (o.extendEpochs && !o.resume)
+    throw new OptionError(`${opt('extendEpochs')} changes the epoch count of a resumed run: it needs ${opt('resume')}`);
   const out = canonical(o.outDir);
   if (o.from !== undefined && existsSync(o.from)) {
     const from = canonical(o.from);
     const fromRun = statSync(from).isDirectory() ? from : path.basename(from) === CHECKPOINT_FILE ? path.dirname(from) : null;
     if ((fromRun && inside(out, fromRun)) || path.join(out, CHECKPOINT_FILE) === from)
-      throw new Error(
-        `--out ${o.outDir} is${fromRun && out !== fromRun ? ' inside' : ''} the run --from reads (${o.from}): writing there would replace its checkpoint; choose another directory`,
+      throw new OptionError(
+        `${opt('outDir')} ${o.outDir} is${fromRun && out !== fromRun ? ' inside' : ''} the run ${opt('from')} reads (${o.from}): writing there would replace its checkpoint; choose another directory`,
       );
   }
-  if (existsSync(o.outDir) && !statSync(o.outDir).isDirectory()) throw new Error(`--out ${o.outDir} is a file, expected a directory`);
+  if (existsSync(o.outDir) && !statSync(o.outDir).isDirectory())
+    throw new OptionError(`${opt('outDir')} ${o.outDir} is a file, expected a directory`);
   const created = !existsSync(o.outDir);
-  makeDirectory(o.outDir, '--out');
+  makeDirectory(o.outDir, opt('outDir'));
   let lock: DirLock;
   try {
     lock = lockDirectory(o.outDir, o.command);
   } catch (e) {
     if (created && readdirSync(o.outDir).length === 0) rmdirSync(o.outDir);
-    throw new Error(`--out ${(e as Error).message}`);
+    throw new OptionError(`${opt('outDir')} ${(e as Error).message}`);
   }
   const ck = path.join(o.outDir, CHECKPOINT_FILE);
   const existing = existsSync(ck);
   if (existing && !o.resume) {
     if (!o.force) {
       lock.release();
-      throw new Error(`--out ${o.outDir} already holds a run (${ck}); pass --resume to continue it or --force to replace it`);
+      throw new OptionError(
+        `${opt('outDir')} ${o.outDir} already holds a run (${ck}); pass ${opt('resume')} to continue it or ${opt('force')} to replace it`,
+      );
     }
     for (const f of RUN_FILES) rmSync(path.join(o.outDir, f), { force: true });
   }
@@ -137,8 +144,8 @@ export function checkSpace(dir: string, bytes: number): void {
   }
   const need = 2 * bytes + (1 << 20);
   if (free < need)
-    throw new Error(
-      `--out ${dir}: ${(free / 2 ** 20).toFixed(1)} MiB free, a checkpoint of this run needs about ${(need / 2 ** 20).toFixed(1)} MiB (no space left on the device)`,
+    throw new OptionError(
+      `${opt('outDir')} ${dir}: ${(free / 2 ** 20).toFixed(1)} MiB free, a checkpoint of this run needs about ${(need / 2 ** 20).toFixed(1)} MiB (no space left on the device)`,
     );
 }
 
@@ -147,6 +154,8 @@ export function partialNote(file: string, state: Record<string, unknown>, flag: 
   const s = runStatus(state);
   if (s.finished) return null;
   if (!allowPartial)
-    throw new Error(`${flag}: ${file} is ${describeStatus(s)}; finish it with --resume, or pass --allow-partial to use it as it is`);
-  return `${file} is ${describeStatus(s)} (used as it is: --allow-partial)`;
+    throw new OptionError(
+      `${flag}: ${file} is ${describeStatus(s)}; finish it with ${opt('resume')}, or pass ${opt('allowPartial')} to use it as it is`,
+    );
+  return `${file} is ${describeStatus(s)} (used as it is)`;
 }

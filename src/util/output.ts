@@ -4,6 +4,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describeErrno } from './read.js';
+import { OptionError, opt } from '../util/option-error.js';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
@@ -23,20 +24,20 @@ export function makeDirectory(dir: string, flag: string): void {
     } catch (inner) {
       c = code(inner) ?? c;
     }
-    throw new Error(`${flag} ${dir}: cannot create the directory: ${describeErrno(c)}`);
+    throw new OptionError(`${flag} ${dir}: cannot create the directory: ${describeErrno(c)}`);
   }
 }
 
 /** Creates the directory if needed and proves it writable; returns it. */
 export function checkWritableDir(dir: string, flag: string): string {
-  if (typeof dir !== 'string' || dir.trim() === '') throw new Error(`${flag}: empty path (expected a directory)`);
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${flag} ${dir} is a file, expected a directory`);
+  if (typeof dir !== 'string' || dir.trim() === '') throw new OptionError(`${flag}: empty path (expected a directory)`);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new OptionError(`${flag} ${dir} is a file, expected a directory`);
   makeDirectory(dir, flag);
   const probe = path.join(dir, `.lowbit-probe-${process.pid}`);
   try {
     closeSync(openSync(probe, 'w'));
   } catch (e) {
-    throw new Error(`${flag} ${dir}: cannot write there: ${describeErrno(code(e))}`);
+    throw new OptionError(`${flag} ${dir}: cannot write there: ${describeErrno(code(e))}`);
   } finally {
     rmSync(probe, { force: true });
   }
@@ -45,7 +46,7 @@ export function checkWritableDir(dir: string, flag: string): string {
 
 /** An output file's path is usable: not empty, not a directory, in a writable directory. Returns that directory. */
 export function checkOutputFile(file: string, flag: string): string {
-  if (typeof file !== 'string' || file.trim() === '') throw new Error(`${flag}: empty path (expected a file to write)`);
-  if (existsSync(file) && statSync(file).isDirectory()) throw new Error(`${flag} ${file} is a directory, expected a file`);
+  if (typeof file !== 'string' || file.trim() === '') throw new OptionError(`${flag}: empty path (expected a file to write)`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new OptionError(`${flag} ${file} is a directory, expected a file`);
   return checkWritableDir(path.dirname(file), flag);
 }

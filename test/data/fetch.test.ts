@@ -68,7 +68,7 @@ test('a damaged or missing download is refused and nothing is written', async ()
     fetchDataset('mnist', { baseUrl: `${base}bad/`, outDir: out, files: [{ name: 'missing.gz', sha256: 'x' }] }),
     /HTTP 404/,
   );
-  await assert.rejects(fetchDataset('mnist', { baseUrl: 'ftp://example/', outDir: out }), /--base-url must be an http\(s\) URL/);
+  await assert.rejects(fetchDataset('mnist', { baseUrl: 'ftp://example/', outDir: out }), /Error: baseUrl must be an http\(s\) URL/);
 });
 
 test('cifar10: the archive hash is checked and only the batch files are extracted', async () => {

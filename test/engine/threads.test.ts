@@ -34,6 +34,6 @@ test('results do not depend on the thread count; primitives are cached per shape
   assert.ok(relErr(y2, y1) < 1e-5);
   setThreads(original);
   assert.ok(native);
-  assert.throws(() => setThreads(0), /--threads 0: expected 1 to \d+ \(the cores of this machine\)/);
-  assert.throws(() => setThreads(1000), /--threads 1000: expected 1 to \d+/);
+  assert.throws(() => setThreads(0), /Error: threads 0: expected 1 to \d+ \(the cores of this machine\)/);
+  assert.throws(() => setThreads(1000), /Error: threads 1000: expected 1 to \d+/);
 });

@@ -21,3 +21,26 @@ export async function cliInProcess(args: string[]): Promise<{ code: number; out:
     process.stderr.write = write;
   }
 }
+
+/**
+ * A quantized run directory through the rest of the CLI, in this process: pack, run (against the
+ * training simulation), both exports and simulate. Fails on the first command that does; returns
+ * what `run --compare` printed.
+ */
+export async function deployInProcess(out: string, dataDir: string): Promise<string> {
+  const file = `${out}/model.lowbit`;
+  const commands = [
+    ['pack', '--model', out, '--out', file],
+    ['run', '--model', file, '--data-dir', dataDir, '--compare'],
+    ['export', '--model', file, '--out', `${out}/model.onnx`],
+    ['export', '--model', file, '--format', 'tfjs', '--out', `${out}/tfjs`],
+    ['simulate', '--model', out, '--accel', 'bitfusion'],
+  ];
+  let printed = '';
+  for (const args of commands) {
+    const r = await cliInProcess(args);
+    if (r.code !== 0) throw new Error(`lowbit ${args.join(' ')} failed: ${r.err}`);
+    if (args[0] === 'run') printed = r.out;
+  }
+  return printed;
+}

@@ -9,6 +9,7 @@ import { activeNative } from '../../engine/state.js';
 import { toLayersModel } from '../to-layers.js';
 import { agreement, type Agreement } from './agreement.js';
 import type { LowbitModel } from './model.js';
+import { OptionError, opt } from '../../util/option-error.js';
 
 export interface EvaluateOptions {
   /** Dataset name; default: the one the manifest names. */
@@ -35,7 +36,9 @@ export async function evaluatePacked(model: LowbitModel, o: EvaluateOptions = {}
   const trained = m.input?.dataset ?? (typeof spec === 'string' ? spec : undefined);
   // Two datasets of one shape (MNIST and Fashion-MNIST) would run without an error and score 10%.
   if (o.data && trained && o.data !== trained)
-    throw new Error(`the model was trained on ${trained}; --data ${o.data} is another dataset (omit --data to use ${trained})`);
+    throw new OptionError(
+      `the model was trained on ${trained}; ${opt('data')} ${o.data} is another dataset (omit ${opt('data')} to use ${trained})`,
+    );
   const name = o.data ?? trained;
   if (!name) throw new Error('the dataset is required: the model does not say which one it was trained on');
   const ds = loadDataset(name, o.dataDir ? { dataDir: o.dataDir } : {});

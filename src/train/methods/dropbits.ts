@@ -19,6 +19,7 @@ import type { QuantLayer } from '../../nn/quant-layer.js';
 import { methodLayers, standardConfig, type MethodContext, type MethodRun, type QuantMethod } from './method.js';
 import { dropBackward, dropForward, dropGrid, sampleMasks, sigmoid, type DropGrid } from './dropbits-grid.js';
 import { adamReference } from '../optimizer.js';
+import { OptionError, opt } from '../../util/option-error.js';
 
 export const dropbitsOptionsSchema = z
   .object({
@@ -114,8 +115,8 @@ function startDropbits(ctx: MethodContext): MethodRun {
   const fixedTheta = logit(1 - o.dropRate);
   const build = (layer: QuantLayer, kernel: tf.Variable, wide: Quantizer, spec: DropLayer['spec']): DropLayer => {
     if (spec.format !== intFormat.name)
-      throw new Error(
-        `dropbits: layer ${layer.name} has ${String(spec.format)} weights; dropbits drops points of the int grid (--format int)`,
+      throw new OptionError(
+        `dropbits: layer ${layer.name} has ${String(spec.format)} weights; dropbits drops points of the int grid (${opt('format')} int)`,
       );
     if (spec.bits < o.minBits)
       throw new Error(`dropbits: layer ${layer.name} has ${spec.bits}-bit weights, fewer than minBits ${o.minBits}`);
@@ -294,9 +295,12 @@ export const dropbitsMethod = {
   options: dropbitsOptionsSchema,
   check: ({ wbits, options }) => {
     const minBits = (options as { minBits?: number } | undefined)?.minBits ?? 2;
-    if (wbits < 2 || wbits > 4) return [{ path: 'wbits', message: `dropbits: --wbits ${wbits} is out of range: it trains 2 to 4 bits` }];
+    if (wbits < 2 || wbits > 4)
+      return [{ path: 'wbits', message: `dropbits: ${opt('wbits')} ${wbits} is out of range: it trains 2 to 4 bits` }];
     if (wbits < minBits)
-      return [{ path: 'wbits', message: `dropbits: --wbits ${wbits} is below the minimum of ${minBits} bits a layer can settle on` }];
+      return [
+        { path: 'wbits', message: `dropbits: ${opt('wbits')} ${wbits} is below the minimum of ${minBits} bits a layer can settle on` },
+      ];
     return [];
   },
   name: 'dropbits',

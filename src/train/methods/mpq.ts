@@ -15,6 +15,7 @@ import { mpqFlagIndex, mpqStoredBits, type MpqSpec } from '../../quant/mpq.js';
 import { methodLayers, type MethodContext, type MethodLayer, type MethodRun, type MethodOptions, type QuantMethod } from './method.js';
 import { activationSpec, weightSpec } from './method.js';
 import { scaleNearThresholds, trackCodes } from './mpq-track.js';
+import { OptionError, opt } from '../../util/option-error.js';
 
 /** τ when neither τ nor a budget is given. */
 export const DEFAULT_TAU = 0.02;
@@ -100,7 +101,7 @@ function startMpq(ctx: MethodContext): MethodRun {
     const n = l.kernel.size;
     return [{ ...l, spec, qmax: 2 ** (spec.bits - 1) - 1, codes: new Int8Array(n), freq: new Float32Array(n) }];
   });
-  if (layers.length === 0) throw new Error('mpq: no layer uses the mpq weight format (use --method mpq, which sets it)');
+  if (layers.length === 0) throw new OptionError(`mpq: no layer uses the mpq weight format (use ${opt('method')} mpq, which sets it)`);
   const totalSteps = ctx.epochs * ctx.stepsPerEpoch;
   const grantStep = Math.max(1, Math.round(o.grantAt * totalSteps));
   let tracked = 0,
