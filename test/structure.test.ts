@@ -65,3 +65,28 @@ test('no string literal over 200 characters in src/ or experiments/, and the che
   assert.match(bad.stderr, /^1 string literals over 200/);
   assert.match(bad.stderr, /experiments\/a\.ts:2: a literal of 21\d characters/);
 });
+
+test('lowbit/runtime reaches no tfjs, Node built-in or protobuf import, and the check finds one', () => {
+  const check = (root: string) =>
+    spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'check-runtime-imports.mjs'), root], { encoding: 'utf8' });
+  const r = check(repoRoot);
+  assert.equal(r.status, 0, r.stderr);
+  const root = tmpDir();
+  mkdirSync(path.join(root, 'src', 'runtime'), { recursive: true });
+  mkdirSync(path.join(root, 'src', 'engine'), { recursive: true });
+  writeFileSync(
+    path.join(root, 'src', 'runtime', 'index.ts'),
+    "export { run } from '../engine/run.js';\nexport type { T } from '../engine/types.js';\n",
+  );
+  writeFileSync(path.join(root, 'src', 'engine', 'run.ts'), "import { tf } from './tf.js';\nexport const run = () => tf;\n");
+  writeFileSync(path.join(root, 'src', 'engine', 'tf.ts'), "import * as tf from '@tensorflow/tfjs';\nexport { tf };\n");
+  writeFileSync(
+    path.join(root, 'src', 'engine', 'types.ts'),
+    "import { readFileSync } from 'node:fs';\nexport type T = typeof readFileSync;\n",
+  );
+  const bad = check(root);
+  assert.equal(bad.status, 1);
+  // The value import chain is named; a type-only re-export loads nothing and is not.
+  assert.match(bad.stderr, /@tensorflow\/tfjs via src\/runtime\/index\.ts -> src\/engine\/run\.ts -> src\/engine\/tf\.ts/);
+  assert.doesNotMatch(bad.stderr, /node:fs/);
+});

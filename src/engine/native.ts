@@ -19,16 +19,6 @@ export interface NativeAddon {
   convCacheSize(): number;
 }
 
-/**
- * The addon's functions `names`, checked to exist (a stale build that lacks one is named, not
- * called), typed as the caller declared them.
- */
-export function bindKernels<K extends object>(addon: NativeAddon, names: readonly (keyof K & string)[]): K {
-  const missing = names.filter((n) => typeof (addon as unknown as Record<string, unknown>)[n] !== 'function');
-  if (missing.length) throw new Error(`the native addon lacks ${missing.join(', ')}; rebuild it with \`npm run build:native\``);
-  return addon as unknown as K;
-}
-
 let cached: { addon: NativeAddon | null; error: string | null } | undefined;
 
 /** Finds the package root by walking up from this file (works from src/ and dist/src/). */

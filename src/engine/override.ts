@@ -2,6 +2,7 @@
 // for inputs a native kernel does not handle (other dtypes, layouts, broadcasts) and for
 // tests, which switch native kernels off to compare against stock tfjs.
 import { tf, type TensorInfo } from './tf.js';
+import { nativeKernelsEnabled, setNativeKernels } from './addon-state.js';
 
 /** The parts of tfjs's MathBackendCPU that kernels use. */
 export interface CpuBackend {
@@ -19,18 +20,8 @@ export interface KernelArgs {
 export type NativeImpl = (args: KernelArgs) => TensorInfo | TensorInfo[] | null;
 
 const originals = new Map<string, tf.KernelConfig>();
-let enabled = true;
 
-/** Turns native kernels on or off at run time (stock tfjs runs when off). Returns the old value. */
-export function setNativeKernels(on: boolean): boolean {
-  const old = enabled;
-  enabled = on;
-  return old;
-}
-
-export function nativeKernelsEnabled(): boolean {
-  return enabled;
-}
+export { nativeKernelsEnabled, setNativeKernels };
 
 export function override(kernelName: string, impl: NativeImpl): void {
   const stock = tf.getKernel(kernelName, 'cpu');
@@ -41,7 +32,7 @@ export function override(kernelName: string, impl: NativeImpl): void {
   tf.registerKernel({
     ...original,
     kernelFunc: ((args: KernelArgs) => {
-      const out = enabled ? impl(args) : null;
+      const out = nativeKernelsEnabled() ? impl(args) : null;
       return out ?? (original.kernelFunc as unknown as NativeImpl)(args);
     }) as unknown as tf.KernelFunc,
   });

@@ -1,6 +1,7 @@
 // Engine start-up: cpu backend, native kernels over it when the addon is available, thread count.
 import os from 'node:os';
-import { bindKernels, loadNative, type NativeAddon } from './native.js';
+import { loadNative, type NativeAddon } from './native.js';
+import { bindKernels } from './addon-state.js';
 import { tf } from './tf.js';
 import { registerConvKernels } from './kernels/conv.js';
 import { registerMatmulKernels } from './kernels/matmul.js';

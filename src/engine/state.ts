@@ -1,29 +1,20 @@
-// Whether native kernels are in use right now: the addon loaded, the engine initialised on the
-// cpu backend, and not switched off (tests switch it off to compare with stock tfjs).
-import { bindKernels, type NativeAddon } from './native.js';
-import { nativeKernelsEnabled } from './override.js';
+// Whether native kernels are in use by the training engine right now: the addon loaded, not
+// switched off (tests switch it off to compare with stock tfjs), and tfjs on its cpu backend
+// (the kernels read and write the cpu backend's arrays). The packed-model runtime reads the addon
+// through addon-state.ts alone, without tfjs.
+import { activeAddon, addonKernels, setActiveAddon } from './addon-state.js';
+import type { NativeAddon } from './native.js';
 import { tf } from './tf.js';
 
-let addon: NativeAddon | null = null;
+export { setActiveAddon };
 
-export function setActiveAddon(a: NativeAddon | null): void {
-  addon = a;
-}
+const onCpu = () => tf.getBackend() === 'cpu';
 
 export function activeNative(): NativeAddon | null {
-  return addon && nativeKernelsEnabled() && tf.getBackend() === 'cpu' ? addon : null;
+  return onCpu() ? activeAddon() : null;
 }
 
-/**
- * A module's native kernels, declared where they are used: `kernels()` gives them on the active
- * addon (checked once per addon), or null when native kernels are off.
- */
+/** A training module's native kernels, declared where they are used (null off the cpu backend or without the addon). */
 export function nativeKernels<K extends object>(names: readonly (keyof K & string)[]): () => K | null {
-  let bound: { addon: NativeAddon; kernels: K } | null = null;
-  return () => {
-    const a = activeNative();
-    if (!a) return null;
-    if (bound?.addon !== a) bound = { addon: a, kernels: bindKernels<K>(a, names) };
-    return bound.kernels;
-  };
+  return addonKernels<K>(names, onCpu);
 }

@@ -1,18 +1,16 @@
 // `binary` (BWN, Rastegari et al. 2016): sign(w)·α with α = mean|W| per output channel
 // (or per tensor). sign(0) = +1. Code 0 (negative) or 1 (positive), stored in one bit.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channelCount, channelStats, f32, safeScale } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
 import { specs } from './examples.js';
 
-export const binarySchema = z
-  .object({
-    format: z.literal('binary'),
-    bits: z.literal(1).default(1),
-    granularity: granularity.default('channel'),
-  })
-  .strict();
+export const binarySchema = z.strictObject({
+  format: z.literal('binary'),
+  bits: z._default(z.literal(1), 1),
+  granularity: z._default(granularity, 'channel'),
+});
 
 export type BinarySpec = z.output<typeof binarySchema>;
 export interface ScaleParams {

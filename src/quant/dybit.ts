@@ -6,27 +6,28 @@
 // kmax = 0 is plain uniform; larger kmax trades precision near zero for range. The field read
 // as an integer grows with its value, so codes sort like values. Scale and kmax are fitted per
 // tensor (or channel) by minimising the squared error.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channelCount, channelStats, channelValues, f32, nearestIndex, safeScale, sampleValues, SortedSample } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
 import { specs } from './examples.js';
 
 export const dybitSchema = z
-  .object({
+  .strictObject({
     format: z.literal('dybit'),
-    bits: z.number().int().min(1).max(8),
-    signed: z.boolean().default(true),
+    bits: z.int().check(z.minimum(1), z.maximum(8)),
+    signed: z._default(z.boolean(), true),
     /** Fixed kmax, or 'auto' to fit it (0..n) with the scale. */
-    kmax: z.union([z.number().int().min(0).max(8), z.literal('auto')]).default('auto'),
-    granularity: granularity.default('tensor'),
+    kmax: z._default(z.union([z.int().check(z.minimum(0), z.maximum(8)), z.literal('auto')]), 'auto'),
+    granularity: z._default(granularity, 'tensor'),
   })
-  .strict()
-  .refine((s) => !(s.signed && s.bits < 2), { message: 'signed dybit needs bits >= 2 (sign + magnitude)', path: ['bits'] })
-  .refine((s) => s.kmax === 'auto' || s.kmax <= dybitFieldBits(s), {
-    message: 'kmax must be at most the magnitude bits n',
-    path: ['kmax'],
-  });
+  .check(
+    z.refine((s) => !(s.signed && s.bits < 2), { message: 'signed dybit needs bits >= 2 (sign + magnitude)', path: ['bits'] }),
+    z.refine((s) => s.kmax === 'auto' || s.kmax <= dybitFieldBits(s), {
+      message: 'kmax must be at most the magnitude bits n',
+      path: ['kmax'],
+    }),
+  );
 
 export type DybitSpec = z.output<typeof dybitSchema>;
 export interface DybitParams {

@@ -4,7 +4,7 @@
 // clipped to 2^(N+1) - 2^(N-k); for e < 2 a mid-rise uniform grid (i + 1/2), i < 2^(b-1).
 // α = λ(b,k)·std(W), λ minimizing the expected squared error of a standard normal
 // (the "distribution difference aligner"), found numerically and memoised per (b, k).
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channelCount, divF32, f32, floorLog2, roundHalfEven } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
@@ -29,19 +29,20 @@ export function esbMagnitudes(bits: number, k: number): Float64Array {
 }
 
 export const esbSchema = z
-  .object({
+  .strictObject({
     format: z.literal('esb'),
-    bits: z.number().int().min(2).max(8),
+    bits: z.int().check(z.minimum(2), z.maximum(8)),
     /** Significant bits k (mantissa bits after the leading one). */
-    k: z.number().int().min(0).max(7),
-    granularity: granularity.default('tensor'),
+    k: z.int().check(z.minimum(0), z.maximum(7)),
+    granularity: z._default(granularity, 'tensor'),
   })
-  .strict()
-  .refine((s) => s.k <= s.bits - 2, { message: 'k must be at most bits - 2 (one bit is the sign)', path: ['k'] })
-  .refine((s) => esbMagnitudes(s.bits, s.k).length <= 2 ** (s.bits - 1), {
-    message: 'this (bits, k) has more magnitudes than bits - 1 can index',
-    path: ['k'],
-  });
+  .check(
+    z.refine((s) => s.k <= s.bits - 2, { message: 'k must be at most bits - 2 (one bit is the sign)', path: ['k'] }),
+    z.refine((s) => s.k > s.bits - 2 || esbMagnitudes(s.bits, s.k).length <= 2 ** (s.bits - 1), {
+      message: 'this (bits, k) has more magnitudes than bits - 1 can index',
+      path: ['k'],
+    }),
+  );
 
 export type EsbSpec = z.output<typeof esbSchema>;
 export interface EsbParams {

@@ -2,7 +2,7 @@
 // zero point 0; unsigned symmetric (post-ReLU activations) [0, 2^b-1]; asymmetric adds a zero
 // point. Per tensor or per output channel; scale from max-abs, a percentile, or an MSE search
 // over clipping ratios. Rounding half to even and saturation, exactly as ONNX QuantizeLinear.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channelCount, channelStats, channelValues, percentileAbs, safeScale } from './numeric.js';
 import type { FormatDef } from './types.js';
 import {
@@ -17,21 +17,22 @@ import {
 import { specs } from './examples.js';
 
 export const intSchema = z
-  .object({
+  .strictObject({
     format: z.literal('int'),
-    bits: z.number().int().min(1).max(8),
-    signed: z.boolean().default(true),
-    symmetric: z.boolean().default(true),
-    granularity: granularity.default('tensor'),
-    calibration: z.enum(['maxabs', 'percentile', 'mse']).default('maxabs'),
+    bits: z.int().check(z.minimum(1), z.maximum(8)),
+    signed: z._default(z.boolean(), true),
+    symmetric: z._default(z.boolean(), true),
+    granularity: z._default(granularity, 'tensor'),
+    calibration: z._default(z.enum(['maxabs', 'percentile', 'mse']), 'maxabs'),
     /** Percentile of |x| (or of x for asymmetric ranges) used by calibration 'percentile'. */
-    percentile: z.number().gt(50).max(100).default(99.99),
+    percentile: z._default(z.number().check(z.gt(50), z.lte(100)), 99.99),
   })
-  .strict()
-  .refine((s) => !(s.signed && s.symmetric && s.bits < 2), {
-    message: 'signed symmetric int needs bits >= 2 (1 bit leaves only zero); use the binary format',
-    path: ['bits'],
-  });
+  .check(
+    z.refine((s) => !(s.signed && s.symmetric && s.bits < 2), {
+      message: 'signed symmetric int needs bits >= 2 (1 bit leaves only zero); use the binary format',
+      path: ['bits'],
+    }),
+  );
 
 export type IntSpec = z.output<typeof intSchema>;
 

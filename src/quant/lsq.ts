@@ -1,21 +1,20 @@
 // `lsq` (Esser et al. 2020): uniform grid with a learned step size s. Signed (weights):
 // codes [-2^(b-1), 2^(b-1)-1]; unsigned (activations): [0, 2^b-1]. Initial s = 2·mean|x|/√Qp;
 // during training s is a variable whose gradient is scaled by 1/√(N·Qp).
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channelCount, channelStats, safeScale } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { decodeUniform, dequantize, encodeUniform, granularity, uniformLevels, type UniformParams } from './uniform.js';
 import { specs } from './examples.js';
 
 export const lsqSchema = z
-  .object({
+  .strictObject({
     format: z.literal('lsq'),
-    bits: z.number().int().min(1).max(8),
-    signed: z.boolean().default(true),
-    granularity: granularity.default('tensor'),
+    bits: z.int().check(z.minimum(1), z.maximum(8)),
+    signed: z._default(z.boolean(), true),
+    granularity: z._default(granularity, 'tensor'),
   })
-  .strict()
-  .refine((s) => !(s.signed && s.bits < 2), { message: 'signed lsq needs bits >= 2', path: ['bits'] });
+  .check(z.refine((s) => !(s.signed && s.bits < 2), { message: 'signed lsq needs bits >= 2', path: ['bits'] }));
 
 export type LsqSpec = z.output<typeof lsqSchema>;
 

@@ -3,23 +3,21 @@
 // same range), the "extra quantization level". Codes are on the fine grid (value = code·Δ/2):
 // unflagged weights have even codes. Storage: b bits per weight, one extra bit per flagged
 // weight, and the flag index (bitmap or sparse list, whichever is smaller) kept apart.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channelCount, channelStats, divF32, f32, roundHalfEven, safeScale } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
 import { intFormat, intSchema } from './int.js';
 import { specs } from './examples.js';
 
-export const mpqSchema = z
-  .object({
-    format: z.literal('mpq'),
-    /** Base bits b (flagged weights get b + 1). */
-    bits: z.number().int().min(2).max(7),
-    granularity: granularity.default('tensor'),
-    /** Base step from the max-abs (no clipping) or an MSE search over clipping ratios, as `int`. */
-    calibration: z.enum(['maxabs', 'mse']).default('maxabs'),
-  })
-  .strict();
+export const mpqSchema = z.strictObject({
+  format: z.literal('mpq'),
+  /** Base bits b (flagged weights get b + 1). */
+  bits: z.int().check(z.minimum(2), z.maximum(7)),
+  granularity: z._default(granularity, 'tensor'),
+  /** Base step from the max-abs (no clipping) or an MSE search over clipping ratios, as `int`. */
+  calibration: z._default(z.enum(['maxabs', 'mse']), 'maxabs'),
+});
 
 export type MpqSpec = z.output<typeof mpqSchema>;
 export interface MpqParams {

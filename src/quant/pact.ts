@@ -1,19 +1,17 @@
 // `pact` (Choi et al. 2018): activations clipped to [0, α] with a learned α, then uniform
 // unsigned b bits with step α/(2^b - 1). α is fitted from data (max or a percentile) to start.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channelStats, channelValues, f32, percentileAbs, safeScale } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { decodeUniform, dequantize, encodeUniform, uniformLevels, type UniformParams } from './uniform.js';
 import { specs } from './examples.js';
 
-export const pactSchema = z
-  .object({
-    format: z.literal('pact'),
-    bits: z.number().int().min(1).max(8),
-    calibration: z.enum(['max', 'percentile']).default('percentile'),
-    percentile: z.number().gt(50).max(100).default(99.9),
-  })
-  .strict();
+export const pactSchema = z.strictObject({
+  format: z.literal('pact'),
+  bits: z.int().check(z.minimum(1), z.maximum(8)),
+  calibration: z._default(z.enum(['max', 'percentile']), 'percentile'),
+  percentile: z._default(z.number().check(z.gt(50), z.lte(100)), 99.9),
+});
 
 export type PactSpec = z.output<typeof pactSchema>;
 export interface PactParams extends UniformParams {

@@ -2,20 +2,18 @@
 // magnitudes: a sign bit and b-1 bits of exponent index (index 0 is zero). The scale s is the
 // largest magnitude, fitted by max-abs or an MSE search. Values round to the nearest level
 // (ties to the even code), so multiplication becomes a shift in hardware.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channelCount, channelStats, channelValues, f32, nearestIndex, safeScale, SortedSample } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
 import { specs } from './examples.js';
 
-export const po2Schema = z
-  .object({
-    format: z.literal('po2'),
-    bits: z.number().int().min(2).max(8),
-    granularity: granularity.default('tensor'),
-    calibration: z.enum(['maxabs', 'mse']).default('mse'),
-  })
-  .strict();
+export const po2Schema = z.strictObject({
+  format: z.literal('po2'),
+  bits: z.int().check(z.minimum(2), z.maximum(8)),
+  granularity: z._default(granularity, 'tensor'),
+  calibration: z._default(z.enum(['maxabs', 'mse']), 'mse'),
+});
 
 export type Po2Spec = z.output<typeof po2Schema>;
 export interface Po2Params {

@@ -1,6 +1,8 @@
 // The registry of number formats: one line per format. Everything else (training, packing,
 // export, the accelerator model, the conformance suite) finds formats here.
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+import type { $ZodType } from 'zod/v4/core';
 import { binaryFormat, binarySchema } from './binary.js';
 import { dybitFormat, dybitSchema } from './dybit.js';
 import { esbFormat, esbSchema } from './esb.js';
@@ -12,6 +14,9 @@ import { po2Format, po2Schema } from './po2.js';
 import { ternaryFormat, ternarySchema } from './ternary.js';
 import type { FormatDef } from './types.js';
 import { bumpRegistryVersion } from '../util/registry-version.js';
+
+// The specs' error messages in English (zod/mini ships none by default; the full zod sets the same).
+z.config(en());
 
 export const formats = {
   int: intFormat,
@@ -39,7 +44,7 @@ export function parseFormatSpec(input: unknown): FormatSpec {
   const name = (input as { format?: unknown } | null)?.format;
   if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(formats, name))
     throw new Error(`unknown number format ${JSON.stringify(name)}; expected one of: ${formatNames.join(', ')}`);
-  const r = formats[name as FormatName].schema.safeParse(input);
+  const r = z.safeParse(formats[name as FormatName].schema, input);
   if (!r.success) {
     const msgs = r.error.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`);
     throw new Error(`invalid ${name} spec ${JSON.stringify(input)}: ${msgs.join('; ')}`);
@@ -79,10 +84,10 @@ export function isSigned(spec: FormatSpec): boolean {
 /** Whether a format's spec takes the field (with this value, when one is given): read from its schema. */
 export function acceptsField(format: FormatName, field: string, value?: unknown): boolean {
   if (!Object.prototype.hasOwnProperty.call(formats, format)) return false;
-  const shape = (formats[format].schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  const shape = (formats[format].schema as unknown as { shape?: Record<string, $ZodType> }).shape;
   const f = shape?.[field];
   if (!f) return false;
-  return value === undefined || f.safeParse(value).success;
+  return value === undefined || z.safeParse(f, value).success;
 }
 
 /** The activation format family that pairs with a weight format by default. */

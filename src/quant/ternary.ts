@@ -1,21 +1,19 @@
 // `ternary` (TWN, Li et al. 2016): threshold Δ = 0.7·mean|W| over the whole tensor; codes
 // +1 (w > Δ), -1 (w < -Δ), 0 otherwise; α per output channel = mean |w| over |w| > Δ in that
 // channel (0 if none). Stored in two bits.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channelCount, f32 } from './numeric.js';
 import type { FormatDef } from './types.js';
 import { granularity } from './uniform.js';
 import { specs } from './examples.js';
 
-export const ternarySchema = z
-  .object({
-    format: z.literal('ternary'),
-    bits: z.literal(2).default(2),
-    granularity: granularity.default('channel'),
-    /** Δ = thresholdFactor · mean|W| (0.7 in TWN). */
-    thresholdFactor: z.number().gt(0).lt(2).default(0.7),
-  })
-  .strict();
+export const ternarySchema = z.strictObject({
+  format: z.literal('ternary'),
+  bits: z._default(z.literal(2), 2),
+  granularity: z._default(granularity, 'channel'),
+  /** Δ = thresholdFactor · mean|W| (0.7 in TWN). */
+  thresholdFactor: z._default(z.number().check(z.gt(0), z.lt(2)), 0.7),
+});
 
 export type TernarySpec = z.output<typeof ternarySchema>;
 export interface TernaryParams {

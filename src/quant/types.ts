@@ -1,6 +1,6 @@
 // The shape every number format shares (DESIGN.md "Declared once"): one definition object per
 // format, read by training (fake quantization), packing, export and the accelerator model.
-import type { z } from 'zod';
+import type { $ZodType } from 'zod/v4/core';
 
 /** Per-output-channel parameters run along the last axis (HWIO conv kernels, [in, out] dense kernels). */
 export type Granularity = 'tensor' | 'channel';
@@ -47,7 +47,7 @@ export interface FitOptions {
 export interface FormatDef<S extends { format: string; bits: number }, P> {
   name: S['format'];
   /** Strict schema of the spec (plain JSON). */
-  schema: z.ZodType<S>;
+  schema: $ZodType<S>;
   summary: string;
   /** Specs the conformance and fake-quantization suites exercise it with (inputs to parseFormatSpec); at least one. */
   examples: readonly unknown[];

@@ -1,6 +1,6 @@
 // The uniform integer grid shared by int, lsq, pact and mpq:
 //   q = clamp(roundHalfEven(x / s) + zp, qmin, qmax),  value = (q - zp) * s   (ONNX Q/DQ semantics)
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channelCount, channelValues, divF32, f32, roundHalfEven } from './numeric.js';
 
 export const granularity = z.enum(['tensor', 'channel']);

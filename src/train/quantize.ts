@@ -170,7 +170,7 @@ let current = { version: registryVersion(), schema: quantizeOptionsSchema };
 
 /** The one width a format stores (binary 1, ternary 2), or null when its width is a choice. */
 function fixedBits(format: FormatName): number | null {
-  const probe = (bits: number) => formats[format].schema.safeParse({ format, bits }).success;
+  const probe = (bits: number) => z.safeParse(formats[format].schema, { format, bits }).success;
   const widths = [1, 2, 3, 4, 5, 6, 7, 8].filter(probe);
   return widths.length === 1 ? widths[0] : null;
 }

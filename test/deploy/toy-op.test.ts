@@ -15,7 +15,7 @@ import { registerOp, unregisterOp } from '../../src/deploy/layers/registry.js';
 import type { LayerOp } from '../../src/deploy/layers/layer-op.js';
 import { floatWeight } from '../../src/deploy/layers/tfjs-quant.js';
 import { asFloat } from '../../src/deploy/runtime/convert.js';
-import { floatTensor } from '../../src/deploy/onnx/proto.js';
+import { floatTensor } from '../../src/deploy/onnx/tensors.js';
 import { describeModel } from '../../src/hw/from-model.js';
 import { quantizeModel } from '../../src/nn/quantize-model.js';
 import { engine } from '../helpers/compare.js';

@@ -2,7 +2,8 @@
 // call); binding them checks the addon has every one, so a stale build is named, not called.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bindKernels, loadNative, type NativeAddon } from '../../src/engine/native.js';
+import { loadNative, type NativeAddon } from '../../src/engine/native.js';
+import { bindKernels } from '../../src/engine/addon-state.js';
 import { FAKE_QUANT_KERNELS, type FakeQuantKernels } from '../../src/quant/fake-quant.js';
 
 test('binding kernels names the ones a build lacks', () => {

@@ -4,7 +4,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../src/engine/tf.js';
 import { setNativeKernels } from '../../src/engine/override.js';
-import { loadNative, bindKernels } from '../../src/engine/native.js';
+import { loadNative } from '../../src/engine/native.js';
+import { bindKernels } from '../../src/engine/addon-state.js';
 import {
   fakeQuant,
   fakeQuantArrays,

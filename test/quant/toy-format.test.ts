@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { registerFormat, parseFormatSpec, formatOf } from '../../src/quant/registry.js';
 import type { FormatDef } from '../../src/quant/types.js';
 import { channelCount, channelStats, safeScale } from '../../src/quant/numeric.js';
-import { decodeUniform, encodeUniform, granularity, uniformLevels } from '../../src/quant/uniform.js';
+import { decodeUniform, encodeUniform, uniformLevels } from '../../src/quant/uniform.js';
 import { runTraining } from '../../src/train/train.js';
 import { engine } from '../helpers/compare.js';
 import { tmpDir, writeIdxDataset } from '../helpers/fixtures.js';
@@ -17,7 +17,7 @@ import { cliInProcess as cli, deployInProcess } from '../helpers/cli-in-process.
 await engine();
 
 const toySchema = z
-  .object({ format: z.literal('toy'), bits: z.literal(2).default(2), granularity: granularity.default('channel') })
+  .object({ format: z.literal('toy'), bits: z.literal(2).default(2), granularity: z.enum(['tensor', 'channel']).default('channel') })
   .strict();
 type ToySpec = z.output<typeof toySchema>;
 interface ToyParams {

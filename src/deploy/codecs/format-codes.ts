@@ -9,7 +9,7 @@ import { intGrid } from '../../quant/grid.js';
 import { mpqBitsPerWeight, type MpqParams } from '../../quant/mpq.js';
 import { packBits, packedBytes, unpackBits } from '../bitpack.js';
 import { decodeFlags, encodeFlags } from '../rice.js';
-import { floatTensor } from '../onnx/proto.js';
+import { floatTensor } from '../onnx/tensors.js';
 import { int, intTensor } from '../onnx/nodes.js';
 import { elements, fail } from '../layers/config-values.js';
 import type { KernelCode, WeightCodec } from './codec.js';

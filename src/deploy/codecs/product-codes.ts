@@ -7,7 +7,7 @@
 import { codeLayout, CODEBOOK_BITS, fromCentroids, indexBits, productCodeBits, type ProductCode } from '../../quant/product-blocks.js';
 import { toHalf } from '../../util/half.js';
 import { packBits, packedBytes, unpackBits } from '../bitpack.js';
-import { OnnxType } from '../onnx/proto.js';
+import { OnnxType } from '../onnx/tensors.js';
 import { int, int64Tensor, ints } from '../onnx/nodes.js';
 import { elements, fail } from '../layers/config-values.js';
 import { onnxDims } from './format-codes.js';

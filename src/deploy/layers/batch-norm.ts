@@ -1,7 +1,7 @@
 // lowbit's batch norm (LowbitBatchNorm, with an optional fused ReLU) in inference: y = x·g + h per
 // channel, g = gamma / sqrt(variance + epsilon), h = beta - mean·g. A conv/dense layer before it
 // folds it into its own epilogue (declared by `affine`).
-import { floatTensor } from '../onnx/proto.js';
+import { floatTensor } from '../onnx/tensors.js';
 import { flt } from '../onnx/nodes.js';
 import { asFloat } from '../runtime/convert.js';
 import { fail } from './config-values.js';

@@ -2,7 +2,7 @@
 // weight quantizer with a coded or product-coded kernel, and an input quantizer) and stock tfjs
 // Conv2D / Dense. A dense layer is a 1×1 convolution on a 1×1 image everywhere below.
 import { intGrid } from '../../quant/grid.js';
-import { floatTensor } from '../onnx/proto.js';
+import { floatTensor } from '../onnx/tensors.js';
 import { autoPad, ints, quantizeActivation } from '../onnx/nodes.js';
 import { onnxKernel } from '../onnx/kernel.js';
 import { geometry } from '../runtime/ops.js';

@@ -10,7 +10,7 @@ import type { LayerShape } from '../../hw/layer-shape.js';
 import type { IntGrid } from '../../quant/grid.js';
 import type { LayerEntry, Manifest } from '../manifest.js';
 import type { CheckedLayer, PackedModel, QuantInfo, Step } from '../packed-model.js';
-import type { OnnxGraph, OnnxTensor } from '../onnx/proto.js';
+import type { OnnxGraph, OnnxTensor } from '../onnx/tensors.js';
 
 /** What a layer's check reads: the manifest, the float tensors and the validated quantizers. */
 export interface CheckContext {

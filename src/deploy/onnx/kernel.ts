@@ -5,7 +5,7 @@ import type { LayerEntry } from '../manifest.js';
 import type { OnnxContext } from '../layers/layer-op.js';
 import { codecOf } from '../codecs/registry.js';
 import { onnxDims, onnxOrder } from '../codecs/format-codes.js';
-import { floatTensor } from './proto.js';
+import { floatTensor } from './tensors.js';
 
 /** Writes the kernel of layer l; returns the name of the ONNX tensor holding its float weights. */
 export function onnxKernel(ctx: OnnxContext, l: LayerEntry, kshape: number[], conv: boolean): string {

@@ -3,7 +3,7 @@
 import type { QuantInfo } from '../packed-model.js';
 import type { OnnxContext } from '../layers/layer-op.js';
 import { intGrid } from '../../quant/grid.js';
-import { AttrType, floatTensor, OnnxType, type OnnxTensor } from './proto.js';
+import { AttrType, floatTensor, OnnxType, type OnnxTensor } from './tensors.js';
 
 export const ints = (name: string, v: number[]) => ({ name, ints: v, type: AttrType.INTS });
 export const int = (name: string, v: number) => ({ name, i: v, type: AttrType.INT });

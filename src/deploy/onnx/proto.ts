@@ -1,6 +1,9 @@
 // The subset of the ONNX protobuf schema (onnx.proto, IR version 9) that lowbit writes,
 // declared for protobufjs. Field numbers follow onnx/onnx.proto.
 import protobuf from 'protobufjs';
+import type { OnnxGraph } from './tensors.js';
+
+export * from './tensors.js';
 
 const descriptor = {
   nested: {
@@ -69,42 +72,6 @@ const descriptor = {
 
 const root = protobuf.Root.fromJSON(descriptor);
 export const ModelProto = root.lookupType('onnx.ModelProto');
-
-/** ONNX TensorProto.DataType values used by lowbit. */
-export const OnnxType = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT32: 6, INT64: 7, FLOAT16: 10, UINT4: 21, INT4: 22 } as const;
-/** AttributeProto.AttributeType values. */
-export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, INTS: 7 } as const;
-
-export interface OnnxTensor {
-  name: string;
-  dims: number[];
-  dataType: number;
-  rawData: Uint8Array;
-}
-
-export function floatTensor(name: string, dims: number[], values: ArrayLike<number>): OnnxTensor {
-  return { name, dims, dataType: OnnxType.FLOAT, rawData: new Uint8Array(Float32Array.from(values).buffer) };
-}
-
-export function int8Tensor(name: string, dims: number[], values: ArrayLike<number>, unsigned: boolean): OnnxTensor {
-  const raw = unsigned ? Uint8Array.from(values) : new Uint8Array(Int8Array.from(values).buffer);
-  return { name, dims, dataType: unsigned ? OnnxType.UINT8 : OnnxType.INT8, rawData: raw };
-}
-
-export function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
-  return {
-    name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  };
-}
-
-export interface OnnxGraph {
-  name: string;
-  nodes: { opType: string; input: string[]; output: string[]; name?: string; attribute?: unknown[] }[];
-  initializers: OnnxTensor[];
-  inputs: ReturnType<typeof valueInfo>[];
-  outputs: ReturnType<typeof valueInfo>[];
-}
 
 /** Serialises a graph as an ONNX model (IR 9, default-domain opset `opset`). */
 export function encodeModel(g: OnnxGraph, opset = 19): Uint8Array {

@@ -1,14 +1,14 @@
 // Converting runtime values between float and a quantizer's grid, shared by the layer ops' steps.
 import { formatOf } from '../../quant/registry.js';
 import type { IntGrid } from '../../quant/grid.js';
-import { nativeKernels } from '../../engine/state.js';
+import { addonKernels } from '../../engine/addon-state.js';
 import type { QuantInfo } from '../packed-model.js';
 import { dequantize, toBytes, type FValue, type QValue, type Value } from './values.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface RequantKernels {
   quantizeBytes(x: Float32Array, scale: number, zp: number, qmin: number, qmax: number, lut: Uint8Array, out: Uint8Array): void;
 }
-const requantKernels = nativeKernels<RequantKernels>(['quantizeBytes']);
+const requantKernels = addonKernels<RequantKernels>(['quantizeBytes']);
 
 export function asFloat(v: Value): FValue {
   return v.kind === 'q' ? dequantize(v) : v;

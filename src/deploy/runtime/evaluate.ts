@@ -5,7 +5,7 @@
 import { makeBatch, normalizationTable } from '../../data/batches.js';
 import { limitSplit, loadDataset } from '../../data/load.js';
 import { tf } from '../../engine/tf.js';
-import { activeNative } from '../../engine/state.js';
+import { activeAddon } from '../../engine/addon-state.js';
 import { toLayersModel } from '../to-layers.js';
 import { agreement, type Agreement } from './agreement.js';
 import type { LowbitModel } from './model.js';
@@ -90,7 +90,7 @@ export async function evaluatePacked(model: LowbitModel, o: EvaluateOptions = {}
     images: test.count,
     accuracy: correct / test.count,
     imagesPerSecond: test.count / seconds,
-    kernels: activeNative() ? 'native kernels' : 'TypeScript path',
+    kernels: activeAddon() ? 'native kernels' : 'TypeScript path',
     ...(sim ? { vsSimulation: agreement(runtimeLogits, simLogits, K, labels) } : {}),
   };
 }

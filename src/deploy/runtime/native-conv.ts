@@ -4,7 +4,7 @@
 // kernel the layer's value ranges allow and kept at their own width (2 or 4 bits with a table
 // from code to level when the format has few enough codes, else s8 levels). Used when the addon
 // is active and every level fits a byte; bit-exact with the TypeScript path (ops.ts).
-import { nativeKernels } from '../../engine/state.js';
+import { addonKernels } from '../../engine/addon-state.js';
 import type { IntGrid } from '../../quant/grid.js';
 import type { FValue, Geometry, QValue } from './ops.js';
 import type { FloatOutput, GridOutput } from './requant.js';
@@ -24,7 +24,7 @@ export interface QconvKernels {
   ): void;
 }
 /** The qconv kernel on the active addon, or null when native kernels are off. */
-export const qconvKernels = nativeKernels<QconvKernels>(['qconv']);
+export const qconvKernels = addonKernels<QconvKernels>(['qconv']);
 
 /** Output channels per weight block of the native kernel. */
 const BLOCK = 16;

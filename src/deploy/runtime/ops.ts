@@ -4,14 +4,14 @@
 // norm that cannot be folded, residual adds, global pooling) runs in float.
 import { requantize, type FloatOutput, type GridOutput } from './requant.js';
 import type { IntGrid } from '../../quant/grid.js';
-import { nativeKernels } from '../../engine/state.js';
+import { addonKernels } from '../../engine/addon-state.js';
 import { toCodes, type FValue, type Value } from './values.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface RuntimeOpKernels {
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, act: number): void;
   maxPoolBytes(x: Uint8Array, dims: Int32Array, outH: number, outW: number, out: Uint8Array): void;
 }
-const runtimeOpKernels = nativeKernels<RuntimeOpKernels>(['conv2dForward', 'maxPoolBytes']);
+const runtimeOpKernels = addonKernels<RuntimeOpKernels>(['conv2dForward', 'maxPoolBytes']);
 
 export type { FValue, QValue, Value } from './values.js';
 

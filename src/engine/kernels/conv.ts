@@ -1,6 +1,7 @@
 // Conv2D, FusedConv2D (bias + ReLU), Conv2DBackpropInput and Conv2DBackpropFilter on oneDNN.
 import { tf, type TensorInfo } from '../tf.js';
-import { bindKernels, type NativeAddon } from '../native.js';
+import type { NativeAddon } from '../native.js';
+import { bindKernels } from '../addon-state.js';
 import { f32, override, sizeOf, type KernelArgs } from '../override.js';
 import { alloc } from '../buffer-pool.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */

@@ -1,7 +1,8 @@
 // Relu, Add/Sub/Mul/RealDiv with any broadcast, Sum over all leading axes (bias gradients)
 // and Mean over leading or spatial axes, in native code; other dtypes fall back to stock tfjs.
 import { tf, type TensorInfo } from '../tf.js';
-import { bindKernels, type NativeAddon } from '../native.js';
+import type { NativeAddon } from '../native.js';
+import { bindKernels } from '../addon-state.js';
 import { f32, override, sizeOf, type KernelArgs } from '../override.js';
 import { alloc } from '../buffer-pool.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */

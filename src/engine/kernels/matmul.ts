@@ -1,6 +1,7 @@
 // BatchMatMul and _FusedMatMul (bias + ReLU) on OpenBLAS sgemm.
 import type { TensorInfo } from '../tf.js';
-import { bindKernels, type NativeAddon } from '../native.js';
+import type { NativeAddon } from '../native.js';
+import { bindKernels } from '../addon-state.js';
 import { f32, override, sizeOf, type KernelArgs } from '../override.js';
 import { alloc } from '../buffer-pool.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */

@@ -1,6 +1,7 @@
 // MaxPool / AvgPool and their gradients over NHWC.
 import { tf } from '../tf.js';
-import { bindKernels, type NativeAddon } from '../native.js';
+import type { NativeAddon } from '../native.js';
+import { bindKernels } from '../addon-state.js';
 import { f32, override, sizeOf } from '../override.js';
 import { alloc } from '../buffer-pool.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */

@@ -1,6 +1,7 @@
 // The stock Relu gradient is three kernels (step, cast, multiply); this makes it one.
 import { tf, type Tensor } from '../tf.js';
-import { bindKernels, type NativeAddon } from '../native.js';
+import type { NativeAddon } from '../native.js';
+import { bindKernels } from '../addon-state.js';
 import { f32, registerOwn } from '../override.js';
 import { alloc } from '../buffer-pool.js';
 import { activeNative } from '../state.js';

@@ -1,0 +1,12 @@
+// lowbit/runtime: load and run a packed model (.lowbit) with the integer runtime, and nothing
+// else: no tfjs, no Node built-ins, so the same module runs in Node, browsers and Web Workers.
+// In Node with the native addon loaded (by the full package's initEngine), the runtime uses its
+// kernels; everywhere else it runs its TypeScript kernels.
+//
+//   import { loadLowbit } from 'lowbit/runtime';
+//   const model = loadLowbit(new Uint8Array(await (await fetch('model.lowbit')).arrayBuffer()));
+//   const logits = model.predict(images, n); // n normalised NHWC images, float32
+export { loadLowbit, LowbitModel } from '../deploy/runtime/model.js';
+export { readPacked, type PackedModel } from '../deploy/read.js';
+export { PackedFormatError } from '../deploy/container.js';
+export type { Manifest } from '../deploy/manifest.js';
