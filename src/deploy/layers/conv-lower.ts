@@ -7,7 +7,8 @@ import { formatOf } from '../../quant/registry.js';
 import { intGrid, sharedLevels, type IntGrid } from '../../quant/grid.js';
 import type { LayerEntry } from '../manifest.js';
 import type { Step } from '../packed-model.js';
-import { floatConv, geometry, intConv } from '../runtime/ops.js';
+import { floatConv, geometry, intConv, prepareWasmWeights, type WasmWeights } from '../runtime/ops.js';
+import { wasmKernelsEnabled } from '../runtime/wasm-gemm.js';
 import { byteOffset, levelsOf, toBytes } from '../runtime/values.js';
 import { gridOutput, type FloatOutput } from '../runtime/requant.js';
 import { nativeConv, outputBytes, prepareNativeConv, qconvKernels, type NativeConv, type WeightTable } from '../runtime/native-conv.js';
@@ -79,6 +80,14 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
     let nat: NativeConv | null | undefined;
     const native = () =>
       nat === undefined ? (nat = prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin, weightTable(wg, kernelCodes!))) : nat;
+    // Without the addon: the WebAssembly GEMM where it runs and the levels fit int8 (prepared on first use).
+    let ww: WasmWeights | null | undefined;
+    const wasm = () =>
+      wasmKernelsEnabled()
+        ? ww === undefined
+          ? (ww = prepareWasmWeights(wl, kernel4[0] * kernel4[1] * cin, cout, gin.levels[0]))
+          : ww
+        : null;
     // The native path writes bytes of the target grid; a grid that does not fit bytes stays on the TypeScript path.
     const tbytes = tgrid && byteOffset(tgrid) !== null ? { grid: tgrid, bytes: outputBytes(tgrid) } : null;
     const nativeFits = !tgrid || tbytes !== null;
@@ -95,7 +104,9 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
       const shape = flat(x.shape);
       if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
       const geo = geometry(shape[1], shape[2], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
-      const y = addon ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes) : intConv(levelsOf(x), shape, wl, cout, geo, out);
+      const y = addon
+        ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes)
+        : intConv(levelsOf(x), shape, wl, cout, geo, out, wasm());
       if (y.kind === 'q') y.grid = tgrid!;
       vals.set(outName, conv ? y : reshape(y, [shape[0], cout]));
     };

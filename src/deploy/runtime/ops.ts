@@ -6,6 +6,7 @@ import { requantize, type FloatOutput, type GridOutput } from './requant.js';
 import type { IntGrid } from '../../quant/grid.js';
 import { addonKernels } from '../../engine/addon-state.js';
 import { toCodes, type FValue, type Value } from './values.js';
+import { paddedK, wasmGemm, WasmGemm, type WasmRequant } from './wasm-gemm.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface RuntimeOpKernels {
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, act: number): void;
@@ -64,12 +65,61 @@ export function intConv(
   cout: number,
   g: Geometry,
   out: GridOutput | FloatOutput,
+  wasm?: WasmWeights | null,
 ): Value {
   const [N, H, W, C] = shape;
   const outShape = [N, g.outH, g.outW, cout];
   const size = N * g.outH * g.outW * cout;
   const codes = out.kind === 'grid' ? new Int32Array(size) : null;
   const data = out.kind === 'float' ? new Float32Array(size) : null;
+  const epilogue = (o: number, k: number, acc: number) => {
+    if (codes) codes[o] = requantize(out as GridOutput, acc, k);
+    else {
+      const f = out as FloatOutput;
+      const y = acc * f.a[k] + f.b[k];
+      data![o] = f.relu && y < 0 ? 0 : y;
+    }
+  };
+  const result = (): Value =>
+    codes
+      ? { kind: 'q', codes, bytes: null, shape: outShape, grid: null as unknown as IntGrid }
+      : { kind: 'f', data: data!, shape: outShape };
+  if (wasm) {
+    if (g.kh * g.kw * C > wasm.kp) throw new Error('intConv: the WebAssembly weights are shorter than the window');
+    // A panel of output pixels at a time: their input windows gathered as int8 rows, one GEMM against the
+    // weights, requantized in WebAssembly too when the output is a grid.
+    const rq = codes ? wasm.requant(out as GridOutput) : null;
+    const pixels = N * g.outH * g.outW;
+    const P = Math.max(2, Math.min(pixels, Math.floor((1 << 18) / wasm.kp)));
+    const a = new Int8Array(P * wasm.kp);
+    for (let p0 = 0; p0 < pixels; p0 += P) {
+      const m = Math.min(P, pixels - p0);
+      a.fill(0, 0, m * wasm.kp);
+      for (let r = 0; r < m; r++) {
+        const p = p0 + r;
+        const ow = p % g.outW,
+          oh = Math.floor(p / g.outW) % g.outH,
+          n = Math.floor(p / (g.outW * g.outH));
+        for (let i = 0; i < g.kh; i++) {
+          const ih = oh * g.sh - g.padTop + i * g.dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let j = 0; j < g.kw; j++) {
+            const iw = ow * g.sw - g.padLeft + j * g.dw;
+            if (iw < 0 || iw >= W) continue;
+            const ib = ((n * H + ih) * W + iw) * C,
+              ab = r * wasm.kp + (i * g.kw + j) * C;
+            for (let c = 0; c < C; c++) a[ab + c] = inLevels[ib + c];
+          }
+        }
+      }
+      if (codes) codes.set(wasm.gemm.multiply(a, wasm.b, m, cout, wasm.kp, rq!), p0 * cout);
+      else {
+        const acc = wasm.gemm.multiply(a, wasm.b, m, cout, wasm.kp);
+        for (let r = 0, t = 0; r < m; r++) for (let k = 0; k < cout; k++, t++) epilogue((p0 + r) * cout + k, k, acc[t]);
+      }
+    }
+    return result();
+  }
   const acc = new Float64Array(cout);
   let o = 0;
   for (let n = 0; n < N; n++)
@@ -92,18 +142,44 @@ export function intConv(
             }
           }
         }
-        for (let k = 0; k < cout; k++, o++) {
-          if (codes) codes[o] = requantize(out as GridOutput, acc[k], k);
-          else {
-            const f = out as FloatOutput;
-            const y = acc[k] * f.a[k] + f.b[k];
-            data![o] = f.relu && y < 0 ? 0 : y;
-          }
-        }
+        for (let k = 0; k < cout; k++, o++) epilogue(o, k, acc[k]);
       }
-  return codes
-    ? { kind: 'q', codes, bytes: null, shape: outShape, grid: null as unknown as IntGrid }
-    : { kind: 'f', data: data!, shape: outShape };
+  return result();
+}
+
+/** A layer's weights for the WebAssembly GEMM: int8 levels, one row of kp bytes per output channel. */
+export interface WasmWeights {
+  gemm: WasmGemm;
+  b: Int8Array;
+  kp: number;
+  /** The requantization of a grid output in the kernel's integers (converted once per output). */
+  requant(o: GridOutput): WasmRequant;
+}
+
+/**
+ * The weights [kh·kw·cin, cout] as WebAssembly GEMM rows, when WebAssembly SIMD runs here and every
+ * weight and input level fits int8 (else null: the TypeScript loops run).
+ */
+export function prepareWasmWeights(w: Int32Array, K: number, cout: number, inLevels: ArrayLike<number>): WasmWeights | null {
+  const gemm = wasmGemm();
+  if (!gemm) return null;
+  const fits = (v: number) => v >= -128 && v <= 127;
+  for (let i = 0; i < inLevels.length; i++) if (!fits(inLevels[i])) return null;
+  const kp = paddedK(K);
+  const b = new Int8Array(cout * kp);
+  for (let r = 0; r < K; r++)
+    for (let k = 0; k < cout; k++) {
+      const v = w[r * cout + k];
+      if (!fits(v)) return null;
+      b[k * kp + r] = v;
+    }
+  const cache = new WeakMap<GridOutput, WasmRequant>();
+  const requant = (o: GridOutput) => {
+    let r = cache.get(o);
+    if (!r) cache.set(o, (r = WasmGemm.requantOf(o)));
+    return r;
+  };
+  return { gemm, b, kp, requant };
 }
 
 /** Float convolution (layers with float inputs or weights); w is [kh, kw, cin, cout]. */
