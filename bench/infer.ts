@@ -15,6 +15,7 @@ import { packModel } from '../src/deploy/pack.js';
 import { readPacked } from '../src/deploy/read.js';
 import { loadLowbit } from '../src/deploy/runtime/model.js';
 import { exportOnnx } from '../src/deploy/onnx/export.js';
+import { intConfig } from './int-config.js';
 import { median, writeBenchRecord } from './step-timing.js';
 import type { InputShape } from '../src/models/common.js';
 
@@ -25,11 +26,7 @@ const cases: Record<string, { batch: number; shape: InputShape }> = {
   lenet5: { batch: 256, shape: [28, 28, 1] },
 };
 
-const int = (bits: number): QuantizeConfig => ({
-  weight: { format: 'int', bits, granularity: 'channel' },
-  activation: { format: 'int', bits, signed: false },
-  batchNorm: 'fold',
-});
+const int = intConfig;
 
 async function quantized(name: string, shape: InputShape, cfg: QuantizeConfig, x: tf.Tensor): Promise<tf.LayersModel> {
   const { model } = await quantizeModel(buildModel(name, { inputShape: shape, numClasses: 10, seed: 1 }), cfg);

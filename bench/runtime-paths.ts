@@ -7,11 +7,12 @@ import { Command } from 'commander';
 import { tf } from '../src/engine/tf.js';
 import { initEngine } from '../src/engine/setup.js';
 import { buildModel } from '../src/models/zoo.js';
-import { quantizeModel, type QuantizeConfig } from '../src/nn/quantize-model.js';
+import { quantizeModel } from '../src/nn/quantize-model.js';
 import { packModel } from '../src/deploy/pack.js';
 import { loadLowbit } from '../src/deploy/runtime/model.js';
 import { setNativeKernels } from '../src/engine/addon-state.js';
 import { setWasmKernels } from '../src/deploy/runtime/wasm-gemm.js';
+import { intConfig } from './int-config.js';
 import { median } from './step-timing.js';
 import type { InputShape } from '../src/models/common.js';
 
@@ -19,11 +20,7 @@ const cases: Record<string, { batch: number; shape: InputShape }> = {
   lenet5: { batch: 256, shape: [28, 28, 1] },
   vgg9: { batch: 16, shape: [32, 32, 3] },
 };
-const int = (bits: number): QuantizeConfig => ({
-  weight: { format: 'int', bits, granularity: 'channel' },
-  activation: { format: 'int', bits, signed: false },
-  batchNorm: 'fold',
-});
+const int = intConfig;
 
 const program = new Command('runtime-paths')
   .option('--models <list>', 'models', 'lenet5,vgg9')

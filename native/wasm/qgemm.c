@@ -1,5 +1,6 @@
 // The integer GEMM of lowbit's WebAssembly runtime (browsers, and Node without the native addon):
-// C[i][j] = sum_k A[i][k] * B[j][k] over int8 levels, exact in int32. A holds the gathered input
+// C[i][j] = sum_k A[i][k] * B[j][k] + corr[j] over int8 levels, exact in int32 (corr: the offset
+// correction of uint8 inputs stored as level − 128, or 0 for none). A holds the gathered input
 // windows of a panel of output pixels (m rows of kp bytes), B the layer's weights transposed (n rows
 // of kp bytes); kp is a multiple of 16, zero padded. Dot products use i32x4.dot_i16x8_s on the
 // int8 levels widened to int16. Freestanding: no libc; JavaScript places the arrays in this
@@ -19,7 +20,8 @@ static inline int32_t hsum(v128_t v) {
 }
 
 // Two rows of A against four rows of B per step: each loaded vector is used two or four times.
-__attribute__((export_name("qgemm"))) void qgemm(const int8_t* a, const int8_t* b, int32_t* c, int m, int n, int kp) {
+__attribute__((export_name("qgemm"))) void qgemm(const int8_t* a, const int8_t* b, int32_t* c, int m, int n, int kp,
+                                                 const int32_t* corr) {
   int i = 0;
   for (; i + 2 <= m; i += 2) {
     const int8_t* a0 = a + i * kp;
@@ -45,6 +47,8 @@ __attribute__((export_name("qgemm"))) void qgemm(const int8_t* a, const int8_t* 
       int32_t* c1 = c0 + n;
       c0[0] = hsum(s00), c0[1] = hsum(s01), c0[2] = hsum(s02), c0[3] = hsum(s03);
       c1[0] = hsum(s10), c1[1] = hsum(s11), c1[2] = hsum(s12), c1[3] = hsum(s13);
+      if (corr)
+        for (int t = 0; t < 4; t++) c0[t] += corr[j + t], c1[t] += corr[j + t];
     }
     for (; j < n; j++) {
       const int8_t* bj = b + j * kp;
@@ -54,8 +58,9 @@ __attribute__((export_name("qgemm"))) void qgemm(const int8_t* a, const int8_t* 
         s0 = wasm_i32x4_add(s0, dot16(wasm_v128_load(a0 + k), w));
         s1 = wasm_i32x4_add(s1, dot16(wasm_v128_load(a1 + k), w));
       }
-      c[i * n + j] = hsum(s0);
-      c[(i + 1) * n + j] = hsum(s1);
+      int32_t add = corr ? corr[j] : 0;
+      c[i * n + j] = hsum(s0) + add;
+      c[(i + 1) * n + j] = hsum(s1) + add;
     }
   }
   for (; i < m; i++) {
@@ -64,7 +69,7 @@ __attribute__((export_name("qgemm"))) void qgemm(const int8_t* a, const int8_t* 
       const int8_t* bj = b + j * kp;
       v128_t s = wasm_i32x4_splat(0);
       for (int k = 0; k < kp; k += 16) s = wasm_i32x4_add(s, dot16(wasm_v128_load(ai + k), wasm_v128_load(bj + k)));
-      c[i * n + j] = hsum(s);
+      c[i * n + j] = hsum(s) + (corr ? corr[j] : 0);
     }
   }
 }

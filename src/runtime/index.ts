@@ -10,3 +10,11 @@ export { loadLowbit, LowbitModel } from '../deploy/runtime/model.js';
 export { readPacked, type PackedModel } from '../deploy/read.js';
 export { PackedFormatError } from '../deploy/container.js';
 export type { Manifest } from '../deploy/manifest.js';
+
+import { activeAddon } from '../engine/addon-state.js';
+import { runtimeKernels as kernelsHere } from '../deploy/runtime/wasm-gemm.js';
+
+/** Which kernels the integer runtime uses here: 'native' (Node with the addon), 'wasm' (WebAssembly SIMD) or 'typescript'. */
+export function runtimeKernels(): 'native' | 'wasm' | 'typescript' {
+  return kernelsHere(activeAddon() !== null);
+}

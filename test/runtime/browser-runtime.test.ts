@@ -26,9 +26,10 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>lowbit runtime test</t
 <script type="module">
   const get = async (f) => new Uint8Array(await (await fetch(f)).arrayBuffer());
   window.run = async (n) => {
-    const { loadLowbit } = await import('./lowbit-runtime.js');
+    const { loadLowbit, runtimeKernels } = await import('./lowbit-runtime.js');
     const model = loadLowbit(await get('model.lowbit'));
     const x = new Float32Array((await get('input.bin')).buffer);
+    window.kernels = runtimeKernels();
     return Array.from(model.predict(x, n));
   };
   window.runInWorker = (n) =>
@@ -97,6 +98,8 @@ test(
         assert.deepEqual(inWorker, ts, `${label}: worker vs Node`);
         if (native) assert.deepEqual(Array.from(loadLowbit(bytes).predict(input, N)), ts, `${label}: Node native vs TypeScript kernels`);
       }
+      // The page ran the WebAssembly kernels (compiled synchronously on the main thread), not the TypeScript loops.
+      assert.equal(await page.evaluate(() => (globalThis as unknown as { kernels: string }).kernels), 'wasm');
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

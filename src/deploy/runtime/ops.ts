@@ -89,62 +89,60 @@ export function intConv(
     // A panel of output pixels at a time: their input windows gathered as int8 rows, one GEMM against the
     // weights, requantized in WebAssembly too when the output is a grid.
     const rq = codes ? wasm.requant(out as GridOutput) : null;
+    // uint8 levels (8-bit unsigned activations) are stored as level − 128, and the GEMM adds back 128·Σw per channel.
+    const shift = wasm.corr ? 128 : 0;
     const pixels = N * g.outH * g.outW;
     const P = Math.max(2, Math.min(pixels, Math.floor((1 << 18) / wasm.kp)));
     const a = new Int8Array(P * wasm.kp);
     for (let p0 = 0; p0 < pixels; p0 += P) {
       const m = Math.min(P, pixels - p0);
-      a.fill(0, 0, m * wasm.kp);
+      // Taps in the padding hold level 0: stored as 0 − shift.
+      a.fill(-shift, 0, m * wasm.kp);
       for (let r = 0; r < m; r++) {
-        const p = p0 + r;
-        const ow = p % g.outW,
-          oh = Math.floor(p / g.outW) % g.outH,
-          n = Math.floor(p / (g.outW * g.outH));
-        for (let i = 0; i < g.kh; i++) {
-          const ih = oh * g.sh - g.padTop + i * g.dh;
-          if (ih < 0 || ih >= H) continue;
-          for (let j = 0; j < g.kw; j++) {
-            const iw = ow * g.sw - g.padLeft + j * g.dw;
-            if (iw < 0 || iw >= W) continue;
-            const ib = ((n * H + ih) * W + iw) * C,
-              ab = r * wasm.kp + (i * g.kw + j) * C;
-            for (let c = 0; c < C; c++) a[ab + c] = inLevels[ib + c];
-          }
-        }
+        const row = r * wasm.kp;
+        forEachTap(g, H, W, C, p0 + r, (ib, tap) => {
+          const ab = row + tap * C;
+          for (let c = 0; c < C; c++) a[ab + c] = inLevels[ib + c] - shift;
+        });
       }
-      if (codes) codes.set(wasm.gemm.multiply(a, wasm.b, m, cout, wasm.kp, rq!), p0 * cout);
+      if (codes) codes.set(wasm.gemm.multiply(a, wasm.b, m, cout, wasm.kp, wasm.corr, rq!), p0 * cout);
       else {
-        const acc = wasm.gemm.multiply(a, wasm.b, m, cout, wasm.kp);
+        const acc = wasm.gemm.multiply(a, wasm.b, m, cout, wasm.kp, wasm.corr);
         for (let r = 0, t = 0; r < m; r++) for (let k = 0; k < cout; k++, t++) epilogue((p0 + r) * cout + k, k, acc[t]);
       }
     }
     return result();
   }
   const acc = new Float64Array(cout);
-  let o = 0;
-  for (let n = 0; n < N; n++)
-    for (let oh = 0; oh < g.outH; oh++)
-      for (let ow = 0; ow < g.outW; ow++) {
-        acc.fill(0);
-        for (let i = 0; i < g.kh; i++) {
-          const ih = oh * g.sh - g.padTop + i * g.dh;
-          if (ih < 0 || ih >= H) continue;
-          for (let j = 0; j < g.kw; j++) {
-            const iw = ow * g.sw - g.padLeft + j * g.dw;
-            if (iw < 0 || iw >= W) continue;
-            const ib = ((n * H + ih) * W + iw) * C,
-              wb = (i * g.kw + j) * C * cout;
-            for (let c = 0; c < C; c++) {
-              const a = inLevels[ib + c];
-              if (a === 0) continue;
-              const wr = wb + c * cout;
-              for (let k = 0; k < cout; k++) acc[k] += a * w[wr + k];
-            }
-          }
-        }
-        for (let k = 0; k < cout; k++, o++) epilogue(o, k, acc[k]);
+  for (let p = 0, o = 0; p < N * g.outH * g.outW; p++) {
+    acc.fill(0);
+    forEachTap(g, H, W, C, p, (ib, tap) => {
+      const wb = tap * C * cout;
+      for (let c = 0; c < C; c++) {
+        const a = inLevels[ib + c];
+        if (a === 0) continue;
+        const wr = wb + c * cout;
+        for (let k = 0; k < cout; k++) acc[k] += a * w[wr + k];
       }
+    });
+    for (let k = 0; k < cout; k++, o++) epilogue(o, k, acc[k]);
+  }
   return result();
+}
+
+/** For output pixel p (over the batch), each kernel tap inside the image: its input offset and tap index i·kw + j (padding is skipped). */
+function forEachTap(g: Geometry, H: number, W: number, C: number, p: number, f: (inputOffset: number, tap: number) => void): void {
+  const ow = p % g.outW,
+    oh = Math.floor(p / g.outW) % g.outH,
+    n = Math.floor(p / (g.outW * g.outH));
+  for (let i = 0; i < g.kh; i++) {
+    const ih = oh * g.sh - g.padTop + i * g.dh;
+    if (ih < 0 || ih >= H) continue;
+    for (let j = 0; j < g.kw; j++) {
+      const iw = ow * g.sw - g.padLeft + j * g.dw;
+      if (iw >= 0 && iw < W) f(((n * H + ih) * W + iw) * C, i * g.kw + j);
+    }
+  }
 }
 
 /** A layer's weights for the WebAssembly GEMM: int8 levels, one row of kp bytes per output channel. */
@@ -152,19 +150,28 @@ export interface WasmWeights {
   gemm: WasmGemm;
   b: Int8Array;
   kp: number;
+  /** 128·Σw per output channel when the input levels are uint8 (stored as level − 128), else null. */
+  corr: Int32Array | null;
   /** The requantization of a grid output in the kernel's integers (converted once per output). */
   requant(o: GridOutput): WasmRequant;
 }
 
 /**
- * The weights [kh·kw·cin, cout] as WebAssembly GEMM rows, when WebAssembly SIMD runs here and every
- * weight and input level fits int8 (else null: the TypeScript loops run).
+ * The weights [kh·kw·cin, cout] as WebAssembly GEMM rows, when WebAssembly SIMD runs here, every
+ * weight level fits int8 and every input level int8 or uint8 (else null: the TypeScript loops run).
  */
 export function prepareWasmWeights(w: Int32Array, K: number, cout: number, inLevels: ArrayLike<number>): WasmWeights | null {
   const gemm = wasmGemm();
   if (!gemm) return null;
   const fits = (v: number) => v >= -128 && v <= 127;
-  for (let i = 0; i < inLevels.length; i++) if (!fits(inLevels[i])) return null;
+  // Input levels as int8, or as uint8 (8-bit unsigned activations) stored as level − 128 with a correction.
+  let signedFits = true,
+    unsignedFits = true;
+  for (let i = 0; i < inLevels.length; i++) {
+    signedFits &&= fits(inLevels[i]);
+    unsignedFits &&= inLevels[i] >= 0 && inLevels[i] <= 255;
+  }
+  if (!signedFits && !unsignedFits) return null;
   const kp = paddedK(K);
   const b = new Int8Array(cout * kp);
   for (let r = 0; r < K; r++)
@@ -179,7 +186,12 @@ export function prepareWasmWeights(w: Int32Array, K: number, cout: number, inLev
     if (!r) cache.set(o, (r = WasmGemm.requantOf(o)));
     return r;
   };
-  return { gemm, b, kp, requant };
+  let corr: Int32Array | null = null;
+  if (!signedFits) {
+    corr = new Int32Array(cout);
+    for (let r = 0; r < K; r++) for (let k = 0; k < cout; k++) corr[k] += 128 * w[r * cout + k];
+  }
+  return { gemm, b, kp, corr, requant };
 }
 
 /** Float convolution (layers with float inputs or weights); w is [kh, kw, cin, cout]. */

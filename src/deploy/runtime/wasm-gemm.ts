@@ -1,7 +1,7 @@
 // The WebAssembly integer GEMM (native/wasm/qgemm.c, built by scripts/build-wasm.mjs): the
 // runtime's integer convolutions where the native addon is absent — browsers, Web Workers, and
-// Node without a compiler. The module is under 2 KB, so it compiles synchronously even on a
-// browser's main thread; where WebAssembly SIMD is missing, the TypeScript loops run instead.
+// Node without a compiler. The module stays under 4 KB (a test holds it there), so it compiles
+// synchronously even on a browser's main thread; where WebAssembly SIMD is missing, the TypeScript loops run instead.
 import qgemm from '../../runtime/wasm/qgemm.json' with { type: 'json' };
 import type { GridOutput } from './requant.js';
 
@@ -13,7 +13,7 @@ declare const WebAssembly: {
 
 interface Exports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
-  qgemm(a: number, b: number, c: number, m: number, n: number, kp: number): void;
+  qgemm(a: number, b: number, c: number, m: number, n: number, kp: number, corr: number): void;
   requant(
     acc: number,
     m: number,
@@ -63,6 +63,11 @@ export function wasmKernelsEnabled(): boolean {
   return enabled;
 }
 
+/** Which kernels the runtime's integer convs use here: the native addon's, WebAssembly's, or the TypeScript loops. */
+export function runtimeKernels(addonActive: boolean): 'native' | 'wasm' | 'typescript' {
+  return addonActive ? 'native' : enabled && load() ? 'wasm' : 'typescript';
+}
+
 /** The GEMM if WebAssembly SIMD runs here and the kernels are on, else null. */
 export function wasmGemm(): WasmGemm | null {
   const e = enabled ? load() : null;
@@ -100,23 +105,26 @@ export class WasmGemm {
   }
 
   /**
-   * C = A · Bᵀ over int8 levels, exact in int32: A is m rows of kp bytes, B n rows of kp bytes
-   * (kp = paddedK(K), zero padded). Returns C, m × n, in a new array.
+   * C = A · Bᵀ + corr over int8 levels, exact in int32: A is m rows of kp bytes, B n rows of kp bytes
+   * (kp = paddedK(K), zero padded), corr one value per column (or null). Returns C, m × n, in a new
+   * array, or the codes of `rq` when given.
    */
-  multiply(a: Int8Array, b: Int8Array, m: number, n: number, kp: number, rq?: WasmRequant): Int32Array {
+  multiply(a: Int8Array, b: Int8Array, m: number, n: number, kp: number, corr: Int32Array | null, rq?: WasmRequant): Int32Array {
     const aBytes = m * kp,
       bBytes = n * kp;
     const align = (p: number) => (p + 15) & ~15;
     const rqBytes = rq ? 8 * (2 * n + rq.thresholds.length) + 4 * n + 64 : 0;
-    const base = this.reserve(aBytes + bBytes + 8 * m * n + rqBytes + 64);
+    const base = this.reserve(aBytes + bBytes + 8 * m * n + 4 * n + rqBytes + 80);
     const pa = base,
       pb = align(pa + aBytes),
-      pc = align(pb + bBytes),
+      pk = align(pb + bBytes),
+      pc = align(pk + 4 * n),
       po = align(pc + 4 * m * n);
     const heap = new Int8Array(this.e.memory.buffer);
     heap.set(a.subarray(0, aBytes), pa);
     heap.set(b.subarray(0, bBytes), pb);
-    this.e.qgemm(pa, pb, pc, m, n, kp);
+    if (corr) new Int32Array(this.e.memory.buffer, pk, n).set(corr);
+    this.e.qgemm(pa, pb, pc, m, n, kp, corr ? pk : 0);
     if (!rq) return new Int32Array(this.e.memory.buffer, pc, m * n).slice();
     // Requantized in place of a copy: the codes come back instead of the accumulators.
     const pM = align(po + 4 * m * n),
