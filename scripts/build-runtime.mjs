@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Bundles lowbit/runtime (dist/src/runtime/index.js, built by tsc first) into one minified ES
-// module for browsers and Web Workers: dist/runtime/lowbit-runtime.js. `lowbit export --format web`
-// and the browser tests load this file. Prints its size. Usage: node scripts/build-runtime.mjs [--json]
+// module for browsers and Web Workers, dist/runtime/lowbit-runtime.js (the browser tests load it),
+// and the same as a classic script defining globalThis.lowbit, dist/runtime/lowbit-runtime.iife.js
+// (what `lowbit export --format web` ships: classic scripts also run from file://). Prints the ES
+// module's size. Usage: node scripts/build-runtime.mjs [--json]
 import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -29,6 +31,18 @@ const r = await build({
 const code = r.outputFiles[0].contents;
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(out, code);
+const iife = await build({
+  entryPoints: [entry],
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  globalName: 'lowbit',
+  platform: 'browser',
+  target: 'es2022',
+  write: false,
+  logLevel: 'error',
+});
+writeFileSync(out.replace(/\.js$/, '.iife.js'), iife.outputFiles[0].contents);
 // Bytes in the bundle per package (or lowbit's own sources), largest first.
 const inputs = Object.values(r.metafile.outputs)[0].inputs;
 const byPackage = {};
