@@ -99,11 +99,7 @@ export function intConv(
       // Taps in the padding hold level 0: stored as 0 − shift.
       a.fill(-shift, 0, m * wasm.kp);
       for (let r = 0; r < m; r++) {
-        const row = r * wasm.kp;
-        forEachTap(g, H, W, C, p0 + r, (ib, tap) => {
-          const ab = row + tap * C;
-          for (let c = 0; c < C; c++) a[ab + c] = inLevels[ib + c] - shift;
-        });
+        gatherWindow(inLevels, g, H, W, C, p0 + r, a, r * wasm.kp, shift);
       }
       if (codes) codes.set(wasm.gemm.multiply(a, wasm.b, m, cout, wasm.kp, wasm.corr, rq!), p0 * cout);
       else {
@@ -114,24 +110,38 @@ export function intConv(
     return result();
   }
   const acc = new Float64Array(cout);
+  const K = g.kh * g.kw * C;
+  const row = new Int32Array(K);
   for (let p = 0, o = 0; p < N * g.outH * g.outW; p++) {
     acc.fill(0);
-    forEachTap(g, H, W, C, p, (ib, tap) => {
-      const wb = tap * C * cout;
-      for (let c = 0; c < C; c++) {
-        const a = inLevels[ib + c];
-        if (a === 0) continue;
-        const wr = wb + c * cout;
-        for (let k = 0; k < cout; k++) acc[k] += a * w[wr + k];
-      }
-    });
+    row.fill(0);
+    gatherWindow(inLevels, g, H, W, C, p, row, 0, 0);
+    for (let t = 0; t < K; t++) {
+      const a = row[t];
+      if (a === 0) continue;
+      const wr = t * cout;
+      for (let k = 0; k < cout; k++) acc[k] += a * w[wr + k];
+    }
     for (let k = 0; k < cout; k++, o++) epilogue(o, k, acc[k]);
   }
   return result();
 }
 
-/** For output pixel p (over the batch), each kernel tap inside the image: its input offset and tap index i·kw + j (padding is skipped). */
-function forEachTap(g: Geometry, H: number, W: number, C: number, p: number, f: (inputOffset: number, tap: number) => void): void {
+/**
+ * The input window of output pixel p (over the batch) into dst at `at`, tap by tap (i·kw + j, then
+ * channels), each level minus `shift`. Taps in the padding are left as they are (the caller fills them).
+ */
+function gatherWindow(
+  levels: Int32Array,
+  g: Geometry,
+  H: number,
+  W: number,
+  C: number,
+  p: number,
+  dst: Int32Array | Int8Array,
+  at: number,
+  shift: number,
+): void {
   const ow = p % g.outW,
     oh = Math.floor(p / g.outW) % g.outH,
     n = Math.floor(p / (g.outW * g.outH));
@@ -140,7 +150,10 @@ function forEachTap(g: Geometry, H: number, W: number, C: number, p: number, f: 
     if (ih < 0 || ih >= H) continue;
     for (let j = 0; j < g.kw; j++) {
       const iw = ow * g.sw - g.padLeft + j * g.dw;
-      if (iw >= 0 && iw < W) f(((n * H + ih) * W + iw) * C, i * g.kw + j);
+      if (iw < 0 || iw >= W) continue;
+      const ib = ((n * H + ih) * W + iw) * C,
+        ab = at + (i * g.kw + j) * C;
+      for (let c = 0; c < C; c++) dst[ab + c] = levels[ib + c] - shift;
     }
   }
 }

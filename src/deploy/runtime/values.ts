@@ -34,8 +34,12 @@ export function toBytes(v: QValue): Uint8Array {
   const off = byteOffset(v.grid);
   if (off === null) throw new Error('levels do not fit bytes');
   const lv = v.grid.levels[0],
-    lo = v.grid.codeMin;
-  return Uint8Array.from(v.codes!, (q) => lv[q - lo] + off);
+    lo = v.grid.codeMin,
+    codes = v.codes!;
+  // Plain loops: TypedArray.from with a mapping function is many times slower on large tensors.
+  const out = new Uint8Array(codes.length);
+  for (let i = 0; i < codes.length; i++) out[i] = lv[codes[i] - lo] + off;
+  return out;
 }
 
 export function toCodes(v: QValue): Int32Array {
@@ -44,24 +48,36 @@ export function toCodes(v: QValue): Int32Array {
   const lv = v.grid.levels[0];
   const code = new Int32Array(256);
   for (let i = lv.length - 1; i >= 0; i--) code[lv[i] + off] = v.grid.codeMin + i;
-  return Int32Array.from(v.bytes!, (b) => code[b]);
+  const bytes = v.bytes!;
+  const out = new Int32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = code[bytes[i]];
+  return out;
 }
 
 /** Levels of a quantized tensor. */
 export function levelsOf(v: QValue): Int32Array {
   if (v.bytes) {
-    const off = byteOffset(v.grid)!;
-    return Int32Array.from(v.bytes, (b) => b - off);
+    const off = byteOffset(v.grid)!,
+      bytes = v.bytes;
+    const out = new Int32Array(bytes.length);
+    for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] - off;
+    return out;
   }
   const lv = v.grid.levels[0],
-    lo = v.grid.codeMin;
-  return Int32Array.from(v.codes!, (q) => lv[q - lo]);
+    lo = v.grid.codeMin,
+    codes = v.codes!;
+  const out = new Int32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) out[i] = lv[codes[i] - lo];
+  return out;
 }
 
 /** Real values of a quantized tensor (per-tensor grids). */
 export function dequantize(v: QValue): FValue {
-  const u = v.grid.unit[0];
-  return { kind: 'f', data: Float32Array.from(levelsOf(v), (l) => l * u), shape: v.shape };
+  const u = v.grid.unit[0],
+    levels = levelsOf(v);
+  const data = new Float32Array(levels.length);
+  for (let i = 0; i < levels.length; i++) data[i] = levels[i] * u;
+  return { kind: 'f', data, shape: v.shape };
 }
 
 /** Whether the native path can take this tensor as bytes. */
