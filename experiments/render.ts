@@ -49,19 +49,23 @@ interface BenchRecord {
   finishedAt: string;
 }
 
+/** The slots every benchmark paragraph fills: its command, machine, commit and date. */
+function benchSlots(b: { command: string; machine: RunRecord['machine']; gitCommit: string; gitDirty: boolean; finishedAt: string }) {
+  return {
+    command: b.command,
+    cpu: b.machine.cpu,
+    cores: b.machine.cores,
+    engine: b.machine.engine,
+    b: commit(b),
+    value: b.finishedAt.slice(0, 10),
+  };
+}
+
 function renderBench(b: BenchRecord | null): string[] {
   const lines = ['## Training speed', ''];
   if (!b) return [...lines, 'Not measured yet: `npm run bench -- --record results/bench-train-step.json`.', ''];
   lines.push(
-    md('median-seconds-per-sgd-momentum', {
-      threads: b.rows[0]?.threads ?? '?',
-      command: b.command,
-      cpu: b.machine.cpu,
-      cores: b.machine.cores,
-      engine: b.machine.engine,
-      b: commit(b),
-      value: b.finishedAt.slice(0, 10),
-    }),
+    md('median-seconds-per-sgd-momentum', { threads: b.rows[0]?.threads ?? '?', ...benchSlots(b) }),
     '',
     '| model | batch | lowbit (s) | PyTorch (s) | ratio | lowbit GFLOP/s |',
     '|---|---|---|---|---|---|',
@@ -91,14 +95,7 @@ function renderQatBench(): string[] {
   if (!existsSync(f)) return [...lines, 'Not measured yet: `node dist/bench/qat-step.js --record results/bench-qat-step.json`.', ''];
   const b = JSON.parse(readFileSync(f, 'utf8')) as QatBenchRecord;
   lines.push(
-    md('median-seconds-per-training-step', {
-      command: b.command,
-      cpu: b.machine.cpu,
-      cores: b.machine.cores,
-      engine: b.machine.engine,
-      b: commit(b),
-      value: b.finishedAt.slice(0, 10),
-    }),
+    md('median-seconds-per-training-step', benchSlots(b)),
     '',
     '| model | batch | quantization | FP step (s) | QAT step (s) | ratio |',
     '|---|---|---|---|---|---|',

@@ -129,16 +129,17 @@ export function intConv(
 
 /**
  * The input window of output pixel p (over the batch) into dst at `at`, tap by tap (i·kw + j, then
- * channels), each level minus `shift`. Taps in the padding are left as they are (the caller fills them).
+ * channels), each value minus `shift`. Taps in the padding are left as they are (the caller fills them).
+ * Shared by the integer convs (TypeScript and WebAssembly) and the float conv.
  */
 function gatherWindow(
-  levels: Int32Array,
+  levels: ArrayLike<number>,
   g: Geometry,
   H: number,
   W: number,
   C: number,
   p: number,
-  dst: Int32Array | Int8Array,
+  dst: Int32Array | Int8Array | Float32Array,
   at: number,
   shift: number,
 ): void {
@@ -247,28 +248,20 @@ export function floatConv(
     return { kind: 'f', data, shape: [N, g.outH, g.outW, cout] };
   }
   const acc = new Float64Array(cout);
-  let o = 0;
-  for (let n = 0; n < N; n++)
-    for (let oh = 0; oh < g.outH; oh++)
-      for (let ow = 0; ow < g.outW; ow++) {
-        for (let k = 0; k < cout; k++) acc[k] = bias ? bias[k] : 0;
-        for (let i = 0; i < g.kh; i++) {
-          const ih = oh * g.sh - g.padTop + i * g.dh;
-          if (ih < 0 || ih >= H) continue;
-          for (let j = 0; j < g.kw; j++) {
-            const iw = ow * g.sw - g.padLeft + j * g.dw;
-            if (iw < 0 || iw >= W) continue;
-            const ib = ((n * H + ih) * W + iw) * C,
-              wb = (i * g.kw + j) * C * cout;
-            for (let c = 0; c < C; c++) {
-              const a = x[ib + c];
-              const wr = wb + c * cout;
-              for (let k = 0; k < cout; k++) acc[k] += a * w[wr + k];
-            }
-          }
-        }
-        for (let k = 0; k < cout; k++, o++) data[o] = relu && acc[k] < 0 ? 0 : acc[k];
-      }
+  const K = g.kh * g.kw * C;
+  const row = new Float32Array(K);
+  for (let p = 0, o = 0; p < N * g.outH * g.outW; p++) {
+    for (let k = 0; k < cout; k++) acc[k] = bias ? bias[k] : 0;
+    // Padded taps stay 0 and add nothing, so the sums are those of skipping them.
+    row.fill(0);
+    gatherWindow(x, g, H, W, C, p, row, 0, 0);
+    for (let t = 0; t < K; t++) {
+      const a = row[t],
+        wr = t * cout;
+      for (let k = 0; k < cout; k++) acc[k] += a * w[wr + k];
+    }
+    for (let k = 0; k < cout; k++, o++) data[o] = relu && acc[k] < 0 ? 0 : acc[k];
+  }
   return { kind: 'f', data, shape: [N, g.outH, g.outW, cout] };
 }
 
