@@ -9,8 +9,10 @@ import path from 'node:path';
 import { repoRoot } from './helpers/cli.js';
 import { tmpDir } from './helpers/fixtures.js';
 
-const check = (root: string) =>
-  spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'check-format-names.mjs'), root], { encoding: 'utf8' });
+/** Runs one of the structure check scripts on a source tree. */
+const runCheck = (script: string, root: string) =>
+  spawnSync(process.execPath, [path.join(repoRoot, 'scripts', script), root], { encoding: 'utf8' });
+const check = (root: string) => runCheck('check-format-names.mjs', root);
 
 test('no format name is compared outside src/quant/', () => {
   const r = check(repoRoot);
@@ -36,8 +38,7 @@ test('the check finds a comparison and a hand-kept list of formats, and leaves s
 });
 
 test('no import cycles among the sources (type imports included), and the check finds one', () => {
-  const cycles = (root: string) =>
-    spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'check-import-cycles.mjs'), root], { encoding: 'utf8' });
+  const cycles = (root: string) => runCheck('check-import-cycles.mjs', root);
   const r = cycles(repoRoot);
   assert.equal(r.status, 0, r.stderr);
   const root = tmpDir();
@@ -50,8 +51,7 @@ test('no import cycles among the sources (type imports included), and the check 
 });
 
 test('no string literal over 200 characters in src/ or experiments/, and the check finds one', () => {
-  const long = (root: string) =>
-    spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'check-long-strings.mjs'), root], { encoding: 'utf8' });
+  const long = (root: string) => runCheck('check-long-strings.mjs', root);
   const r = long(repoRoot);
   assert.equal(r.status, 0, r.stderr);
   const root = tmpDir();
@@ -67,8 +67,7 @@ test('no string literal over 200 characters in src/ or experiments/, and the che
 });
 
 test('lowbit/runtime reaches no tfjs, Node built-in or protobuf import, and the check finds one', () => {
-  const check = (root: string) =>
-    spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'check-runtime-imports.mjs'), root], { encoding: 'utf8' });
+  const check = (root: string) => runCheck('check-runtime-imports.mjs', root);
   const r = check(repoRoot);
   assert.equal(r.status, 0, r.stderr);
   const root = tmpDir();

@@ -43,7 +43,7 @@ interface ExportFlags {
   format: string;
   plain?: boolean;
   allowPartial?: boolean;
-  samples: number;
+  samples?: number;
   dataDir?: string;
 }
 
@@ -70,7 +70,7 @@ async function exportWebFolder(f: ExportFlags): Promise<void> {
   // The exact bytes the runtime reads: a .lowbit file as it is, a checkpoint packed once.
   const { packed: p, bytes, partial } = await packedFrom(f.model, Boolean(f.allowPartial));
   if (partial) process.stderr.write(`note: ${partial}\n`);
-  const { samples, classNames } = testSamples(p.manifest.input?.dataset, f.samples, f.dataDir);
+  const { samples, classNames } = testSamples(p.manifest.input?.dataset, f.samples ?? 8, f.dataDir);
   const files = exportWeb(bytes, p.manifest, f.out, { samples, classNames });
   const size = files.reduce((s, file) => s + statSync(file).size, 0);
   console.log(
@@ -90,12 +90,17 @@ export function exportCommand(): Command {
       oneOf(['onnx', 'tfjs', 'web']),
       'onnx',
     )
-    .option('--samples <n>', 'web: test images to embed (from the dataset the model was trained on)', positiveInt, 8)
+    .option('--samples <n>', 'web: test images to embed, from the dataset the model was trained on (default 8)', positiveInt)
     .option('--data-dir <dir>', 'web: directory holding that dataset, for the embedded test images')
     .option('--plain', 'tfjs: stock tfjs layers only (quantized weights, float activations)')
     .option('--allow-partial', 'export an unfinished run (and say so)')
     .action(async (f: ExportFlags) => {
       if (f.plain && f.format !== 'tfjs') throw new Error('--plain applies to --format tfjs only');
+      for (const [given, flag] of [
+        [f.samples, '--samples'],
+        [f.dataDir, '--data-dir'],
+      ] as const)
+        if (given !== undefined && f.format !== 'web') throw new Error(`${flag} applies to --format web only`);
       if (f.format === 'web') return exportWebFolder(f);
       if (f.format === 'tfjs') checkWritableDir(f.out, '--out');
       else checkOutputFile(f.out, '--out');

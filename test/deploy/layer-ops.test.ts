@@ -55,7 +55,7 @@ function perturbBatchNorms(m: tf.LayersModel): void {
 
 const int4 = { weight: { format: 'int', bits: 4, granularity: 'channel' }, activation: { format: 'int', bits: 8, signed: false } } as const;
 
-test('every layer op runs in the runtime, ONNX and tfjs, float and quantized, and agrees with the model', async () => {
+test('every layer op runs in the runtime, ONNX and tfjs, float and quantized, and agrees with the model', async (t) => {
   const seen = new Set<string>();
   const cases: [string, () => Promise<tf.LayersModel>, tf.Tensor, { runtime: number; onnx: number }][] = [
     ['float branchy', async () => branchy(), tf.randomNormal([4, 9, 9, 3], 0, 1, 'float32', 1), { runtime: 1e-4, onnx: 1e-4 }],
@@ -79,6 +79,10 @@ test('every layer op runs in the runtime, ONNX and tfjs, float and quantized, an
     fitQuantizers(model, x);
     const r = await runEveryConsumer(model, x);
     r.classes.forEach((c) => seen.add(c));
+    // The measured differences, in the test's report (what the closing notes quote).
+    t.diagnostic(
+      `${label}: worst relative difference runtime ${r.runtime.toExponential(2)}, ONNX ${r.onnx?.toExponential(2) ?? 'n/a'}, tfjs ${r.tfjs}`,
+    );
     assert.ok(r.runtime <= tol.runtime, `${label}: runtime differs by ${r.runtime}`);
     if (r.onnx !== null) assert.ok(r.onnx <= tol.onnx, `${label}: ONNX differs by ${r.onnx}`);
     assert.ok(r.tfjs <= 1e-6, `${label}: tfjs export differs by ${r.tfjs}`);

@@ -49,6 +49,11 @@ test(
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /index\.html: a static page running the model \(4 files, [\d.]+ KB, 4 test images\)/);
     assert.deepEqual(readdirSync(out).sort(), ['index.html', 'lowbit-runtime.iife.js', 'model.js', 'page.js']);
+    // Flags of the web export are refused with other formats, before anything is written.
+    const bad = await cli(['export', '--model', file, '--out', path.join(dir, 'm.onnx'), '--samples', '2']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /--samples applies to --format web only/);
+    assert.ok(!existsSync(path.join(dir, 'm.onnx')));
     // Node's logits for a fixed image, normalised as the page does.
     const info = datasetInfo('mnist');
     const pixels = Uint8Array.from({ length: 784 }, (_, i) => ((i * 37) % 251) & 255);
