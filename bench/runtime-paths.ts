@@ -11,7 +11,7 @@ import { quantizeModel } from '../src/nn/quantize-model.js';
 import { packModel } from '../src/deploy/pack.js';
 import { loadLowbit } from '../src/deploy/runtime/model.js';
 import { setNativeKernels } from '../src/engine/addon-state.js';
-import { setWasmKernels } from '../src/deploy/runtime/wasm-gemm.js';
+import { setWasmKernels } from '../src/deploy/runtime/wasm-kernels.js';
 import { intConfig } from './int-config.js';
 import { median } from './step-timing.js';
 import type { InputShape } from '../src/models/common.js';

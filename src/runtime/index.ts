@@ -12,9 +12,13 @@ export { PackedFormatError } from '../deploy/container.js';
 export type { Manifest } from '../deploy/manifest.js';
 
 import { activeAddon } from '../engine/addon-state.js';
-import { runtimeKernels as kernelsHere } from '../deploy/runtime/wasm-gemm.js';
+import { runtimeKernels as kernelsHere } from '../deploy/runtime/wasm-kernels.js';
+export { setRelaxedSimd, setWasmKernels } from '../deploy/runtime/wasm-kernels.js';
 
-/** Which kernels the integer runtime uses here: 'native' (Node with the addon), 'wasm' (WebAssembly SIMD) or 'typescript'. */
-export function runtimeKernels(): 'native' | 'wasm' | 'typescript' {
+/**
+ * Which kernels the integer runtime uses here: 'native' (Node with the addon), 'wasm-relaxed'
+ * (WebAssembly relaxed SIMD), 'wasm' (WebAssembly SIMD) or 'typescript'.
+ */
+export function runtimeKernels(): 'native' | 'wasm-relaxed' | 'wasm' | 'typescript' {
   return kernelsHere(activeAddon() !== null);
 }

@@ -1,5 +1,7 @@
-// A static file server on 127.0.0.1 at a free port, for pages a test opens in Chromium (ES modules
-// and Web Workers do not load from file://). Serves one directory; stopped by the test.
+// A static file server on 127.0.0.1 at a free port, for pages a test or benchmark opens in Chromium
+// (ES modules and Web Workers do not load from file://). Serves one directory; stopped by its caller.
+// `isolated` sends the headers that make a page cross-origin isolated (SharedArrayBuffer, and with it
+// WebAssembly threads).
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,11 +9,13 @@ import path from 'node:path';
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
   '.wasm': 'application/wasm',
   '.json': 'application/json',
 };
 
-export async function serveDirectory(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveDirectory(dir: string, o: { isolated?: boolean } = {}): Promise<{ url: string; close: () => Promise<void> }> {
+  const isolation = o.isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const server: Server = createServer((req, res) => {
     const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
     const file = path.resolve(dir, rel);
@@ -20,7 +24,7 @@ export async function serveDirectory(dir: string): Promise<{ url: string; close:
       return;
     }
     readFile(file).then(
-      (body) => res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(body),
+      (body) => res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', ...isolation }).end(body),
       () => res.writeHead(404).end(),
     );
   });

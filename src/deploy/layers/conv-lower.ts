@@ -7,8 +7,8 @@ import { formatOf } from '../../quant/registry.js';
 import { intGrid, sharedLevels, type IntGrid } from '../../quant/grid.js';
 import type { LayerEntry } from '../manifest.js';
 import type { Step } from '../packed-model.js';
-import { floatConv, geometry, intConv, prepareWasmWeights, type WasmWeights } from '../runtime/ops.js';
-import { wasmKernelsEnabled } from '../runtime/wasm-gemm.js';
+import { floatConv, geometry, intConv } from '../runtime/ops.js';
+import { prepareWasmConv, wasmKernels, type WasmConv } from '../runtime/wasm-kernels.js';
 import { byteOffset, levelsOf, toBytes } from '../runtime/values.js';
 import { gridOutput, type FloatOutput } from '../runtime/requant.js';
 import { nativeConv, outputBytes, prepareNativeConv, qconvKernels, type NativeConv, type WeightTable } from '../runtime/native-conv.js';
@@ -77,18 +77,16 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
       wl[i] = wg.levels[wg.channels === 1 ? 0 : c][kernelCodes![i] - wg.codeMin];
     for (let c = 0; c < cout; c++) a[c] *= gin.unit[0] * wg.unit[wg.channels === 1 ? 0 : c];
     const tgrid = target ? ctx.inputGrid(target)! : null;
+    const K = kernel4[0] * kernel4[1] * cin;
+    let table: WeightTable | undefined | null = null;
+    const tableOf = () => (table === null ? (table = weightTable(wg, kernelCodes!)) : table);
+    // Each byte path lays the weights out for its kernels on first use.
     let nat: NativeConv | null | undefined;
-    const native = () =>
-      nat === undefined ? (nat = prepareNativeConv(wl, kernel4[0] * kernel4[1] * cin, cout, gin, weightTable(wg, kernelCodes!))) : nat;
-    // Without the addon: the WebAssembly GEMM where it runs and the levels fit int8 (prepared on first use).
-    let ww: WasmWeights | null | undefined;
-    const wasm = () =>
-      wasmKernelsEnabled()
-        ? ww === undefined
-          ? (ww = prepareWasmWeights(wl, kernel4[0] * kernel4[1] * cin, cout, gin.levels[0]))
-          : ww
-        : null;
-    // The native path writes bytes of the target grid; a grid that does not fit bytes stays on the TypeScript path.
+    const native = () => (nat === undefined ? (nat = prepareNativeConv(wl, K, cout, gin, tableOf())) : nat);
+    // Without the addon: the WebAssembly kernels where they run and every level fits a byte.
+    let wc: WasmConv | null | undefined;
+    const wasm = () => (wc === undefined ? (wc = prepareWasmConv(wl, K, cout, gin, tableOf())) : wc);
+    // The byte paths write bytes of the target grid; a grid that does not fit bytes stays on the TypeScript path.
     const tbytes = tgrid && byteOffset(tgrid) !== null ? { grid: tgrid, bytes: outputBytes(tgrid) } : null;
     const nativeFits = !tgrid || tbytes !== null;
     const out: ReturnType<typeof gridOutput> | FloatOutput = tgrid ? gridOutput(a, b, relu, tgrid, what) : { kind: 'float', a, b, relu };
@@ -100,13 +98,16 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
       const active = nativeFits ? qconvKernels() : null;
       const n = active ? native() : null;
       const addon = n ? active : null;
-      const x = preq && v.kind === 'q' ? v : quantizeValue(v, inq, gin, addon !== null);
+      const w = !addon && nativeFits && wasmKernels() ? wasm() : null;
+      const x = preq && v.kind === 'q' ? v : quantizeValue(v, inq, gin, addon !== null || w !== null);
       const shape = flat(x.shape);
       if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
       const geo = geometry(shape[1], shape[2], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
       const y = addon
         ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes)
-        : intConv(levelsOf(x), shape, wl, cout, geo, out, wasm());
+        : w
+          ? w.kernels.conv(w, toBytes(x), shape, geo, out, tbytes)
+          : intConv(levelsOf(x), shape, wl, cout, geo, out);
       if (y.kind === 'q') y.grid = tgrid!;
       vals.set(outName, conv ? y : reshape(y, [shape[0], cout]));
     };

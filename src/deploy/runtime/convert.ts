@@ -3,6 +3,7 @@ import { formatOf } from '../../quant/registry.js';
 import type { IntGrid } from '../../quant/grid.js';
 import { addonKernels } from '../../engine/addon-state.js';
 import type { QuantInfo } from '../packed-model.js';
+import { wasmKernels } from './wasm-kernels.js';
 import { dequantize, toBytes, type FValue, type QValue, type Value } from './values.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface RequantKernels {
@@ -19,8 +20,8 @@ export function quantizeValue(v: Value, q: QuantInfo, grid: IntGrid, asBytes: bo
   const f = asFloat(v);
   const def = formatOf(q.spec);
   const plan = def.plan(q.spec as never, q.params as never);
-  const addon = requantKernels();
-  // Per-tensor uniform grids natively (the same float32 arithmetic as encode), others by the format's encode.
+  const addon = requantKernels() ?? wasmKernels();
+  // Per-tensor uniform grids natively or in WebAssembly (the same float32 arithmetic as encode), others by the format's encode.
   if (asBytes && addon && plan.kind === 'uniform' && plan.scale.length === 1 && !plan.flags) {
     const bytes = new Uint8Array(f.data.length);
     // The byte of every code qmin..qmax, in one call.

@@ -6,7 +6,8 @@
 // is active and every level fits a byte; bit-exact with the TypeScript path (ops.ts).
 import { addonKernels } from '../../engine/addon-state.js';
 import type { IntGrid } from '../../quant/grid.js';
-import type { FValue, Geometry, QValue } from './ops.js';
+import type { Geometry } from './geometry.js';
+import type { FValue, QValue } from './values.js';
 import type { FloatOutput, GridOutput } from './requant.js';
 import { byteOffset } from './values.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */

@@ -6,7 +6,7 @@ import { requantize, type FloatOutput, type GridOutput } from './requant.js';
 import type { IntGrid } from '../../quant/grid.js';
 import { addonKernels } from '../../engine/addon-state.js';
 import { toCodes, type FValue, type Value } from './values.js';
-import { paddedK, wasmGemm, WasmGemm, type WasmRequant } from './wasm-gemm.js';
+import { wasmKernels } from './wasm-kernels.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface RuntimeOpKernels {
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, act: number): void;
@@ -15,43 +15,8 @@ export interface RuntimeOpKernels {
 const runtimeOpKernels = addonKernels<RuntimeOpKernels>(['conv2dForward', 'maxPoolBytes']);
 
 export type { FValue, QValue, Value } from './values.js';
-
-export interface Geometry {
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  padTop: number;
-  padLeft: number;
-  outH: number;
-  outW: number;
-}
-
-/** tfjs conv/pool geometry for 'same' or 'valid' padding. */
-export function geometry(
-  inH: number,
-  inW: number,
-  kh: number,
-  kw: number,
-  sh: number,
-  sw: number,
-  padding: string,
-  dh = 1,
-  dw = 1,
-): Geometry {
-  const ekh = (kh - 1) * dh + 1,
-    ekw = (kw - 1) * dw + 1;
-  if (padding === 'same') {
-    const outH = Math.ceil(inH / sh),
-      outW = Math.ceil(inW / sw);
-    const ph = Math.max((outH - 1) * sh + ekh - inH, 0),
-      pw = Math.max((outW - 1) * sw + ekw - inW, 0);
-    return { kh, kw, sh, sw, dh, dw, padTop: Math.floor(ph / 2), padLeft: Math.floor(pw / 2), outH, outW };
-  }
-  return { kh, kw, sh, sw, dh, dw, padTop: 0, padLeft: 0, outH: Math.floor((inH - ekh) / sh) + 1, outW: Math.floor((inW - ekw) / sw) + 1 };
-}
+import type { Geometry } from './geometry.js';
+export { geometry, type Geometry } from './geometry.js';
 
 /**
  * Integer convolution (dense layers are 1×1 convolutions on a 1×1 image): accumulators of
@@ -65,7 +30,6 @@ export function intConv(
   cout: number,
   g: Geometry,
   out: GridOutput | FloatOutput,
-  wasm?: WasmWeights | null,
 ): Value {
   const [N, H, W, C] = shape;
   const outShape = [N, g.outH, g.outW, cout];
@@ -84,31 +48,6 @@ export function intConv(
     codes
       ? { kind: 'q', codes, bytes: null, shape: outShape, grid: null as unknown as IntGrid }
       : { kind: 'f', data: data!, shape: outShape };
-  if (wasm) {
-    if (g.kh * g.kw * C > wasm.kp) throw new Error('intConv: the WebAssembly weights are shorter than the window');
-    // A panel of output pixels at a time: their input windows gathered as int8 rows, one GEMM against the
-    // weights, requantized in WebAssembly too when the output is a grid.
-    const rq = codes ? wasm.requant(out as GridOutput) : null;
-    // uint8 levels (8-bit unsigned activations) are stored as level − 128, and the GEMM adds back 128·Σw per channel.
-    const shift = wasm.corr ? 128 : 0;
-    const pixels = N * g.outH * g.outW;
-    const P = Math.max(2, Math.min(pixels, Math.floor((1 << 18) / wasm.kp)));
-    const a = new Int8Array(P * wasm.kp);
-    for (let p0 = 0; p0 < pixels; p0 += P) {
-      const m = Math.min(P, pixels - p0);
-      // Taps in the padding hold level 0: stored as 0 − shift.
-      a.fill(-shift, 0, m * wasm.kp);
-      for (let r = 0; r < m; r++) {
-        gatherWindow(inLevels, g, H, W, C, p0 + r, a, r * wasm.kp, shift);
-      }
-      if (codes) codes.set(wasm.gemm.multiply(a, wasm.b, m, cout, wasm.kp, wasm.corr, rq!), p0 * cout);
-      else {
-        const acc = wasm.gemm.multiply(a, wasm.b, m, cout, wasm.kp, wasm.corr);
-        for (let r = 0, t = 0; r < m; r++) for (let k = 0; k < cout; k++, t++) epilogue((p0 + r) * cout + k, k, acc[t]);
-      }
-    }
-    return result();
-  }
   const acc = new Float64Array(cout);
   const K = g.kh * g.kw * C;
   const row = new Int32Array(K);
@@ -130,7 +69,7 @@ export function intConv(
 /**
  * The input window of output pixel p (over the batch) into dst at `at`, tap by tap (i·kw + j, then
  * channels), each value minus `shift`. Taps in the padding are left as they are (the caller fills them).
- * Shared by the integer convs (TypeScript and WebAssembly) and the float conv.
+ * Shared by the integer conv and the float conv.
  */
 function gatherWindow(
   levels: ArrayLike<number>,
@@ -157,55 +96,6 @@ function gatherWindow(
       for (let c = 0; c < C; c++) dst[ab + c] = levels[ib + c] - shift;
     }
   }
-}
-
-/** A layer's weights for the WebAssembly GEMM: int8 levels, one row of kp bytes per output channel. */
-export interface WasmWeights {
-  gemm: WasmGemm;
-  b: Int8Array;
-  kp: number;
-  /** 128·Σw per output channel when the input levels are uint8 (stored as level − 128), else null. */
-  corr: Int32Array | null;
-  /** The requantization of a grid output in the kernel's integers (converted once per output). */
-  requant(o: GridOutput): WasmRequant;
-}
-
-/**
- * The weights [kh·kw·cin, cout] as WebAssembly GEMM rows, when WebAssembly SIMD runs here, every
- * weight level fits int8 and every input level int8 or uint8 (else null: the TypeScript loops run).
- */
-export function prepareWasmWeights(w: Int32Array, K: number, cout: number, inLevels: ArrayLike<number>): WasmWeights | null {
-  const gemm = wasmGemm();
-  if (!gemm) return null;
-  const fits = (v: number) => v >= -128 && v <= 127;
-  // Input levels as int8, or as uint8 (8-bit unsigned activations) stored as level − 128 with a correction.
-  let signedFits = true,
-    unsignedFits = true;
-  for (let i = 0; i < inLevels.length; i++) {
-    signedFits &&= fits(inLevels[i]);
-    unsignedFits &&= inLevels[i] >= 0 && inLevels[i] <= 255;
-  }
-  if (!signedFits && !unsignedFits) return null;
-  const kp = paddedK(K);
-  const b = new Int8Array(cout * kp);
-  for (let r = 0; r < K; r++)
-    for (let k = 0; k < cout; k++) {
-      const v = w[r * cout + k];
-      if (!fits(v)) return null;
-      b[k * kp + r] = v;
-    }
-  const cache = new WeakMap<GridOutput, WasmRequant>();
-  const requant = (o: GridOutput) => {
-    let r = cache.get(o);
-    if (!r) cache.set(o, (r = WasmGemm.requantOf(o)));
-    return r;
-  };
-  let corr: Int32Array | null = null;
-  if (!signedFits) {
-    corr = new Int32Array(cout);
-    for (let r = 0; r < K; r++) for (let k = 0; k < cout; k++) corr[k] += 128 * w[r * cout + k];
-  }
-  return { gemm, b, kp, corr, requant };
 }
 
 /** Float convolution (layers with float inputs or weights); w is [kh, kw, cin, cout]. */
@@ -268,7 +158,8 @@ export function floatConv(
 /** Max pooling of codes or floats ('same' padding never picks a padded position). */
 export function maxPool(v: Value, g: Geometry): Value {
   const [N, H, W, C] = v.shape;
-  const addon = runtimeOpKernels();
+  // Bytes pool on the native kernel or, without the addon, the WebAssembly one.
+  const addon = runtimeOpKernels() ?? wasmKernels();
   if (addon && v.kind === 'q' && v.bytes) {
     const bytes = new Uint8Array(N * g.outH * g.outW * C);
     addon.maxPoolBytes(v.bytes, Int32Array.from([N, H, W, C, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft]), g.outH, g.outW, bytes);
