@@ -2,7 +2,7 @@
 // driven by playwright-core over a loopback static server that makes the page cross-origin isolated):
 // lowbit's runtime (WebAssembly kernels), onnxruntime-web's wasm execution provider on lowbit's ONNX
 // export, and tfjs with its wasm backend on the `--plain` tfjs export. Same images, same thread
-// count (a fresh page per count), median of timed runs after two warm-up runs. Random weights and
+// count (a fresh page per count), median of timed runs after a warm-up of at least 5 runs and 1 s. Random weights and
 // quantizers fitted on random data (speed does not depend on accuracy); int weights per channel and
 // unsigned activations, first conv and last FC at 8 bits. Also the gzipped download of each runtime.
 // Prints one JSON row per model, configuration and thread count.
@@ -80,8 +80,9 @@ async function pageBench(a: {
   const bytes = async (u: string) => new Uint8Array(await (await fetch(a.base + u)).arrayBuffer());
   const median = (t: number[]) => [...t].sort((x, y) => x - y)[Math.floor(t.length / 2)];
   const time = async (f: () => unknown) => {
-    await f();
-    await f();
+    // Warm-up: at least 5 runs and 1 s, so that every engine's WebAssembly has tiered up to its optimizing compiler.
+    const start = performance.now();
+    for (let i = 0; i < 5 || performance.now() - start < 1000; i++) await f();
     const t: number[] = [];
     for (let i = 0; i < a.runs; i++) {
       const t0 = performance.now();

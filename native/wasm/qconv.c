@@ -50,6 +50,11 @@ enum {
   D_FA, D_FB, D_RELU,
   // The vector form of a uniform grid epilogue (0 if not exact here): see epilogueVector.
   D_FM, D_FB2, D_FS, D_FC,
+  // implicit: no gathered panel. Every window lies inside the image with no dilation (valid convs,
+  // dense layers), so a window's row of kw·C entries is contiguous in the input, padded to spanp
+  // entries (zero weights) so that reduction groups never straddle two rows; the kernel reads the
+  // input (widened to int16 once for plain SIMD) at a row stride of W·C.
+  D_IMPLICIT, D_SPANP,
 };
 
 #define AT(type, f) ((type)(uintptr_t)d[f])
@@ -59,9 +64,11 @@ enum {
 // slack after the input and the panel).
 static inline void copyRun(pel* dst, const uint8_t* src, int len) {
 #ifdef LOWBIT_RELAXED
-  for (int t = 0; t < len; t += 16) wasm_v128_store(dst + t, wasm_v128_load(src + t));
+  wasm_v128_store(dst, wasm_v128_load(src));
+  for (int t = 16; t < len; t += 16) wasm_v128_store(dst + t, wasm_v128_load(src + t));
 #else
-  for (int t = 0; t < len; t += 8) wasm_v128_store(dst + t, wasm_u16x8_load8x8(src + t));
+  wasm_v128_store(dst, wasm_u16x8_load8x8(src));
+  for (int t = 8; t < len; t += 8) wasm_v128_store(dst + t, wasm_u16x8_load8x8(src + t));
 #endif
 }
 
@@ -107,7 +114,8 @@ static void gather(const int32_t* d, int p0, int rows, int padded, pel* panel) {
         if (++oh == outH) oh = 0, n++;
       }
     }
-    for (; k < Kp; k++) row[k] = 0;
+    // Zeros past K (a vector at a time, into the slack or the next row, which is written after).
+    for (; k < Kp; k += 16 / sizeof(pel)) wasm_v128_store(row + k, wasm_i8x16_splat(0));
   }
 }
 
@@ -235,31 +243,58 @@ static void epilogueVector(const int32_t* d, const int32_t* tile, int p, int row
 #undef COUNT
 }
 
+// Where output pixel p's window starts in an image of `pels`, for implicit layers.
+static inline const pel* windowAt(const int32_t* d, const pel* img, int p) {
+  const int hw = d[D_OUTH] * d[D_OUTW], n = p / hw, oh = (p % hw) / d[D_OUTW], ow = p % d[D_OUTW];
+  return img + ((n * d[D_H] + oh * d[D_SH]) * d[D_W] + ow * d[D_SW]) * d[D_C];
+}
+
 // One conv/dense layer over output pixels [pBegin, pEnd) (of all N·outH·outW), as `d` describes it.
 __attribute__((export_name("qconv"))) void qconv(const int32_t* d, int pBegin, int pEnd) {
-  const int Kp = d[D_KP], cout = d[D_COUT], rowsMax = d[D_ROWS], groups = Kp / G;
+  const int Kp = d[D_KP], cout = d[D_COUT], rowsMax = d[D_ROWS], implicit = d[D_IMPLICIT];
   const int blocks = (cout + CB - 1) / CB;
+  // Reduction rows of groups: one row of Kp entries (a panel row), or kh window rows of spanp entries.
+  const int nr = implicit ? d[D_KH] : 1, gpr = (implicit ? d[D_SPANP] : Kp) / G, rs = d[D_W] * d[D_C];
   pel* panel = AT(pel*, D_SCRATCH);
-  v128_t* wblock = (v128_t*)(panel + rowsMax * Kp);
+  const pel* img = (const pel*)AT(const uint8_t*, D_X);
+  int panelPels = implicit ? 0 : rowsMax * Kp;
+#ifndef LOWBIT_RELAXED
+  if (implicit) {
+    // The whole input as int16, a vector at a time (slack after the input and the copy).
+    const int n = d[D_N] * d[D_H] * d[D_W] * d[D_C];
+    const uint8_t* x = AT(const uint8_t*, D_X);
+    for (int i = 0; i < n; i += 8) wasm_v128_store(panel + i, wasm_u16x8_load8x8(x + i));
+    img = panel;
+    panelPels = n;
+  }
+#endif
+  v128_t* wblock = (v128_t*)(panel + panelPels + 16);  // after the slack the gather may write into
   int32_t tile[R * CB];
   for (int p0 = pBegin; p0 < pEnd; p0 += rowsMax) {
     const int rows = pEnd - p0 < rowsMax ? pEnd - p0 : rowsMax, padded = (rows + R - 1) / R * R;
-    gather(d, p0, rows, padded, panel);
+    if (!implicit) gather(d, p0, rows, padded, panel);
     for (int b = 0; b < blocks; b++) {
-      const v128_t* w = expand(d, b, wblock);
+      const v128_t* wb = expand(d, b, wblock);
       for (int r0 = 0; r0 < padded; r0 += R) {
-        const pel *a0 = panel + r0 * Kp, *a1 = a0 + Kp, *a2 = a1 + Kp, *a3 = a2 + Kp;
+        const pel* a[R];
+        for (int r = 0; r < R; r++)
+          // Tile rows past the layer's pixels repeat its last one (their outputs are not written).
+          a[r] = implicit ? windowAt(d, img, p0 + r0 + r < pEnd ? p0 + r0 + r : pEnd - 1) : panel + (r0 + r) * Kp;
         v128_t s00 = wasm_i32x4_splat(0), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-        for (int u = 0; u < groups; u++) {
-          const v128_t w0 = w[2 * u], w1 = w[2 * u + 1];
-          v128_t x = wasm_v128_load32_splat(a0 + G * u);
-          s00 = dot(s00, x, w0), s01 = dot(s01, x, w1);
-          x = wasm_v128_load32_splat(a1 + G * u);
-          s10 = dot(s10, x, w0), s11 = dot(s11, x, w1);
-          x = wasm_v128_load32_splat(a2 + G * u);
-          s20 = dot(s20, x, w0), s21 = dot(s21, x, w1);
-          x = wasm_v128_load32_splat(a3 + G * u);
-          s30 = dot(s30, x, w0), s31 = dot(s31, x, w1);
+        const v128_t* w = wb;
+        for (int i = 0; i < nr; i++) {
+          const pel *a0 = a[0] + i * rs, *a1 = a[1] + i * rs, *a2 = a[2] + i * rs, *a3 = a[3] + i * rs;
+          for (int u = 0; u < gpr; u++, w += 2) {
+            const v128_t w0 = w[0], w1 = w[1];
+            v128_t x = wasm_v128_load32_splat(a0 + G * u);
+            s00 = dot(s00, x, w0), s01 = dot(s01, x, w1);
+            x = wasm_v128_load32_splat(a1 + G * u);
+            s10 = dot(s10, x, w0), s11 = dot(s11, x, w1);
+            x = wasm_v128_load32_splat(a2 + G * u);
+            s20 = dot(s20, x, w0), s21 = dot(s21, x, w1);
+            x = wasm_v128_load32_splat(a3 + G * u);
+            s30 = dot(s30, x, w0), s31 = dot(s31, x, w1);
+          }
         }
         v128_t* t = (v128_t*)tile;
         t[0] = s00, t[1] = s01, t[2] = s10, t[3] = s11, t[4] = s20, t[5] = s21, t[6] = s30, t[7] = s31;

@@ -3,7 +3,7 @@
 // for bit; max pooling and input quantization against the native kernels; the committed binaries
 // against a rebuild from their source. The relaxed-SIMD build runs the same corpus in Chromium
 // (test/runtime/browser-kernels.test.ts); here a child Node with V8's relaxed-SIMD flag checks that
-// an engine implementing an earlier draft of the instruction is caught by the probe and runs plain SIMD.
+// an engine that miscompiles the instruction is caught by the probe and runs plain SIMD.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -38,7 +38,7 @@ test('WebAssembly SIMD runs here, from small binaries', () => {
 });
 
 test(`relaxed SIMD here: ${relaxedKernels() ? 'ran' : 'refused'}`, { skip: !relaxedChild }, () => {
-  // Node 20's V8 compiles the instruction under its flag but computes an earlier draft of it: the probe refuses it.
+  // Node 20's V8 compiles the instruction under its flag but gets some register assignments wrong: the probe refuses it.
   const v8 = Number(process.versions.v8.split('.')[0]);
   if (v8 < 12) assert.equal(relaxedKernels(), null, `V8 ${process.versions.v8}: the relaxed binary passed the probe`);
 });

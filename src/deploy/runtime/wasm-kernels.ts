@@ -10,7 +10,7 @@ import relaxedBinary from '../../runtime/wasm/qconv-relaxed.json' with { type: '
 import type { IntGrid } from '../../quant/grid.js';
 import type { FloatOutput, GridOutput } from './requant.js';
 import { byteOffset, type FValue, type QValue } from './values.js';
-import type { Geometry } from './geometry.js';
+import { geometry, type Geometry } from './geometry.js';
 import type { WeightTable } from './native-conv.js';
 
 // The little of the WebAssembly API used here (the project compiles without the DOM library).
@@ -58,7 +58,9 @@ const D = {
   fb2: 39,
   fs: 40,
   fc: 41,
-  length: 42,
+  implicit: 42,
+  spanp: 43,
+  length: 44,
 } as const;
 
 /** Output channels per weight block, pixels per register tile (qconv.c's CB and R). */
@@ -115,7 +117,7 @@ function load(): { plain: Kernels | null; relaxed: Kernels | null } {
     const plain = instantiate(plainBinary.base64);
     loaded = { plain, relaxed: null };
     const relaxed = plain ? instantiate(relaxedBinary.base64, true) : null;
-    if (relaxed && relaxedConforms(relaxed)) loaded.relaxed = relaxed;
+    if (relaxed && relaxedConforms(relaxed, plain!)) loaded.relaxed = relaxed;
   }
   return loaded;
 }
@@ -138,8 +140,13 @@ export function runtimeKernels(addonActive: boolean): 'native' | 'wasm-relaxed' 
 /** A conv/dense layer's weights in the WebAssembly kernel's layout, prepared once per layer. */
 export interface WasmConv {
   kernels: Kernels;
-  /** The packed weight stream: per block of 8 channels, Kp·8 entries at `bits` each. */
+  /** The packed weight stream of gathered windows: per block of 8 channels, Kp·8 entries at `bits` each. */
   wp: Uint8Array;
+  /** The weight stream of windows read in place (kh rows of `span` entries padded to whole groups), by span; packed on first use. */
+  inPlace: Map<number, { wp: Uint8Array; Kp: number } | null>;
+  /** The weight levels [K, cout] and their table, kept to pack the in-place stream. */
+  wl: Int32Array;
+  table: WeightTable | undefined;
   lut: Int8Array | null;
   bits: 2 | 4 | 8;
   K: number;
@@ -176,11 +183,17 @@ export function prepareWasmConv(wl: Int32Array, K: number, cout: number, input: 
   for (let i = 0; i < wl.length; i++) if (wl[i] < -128 || wl[i] > 127) return null;
   const offset = byteOffset(input);
   if (offset === null) return null;
-  let maxByte = offset;
-  for (const v of input.levels[0]) maxByte = Math.max(maxByte, v + offset);
   // relaxed_dot_i8x16_i7x16 takes the activations as 7-bit values.
-  const relaxed = maxByte <= 127 ? relaxedKernels() : null;
-  const kernels = relaxed ?? plain;
+  return prepare(wl, K, cout, input, table, maxByteOf(input, offset) <= 127 ? (relaxedKernels() ?? plain) : plain);
+}
+
+const maxByteOf = (input: IntGrid, offset: number) => input.levels[0].reduce((m, v) => Math.max(m, v + offset), offset);
+
+/** The layer on the given kernels (the caller has checked that the levels fit). */
+function prepare(wl: Int32Array, K: number, cout: number, input: IntGrid, table: WeightTable | undefined, kernels: Kernels): WasmConv {
+  const offset = byteOffset(input)!;
+  const maxByte = maxByteOf(input, offset);
+  const relaxed = kernels.relaxed;
   const Kp = paddedK(K);
   const n = table?.levels.length ?? Infinity;
   const bits = n <= 4 ? 2 : n <= 16 ? 4 : 8;
@@ -198,7 +211,48 @@ export function prepareWasmConv(wl: Int32Array, K: number, cout: number, input: 
   }
   let maxW = 0;
   for (let i = 0; i < wl.length; i++) maxW = Math.max(maxW, Math.abs(wl[i]));
-  return { kernels, wp, lut, bits, K, Kp, cout, pad: offset, corr, accBound: K * maxByte * maxW, grids: new WeakMap() };
+  return {
+    kernels,
+    wp,
+    inPlace: new Map(),
+    wl,
+    table,
+    lut,
+    bits,
+    K,
+    Kp,
+    cout,
+    pad: offset,
+    corr,
+    accBound: K * maxByte * maxW,
+    grids: new WeakMap(),
+  };
+}
+
+/**
+ * Whether every window of the layer lies inside the image with no dilation (valid convs, dense
+ * layers): then the kernel reads each window's rows in place instead of gathering them.
+ */
+function inPlace(g: Geometry, H: number, W: number): boolean {
+  return (
+    g.padTop === 0 && g.padLeft === 0 && g.dh === 1 && g.dw === 1 && (g.outH - 1) * g.sh + g.kh <= H && (g.outW - 1) * g.sw + g.kw <= W
+  );
+}
+
+/** The in-place weight stream for window rows of `span` entries, or null when a padding entry cannot be an exact zero. */
+function inPlaceStream(c: WasmConv, kh: number, span: number): { wp: Uint8Array; Kp: number } | null {
+  let r = c.inPlace.get(span);
+  if (r === undefined) {
+    const G = c.kernels.relaxed ? 4 : 2;
+    const spanp = Math.ceil(span / G) * G;
+    // Padding entries meet real input values here, so their weight must be 0.
+    r =
+      c.table && !c.table.levels.includes(0)
+        ? null
+        : { wp: packWeights(c.wl, c.K, c.cout, G, c.bits, c.table, { kh, span, spanp }), Kp: paddedK(kh * spanp) };
+    c.inPlace.set(span, r);
+  }
+  return r;
 }
 
 function gridParams(c: WasmConv, o: GridOutput, outBytes: Uint8Array): GridParams {
@@ -251,62 +305,78 @@ function vectorEpilogue(c: WasmConv, o: GridOutput, uniform: number, outBytes: U
  * (2 for plain SIMD, 4 for relaxed), 4 channels × G entries, twice (the kernel's two vectors); levels
  * as int8 at 8 bits, else indices into `table` in 16-entry chunks.
  */
-function packWeights(wl: Int32Array, K: number, cout: number, G: number, bits: number, table?: WeightTable): Uint8Array {
-  const Kp = paddedK(K),
+function packWeights(
+  wl: Int32Array,
+  K: number,
+  cout: number,
+  G: number,
+  bits: number,
+  table?: WeightTable,
+  rows?: { kh: number; span: number; spanp: number },
+): Uint8Array {
+  const Kp = paddedK(rows ? rows.kh * rows.spanp : K),
     blocks = Math.ceil(cout / CB);
   const wp = new Uint8Array((blocks * Kp * CB * bits) / 8);
-  // Padding entries meet zero activations or unwritten channels: any index does, level 0's where there is one.
+  // Padding entries meet zero activations, unwritten channels or (in place) real inputs: level 0's index where there is one.
   const padIndex = table ? Math.max(0, table.levels.indexOf(0)) : 0;
   for (let b = 0; b < blocks; b++)
-    for (let k = 0; k < Kp; k++)
+    for (let kk = 0; kk < Kp; kk++) {
+      // The weight row of stream entry kk: the same row, or (in place) entry t of window row i.
+      const i = rows ? Math.floor(kk / rows.spanp) : 0,
+        t = rows ? kk % rows.spanp : kk;
+      const k = rows ? (i < rows.kh && t < rows.span ? i * rows.span + t : -1) : kk < K ? kk : -1;
       for (let j = 0; j < CB; j++) {
         const c = b * CB + j;
-        const real = k < K && c < cout;
-        const s = b * Kp * CB + Math.floor(k / G) * CB * G + (j >> 2) * 4 * G + (j & 3) * G + (k % G);
+        const real = k >= 0 && c < cout;
+        const s = b * Kp * CB + Math.floor(kk / G) * CB * G + (j >> 2) * 4 * G + (j & 3) * G + (kk % G);
         if (bits === 8) wp[s] = real ? wl[k * cout + c] & 0xff : 0;
         else {
           const v = real ? table!.index[k * cout + c] : padIndex;
-          const t = s >> 4,
+          const q = s >> 4,
             e = s & 15;
           // 16-entry chunks: at 4 bits entry e sits in byte e % 8 (high nibble from 8 on), at 2 bits in byte e % 4 at bit 2·⌊e/4⌋.
-          if (bits === 4) wp[t * 8 + (e & 7)] |= v << (4 * (e >> 3));
-          else wp[t * 4 + (e & 3)] |= v << (2 * (e >> 2));
+          if (bits === 4) wp[q * 8 + (e & 7)] |= v << (4 * (e >> 3));
+          else wp[q * 4 + (e & 3)] |= v << (2 * (e >> 2));
         }
       }
+    }
   return wp;
 }
 
 /**
- * Whether the relaxed binary computes what the relaxed-SIMD standard says: one dot product of extreme
- * int8 weights and 7-bit inputs through its conv. Engines that shipped an earlier draft of the
- * instruction (Node 20's V8 behind its flag doubles the products and drops the addend) fail it and run plain SIMD.
+ * Whether the relaxed binary computes what the plain one does on two small convs (gathered windows
+ * with padding, and windows read in place) with extreme int8 weights and 7-bit inputs. Engines that
+ * miscompile the instruction fail it and run plain SIMD (Node 20's V8 compiles it behind a flag, and
+ * gets some register assignments wrong).
  */
-function relaxedConforms(k: Kernels): boolean {
-  const K = 16,
-    cout = 8;
-  const wl = Int32Array.from({ length: K * cout }, (_, i) => [-128, 127, -1, 1, 0, 64, -77, 99][(i * 5 + (i >> 3)) % 8]);
-  const x = Uint8Array.from({ length: K }, (_, i) => [127, 0, 1, 126, 64, 3, 100, 127][i % 8]);
-  const conv: WasmConv = {
-    kernels: k,
-    wp: packWeights(wl, K, cout, 4, 8),
-    lut: null,
-    bits: 8,
-    K,
-    Kp: K,
-    cout,
-    pad: 0,
-    corr: null,
-    accBound: 0,
-    grids: new WeakMap(),
+function relaxedConforms(relaxed: Kernels, plain: Kernels): boolean {
+  const C = 5,
+    k = 3,
+    cout = 12,
+    K = k * k * C;
+  let s = 12345;
+  const r = (m: number) => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s % m);
+  const extremes = [-128, 127, -127, 126, -1, 1, 0];
+  const wl = Int32Array.from({ length: K * cout }, () => (r(3) === 0 ? extremes[r(extremes.length)] : r(256) - 128));
+  const x = Uint8Array.from({ length: 2 * 5 * 5 * C }, () => (r(3) === 0 ? 127 : r(128)));
+  const input: IntGrid = {
+    codeMin: 0,
+    codeMax: 127,
+    levels: [Int32Array.from({ length: 128 }, (_, i) => i)],
+    unit: Float64Array.of(1),
+    channels: 1,
   };
   const out: FloatOutput = { kind: 'float', a: new Float64Array(cout).fill(1), b: new Float64Array(cout), relu: false };
-  const g: Geometry = { kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, padTop: 0, padLeft: 0, outH: 1, outW: 1 };
   try {
-    const y = k.conv(conv, x, [1, 1, 1, K], g, out, null) as FValue;
-    for (let c = 0; c < cout; c++) {
-      let want = 0;
-      for (let i = 0; i < K; i++) want += x[i] * wl[i * cout + c];
-      if (y.data[c] !== want) return false;
+    for (const padding of ['same', 'valid']) {
+      const g = geometry(5, 5, k, k, 1, 1, padding);
+      const run = (kernels: Kernels) => {
+        const c = prepare(wl, K, cout, input, undefined, kernels);
+        return (c.kernels.conv(c, x, [2, 5, 5, C], g, out, null) as FValue).data;
+      };
+      const want = run(plain),
+        got = run(relaxed);
+      for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) return false;
     }
     return true;
   } catch {
@@ -357,20 +427,26 @@ export class Kernels {
     if (g.kh * g.kw * C !== c.K) throw new Error(`wasm conv: the window holds ${g.kh * g.kw * C} entries, the weights ${c.K}`);
     const P = N * g.outH * g.outW;
     const esize = c.kernels.relaxed ? 1 : 2;
-    // Rows per panel: a multiple of the tile height, at most what the batch has.
-    const rowsMax = Math.min(1024, Math.max(R, Math.floor(PANEL_BYTES / (c.Kp * esize) / R) * R), Math.ceil(P / R) * R);
+    // Windows read in place where they all lie inside the image, else gathered into panels.
+    const direct = inPlace(g, H, W) ? inPlaceStream(c, g.kh, g.kw * C) : null;
+    const Kp = direct ? direct.Kp : c.Kp;
+    // Pixels per panel (per expansion of a weight block): a multiple of the tile height, at most what the batch has.
+    const rowsMax = Math.min(1024, Math.max(R, Math.floor(PANEL_BYTES / (Kp * esize) / R) * R), Math.ceil(P / R) * R);
     const L = new Layout(this.e);
     const d = new Int32Array(D.length);
     d.set([N, H, W, C, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft, g.outH, g.outW], D.geometry);
     d[D.K] = c.K;
-    d[D.Kp] = c.Kp;
+    d[D.Kp] = Kp;
     d[D.cout] = c.cout;
     d[D.pad] = c.pad;
     d[D.bits] = c.bits;
     d[D.rows] = rowsMax;
     // Slack after the input and the panel: the gather moves whole vectors.
     d[D.x] = L.put(x, 16);
-    d[D.wp] = L.put(c.wp);
+    d[D.wp] = L.put(direct ? direct.wp : c.wp);
+    d[D.implicit] = direct ? 1 : 0;
+    const G = esize === 1 ? 4 : 2;
+    d[D.spanp] = direct ? Math.ceil((g.kw * C) / G) * G : 0;
     d[D.lut] = c.lut ? L.put(c.lut) : 0;
     d[D.corr] = c.corr ? L.put(c.corr) : 0;
     const grid = out.kind === 'grid';
@@ -398,7 +474,9 @@ export class Kernels {
       d[D.fb] = L.put(out.b);
       d[D.relu] = out.relu ? 1 : 0;
     }
-    d[D.scratch] = L.take((rowsMax * c.Kp + 16) * esize + c.Kp * CB * 2 + 16);
+    // The panel (or, in place on plain SIMD, the input widened to int16), its slack, and the expanded weight block.
+    const panelPels = direct ? (esize === 2 ? N * H * W * C : 0) : rowsMax * Kp;
+    d[D.scratch] = L.take((panelPels + 16) * esize + Kp * CB * 2 + 16);
     const desc = L.put(d);
     this.e.qconv(desc, 0, P);
     const outShape = [N, g.outH, g.outW, c.cout];
