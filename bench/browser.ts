@@ -75,7 +75,7 @@ async function pageBench(a: {
   cases: PageCase[];
   threads: number;
   runs: number;
-}): Promise<{ rows: PageRow[]; isolated: boolean }> {
+}): Promise<{ rows: PageRow[]; isolated: boolean; workers: number }> {
   const g = globalThis as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   const bytes = async (u: string) => new Uint8Array(await (await fetch(a.base + u)).arrayBuffer());
   const median = (t: number[]) => [...t].sort((x, y) => x - y)[Math.floor(t.length / 2)];
@@ -109,7 +109,12 @@ async function pageBench(a: {
     const input = new Float32Array((await bytes(`${c.id}.in`)).buffer);
     const model = lowbit.loadLowbit(await bytes(`${c.id}.lowbit`));
     let logits: Float32Array = new Float32Array(0);
-    const lowbitMs = await time(() => (logits = model.predict(input, c.batch)));
+    // One thread: predict; more: predictAsync over Web Workers.
+    const lowbitMs = await time(async () =>
+      a.threads === 1
+        ? (logits = model.predict(input, c.batch))
+        : (logits = await model.predictAsync(input, c.batch, { threads: a.threads })),
+    );
     const session = await ort.InferenceSession.create(await bytes(`${c.id}.onnx`), { executionProviders: ['wasm'] });
     const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, c.dims) };
     let ortOut: Float32Array = new Float32Array(0);
@@ -137,7 +142,7 @@ async function pageBench(a: {
       logits: Array.from(logits),
     });
   }
-  return { rows, isolated: Boolean(g.crossOriginIsolated) };
+  return { rows, isolated: Boolean(g.crossOriginIsolated), workers: lowbit.threadStats().workers };
 }
 
 const gzipKB = (files: Record<string, string>) =>
@@ -224,7 +229,7 @@ async function main(): Promise<void> {
           config: c.config,
           batch: c.batch,
           threads,
-          lowbit_threads: 1,
+          lowbit_threads: r.workers + 1,
           kernels: pr.kernels,
           lowbit_ms: Number(pr.lowbit_ms.toFixed(2)),
           ort_ms: Number(pr.ort_ms.toFixed(2)),

@@ -1,5 +1,6 @@
 // A packed model as read and checked by readPacked (read.ts): what every consumer (the runtime,
 // the exports) takes. Types only, so the readers and the checks can share them without a cycle.
+import type { WasmThreads } from './runtime/wasm-threads.js';
 import type { FormatSpec } from '../quant/registry.js';
 import type { ProductCode } from '../quant/product-blocks.js';
 import type { KernelCode } from '../quant/kernel-code.js';
@@ -29,8 +30,8 @@ export interface PackedModel {
   program: Program;
 }
 
-/** One runtime step: reads its inputs' values from the map and writes its output's. */
-export type Step = (values: Map<string, Value>) => void;
+/** One runtime step: reads its inputs' values from the map and writes its output's; given worker threads (predictAsync), it may split its work over them. */
+export type Step = (values: Map<string, Value>, threads?: WasmThreads) => void;
 
 export interface Program {
   steps: Step[];

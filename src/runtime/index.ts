@@ -14,6 +14,7 @@ export type { Manifest } from '../deploy/manifest.js';
 import { activeAddon } from '../engine/addon-state.js';
 import { runtimeKernels as kernelsHere } from '../deploy/runtime/wasm-kernels.js';
 export { setRelaxedSimd, setWasmKernels } from '../deploy/runtime/wasm-kernels.js';
+export { threadStats, threadsAvailable } from '../deploy/runtime/wasm-threads.js';
 
 /**
  * Which kernels the integer runtime uses here: 'native' (Node with the addon), 'wasm-relaxed'

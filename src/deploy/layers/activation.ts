@@ -11,7 +11,7 @@ function activationOp(className: string, relu: (config: Record<string, unknown>,
     check: (l, ctx) => ({ out: ctx.inputs[0], relu: relu(l.config, `layer ${l.name}`) }),
     lower(l, ctx) {
       const src = l.inbound[0];
-      if (!ctx.checked(l.name).relu) return (vals) => vals.set(l.name, vals.get(src)!);
+      if (!ctx.checked(l.name).relu) return (vals) => void vals.set(l.name, vals.get(src)!);
       return (vals) => {
         const x = asFloat(vals.get(src)!);
         vals.set(l.name, { kind: 'f', data: x.data.map((v) => (v < 0 ? 0 : v)), shape: x.shape });

@@ -14,7 +14,11 @@ import { gridOutput, type FloatOutput } from '../runtime/requant.js';
 import { nativeConv, outputBytes, prepareNativeConv, qconvKernels, type NativeConv, type WeightTable } from '../runtime/native-conv.js';
 import { asFloat, quantizeValue, reshape } from '../runtime/convert.js';
 import { fail } from './config-values.js';
+import type { Value } from '../runtime/values.js';
 import type { LowerContext } from './layer-op.js';
+
+/** Multiply-adds below which a layer stays on one thread (waking a worker and copying its inputs cost about what 1M of them do). */
+const PARALLEL_MACS = 2 ** 21;
 
 export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
   const p = ctx.packed;
@@ -93,7 +97,7 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
     if (target) ctx.deliverQuantized(target.name);
     const preq = ctx.preQuantized(l.name);
     const inq = p.inputQuant.get(l.name)!;
-    return (vals) => {
+    return (vals, threads) => {
       const v = vals.get(src)!;
       const active = nativeFits ? qconvKernels() : null;
       const n = active ? native() : null;
@@ -103,13 +107,21 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
       const shape = flat(x.shape);
       if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
       const geo = geometry(shape[1], shape[2], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
-      const y = addon
-        ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes)
-        : w
-          ? w.kernels.conv(w, toBytes(x), shape, geo, out, tbytes)
-          : intConv(levelsOf(x), shape, wl, cout, geo, out);
-      if (y.kind === 'q') y.grid = tgrid!;
-      vals.set(outName, conv ? y : reshape(y, [shape[0], cout]));
+      const done = (y: Value) => {
+        if (y.kind === 'q') y.grid = tgrid!;
+        vals.set(outName, conv ? y : reshape(y, [shape[0], cout]));
+      };
+      // Large layers split over worker threads when predictAsync offers them.
+      const parallel = w && threads && shape[0] * geo.outH * geo.outW * K * cout >= PARALLEL_MACS;
+      done(
+        addon
+          ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes)
+          : w
+            ? parallel
+              ? w.kernels.convParallel(threads!, w, toBytes(x), shape, geo, out, tbytes)
+              : w.kernels.conv(w, toBytes(x), shape, geo, out, tbytes)
+            : intConv(levelsOf(x), shape, wl, cout, geo, out),
+      );
     };
   }
   // Float path: float activations (or an unquantized layer), weights as decoded values (once, at load).

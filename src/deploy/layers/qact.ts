@@ -21,7 +21,7 @@ export const qactOp: LayerOp = {
     const q = ctx.packed.inputQuant.get(l.name)!;
     const grid = intGrid(q.spec, q.params, 1, `layer ${l.name}`);
     const src = l.inbound[0];
-    return (vals) => vals.set(l.name, dequantize(quantizeValue(vals.get(src)!, q, grid, false)));
+    return (vals) => void vals.set(l.name, dequantize(quantizeValue(vals.get(src)!, q, grid, false)));
   },
   toOnnx(l, _c, ctx) {
     const src = ctx.input(l);

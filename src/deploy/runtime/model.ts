@@ -3,6 +3,7 @@
 import { readPacked, type PackedModel } from '../read.js';
 import type { Program } from './lower.js';
 import type { Value } from './ops.js';
+import { defaultThreads, threadPool } from './wasm-threads.js';
 
 export class LowbitModel {
   readonly packed: PackedModel;
@@ -19,15 +20,35 @@ export class LowbitModel {
     return this.program.inputShape;
   }
 
-  /** Logits [batch, classes] for `batch` examples stored one after another in `input`. */
+  /** Logits [batch, classes] for `batch` examples stored one after another in `input`, on this thread. */
   predict(input: Float32Array, batch: number): Float32Array {
+    const values = this.inputs('predict', input, batch);
+    for (const step of this.program.steps) step(values);
+    return this.logits(values);
+  }
+
+  /**
+   * The same logits, bit for bit, with large layers split over `threads` threads (the calling one and
+   * Web Workers) where the page is cross-origin isolated and the WebAssembly kernels run; on one
+   * thread elsewhere. The workers start on first use and stay for later calls. The calling thread
+   * computes its share and then waits for the workers' (they finish within the layer).
+   */
+  async predictAsync(input: Float32Array, batch: number, o: { threads?: number } = {}): Promise<Float32Array> {
+    const values = this.inputs('predictAsync', input, batch);
+    const threads = threadPool(o.threads ?? defaultThreads()) ?? undefined;
+    await threads?.ready;
+    for (const step of this.program.steps) step(values, threads);
+    return this.logits(values);
+  }
+
+  private inputs(what: string, input: Float32Array, batch: number): Map<string, Value> {
     const per = this.program.inputShape.reduce((a, b) => a * b, 1);
     if (!Number.isInteger(batch) || batch < 1 || input.length !== batch * per)
-      throw new Error(`predict: ${input.length} values is not ${batch} examples of shape [${this.program.inputShape.join(', ')}]`);
-    const values = new Map<string, Value>([
-      [this.program.inputName, { kind: 'f', data: input, shape: [batch, ...this.program.inputShape] }],
-    ]);
-    for (const step of this.program.steps) step(values);
+      throw new Error(`${what}: ${input.length} values is not ${batch} examples of shape [${this.program.inputShape.join(', ')}]`);
+    return new Map<string, Value>([[this.program.inputName, { kind: 'f', data: input, shape: [batch, ...this.program.inputShape] }]]);
+  }
+
+  private logits(values: Map<string, Value>): Float32Array {
     const out = values.get(this.program.outputName)!;
     if (out.kind !== 'f') throw new Error('predict: the model ends in a quantized tensor');
     return out.data;

@@ -10,6 +10,7 @@ import relaxedBinary from '../../runtime/wasm/qconv-relaxed.json' with { type: '
 import type { IntGrid } from '../../quant/grid.js';
 import type { FloatOutput, GridOutput } from './requant.js';
 import { byteOffset, type FValue, type QValue } from './values.js';
+import type { ConvCall, WasmThreads } from './wasm-threads.js';
 import { geometry, type Geometry } from './geometry.js';
 import type { WeightTable } from './native-conv.js';
 
@@ -384,6 +385,14 @@ function relaxedConforms(relaxed: Kernels, plain: Kernels): boolean {
   }
 }
 
+/** Where a conv's grid output goes: the target grid and its byte per threshold index (null for float outputs). */
+export type ConvTarget = { grid: IntGrid; bytes: Uint8Array } | null;
+
+function valueOf(call: ConvCall, bytes: Uint8Array): QValue | FValue {
+  if (call.grid) return { kind: 'q', codes: null, bytes, shape: call.outShape, grid: call.grid };
+  return { kind: 'f', data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), shape: call.outShape };
+}
+
 /** A bump layout of one call's arrays in the module's memory (16-byte aligned), growing it as needed. */
 class Layout {
   private top: number;
@@ -415,14 +424,43 @@ export class Kernels {
   }
 
   /** A conv/dense layer on input bytes: bytes of the target grid for a grid output, else floats. */
-  conv(
+  conv(c: WasmConv, x: Uint8Array, shape: number[], g: Geometry, out: GridOutput | FloatOutput, target: ConvTarget): QValue | FValue {
+    const call = this.layoutConv(c, x, shape, g, out, target);
+    this.e.qconv(call.desc, 0, call.P);
+    return valueOf(call, new Uint8Array(this.e.memory.buffer, call.outAt, call.P * call.bpp).slice());
+  }
+
+  /**
+   * The same layer with its output pixels split between this thread and the pool's workers (each
+   * runs this binary on a copy of the call's inputs in its own memory); equal to conv() bit for bit.
+   */
+  convParallel(
+    threads: WasmThreads,
     c: WasmConv,
     x: Uint8Array,
     shape: number[],
     g: Geometry,
     out: GridOutput | FloatOutput,
-    target: { grid: IntGrid; bytes: Uint8Array } | null,
+    target: ConvTarget,
   ): QValue | FValue {
+    const call = this.layoutConv(c, x, shape, g, out, target);
+    const inputs = new Uint8Array(this.e.memory.buffer, call.base, call.outAt - call.base);
+    const bytes = threads.run(this.relaxed ? 'relaxed' : 'plain', call, inputs, (p0, p1) => {
+      this.e.qconv(call.desc, p0, p1);
+      return new Uint8Array(this.e.memory.buffer, call.outAt + p0 * call.bpp, (p1 - p0) * call.bpp);
+    });
+    return valueOf(call, bytes);
+  }
+
+  /** Lays out one conv call in this module's memory: its inputs, descriptor, then its output and scratch. */
+  private layoutConv(
+    c: WasmConv,
+    x: Uint8Array,
+    shape: number[],
+    g: Geometry,
+    out: GridOutput | FloatOutput,
+    target: ConvTarget,
+  ): ConvCall {
     const [N, H, W, C] = shape;
     if (g.kh * g.kw * C !== c.K) throw new Error(`wasm conv: the window holds ${g.kh * g.kw * C} entries, the weights ${c.K}`);
     const P = N * g.outH * g.outW;
@@ -433,6 +471,7 @@ export class Kernels {
     // Pixels per panel (per expansion of a weight block): a multiple of the tile height, at most what the batch has.
     const rowsMax = Math.min(1024, Math.max(R, Math.floor(PANEL_BYTES / (Kp * esize) / R) * R), Math.ceil(P / R) * R);
     const L = new Layout(this.e);
+    const base = L.take(0);
     const d = new Int32Array(D.length);
     d.set([N, H, W, C, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft, g.outH, g.outW], D.geometry);
     d[D.K] = c.K;
@@ -451,8 +490,6 @@ export class Kernels {
     d[D.corr] = c.corr ? L.put(c.corr) : 0;
     const grid = out.kind === 'grid';
     d[D.emode] = grid ? 0 : 1;
-    // Slack: the vector epilogue stores 8 bytes per row of a single-block layer.
-    d[D.out] = L.take(P * c.cout * (grid ? 1 : 4) + 16);
     if (out.kind === 'grid') {
       const p = gridParams(c, out, target!.bytes);
       d[D.M] = L.put(p.M);
@@ -474,16 +511,15 @@ export class Kernels {
       d[D.fb] = L.put(out.b);
       d[D.relu] = out.relu ? 1 : 0;
     }
-    // The panel (or, in place on plain SIMD, the input widened to int16), its slack, and the expanded weight block.
+    const desc = L.take(4 * D.length);
+    // The output (slack: the vector epilogue stores 8 bytes per row of a single-block layer), then the
+    // panel (or, in place on plain SIMD, the input widened to int16), its slack, and the expanded weight block.
+    const bpp = c.cout * (grid ? 1 : 4);
+    d[D.out] = L.take(P * bpp + 16);
     const panelPels = direct ? (esize === 2 ? N * H * W * C : 0) : rowsMax * Kp;
     d[D.scratch] = L.take((panelPels + 16) * esize + Kp * CB * 2 + 16);
-    const desc = L.put(d);
-    this.e.qconv(desc, 0, P);
-    const outShape = [N, g.outH, g.outW, c.cout];
-    const buf = this.e.memory.buffer;
-    if (out.kind === 'grid')
-      return { kind: 'q', codes: null, bytes: new Uint8Array(buf, d[D.out], P * c.cout).slice(), shape: outShape, grid: target!.grid };
-    return { kind: 'f', data: new Float32Array(buf, d[D.out], P * c.cout).slice(), shape: outShape };
+    new Int32Array(this.e.memory.buffer, desc, D.length).set(d);
+    return { base, desc, P, outAt: d[D.out], bpp, top: L.take(0), outShape: [N, g.outH, g.outW, c.cout], grid: grid ? target!.grid : null };
   }
 
   /** Max pooling of bytes; the native kernel's argument list (dims = N,H,W,C, kh,kw, sh,sw, padT,padL). */
