@@ -2,7 +2,8 @@
 // driven by playwright-core over a loopback static server that makes the page cross-origin isolated):
 // lowbit's runtime (WebAssembly kernels), onnxruntime-web's wasm execution provider on lowbit's ONNX
 // export, and tfjs with its wasm backend on the `--plain` tfjs export. Same images, same thread
-// count (a fresh page per count), median of timed runs after a warm-up of at least 5 runs and 1 s. Random weights and
+// count, each runtime in a page of its own, the runtimes taking turns a few runs at a time after a
+// warm-up of at least 5 runs and 1 s each; the median per runtime. Random weights and
 // quantizers fitted on random data (speed does not depend on accuracy); int weights per channel and
 // unsigned activations, first conv and last FC at 8 bits. Also the gzipped download of each runtime.
 // Prints one JSON row per model, configuration and thread count.
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Command } from 'commander';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { tf } from '../src/engine/tf.js';
 import { initEngine } from '../src/engine/setup.js';
 import { buildModel } from '../src/models/zoo.js';
@@ -58,91 +59,82 @@ interface PageCase {
   batch: number;
   dims: number[];
 }
-interface PageRow {
-  id: string;
-  lowbit_ms: number;
-  ort_ms: number;
-  tfjs_ms: number;
-  kernels: string;
-  /** Images whose top-1 class is the same in lowbit's and ORT's logits. */
-  top1_vs_ort: number;
-  logits: number[];
-}
+type Runtime = 'lowbit' | 'ort' | 'tfjs';
+const runtimes: Runtime[] = ['lowbit', 'ort', 'tfjs'];
 
-// Runs in the page: times each runtime on each case.
-async function pageBench(a: {
-  base: string;
-  cases: PageCase[];
-  threads: number;
-  runs: number;
-}): Promise<{ rows: PageRow[]; isolated: boolean; workers: number }> {
+// Runs in a page of its own per runtime (so that one runtime's idle worker threads, which may spin,
+// never share the cores with another's run): loads the runtime and every case's model, and installs
+// `bench(id, runs)`, which times `runs` runs of one case and returns the times and the last output.
+async function pageSetup(a: { base: string; runtime: Runtime; cases: PageCase[]; threads: number }): Promise<{ isolated: boolean }> {
   const g = globalThis as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   const bytes = async (u: string) => new Uint8Array(await (await fetch(a.base + u)).arrayBuffer());
-  const median = (t: number[]) => [...t].sort((x, y) => x - y)[Math.floor(t.length / 2)];
-  const time = async (f: () => unknown) => {
-    // Warm-up: at least 5 runs and 1 s, so that every engine's WebAssembly has tiered up to its optimizing compiler.
-    const start = performance.now();
-    for (let i = 0; i < 5 || performance.now() - start < 1000; i++) await f();
+  const runs: Record<string, () => Promise<Float32Array>> = {};
+  if (a.runtime === 'lowbit') {
+    const lowbit = await import(a.base + 'lowbit-runtime.js');
+    g.lowbit = lowbit;
+    for (const c of a.cases) {
+      const input = new Float32Array((await bytes(`${c.id}.in`)).buffer);
+      const model = lowbit.loadLowbit(await bytes(`${c.id}.lowbit`));
+      // One thread: predict; more: predictAsync over Web Workers.
+      runs[c.id] = async () =>
+        a.threads === 1 ? model.predict(input, c.batch) : await model.predictAsync(input, c.batch, { threads: a.threads });
+    }
+  } else if (a.runtime === 'ort') {
+    const ort = await import(a.base + 'ort/ort.wasm.min.mjs');
+    ort.env.wasm.numThreads = a.threads;
+    ort.env.wasm.wasmPaths = a.base + 'ort/';
+    for (const c of a.cases) {
+      const input = new Float32Array((await bytes(`${c.id}.in`)).buffer);
+      const session = await ort.InferenceSession.create(await bytes(`${c.id}.onnx`), { executionProviders: ['wasm'] });
+      const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, c.dims) };
+      runs[c.id] = async () => (await session.run(feeds))[session.outputNames[0]].data;
+    }
+  } else {
+    g.tf.wasm.setWasmPaths(a.base + 'tf/');
+    g.tf.wasm.setThreadsCount(a.threads);
+    await g.tf.setBackend('wasm');
+    await g.tf.ready();
+    for (const c of a.cases) {
+      const input = new Float32Array((await bytes(`${c.id}.in`)).buffer);
+      const tm = await g.tf.loadLayersModel(`${a.base}${c.id}-tfjs/model.json`);
+      const x = g.tf.tensor(input, c.dims);
+      runs[c.id] = async () => {
+        const y = tm.predict(x);
+        const out = await y.data();
+        y.dispose();
+        return out;
+      };
+    }
+  }
+  g.bench = async (id: string, n: number) => {
     const t: number[] = [];
-    for (let i = 0; i < a.runs; i++) {
+    let out: Float32Array = new Float32Array(0);
+    for (let i = 0; i < n; i++) {
       const t0 = performance.now();
-      await f();
+      out = await runs[id]();
       t.push(performance.now() - t0);
     }
-    return median(t);
+    return { t, out: Array.from(out) };
   };
-  const argmax = (v: ArrayLike<number>, at: number, n: number) => {
-    let best = 0;
-    for (let j = 1; j < n; j++) if (v[at + j] > v[at + best]) best = j;
-    return best;
-  };
-  const lowbit = await import(a.base + 'lowbit-runtime.js');
-  const ort = await import(a.base + 'ort/ort.wasm.min.mjs');
-  ort.env.wasm.numThreads = a.threads;
-  ort.env.wasm.wasmPaths = a.base + 'ort/';
-  g.tf.wasm.setWasmPaths(a.base + 'tf/');
-  g.tf.wasm.setThreadsCount(a.threads);
-  await g.tf.setBackend('wasm');
-  await g.tf.ready();
-  const rows: PageRow[] = [];
-  for (const c of a.cases) {
-    const input = new Float32Array((await bytes(`${c.id}.in`)).buffer);
-    const model = lowbit.loadLowbit(await bytes(`${c.id}.lowbit`));
-    let logits: Float32Array = new Float32Array(0);
-    // One thread: predict; more: predictAsync over Web Workers.
-    const lowbitMs = await time(async () =>
-      a.threads === 1
-        ? (logits = model.predict(input, c.batch))
-        : (logits = await model.predictAsync(input, c.batch, { threads: a.threads })),
-    );
-    const session = await ort.InferenceSession.create(await bytes(`${c.id}.onnx`), { executionProviders: ['wasm'] });
-    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, c.dims) };
-    let ortOut: Float32Array = new Float32Array(0);
-    const ortMs = await time(async () => (ortOut = (await session.run(feeds))[session.outputNames[0]].data));
-    await session.release();
-    const tm = await g.tf.loadLayersModel(`${a.base}${c.id}-tfjs/model.json`);
-    const x = g.tf.tensor(input, c.dims);
-    const tfMs = await time(async () => {
-      const y = tm.predict(x);
-      await y.data();
-      y.dispose();
-    });
-    x.dispose();
-    tm.dispose();
-    const k = logits.length / c.batch;
-    let same = 0;
-    for (let i = 0; i < c.batch; i++) if (argmax(logits, i * k, k) === argmax(ortOut, i * k, k)) same++;
-    rows.push({
-      id: c.id,
-      lowbit_ms: lowbitMs,
-      ort_ms: ortMs,
-      tfjs_ms: tfMs,
-      kernels: lowbit.runtimeKernels(),
-      top1_vs_ort: same / c.batch,
-      logits: Array.from(logits),
-    });
+  return { isolated: Boolean(g.crossOriginIsolated) };
+}
+
+const median = (t: number[]) => [...t].sort((x, y) => x - y)[Math.floor(t.length / 2)];
+
+function argmax(v: ArrayLike<number>, at: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (v[at + j] > v[at + best]) best = j;
+  return best;
+}
+
+/** The SIMD extensions of this CPU that matter to the engines' WebAssembly code (x86 Linux; empty elsewhere). */
+function cpuFlags(): string {
+  try {
+    const flags = new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? []);
+    return ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni'].filter((f) => flags.has(f)).join(' ');
+  } catch {
+    return '';
   }
-  return { rows, isolated: Boolean(g.crossOriginIsolated), workers: lowbit.threadStats().workers };
 }
 
 const gzipKB = (files: Record<string, string>) =>
@@ -171,9 +163,10 @@ async function main(): Promise<void> {
         copyFileSync(src, path.join(dir, rel));
       }
     writeFileSync(
-      path.join(dir, 'index.html'),
+      path.join(dir, 'tfjs.html'),
       '<!doctype html><meta charset="utf-8"><script src="tf/tf.min.js"></script><script src="tf/tf-backend-wasm.min.js"></script>',
     );
+    writeFileSync(path.join(dir, 'blank.html'), '<!doctype html><meta charset="utf-8">');
     // The models and their exports, and what Node's runtime computes on the same images.
     const pageCases: (PageCase & { model: string; config: string; node: Float32Array })[] = [];
     for (const name of o.models.split(',')) {
@@ -207,41 +200,80 @@ async function main(): Promise<void> {
       tfjs_wasm_gz_kb: gzipKB(Object.fromEntries(Object.entries(peerFiles.tfjs).filter(([f]) => !f.includes('threaded')))),
     };
     const rows: Record<string, unknown>[] = [];
+    const runs = Number(o.runs);
     for (const threads of o.threads.split(',').map(Number)) {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => console.error(`bench: page error: ${e.message}`));
-      await page.goto(server.url);
-      const r = await page.evaluate(pageBench, {
-        base: server.url,
-        cases: pageCases.map(({ id, batch, dims }) => ({ id, batch, dims })),
-        threads,
-        runs: Number(o.runs),
-      });
-      await page.close();
-      if (threads > 1 && !r.isolated) throw new Error('the page is not cross-origin isolated: no WebAssembly threads');
-      for (const pr of r.rows) {
-        const c = pageCases.find((p) => p.id === pr.id)!;
+      const pages = new Map<Runtime, Page>();
+      for (const runtime of runtimes) {
+        const page = await browser.newPage();
+        page.on('pageerror', (e) => console.error(`bench: ${runtime} page error: ${e.message}`));
+        // Only tfjs's page loads its scripts.
+        await page.goto(server.url + (runtime === 'tfjs' ? 'tfjs.html' : 'blank.html'));
+        const r = await page.evaluate(pageSetup, {
+          base: server.url,
+          runtime,
+          cases: pageCases.map(({ id, batch, dims }) => ({ id, batch, dims })),
+          threads,
+        });
+        if (threads > 1 && !r.isolated) throw new Error('the page is not cross-origin isolated: no WebAssembly threads');
+        pages.set(runtime, page);
+      }
+      const bench = (runtime: Runtime, id: string, n: number) =>
+        pages
+          .get(runtime)!
+          .evaluate(
+            ([i, k]) => (globalThis as unknown as { bench: (i: string, k: number) => Promise<{ t: number[]; out: number[] }> }).bench(i, k),
+            [id, n] as const,
+          );
+      for (const c of pageCases) {
+        // Warm-up: at least 5 runs and 1 s per runtime, so that every engine's WebAssembly has tiered up.
+        for (const runtime of runtimes) {
+          const start = Date.now();
+          do await bench(runtime, c.id, 5);
+          while (Date.now() - start < 1000);
+        }
+        // The runtimes take turns, a few runs each per round, so that a burst of load on a shared machine hits all of them.
+        const times = new Map<Runtime, number[]>(runtimes.map((r) => [r, []]));
+        const outs = new Map<Runtime, number[]>();
+        for (let done = 0; done < runs; done += 3)
+          for (const runtime of runtimes) {
+            const r = await bench(runtime, c.id, Math.min(3, runs - done));
+            times.get(runtime)!.push(...r.t);
+            outs.set(runtime, r.out);
+          }
+        const logits = outs.get('lowbit')!,
+          ortOut = outs.get('ort')!;
         // The page's logits must be Node's, bit for bit: a benchmark of wrong answers measures nothing.
-        const same = pr.logits.length === c.node.length && pr.logits.every((v, i) => Object.is(v, c.node[i]));
-        if (!same) throw new Error(`${pr.id}: the browser's logits differ from Node's`);
+        if (logits.length !== c.node.length || logits.some((v, i) => !Object.is(v, c.node[i])))
+          throw new Error(`${c.id}: the browser's logits differ from Node's`);
+        const k = logits.length / c.batch;
+        let same = 0;
+        for (let i = 0; i < c.batch; i++) if (argmax(logits, i * k, k) === argmax(ortOut, i * k, k)) same++;
+        const [lowbitMs, ortMs, tfMs] = runtimes.map((r) => median(times.get(r)!));
+        const stats = await pages.get('lowbit')!.evaluate(() => {
+          const lb = (globalThis as unknown as { lowbit: { threadStats(): { workers: number }; runtimeKernels(): string } }).lowbit;
+          return { workers: lb.threadStats().workers, kernels: lb.runtimeKernels() };
+        });
         const row = {
           model: c.model,
           config: c.config,
           batch: c.batch,
           threads,
-          lowbit_threads: r.workers + 1,
-          kernels: pr.kernels,
-          lowbit_ms: Number(pr.lowbit_ms.toFixed(2)),
-          ort_ms: Number(pr.ort_ms.toFixed(2)),
-          tfjs_ms: Number(pr.tfjs_ms.toFixed(2)),
-          vs_ort: Number((pr.ort_ms / pr.lowbit_ms).toFixed(2)),
-          vs_tfjs: Number((pr.tfjs_ms / pr.lowbit_ms).toFixed(2)),
-          top1_vs_ort: pr.top1_vs_ort,
+          lowbit_threads: stats.workers + 1,
+          kernels: stats.kernels,
+          lowbit_ms: Number(lowbitMs.toFixed(2)),
+          ort_ms: Number(ortMs.toFixed(2)),
+          tfjs_ms: Number(tfMs.toFixed(2)),
+          vs_ort: Number((ortMs / lowbitMs).toFixed(2)),
+          vs_tfjs: Number((tfMs / lowbitMs).toFixed(2)),
+          top1_vs_ort: same / c.batch,
+          browser: `Chromium ${browser.version()}`,
+          cpu_flags: cpuFlags(),
           ...download,
         };
         rows.push(row);
         console.log(JSON.stringify(row));
       }
+      for (const page of pages.values()) await page.close();
     }
     if (o.record) writeBenchRecord(o.record, 'bench-browser', `node dist/bench/browser.js --record ${o.record}`, rows);
   } finally {

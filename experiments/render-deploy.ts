@@ -7,6 +7,7 @@ import type { RunRecord } from './record.js';
 import { pct, provenance } from './render-util.js';
 import { prose } from './prose.js';
 import { toDetails } from './verdicts.js';
+import { renderBrowser } from './render-browser.js';
 
 const md = prose('render-deploy');
 
@@ -57,19 +58,20 @@ const ms = (v: number | null) => (v === null ? '—' : v.toFixed(1));
 export function renderDeploy(): string[] {
   const lines = ['', '## Packed models and the integer runtime (issue 6)', ''];
   const infer = read<InferRow>('bench-infer.json');
-  lines.push('### Throughput against onnxruntime-node', '');
+  lines.push('### Throughput next to onnxruntime-node', '');
   if (!infer) lines.push('Not measured yet: `node dist/bench/infer.js --record results/bench-infer.json`.', '');
   else {
-    lines.push(
+    // The table goes to the appendix; RESULTS keeps what the targets name.
+    const table: string[] = [
       `\`${infer.command}\` on ${provenance(infer)}. Random weights (speed does not depend on accuracy), int weights per`,
       'channel, first conv and last FC at 8 bits, batch norm folded. ORT runs the FP32 model and the W8A8 model exported as',
       'QDQ (fused into QLinearConv / QLinearMatMul) in the same process; targets: W4A4 ≥ 1× ORT INT8, W8A8 ≥ 0.8×.',
       '',
       '| model | batch | lowbit | ms / batch | images/s | ORT FP32 ms | ORT INT8 ms | vs ORT INT8 | packed size |',
       '|---|---|---|---|---|---|---|---|---|',
-    );
+    ];
     for (const r of infer.rows)
-      lines.push(
+      table.push(
         md('table-row', {
           model: r.model,
           batch: r.batch,
@@ -83,8 +85,24 @@ export function renderDeploy(): string[] {
           packed_bytes2: (r.fp32_bytes / r.packed_bytes).toFixed(1),
         }),
       );
-    lines.push('');
+    const vs = (model: string, config: string) => {
+      const r = infer.rows.find((x) => x.model === model && x.config === config);
+      return r?.vs_ort_int8 == null ? '—' : `${r.vs_ort_int8.toFixed(2)}×`;
+    };
+    lines.push(
+      md('infer-summary', {
+        command: infer.command,
+        machine: provenance(infer),
+        vggW4: vs('vgg9', 'W4A4'),
+        vggW8: vs('vgg9', 'W8A8'),
+        lenetW4: vs('lenet5', 'W4A4'),
+        lenetW8: vs('lenet5', 'W8A8'),
+      }),
+      ...toDetails('Node throughput table', table),
+      '',
+    );
   }
+  lines.push(...renderBrowser());
   lines.push(...deployTable('### Trained models through pack → load → run', 'bench-deploy.json', 'node dist/bench/deploy.js'));
   lines.push(
     ...deployTable(

@@ -19,8 +19,8 @@ const CLANG = process.env.LOWBIT_CLANG ?? 'clang-16';
 const FLAGS = [
   '--target=wasm32',
   '-msimd128',
-  // -O2 without loop vectorization: the hot loops are written with SIMD intrinsics, and each binary
-  // must stay within the 4 KB a browser compiles synchronously on its main thread.
+  // -O2 without loop vectorization: the hot loops are written with SIMD intrinsics, and the binaries
+  // (part of the runtime's download) stay small.
   '-O2',
   '-fno-vectorize',
   '-ffreestanding',

@@ -230,7 +230,9 @@ static void epilogueVector(const int32_t* d, const int32_t* tile, int p, int row
   for (int r = 0; r < rows; r++) {
     const int32_t* t = tile + r * CB;
     const v128_t i32a = wasm_i64x2_shuffle(COUNT(t, m0, b0, s0), COUNT(t + 2, m1, b1, s1), 0, 2);
-    const v128_t i32b = wasm_i64x2_shuffle(COUNT(t + 4, m2, b2, s2), COUNT(t + 6, m3, b3, s3), 0, 2);
+    // Channels 4..7 only where the block has them (a first conv's 6 channels need one pair of them).
+    const v128_t i32b = nc <= 4 ? wasm_i32x4_splat(0)
+                        : wasm_i64x2_shuffle(COUNT(t + 4, m2, b2, s2), nc <= 6 ? wasm_i32x4_splat(0) : COUNT(t + 6, m3, b3, s3), 0, 2);
     const v128_t bytes = wasm_i8x16_add(wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(i32a, i32b), wasm_i16x8_splat(0)), base);
     uint8_t* o = out + (p + r) * cout + c0;
     if (whole) wasm_v128_store64_lane(o, bytes, 0);
@@ -334,10 +336,25 @@ __attribute__((export_name("maxpool"))) void maxpool(const uint8_t* x, const int
 }
 
 // quantizeBytes: the byte lut[q − qmin] of the code q = clamp(nearbyint(x / s) + zp) of a per-tensor
-// uniform grid, in float32 as in training (fqUniform); NaN takes qmin.
+// uniform grid, in float32 as in training (fqUniform); NaN takes qmin. Four values per vector (the
+// same float32 operations lane by lane), then a scalar table lookup.
 __attribute__((export_name("quantize"))) void quantize(const float* x, int n, float s, float zp, int qmin, int qmax, const uint8_t* lut,
                                                        uint8_t* out) {
-  for (int i = 0; i < n; i++) {
+  const v128_t vs = wasm_f32x4_splat(s), vz = wasm_f32x4_splat(zp), lo = wasm_f32x4_splat((float)qmin), hi = wasm_f32x4_splat((float)qmax);
+  const v128_t off = wasm_i32x4_splat(qmin);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t q = wasm_f32x4_add(wasm_f32x4_nearest(wasm_f32x4_div(wasm_v128_load(x + i), vs)), vz);
+    // q >= qmin is false for NaN: those take qmin.
+    q = wasm_v128_bitselect(q, lo, wasm_f32x4_ge(q, lo));
+    q = wasm_f32x4_pmin(q, hi);
+    const v128_t k = wasm_i32x4_sub(wasm_i32x4_trunc_sat_f32x4(q), off);
+    out[i] = lut[wasm_i32x4_extract_lane(k, 0)];
+    out[i + 1] = lut[wasm_i32x4_extract_lane(k, 1)];
+    out[i + 2] = lut[wasm_i32x4_extract_lane(k, 2)];
+    out[i + 3] = lut[wasm_i32x4_extract_lane(k, 3)];
+  }
+  for (; i < n; i++) {
     float q = __builtin_nearbyintf(x[i] / s) + zp;
     q = !(q >= (float)qmin) ? (float)qmin : q > (float)qmax ? (float)qmax : q;
     out[i] = lut[(int)q - qmin];

@@ -1,4 +1,4 @@
-// The random-geometry corpus of the integer conv kernels (native/src/intgemm.cc, native/wasm/qgemm.c)
+// The random-geometry corpus of the integer conv kernels (native/src/intgemm.cc, native/wasm/qconv.c)
 // against the TypeScript conv: odd sizes, padding, strides, outputs not a multiple of the
 // 16-channel block, reductions not a multiple of 16, small and 8-bit levels, signed grids, weights
 // through 2- and 4-bit level tables, float outputs and grid outputs (uniform, non-uniform, ReLU).
