@@ -48,6 +48,23 @@ struct Geometry {
 // `pad` outside the image, 0 past K). Pixel coordinates advance incrementally (no division per
 // pixel), and a window row inside the image is one contiguous run of kw·C entries (NHWC, no
 // dilation): for a 5×5 kernel on one channel, 5 copies of 5 instead of 25 of 1.
+// n bytes from src to dst without a library call for the short runs of small kernels (a 5×5 kernel
+// on one channel copies runs of 5): two overlapping fixed-size moves, never past either end.
+inline void copyBytes(uint8_t* dst, const uint8_t* src, int n) {
+  if (n >= 32) std::memcpy(dst, src, n);
+  else if (n >= 16) {
+    std::memcpy(dst, src, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else
+    for (int i = 0; i < n; i++) dst[i] = src[i];
+}
+
 template <typename T>
 void gatherPanel(const uint8_t* x, const Geometry& g, size_t p0, int rows, int Kp, uint8_t pad, T* panel) {
   const size_t hw = size_t(g.outH) * g.outW;
@@ -63,7 +80,7 @@ void gatherPanel(const uint8_t* x, const Geometry& g, size_t p0, int rows, int K
       const bool inH = ih >= 0 && ih < g.H;
       if (inH && inW) {
         const uint8_t* s = x + ((size_t(n) * g.H + ih) * g.W + iw0) * g.C;
-        if constexpr (sizeof(T) == 1) std::memcpy(row + k, s, span);
+        if constexpr (sizeof(T) == 1) copyBytes(row + k, s, span);
         else for (int c = 0; c < span; c++) row[k + c] = s[c];
         k += span;
         continue;
@@ -75,7 +92,7 @@ void gatherPanel(const uint8_t* x, const Geometry& g, size_t p0, int rows, int K
           for (int c = 0; c < g.C; c++) d[c] = pad;
         } else {
           const uint8_t* s = x + ((size_t(n) * g.H + ih) * g.W + iw) * g.C;
-          if constexpr (sizeof(T) == 1) std::memcpy(d, s, g.C);
+          if constexpr (sizeof(T) == 1) copyBytes(d, s, g.C);
           else for (int c = 0; c < g.C; c++) d[c] = s[c];
         }
         k += g.C;
