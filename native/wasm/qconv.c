@@ -337,26 +337,41 @@ __attribute__((export_name("maxpool"))) void maxpool(const uint8_t* x, const int
 
 // quantizeBytes: the byte lut[q − qmin] of the code q = clamp(nearbyint(x / s) + zp) of a per-tensor
 // uniform grid, in float32 as in training (fqUniform); NaN takes qmin. Four values per vector (the
-// same float32 operations lane by lane), then a scalar table lookup.
+// same float32 operations lane by lane); where the table is consecutive bytes (lut[i] = lut[0] + i,
+// every int grid) sixteen bytes are narrowed at once, else each is looked up.
 __attribute__((export_name("quantize"))) void quantize(const float* x, int n, float s, float zp, int qmin, int qmax, const uint8_t* lut,
                                                        uint8_t* out) {
   const v128_t vs = wasm_f32x4_splat(s), vz = wasm_f32x4_splat(zp), lo = wasm_f32x4_splat((float)qmin), hi = wasm_f32x4_splat((float)qmax);
   const v128_t off = wasm_i32x4_splat(qmin);
+  int consecutive = 1;
+  for (int i = 1; i <= qmax - qmin && consecutive; i++) consecutive = lut[i] == (uint8_t)(lut[0] + i);
+  const v128_t base = wasm_i32x4_splat(lut[0]);
+#define INDEX(at)                                                                                 \
+  wasm_i32x4_sub(wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_pmin(                                      \
+                     wasm_v128_bitselect(q = wasm_f32x4_add(wasm_f32x4_nearest(wasm_f32x4_div(wasm_v128_load(at), vs)), vz), lo, \
+                                         wasm_f32x4_ge(q, lo)),                                   \
+                     hi)),                                                                        \
+                 off)
+  // q >= qmin is false for NaN: those take qmin.
+  v128_t q;
   int i = 0;
+  if (consecutive)
+    for (; i + 16 <= n; i += 16) {
+      const v128_t a = wasm_i32x4_add(INDEX(x + i), base), b = wasm_i32x4_add(INDEX(x + i + 4), base);
+      const v128_t c = wasm_i32x4_add(INDEX(x + i + 8), base), e = wasm_i32x4_add(INDEX(x + i + 12), base);
+      wasm_v128_store(out + i, wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(a, b), wasm_i16x8_narrow_i32x4(c, e)));
+    }
   for (; i + 4 <= n; i += 4) {
-    v128_t q = wasm_f32x4_add(wasm_f32x4_nearest(wasm_f32x4_div(wasm_v128_load(x + i), vs)), vz);
-    // q >= qmin is false for NaN: those take qmin.
-    q = wasm_v128_bitselect(q, lo, wasm_f32x4_ge(q, lo));
-    q = wasm_f32x4_pmin(q, hi);
-    const v128_t k = wasm_i32x4_sub(wasm_i32x4_trunc_sat_f32x4(q), off);
+    const v128_t k = INDEX(x + i);
     out[i] = lut[wasm_i32x4_extract_lane(k, 0)];
     out[i + 1] = lut[wasm_i32x4_extract_lane(k, 1)];
     out[i + 2] = lut[wasm_i32x4_extract_lane(k, 2)];
     out[i + 3] = lut[wasm_i32x4_extract_lane(k, 3)];
   }
+#undef INDEX
   for (; i < n; i++) {
-    float q = __builtin_nearbyintf(x[i] / s) + zp;
-    q = !(q >= (float)qmin) ? (float)qmin : q > (float)qmax ? (float)qmax : q;
-    out[i] = lut[(int)q - qmin];
+    float v = __builtin_nearbyintf(x[i] / s) + zp;
+    v = !(v >= (float)qmin) ? (float)qmin : v > (float)qmax ? (float)qmax : v;
+    out[i] = lut[(int)v - qmin];
   }
 }
