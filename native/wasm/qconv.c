@@ -9,10 +9,10 @@
 // Two builds of this file (scripts/build-wasm.mjs), chosen at run time by feature detection:
 // - plain SIMD: the panel holds bytes widened to int16, weights are expanded to int16, and
 //   i32x4.dot_i16x8_s adds pairs of reduction entries into 4 channels per vector;
-// - relaxed SIMD (LOWBIT_RELAXED): the panel stays bytes (every byte ≤ 127, checked by the caller),
-//   weights are expanded to int8, and i32x4.relaxed_dot_i8x16_i7x16_add_s adds quads of reduction
-//   entries into 4 channels per vector (twice the work per instruction; exact, since two products
-//   of an int8 and a 7-bit value never leave int16).
+// - relaxed SIMD (LOWBIT_RELAXED): the panel stays bytes, weights are expanded to int8, and
+//   i32x4.relaxed_dot_i8x16_i7x16_add_s adds quads of reduction entries into 4 channels per vector
+//   (twice the work per instruction; exact, since two products of an int8 and a 7-bit value never
+//   leave int16); used for layers whose input bytes are at most 127 (the caller checks).
 // In both, one reduction group (2 or 4 entries) of a pixel is one 32-bit load splat over a vector,
 // so a register tile of 4 pixels × 8 channels needs no horizontal sums.
 //
@@ -335,6 +335,13 @@ __attribute__((export_name("maxpool"))) void maxpool(const uint8_t* x, const int
       }
 }
 
+// The code index q − qmin of four float32 values: clamp(nearbyint(x / s) + zp) (q >= qmin is false
+// for NaN: those take qmin).
+static inline v128_t codeIndex(v128_t vs, v128_t vz, v128_t lo, v128_t hi, v128_t off, const float* at) {
+  const v128_t q = wasm_f32x4_add(wasm_f32x4_nearest(wasm_f32x4_div(wasm_v128_load(at), vs)), vz);
+  return wasm_i32x4_sub(wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_pmin(wasm_v128_bitselect(q, lo, wasm_f32x4_ge(q, lo)), hi)), off);
+}
+
 // quantizeBytes: the byte lut[q − qmin] of the code q = clamp(nearbyint(x / s) + zp) of a per-tensor
 // uniform grid, in float32 as in training (fqUniform); NaN takes qmin. Four values per vector (the
 // same float32 operations lane by lane); where the table is consecutive bytes (lut[i] = lut[0] + i,
@@ -346,29 +353,20 @@ __attribute__((export_name("quantize"))) void quantize(const float* x, int n, fl
   int consecutive = 1;
   for (int i = 1; i <= qmax - qmin && consecutive; i++) consecutive = lut[i] == (uint8_t)(lut[0] + i);
   const v128_t base = wasm_i32x4_splat(lut[0]);
-#define INDEX(at)                                                                                 \
-  wasm_i32x4_sub(wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_pmin(                                      \
-                     wasm_v128_bitselect(q = wasm_f32x4_add(wasm_f32x4_nearest(wasm_f32x4_div(wasm_v128_load(at), vs)), vz), lo, \
-                                         wasm_f32x4_ge(q, lo)),                                   \
-                     hi)),                                                                        \
-                 off)
-  // q >= qmin is false for NaN: those take qmin.
-  v128_t q;
   int i = 0;
   if (consecutive)
     for (; i + 16 <= n; i += 16) {
-      const v128_t a = wasm_i32x4_add(INDEX(x + i), base), b = wasm_i32x4_add(INDEX(x + i + 4), base);
-      const v128_t c = wasm_i32x4_add(INDEX(x + i + 8), base), e = wasm_i32x4_add(INDEX(x + i + 12), base);
+      const v128_t a = wasm_i32x4_add(codeIndex(vs, vz, lo, hi, off, x + i), base), b = wasm_i32x4_add(codeIndex(vs, vz, lo, hi, off, x + i + 4), base);
+      const v128_t c = wasm_i32x4_add(codeIndex(vs, vz, lo, hi, off, x + i + 8), base), e = wasm_i32x4_add(codeIndex(vs, vz, lo, hi, off, x + i + 12), base);
       wasm_v128_store(out + i, wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(a, b), wasm_i16x8_narrow_i32x4(c, e)));
     }
   for (; i + 4 <= n; i += 4) {
-    const v128_t k = INDEX(x + i);
+    const v128_t k = codeIndex(vs, vz, lo, hi, off, x + i);
     out[i] = lut[wasm_i32x4_extract_lane(k, 0)];
     out[i + 1] = lut[wasm_i32x4_extract_lane(k, 1)];
     out[i + 2] = lut[wasm_i32x4_extract_lane(k, 2)];
     out[i + 3] = lut[wasm_i32x4_extract_lane(k, 3)];
   }
-#undef INDEX
   for (; i < n; i++) {
     float v = __builtin_nearbyintf(x[i] / s) + zp;
     v = !(v >= (float)qmin) ? (float)qmin : v > (float)qmax ? (float)qmax : v;
