@@ -30,8 +30,12 @@ export interface PackedModel {
   program: Program;
 }
 
-/** One runtime step: reads its inputs' values from the map and writes its output's; given worker threads (predictAsync), it may split its work over them. */
-export type Step = (values: Map<string, Value>, threads?: WasmThreads) => void;
+/**
+ * One runtime step: reads its inputs' values from the map and writes its output's. Given worker
+ * threads (predictAsync), it may split its work over them and return a promise; without, it runs
+ * synchronously.
+ */
+export type Step = (values: Map<string, Value>, threads?: WasmThreads) => void | Promise<void>;
 
 export interface Program {
   steps: Step[];

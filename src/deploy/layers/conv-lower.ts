@@ -112,14 +112,13 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
         vals.set(outName, conv ? y : reshape(y, [shape[0], cout]));
       };
       // Large layers split over worker threads when predictAsync offers them.
-      const parallel = w && threads && shape[0] * geo.outH * geo.outW * K * cout >= PARALLEL_MACS;
+      if (w && threads && shape[0] * geo.outH * geo.outW * K * cout >= PARALLEL_MACS)
+        return w.kernels.convParallel(threads, w, toBytes(x), shape, geo, out, tbytes).then(done);
       done(
         addon
           ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes)
           : w
-            ? parallel
-              ? w.kernels.convParallel(threads!, w, toBytes(x), shape, geo, out, tbytes)
-              : w.kernels.conv(w, toBytes(x), shape, geo, out, tbytes)
+            ? w.kernels.conv(w, toBytes(x), shape, geo, out, tbytes)
             : intConv(levelsOf(x), shape, wl, cout, geo, out),
       );
     };

@@ -3,7 +3,7 @@
 import { readPacked, type PackedModel } from '../read.js';
 import type { Program } from './lower.js';
 import type { Value } from './ops.js';
-import { defaultThreads, threadPool } from './wasm-threads.js';
+import { defaultThreads, oneAtATime, threadPool, threadsAvailable } from './wasm-threads.js';
 
 export class LowbitModel {
   readonly packed: PackedModel;
@@ -31,14 +31,23 @@ export class LowbitModel {
    * The same logits, bit for bit, with large layers split over `threads` threads (the calling one and
    * Web Workers) where the page is cross-origin isolated and the WebAssembly kernels run; on one
    * thread elsewhere. The workers start on first use and stay for later calls. The calling thread
-   * computes its share and then waits for the workers' (they finish within the layer).
+   * computes its share of each split layer, then waits for the workers' without blocking.
    */
   async predictAsync(input: Float32Array, batch: number, o: { threads?: number } = {}): Promise<Float32Array> {
     const values = this.inputs('predictAsync', input, batch);
-    const threads = threadPool(o.threads ?? defaultThreads()) ?? undefined;
-    await threads?.ready;
-    for (const step of this.program.steps) step(values, threads);
-    return this.logits(values);
+    const n = o.threads ?? defaultThreads();
+    if (!Number.isInteger(n) || n < 1) throw new Error(`predictAsync: threads must be a whole number ≥ 1, got ${n}`);
+    if (n === 1 || !threadsAvailable()) {
+      for (const step of this.program.steps) step(values);
+      return this.logits(values);
+    }
+    // The pool is (re)started inside the queue: a run with another thread count may still be using it.
+    return oneAtATime(async () => {
+      const threads = threadPool(n)!;
+      await threads.ready;
+      for (const step of this.program.steps) await step(values, threads);
+      return this.logits(values);
+    });
   }
 
   private inputs(what: string, input: Float32Array, batch: number): Map<string, Value> {

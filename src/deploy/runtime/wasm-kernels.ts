@@ -434,7 +434,7 @@ export class Kernels {
    * The same layer with its output pixels split between this thread and the pool's workers (each
    * runs this binary on a copy of the call's inputs in its own memory); equal to conv() bit for bit.
    */
-  convParallel(
+  async convParallel(
     threads: WasmThreads,
     c: WasmConv,
     x: Uint8Array,
@@ -442,10 +442,10 @@ export class Kernels {
     g: Geometry,
     out: GridOutput | FloatOutput,
     target: ConvTarget,
-  ): QValue | FValue {
+  ): Promise<QValue | FValue> {
     const call = this.layoutConv(c, x, shape, g, out, target);
     const inputs = new Uint8Array(this.e.memory.buffer, call.base, call.outAt - call.base);
-    const bytes = threads.run(this.relaxed ? 'relaxed' : 'plain', call, inputs, (p0, p1) => {
+    const bytes = await threads.run(this.relaxed ? 'relaxed' : 'plain', call, inputs, (p0, p1) => {
       this.e.qconv(call.desc, p0, p1);
       return new Uint8Array(this.e.memory.buffer, call.outAt + p0 * call.bpp, (p1 - p0) * call.bpp);
     });

@@ -41,8 +41,9 @@ export interface ConvCall {
 }
 
 // A worker's control block (Int32Array over a SharedArrayBuffer): the caller writes a job's fields,
-// bumps GEN and wakes the worker (Atomics.notify); the worker, blocked in Atomics.wait, runs it and
-// stores GEN into DONE. No message round trip per layer: the caller spins on DONE after its own share.
+// bumps GEN and wakes the worker (Atomics.notify); the worker, blocked in Atomics.wait, runs it,
+// stores GEN into DONE and notifies. No message round trip per layer: after its own share the caller
+// spins briefly on DONE, then waits without burning the core the worker may need (Atomics.waitAsync).
 const GEN = 0,
   DONE = 1,
   CMD = 2, // 0: run; 1: return to the event loop to receive new shared buffers
@@ -107,6 +108,7 @@ function workerMain(binaries: Record<string, string>, F: Record<string, number>)
         ctrl[F.ERROR] = 1;
       }
       Atomics.store(ctrl, F.DONE, gen);
+      Atomics.notify(ctrl, F.DONE);
     }
   };
   scope.onmessage = (e) => {
@@ -132,6 +134,17 @@ export function defaultThreads(): number {
 
 let pool: WasmThreads | null = null;
 let jobs = 0;
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `f` after every threaded run started before it has finished: the pool's workers, its shared
+ * buffers and the layout of a call in the module memory serve one run at a time.
+ */
+export function oneAtATime<T>(f: () => Promise<T>): Promise<T> {
+  const run = queue.then(f, f);
+  queue = run.catch(() => undefined);
+  return run;
+}
 
 /** Whether worker threads can run here, how many the pool has, and how many layer shares they have run so far. */
 export function threadStats(): { available: boolean; workers: number; jobs: number } {
@@ -210,12 +223,34 @@ export class WasmThreads {
       if (Date.now() - start > 30000) throw new Error('a WebAssembly worker has not answered for 30 s');
   }
 
+  /** Resolves when the worker has finished its job: a brief spin (it usually has), then an asynchronous wait. */
+  private async finished(ctrl: Int32Array): Promise<void> {
+    const gen = Atomics.load(ctrl, GEN),
+      start = performance.now();
+    const waitAsync = (
+      Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: unknown } }
+    ).waitAsync;
+    for (;;) {
+      const done = Atomics.load(ctrl, DONE);
+      if (done === gen) return;
+      if (performance.now() - start > 30000) throw new Error('a WebAssembly worker has not answered for 30 s');
+      if (performance.now() - start < 0.2 || !waitAsync) continue;
+      const w = waitAsync(ctrl, DONE, done, 1000);
+      if (w.async) await (w.value as Promise<string>);
+    }
+  }
+
   /**
    * Runs a laid-out call over its output pixels: the workers take shares 2.. (after copying the
-   * call's inputs into their memories), `own` runs share 1 on the calling thread. Returns the output
-   * bytes of every pixel.
+   * call's inputs into their memories), `own` runs share 1 on the calling thread. Resolves to the
+   * output bytes of every pixel.
    */
-  run(binary: 'plain' | 'relaxed', call: ConvCall, inputs: Uint8Array, own: (p0: number, p1: number) => Uint8Array): Uint8Array {
+  async run(
+    binary: 'plain' | 'relaxed',
+    call: ConvCall,
+    inputs: Uint8Array,
+    own: (p0: number, p1: number) => Uint8Array,
+  ): Promise<Uint8Array> {
     const n = this.workers.length + 1;
     // Shares in whole register tiles (4 pixels).
     const per = Math.ceil(call.P / n / 4) * 4;
@@ -232,9 +267,10 @@ export class WasmThreads {
       jobs++;
     });
     const [p0, p1] = share(0);
-    const mine = own(p0, p1);
+    // This thread's share is copied out before waiting: its module memory may be reused meanwhile.
+    const mine = own(p0, p1).slice();
     for (const ctrl of busy) {
-      this.wait(ctrl);
+      await this.finished(ctrl);
       if (ctrl[ERROR]) throw new Error('a WebAssembly worker failed on its share of a layer');
     }
     const bytes = new Uint8Array(call.P * call.bpp);
