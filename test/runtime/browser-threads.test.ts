@@ -29,13 +29,16 @@ const PAGE = `<!doctype html><meta charset="utf-8">
     const x = new Float32Array((await get('input.bin')).buffer);
     const sync = Array.from(model.predict(x, n));
     const threaded = Array.from(await model.predictAsync(x, n, { threads: 2 }));
-    return { sync, threaded, stats: rt.threadStats(), isolated: crossOriginIsolated, kernels: rt.runtimeKernels() };
+    // Two runs at once take turns on the pool.
+    const both = (await Promise.all([model.predictAsync(x, n, { threads: 2 }), model.predictAsync(x, n, { threads: 2 })])).map((v) => Array.from(v));
+    return { sync, threaded, both, stats: rt.threadStats(), isolated: crossOriginIsolated, kernels: rt.runtimeKernels() };
   };
 </script>`;
 
 type Result = {
   sync: number[];
   threaded: number[];
+  both: number[][];
   stats: { available: boolean; workers: number; jobs: number };
   isolated: boolean;
   kernels: string;
@@ -76,11 +79,13 @@ test(
           assert.equal(r.isolated, isolated);
           assert.deepEqual(r.sync, node, 'predict in the page vs Node');
           assert.deepEqual(r.threaded, node, 'predictAsync in the page vs Node');
+          assert.deepEqual(r.both, [node, node], 'two predictAsync at once vs Node');
           assert.equal(r.stats.available, isolated);
           if (isolated) {
             assert.equal(r.stats.workers, 1);
-            // conv1 and conv2 are above the split threshold (the dense layers at batch 64 are not): one worker share each.
-            assert.equal(r.stats.jobs, 2);
+            // conv1 and conv2 are above the split threshold (the dense layers at batch 64 are not): one worker share
+            // each, in each of the three threaded runs.
+            assert.equal(r.stats.jobs, 6);
           } else assert.equal(r.stats.jobs, 0);
           assert.deepEqual(errors, []);
           await page.close();
