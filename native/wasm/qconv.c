@@ -55,6 +55,11 @@ enum {
   // entries (zero weights) so that reduction groups never straddle two rows; the kernel reads the
   // input (widened to int16 once for plain SIMD) at a row stride of W·C.
   D_IMPLICIT, D_SPANP,
+  // pool (implicit layers with a grid output): a 2×2, stride-2 max pool fused in. The pixels are the
+  // pooled ones; a tile holds the four conv pixels of one window, and their accumulators are reduced
+  // before the epilogue: the max, or the min for channels whose multiplier M is negative (neg: −1),
+  // since the epilogue is monotone in the accumulator, rising or falling with the sign of M.
+  D_POOL, D_NEG,
 };
 
 #define AT(type, f) ((type)(uintptr_t)d[f])
@@ -245,12 +250,6 @@ static void epilogueVector(const int32_t* d, const int32_t* tile, int p, int row
 #undef COUNT
 }
 
-// Where output pixel p's window starts in an image of `pels`, for implicit layers.
-static inline const pel* windowAt(const int32_t* d, const pel* img, int p) {
-  const int hw = d[D_OUTH] * d[D_OUTW], n = p / hw, oh = (p % hw) / d[D_OUTW], ow = p % d[D_OUTW];
-  return img + ((n * d[D_H] + oh * d[D_SH]) * d[D_W] + ow * d[D_SW]) * d[D_C];
-}
-
 // One conv/dense layer over output pixels [pBegin, pEnd) (of all N·outH·outW), as `d` describes it.
 __attribute__((export_name("qconv"))) void qconv(const int32_t* d, int pBegin, int pEnd) {
   const int Kp = d[D_KP], cout = d[D_COUT], rowsMax = d[D_ROWS], implicit = d[D_IMPLICIT];
@@ -272,16 +271,37 @@ __attribute__((export_name("qconv"))) void qconv(const int32_t* d, int pBegin, i
 #endif
   v128_t* wblock = (v128_t*)(panel + panelPels + 16);  // after the slack the gather may write into
   int32_t tile[R * CB];
+  const int pool = d[D_POOL], pw = d[D_OUTW] / 2, ph = d[D_OUTH] / 2;
   for (int p0 = pBegin; p0 < pEnd; p0 += rowsMax) {
-    const int rows = pEnd - p0 < rowsMax ? pEnd - p0 : rowsMax, padded = (rows + R - 1) / R * R;
+    const int rows = pEnd - p0 < rowsMax ? pEnd - p0 : rowsMax, padded = pool ? rows * R : (rows + R - 1) / R * R;
     if (!implicit) gather(d, p0, rows, padded, panel);
     for (int b = 0; b < blocks; b++) {
       const v128_t* wb = expand(d, b, wblock);
+      // The (pooled) pixel p0's coordinates, advanced tile by tile below.
+      const int ow0 = pool ? pw : d[D_OUTW], oh0 = pool ? ph : d[D_OUTH];
+      int cw = p0 % ow0, ch = (p0 / ow0) % oh0, cn = p0 / (ow0 * oh0);
       for (int r0 = 0; r0 < padded; r0 += R) {
         const pel* a[R];
-        for (int r = 0; r < R; r++)
-          // Tile rows past the layer's pixels repeat its last one (their outputs are not written).
-          a[r] = implicit ? windowAt(d, img, p0 + r0 + r < pEnd ? p0 + r0 + r : pEnd - 1) : panel + (r0 + r) * Kp;
+        const int q = p0 + r0 / R;  // the pooled pixel of this tile
+        if (pool) {
+          // The conv pixels (2·ph + i, 2·pc + j) of pooled pixel (n, ph, pc), which advances without divisions.
+          const pel* at = img + ((cn * d[D_H] + 2 * ch * d[D_SH]) * d[D_W] + 2 * cw * d[D_SW]) * d[D_C];
+          a[0] = at, a[1] = at + d[D_SW] * d[D_C], a[2] = at + d[D_SH] * rs, a[3] = a[2] + d[D_SW] * d[D_C];
+          if (++cw == pw) {
+            cw = 0;
+            if (++ch == ph) ch = 0, cn++;
+          }
+        } else if (implicit)
+          for (int r = 0; r < R; r++) {
+            // Tile rows past the layer's pixels repeat its last one (their outputs are not written).
+            a[r] = img + ((cn * d[D_H] + ch * d[D_SH]) * d[D_W] + cw * d[D_SW]) * d[D_C];
+            if (p0 + r0 + r + 1 < pEnd && ++cw == d[D_OUTW]) {
+              cw = 0;
+              if (++ch == d[D_OUTH]) ch = 0, cn++;
+            }
+          }
+        else
+          for (int r = 0; r < R; r++) a[r] = panel + (r0 + r) * Kp;
         v128_t s00 = wasm_i32x4_splat(0), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
         const v128_t* w = wb;
         for (int i = 0; i < nr; i++) {
@@ -299,6 +319,17 @@ __attribute__((export_name("qconv"))) void qconv(const int32_t* d, int pBegin, i
           }
         }
         v128_t* t = (v128_t*)tile;
+        if (pool) {
+          const v128_t* neg = AT(const v128_t*, D_NEG) + 2 * b;
+          const v128_t hi0 = wasm_i32x4_max(wasm_i32x4_max(s00, s10), wasm_i32x4_max(s20, s30));
+          const v128_t lo0 = wasm_i32x4_min(wasm_i32x4_min(s00, s10), wasm_i32x4_min(s20, s30));
+          const v128_t hi1 = wasm_i32x4_max(wasm_i32x4_max(s01, s11), wasm_i32x4_max(s21, s31));
+          const v128_t lo1 = wasm_i32x4_min(wasm_i32x4_min(s01, s11), wasm_i32x4_min(s21, s31));
+          t[0] = wasm_v128_bitselect(lo0, hi0, neg[0]), t[1] = wasm_v128_bitselect(lo1, hi1, neg[1]);
+          if (d[D_FM]) epilogueVector(d, tile, q, 1, b * CB);
+          else epilogue(d, tile, q, 1, b * CB);
+          continue;
+        }
         t[0] = s00, t[1] = s01, t[2] = s10, t[3] = s11, t[4] = s20, t[5] = s21, t[6] = s30, t[7] = s31;
         const int live = rows - r0 < R ? rows - r0 : R;
         if (live <= 0) continue;

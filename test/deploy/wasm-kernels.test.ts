@@ -10,7 +10,19 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { prepareWasmConv, relaxedKernels, setRelaxedSimd, wasmKernels, type WasmConv } from '../../src/deploy/runtime/wasm-kernels.js';
+import {
+  prepareWasmConv,
+  relaxedKernels,
+  setRelaxedSimd,
+  wasmKernels,
+  wasmPoolable,
+  type WasmConv,
+} from '../../src/deploy/runtime/wasm-kernels.js';
+import { geometry, intConv, maxPool } from '../../src/deploy/runtime/ops.js';
+import { outputBytes } from '../../src/deploy/runtime/native-conv.js';
+import { toBytes, type QValue } from '../../src/deploy/runtime/values.js';
+import fc from 'fast-check';
+import { convCase, convCaseArb } from '../helpers/conv-corpus.js';
 import { activeAddon } from '../../src/engine/addon-state.js';
 import type { RequantKernels } from '../../src/deploy/runtime/convert.js';
 import type { RuntimeOpKernels } from '../../src/deploy/runtime/ops.js';
@@ -80,6 +92,37 @@ for (const relaxed of relaxedChild && relaxedKernels() ? [false, true] : [false]
       }),
     ));
 }
+
+test('the WebAssembly conv with a fused 2×2 max pool equals the TypeScript conv and pool', () => {
+  let ran = 0;
+  fc.assert(
+    fc.property(convCaseArb, (o) => {
+      const k = convCase(o);
+      if (!k || !k.outGrid) return;
+      const [, H, W] = k.shape;
+      if (!wasmPoolable(k.g, H, W, k.out)) return;
+      const c = prepareWasmConv(k.wl, k.K, o.cout, k.inGrid, k.set ? { index: k.index, levels: k.set } : undefined)!;
+      const target = { grid: k.outGrid, bytes: outputBytes(k.outGrid) };
+      const conv = intConv(k.levels, k.shape, k.wl, o.cout, k.g, k.out) as QValue;
+      const want = maxPool({ ...conv, grid: k.outGrid }, geometry(k.g.outH, k.g.outW, 2, 2, 2, 2, 'valid')) as QValue;
+      const got = c.kernels.conv(
+        c,
+        toBytes({ kind: 'q', codes: k.codes, bytes: null, shape: k.shape, grid: k.inGrid }),
+        k.shape,
+        k.g,
+        k.out,
+        target,
+        true,
+      );
+      assert.deepEqual(got.shape, want.shape, JSON.stringify(o));
+      assert.deepEqual(Array.from(toBytes(got as QValue)), Array.from(toBytes({ ...want, grid: k.outGrid })), JSON.stringify(o));
+      ran++;
+    }),
+    { numRuns: 600 },
+  );
+  // Valid convs with grid outputs: about a third of the corpus.
+  assert.ok(ran > 100, `only ${ran} cases ran`);
+});
 
 test('WebAssembly max pooling and input quantization equal the native kernels', { skip: !hasNative }, () => {
   const addon = activeAddon()! as unknown as RuntimeOpKernels & RequantKernels;

@@ -37,6 +37,7 @@ test(
         )) as CaseReport;
         assert.deepEqual(r.differing, [], `${relaxed ? 'relaxed' : 'plain'} SIMD`);
         assert.ok(r.ran > 250, `only ${r.ran} cases ran`);
+        assert.ok(r.pooled > 50, `only ${r.pooled} cases ran with a fused pool`);
         if (relaxed) {
           assert.ok(r.relaxedHere, 'this Chromium has no relaxed SIMD (or failed the probe)');
           // Cases whose input bytes all fit 7 bits run on relaxed SIMD; 8-bit and signed inputs stay on plain.

@@ -7,8 +7,8 @@ import { formatOf } from '../../quant/registry.js';
 import { intGrid, sharedLevels, type IntGrid } from '../../quant/grid.js';
 import type { LayerEntry } from '../manifest.js';
 import type { Step } from '../packed-model.js';
-import { floatConv, geometry, intConv } from '../runtime/ops.js';
-import { prepareWasmConv, wasmKernels, type WasmConv } from '../runtime/wasm-kernels.js';
+import { floatConv, geometry, intConv, maxPool } from '../runtime/ops.js';
+import { prepareWasmConv, wasmKernels, wasmPoolable, type WasmConv } from '../runtime/wasm-kernels.js';
 import { byteOffset, levelsOf, toBytes } from '../runtime/values.js';
 import { gridOutput, type FloatOutput } from '../runtime/requant.js';
 import { nativeConv, outputBytes, prepareNativeConv, qconvKernels, type NativeConv, type WeightTable } from '../runtime/native-conv.js';
@@ -60,6 +60,17 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
     a[c] = gc;
     b[c] = (bias ? bias[c] : 0) * gc + (bn ? bn.h[c] : 0);
   }
+  // A 2×2, stride-2 max pool right after an integer conv joins its step: the WebAssembly kernel pools
+  // the accumulators of each window before requantizing (no full-size output, a quarter of the
+  // epilogues); the other paths pool the conv's output codes, which gives the same codes.
+  let pool: string | null = null;
+  const following = conv && wq && gin ? ctx.sole(end) : null;
+  const fp = following && following.className === 'MaxPooling2D' ? ctx.checked(following.name).pool : null;
+  if (following && fp && fp.size.every((v) => v === 2) && fp.strides.every((v) => v === 2) && fp.padding === 'valid') {
+    ctx.fuse(following.name);
+    pool = following.name;
+    end = following.name;
+  }
   // Where the output goes: into the next grid-input layer's grid, through code-keeping layers only.
   let target: LayerEntry | null = null;
   for (let t = ctx.sole(end); t; t = ctx.sole(t.name)) {
@@ -107,18 +118,21 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
       const shape = flat(x.shape);
       if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
       const geo = geometry(shape[1], shape[2], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
+      // The fused pool: in the WebAssembly kernel where it reads windows in place into a grid, else on the conv's output.
+      const fusedPool = pool !== null && w !== null && wasmPoolable(geo, shape[1], shape[2], out);
       const done = (y: Value) => {
         if (y.kind === 'q') y.grid = tgrid!;
-        vals.set(outName, conv ? y : reshape(y, [shape[0], cout]));
+        const pooled = pool && !fusedPool ? maxPool(y, geometry(geo.outH, geo.outW, 2, 2, 2, 2, 'valid')) : y;
+        vals.set(outName, conv ? pooled : reshape(pooled, [shape[0], cout]));
       };
       // Large layers split over worker threads when predictAsync offers them.
       if (w && threads && shape[0] * geo.outH * geo.outW * K * cout >= PARALLEL_MACS)
-        return w.kernels.convParallel(threads, w, toBytes(x), shape, geo, out, tbytes).then(done);
+        return w.kernels.convParallel(threads, w, toBytes(x), shape, geo, out, tbytes, fusedPool).then(done);
       done(
         addon
           ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes)
           : w
-            ? w.kernels.conv(w, toBytes(x), shape, geo, out, tbytes)
+            ? w.kernels.conv(w, toBytes(x), shape, geo, out, tbytes, fusedPool)
             : intConv(levelsOf(x), shape, wl, cout, geo, out),
       );
     };

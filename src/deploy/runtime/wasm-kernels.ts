@@ -61,7 +61,9 @@ const D = {
   fc: 41,
   implicit: 42,
   spanp: 43,
-  length: 44,
+  pool: 44,
+  neg: 45,
+  length: 46,
 } as const;
 
 /** Output channels per weight block, pixels per register tile (qconv.c's CB and R). */
@@ -238,6 +240,11 @@ function inPlace(g: Geometry, H: number, W: number): boolean {
   return (
     g.padTop === 0 && g.padLeft === 0 && g.dh === 1 && g.dw === 1 && (g.outH - 1) * g.sh + g.kh <= H && (g.outW - 1) * g.sw + g.kw <= W
   );
+}
+
+/** Whether the kernel can fuse a 2×2, stride-2 max pool into this conv: windows read in place, a grid output. */
+export function wasmPoolable(g: Geometry, H: number, W: number, out: GridOutput | FloatOutput): boolean {
+  return inPlace(g, H, W) && out.kind === 'grid';
 }
 
 /** The in-place weight stream for window rows of `span` entries, or null when a padding entry cannot be an exact zero. */
@@ -424,8 +431,16 @@ export class Kernels {
   }
 
   /** A conv/dense layer on input bytes: bytes of the target grid for a grid output, else floats. */
-  conv(c: WasmConv, x: Uint8Array, shape: number[], g: Geometry, out: GridOutput | FloatOutput, target: ConvTarget): QValue | FValue {
-    const call = this.layoutConv(c, x, shape, g, out, target);
+  conv(
+    c: WasmConv,
+    x: Uint8Array,
+    shape: number[],
+    g: Geometry,
+    out: GridOutput | FloatOutput,
+    target: ConvTarget,
+    pool = false,
+  ): QValue | FValue {
+    const call = this.layoutConv(c, x, shape, g, out, target, pool);
     this.e.qconv(call.desc, 0, call.P);
     return valueOf(call, new Uint8Array(this.e.memory.buffer, call.outAt, call.P * call.bpp).slice());
   }
@@ -442,8 +457,9 @@ export class Kernels {
     g: Geometry,
     out: GridOutput | FloatOutput,
     target: ConvTarget,
+    pool = false,
   ): Promise<QValue | FValue> {
-    const call = this.layoutConv(c, x, shape, g, out, target);
+    const call = this.layoutConv(c, x, shape, g, out, target, pool);
     const inputs = new Uint8Array(this.e.memory.buffer, call.base, call.outAt - call.base);
     const bytes = await threads.run(this.relaxed ? 'relaxed' : 'plain', call, inputs, (p0, p1) => {
       this.e.qconv(call.desc, p0, p1);
@@ -460,10 +476,14 @@ export class Kernels {
     g: Geometry,
     out: GridOutput | FloatOutput,
     target: ConvTarget,
+    pool: boolean,
   ): ConvCall {
     const [N, H, W, C] = shape;
     if (g.kh * g.kw * C !== c.K) throw new Error(`wasm conv: the window holds ${g.kh * g.kw * C} entries, the weights ${c.K}`);
-    const P = N * g.outH * g.outW;
+    if (pool && !wasmPoolable(g, H, W, out)) throw new Error('wasm conv: a fused pool needs windows read in place and a grid output');
+    // With a fused 2×2 pool the pixels are the pooled ones.
+    const [oh, ow] = pool ? [Math.floor(g.outH / 2), Math.floor(g.outW / 2)] : [g.outH, g.outW];
+    const P = N * oh * ow;
     const esize = c.kernels.relaxed ? 1 : 2;
     // Windows read in place where they all lie inside the image, else gathered into panels.
     const direct = inPlace(g, H, W) ? inPlaceStream(c, g.kh, g.kw * C) : null;
@@ -484,6 +504,7 @@ export class Kernels {
     d[D.x] = L.put(x, 16);
     d[D.wp] = L.put(direct ? direct.wp : c.wp);
     d[D.implicit] = direct ? 1 : 0;
+    d[D.pool] = pool ? 1 : 0;
     const G = esize === 1 ? 4 : 2;
     d[D.spanp] = direct ? Math.ceil((g.kw * C) / G) * G : 0;
     d[D.lut] = c.lut ? L.put(c.lut) : 0;
@@ -500,6 +521,12 @@ export class Kernels {
       d[D.minIndex] = out.minIndex;
       d[D.outBytes] = L.put(target!.bytes);
       d[D.uniform] = p.uniform;
+      if (pool) {
+        // Channels whose epilogue falls as the accumulator rises pool by their minimum.
+        const neg = new Int32Array(Math.ceil(c.cout / CB) * CB);
+        for (let i = 0; i < c.cout; i++) neg[i] = out.M[i] < 0 ? -1 : 0;
+        d[D.neg] = L.put(neg);
+      }
       if (p.vector) {
         d[D.fm] = L.put(p.vector.fm);
         d[D.fb2] = L.put(p.vector.fb);
@@ -519,7 +546,7 @@ export class Kernels {
     const panelPels = direct ? (esize === 2 ? N * H * W * C : 0) : rowsMax * Kp;
     d[D.scratch] = L.take((panelPels + 16) * esize + Kp * CB * 2 + 16);
     new Int32Array(this.e.memory.buffer, desc, D.length).set(d);
-    return { base, desc, P, outAt: d[D.out], bpp, top: L.take(0), outShape: [N, g.outH, g.outW, c.cout], grid: grid ? target!.grid : null };
+    return { base, desc, P, outAt: d[D.out], bpp, top: L.take(0), outShape: [N, oh, ow, c.cout], grid: grid ? target!.grid : null };
   }
 
   /** Max pooling of bytes; the native kernel's argument list (dims = N,H,W,C, kh,kw, sh,sw, padT,padL). */
