@@ -14,8 +14,14 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-export async function serveDirectory(dir: string, o: { isolated?: boolean } = {}): Promise<{ url: string; close: () => Promise<void> }> {
-  const isolation = o.isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+export async function serveDirectory(
+  dir: string,
+  o: { isolated?: boolean; headers?: Record<string, string> } = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const isolation = {
+    ...(o.isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {}),
+    ...o.headers,
+  };
   const server: Server = createServer((req, res) => {
     const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
     const file = path.resolve(dir, rel);

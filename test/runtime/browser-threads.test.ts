@@ -68,8 +68,14 @@ test(
     const node = Array.from(loadLowbit(bytes).predict(input, N));
     const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
     try {
-      for (const isolated of [true, false]) {
-        const server = await serveDirectory(dir, { isolated });
+      // Isolated; not isolated; isolated but with a policy that forbids workers (predictAsync falls back to one thread).
+      for (const [isolated, noWorkers] of [
+        [true, false],
+        [false, false],
+        [true, true],
+      ]) {
+        const headers: Record<string, string> = noWorkers ? { 'content-security-policy': "worker-src 'none'" } : {};
+        const server = await serveDirectory(dir, { isolated, headers });
         try {
           const page = await browser.newPage();
           const errors: string[] = [];
@@ -80,8 +86,8 @@ test(
           assert.deepEqual(r.sync, node, 'predict in the page vs Node');
           assert.deepEqual(r.threaded, node, 'predictAsync in the page vs Node');
           assert.deepEqual(r.both, [node, node], 'two predictAsync at once vs Node');
-          assert.equal(r.stats.available, isolated);
-          if (isolated) {
+          assert.equal(r.stats.available, isolated && !noWorkers);
+          if (isolated && !noWorkers) {
             assert.equal(r.stats.workers, 1);
             // conv1 and conv2 are above the split threshold (the dense layers at batch 64 are not): one worker share
             // each, in each of the three threaded runs.

@@ -3,7 +3,7 @@
 import { readPacked, type PackedModel } from '../read.js';
 import type { Program } from './lower.js';
 import type { Value } from './ops.js';
-import { defaultThreads, oneAtATime, threadPool, threadsAvailable } from './wasm-threads.js';
+import { defaultThreads, oneAtATime, startedPool, threadsAvailable } from './wasm-threads.js';
 
 export class LowbitModel {
   readonly packed: PackedModel;
@@ -43,8 +43,8 @@ export class LowbitModel {
     }
     // The pool is (re)started inside the queue: a run with another thread count may still be using it.
     return oneAtATime(async () => {
-      const threads = threadPool(n)!;
-      await threads.ready;
+      // Workers that cannot start here leave the run (and later ones) on one thread.
+      const threads = (await startedPool(n)) ?? undefined;
       for (const step of this.program.steps) await step(values, threads);
       return this.logits(values);
     });

@@ -124,7 +124,30 @@ function workerMain(binaries: Record<string, string>, F: Record<string, number>)
 
 /** Whether this environment can run the kernels on worker threads. */
 export function threadsAvailable(): boolean {
-  return Boolean(web.Worker && web.Blob && web.URL.createObjectURL && web.SharedArrayBuffer && web.crossOriginIsolated !== false);
+  return (
+    !refused && Boolean(web.Worker && web.Blob && web.URL.createObjectURL && web.SharedArrayBuffer && web.crossOriginIsolated !== false)
+  );
+}
+
+/** Set when workers could not start here (a content security policy without `worker-src blob:`, say). */
+let refused = false;
+
+/**
+ * The started pool of `threads` threads, or null (one thread) when none can run here; a pool whose
+ * workers fail to start is dropped and threads stay off for the page, so runs go on on one thread.
+ */
+export async function startedPool(threads: number): Promise<WasmThreads | null> {
+  const p = threadPool(threads);
+  if (!p) return null;
+  try {
+    await p.ready;
+    return p;
+  } catch {
+    p.terminate();
+    pool = null;
+    refused = true;
+    return null;
+  }
 }
 
 /** The threads a page offers: its logical cores, at most 8. */
@@ -180,7 +203,13 @@ export class WasmThreads {
     const started: Promise<void>[] = [];
     for (let i = 1; i < threads; i++) {
       const ctrl = new Int32Array(new web.SharedArrayBuffer!(4 * CTRL_INTS));
-      const w = new web.Worker!(url);
+      let w: WorkerLike;
+      try {
+        w = new web.Worker!(url);
+      } catch (e) {
+        started.push(Promise.reject(new Error(`a WebAssembly worker did not start: ${(e as Error).message}`)));
+        continue;
+      }
       started.push(
         new Promise((resolve, reject) => {
           w.onmessage = () => resolve();
@@ -190,7 +219,11 @@ export class WasmThreads {
       w.postMessage({ ctrl });
       this.workers.push({ w, ctrl });
     }
-    this.ready = Promise.all(started).then(() => undefined);
+    // A worker a policy blocks may neither start nor report an error: give up after 10 s.
+    const timeout = new Promise<void>((_, reject) =>
+      setTimeout(() => reject(new Error('WebAssembly workers did not start within 10 s')), 10000),
+    );
+    this.ready = Promise.race([Promise.all(started).then(() => undefined), timeout]);
   }
 
   /** Shared buffers of at least these sizes (grown by half again), handed to the workers when replaced. */
