@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import './fast-check-setup.js';
-import { outputBytes, type WeightTable } from '../../src/deploy/runtime/native-conv.js';
+import { outputBytes } from '../../src/deploy/runtime/native-conv.js';
+import type { WeightTable } from '../../src/deploy/runtime/byte-weights.js';
 import { geometry, intConv, type Geometry } from '../../src/deploy/runtime/ops.js';
 import { toBytes, type FValue, type QValue, type Value } from '../../src/deploy/runtime/values.js';
 import { gridOutput, type FloatOutput, type GridOutput } from '../../src/deploy/runtime/requant.js';

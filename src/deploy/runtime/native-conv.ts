@@ -10,6 +10,7 @@ import type { Geometry } from './geometry.js';
 import type { FValue, QValue } from './values.js';
 import type { FloatOutput, GridOutput } from './requant.js';
 import { byteOffset } from './values.js';
+import { levelTable, offsetCorrection, padIndex, storedBits, type WeightTable } from './byte-weights.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface QconvKernels {
   /** A conv/dense layer of the integer runtime; see native/src/intgemm.cc for the argument lists of the two modes. */
@@ -42,12 +43,6 @@ export interface NativeConv {
   corr: Int32Array | null;
 }
 
-/** Weights as indices into one table of levels shared by every output channel (a format's codes). */
-export interface WeightTable {
-  index: Int32Array;
-  levels: Int32Array;
-}
-
 /**
  * Lays out weight levels ([K, cout], K = kh·kw·cin) for the native kernel; null if the weights
  * or the input's levels do not fit a byte.
@@ -67,13 +62,12 @@ export function prepareNativeConv(wl: Int32Array, k: number, cout: number, input
   const kp = Math.ceil(k / 16) * 16,
     nb = Math.ceil(cout / BLOCK);
   const steps = amode === 0 ? Math.max(1, Math.min(kp / 4, Math.floor(32767 / pairMax))) : 0;
-  const n = table?.levels.length ?? Infinity;
-  const bits = n <= 4 ? 2 : n <= 16 ? 4 : 8;
+  const bits = storedBits(table);
   const per = 8 / bits;
   const blockBytes = (kp * BLOCK * bits) / 8;
   const wp = new Uint8Array(nb * blockBytes);
   // Padding entries meet zero activations; any level does, the zero level where there is one.
-  const padIndex = table ? Math.max(0, table.levels.indexOf(0)) : 0;
+  const pad = padIndex(table);
   for (let b = 0; b < nb; b++)
     for (let kk = 0; kk < kp; kk++)
       for (let j = 0; j < BLOCK; j++) {
@@ -84,18 +78,10 @@ export function prepareNativeConv(wl: Int32Array, k: number, cout: number, input
         const within = amode === 0 ? (j >> 3) * 32 + (j & 7) * 4 + (kk & 3) : ((kk >> 1) & 1) * 32 + j * 2 + (kk & 1);
         const at = b * blockBytes + Math.floor(u / per) * 64 + within;
         if (bits === 8) wp[at] = real ? wl[kk * cout + nn] & 0xff : 0;
-        else wp[at] |= (real ? table!.index[kk * cout + nn] : padIndex) << ((u % per) * bits);
+        else wp[at] |= (real ? table!.index[kk * cout + nn] : pad) << ((u % per) * bits);
       }
-  let lut: Int8Array | null = null;
-  if (bits < 8) {
-    lut = new Int8Array(16);
-    lut.set(table!.levels);
-  }
-  let corr: Int32Array | null = null;
-  if (offset) {
-    corr = new Int32Array(cout);
-    for (let kk = 0; kk < k; kk++) for (let nn = 0; nn < cout; nn++) corr[nn] += offset * wl[kk * cout + nn];
-  }
+  const lut = levelTable(table, bits);
+  const corr = offsetCorrection(wl, k, cout, offset);
   return { wp, lut, meta: Int32Array.of(kp, cout, steps, offset, amode, bits), k, cout, corr };
 }
 

@@ -1,7 +1,6 @@
 // The two forms of a quantized tensor in the runtime: codes (the format's integers, the
 // TypeScript path) and bytes (level + offset, 0 for unsigned grids and 128 for signed ones, the
 // native path's compact form). Both sort like the values, so pooling works on either.
-import { activeAddon } from '../../engine/addon-state.js';
 import type { IntGrid } from '../../quant/grid.js';
 
 /** A quantized tensor as codes (TypeScript path) or bytes (native path); one of the two is set. */
@@ -78,9 +77,4 @@ export function dequantize(v: QValue): FValue {
   const data = new Float32Array(levels.length);
   for (let i = 0; i < levels.length; i++) data[i] = levels[i] * u;
   return { kind: 'f', data, shape: v.shape };
-}
-
-/** Whether the native path can take this tensor as bytes. */
-export function nativeBytes(v: QValue): boolean {
-  return activeAddon() !== null && (v.bytes !== null || byteOffset(v.grid) !== null);
 }

@@ -12,7 +12,7 @@ import type { FloatOutput, GridOutput } from './requant.js';
 import { byteOffset, type FValue, type QValue } from './values.js';
 import type { ConvCall, WasmThreads } from './wasm-threads.js';
 import { geometry, type Geometry } from './geometry.js';
-import type { WeightTable } from './native-conv.js';
+import { levelTable, offsetCorrection, padIndex, storedBits, type WeightTable } from './byte-weights.js';
 
 // The little of the WebAssembly API used here (the project compiles without the DOM library).
 declare const WebAssembly: {
@@ -90,10 +90,6 @@ export function setRelaxedSimd(on: boolean): boolean {
   const old = relaxedAllowed;
   relaxedAllowed = on;
   return old;
-}
-
-export function wasmKernelsEnabled(): boolean {
-  return enabled;
 }
 
 function decode(base64: string): Uint8Array {
@@ -198,20 +194,11 @@ function prepare(wl: Int32Array, K: number, cout: number, input: IntGrid, table:
   const maxByte = maxByteOf(input, offset);
   const relaxed = kernels.relaxed;
   const Kp = paddedK(K);
-  const n = table?.levels.length ?? Infinity;
-  const bits = n <= 4 ? 2 : n <= 16 ? 4 : 8;
+  const bits = storedBits(table);
   const wp = packWeights(wl, K, cout, relaxed ? 4 : 2, bits, table);
   const blocks = Math.ceil(cout / CB);
-  let lut: Int8Array | null = null;
-  if (bits < 8) {
-    lut = new Int8Array(16);
-    lut.set(table!.levels);
-  }
-  let corr: Int32Array | null = null;
-  if (offset) {
-    corr = new Int32Array(blocks * CB);
-    for (let k = 0; k < K; k++) for (let c = 0; c < cout; c++) corr[c] += offset * wl[k * cout + c];
-  }
+  const lut = levelTable(table, bits);
+  const corr = offsetCorrection(wl, K, cout, offset, blocks * CB);
   let maxW = 0;
   for (let i = 0; i < wl.length; i++) maxW = Math.max(maxW, Math.abs(wl[i]));
   return {
@@ -326,7 +313,7 @@ function packWeights(
     blocks = Math.ceil(cout / CB);
   const wp = new Uint8Array((blocks * Kp * CB * bits) / 8);
   // Padding entries meet zero activations, unwritten channels or (in place) real inputs: level 0's index where there is one.
-  const padIndex = table ? Math.max(0, table.levels.indexOf(0)) : 0;
+  const pad = padIndex(table);
   for (let b = 0; b < blocks; b++)
     for (let kk = 0; kk < Kp; kk++) {
       // The weight row of stream entry kk: the same row, or (in place) entry t of window row i.
@@ -339,7 +326,7 @@ function packWeights(
         const s = b * Kp * CB + Math.floor(kk / G) * CB * G + (j >> 2) * 4 * G + (j & 3) * G + (kk % G);
         if (bits === 8) wp[s] = real ? wl[k * cout + c] & 0xff : 0;
         else {
-          const v = real ? table!.index[k * cout + c] : padIndex;
+          const v = real ? table!.index[k * cout + c] : pad;
           const q = s >> 4,
             e = s & 15;
           // 16-entry chunks: at 4 bits entry e sits in byte e % 8 (high nibble from 8 on), at 2 bits in byte e % 4 at bit 2·⌊e/4⌋.
