@@ -22,6 +22,7 @@
 // are expanded through the table with _mm256_shuffle_epi8 into a per-thread 16-channel scratch
 // block right before the panel sweep that uses it, so the model stays packed in memory.
 #include "common.h"
+#include "epilogue.h"
 #include <immintrin.h>
 #include <omp.h>
 #include <algorithm>
@@ -289,107 +290,10 @@ void unpackBlock(const uint8_t* src, int units, int bits, const __m256i lut, int
 
 inline uint8_t* align32(uint8_t* p) { return p + ((32 - reinterpret_cast<uintptr_t>(p) % 32) % 32); }
 
-struct GridEpilogue {
-  std::vector<int64_t> M, B;
-  const int32_t* shift;
-  std::vector<int64_t> t;
-  int T, minIndex;
-  const uint8_t* outBytes;
-  // Thresholds equally spaced by 2^dshift (uniform grids): the count is a shift, not a search.
-  bool uniform = false, wide = false;
-  int dshift = 0;
-
-  int64_t t0 = 0;
-
-  uint8_t byteOf(int32_t v, int ch) const {
-    int64_t V;
-    if (wide) V = int64_t((__int128(v) * M[ch] + B[ch]) >> shift[ch]);
-    else V = (int64_t(v) * M[ch] + B[ch]) >> shift[ch];  // arithmetic shift: floor division
-    int64_t idx;
-    // (V − t0) >> dshift is floor((V − t0) / d); +1 counts t0; the clamps are branch-free.
-    if (uniform) idx = std::min<int64_t>(T, std::max<int64_t>(0, ((V - t0) >> dshift) + 1));
-    else {
-      int lo = 0, hi = T;
-      while (lo < hi) {
-        const int mid = (lo + hi) >> 1;
-        if (t[mid] <= V) lo = mid + 1;
-        else hi = mid;
-      }
-      idx = lo;
-    }
-    return outBytes[idx > minIndex ? idx : minIndex];
-  }
-};
-
-// The grid epilogue of 8 channels at once, for uniform output grids whose bytes are consecutive
-// (every int grid) and multipliers below 2^31. With B' = B − t0·2^s + 2^(s+d) and s' = s + d the
-// threshold count before clamping is floor((v·M + B') / 2^s') — one product, one shift. AVX2 has
-// no 64-bit arithmetic shift: x + 2^63 (the sign bit flipped) is shifted logically instead, which
-// adds 2^(63−s') to the result; the clamp bounds and the byte offset absorb it. Constants are
-// stored per group of 8 channels as the even channels, then the odd ones (the lanes of
-// _mm256_mul_epi32).
-struct VectorEpilogue {
-  bool usable = false;
-  std::vector<int64_t> M, B, S, lo, hi, C;  // [group][even 0,2,4,6 | odd 1,3,5,7]
-
-  void build(const GridEpilogue& e, int N, const uint8_t* outBytes) {
-    if (!e.uniform || e.wide || e.T < 1) return;
-    for (int i = 1; i <= e.T; i++)
-      if (outBytes[i] != uint8_t(outBytes[0] + i)) return;
-    const int groups = (N + 7) / 8;
-    // Channels past N (a last partial group) compute a bounded throwaway byte.
-    for (auto* v : {&M, &B, &lo, &hi, &C}) v->assign(size_t(groups) * 8, 0);
-    S.assign(size_t(groups) * 8, 62);
-    const int64_t low = std::max(0, e.minIndex);
-    for (int ch = 0; ch < N; ch++) {
-      const int sp = e.shift[ch] + e.dshift;
-      if (e.shift[ch] < 0 || sp > 62) return;
-      const __int128 b = __int128(e.B[ch]) - __int128(e.t0) * (__int128(1) << e.shift[ch]) + (__int128(1) << sp);
-      if (b >= (__int128(1) << 62) || b <= -(__int128(1) << 62)) return;
-      const size_t at = size_t(ch / 8) * 8 + (ch % 2) * 4 + (ch % 8) / 2;
-      const int64_t bias = int64_t(1) << (63 - sp);
-      M[at] = e.M[ch], B[at] = int64_t(b), S[at] = sp;
-      lo[at] = low + bias, hi[at] = e.T + bias, C[at] = bias - outBytes[0];
-    }
-    usable = true;
-  }
-
-  // out[c] for the 8 channels of group `group`, from acc − corr.
-  void run(const int32_t* acc, const int32_t* corr, int group, uint8_t* out) const {
-    const __m256i v = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)),
-                                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr)));
-    const int64_t* base[6] = {M.data(), B.data(), S.data(), lo.data(), hi.data(), C.data()};
-    const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
-    __m256i r[2];
-    for (int h = 0; h < 2; h++) {
-      const size_t at = size_t(group) * 8 + h * 4;
-      auto ld = [&](int i) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base[i] + at)); };
-      const __m256i vv = h ? _mm256_srli_epi64(v, 32) : v;
-      const __m256i x = _mm256_add_epi64(_mm256_mul_epi32(vv, ld(0)), ld(1));
-      __m256i u = _mm256_srlv_epi64(_mm256_xor_si256(x, sign), ld(2));
-      const __m256i l = ld(3), hi4 = ld(4);
-      u = _mm256_blendv_epi8(u, l, _mm256_cmpgt_epi64(l, u));
-      u = _mm256_blendv_epi8(u, hi4, _mm256_cmpgt_epi64(u, hi4));
-      r[h] = _mm256_sub_epi64(u, ld(5));
-    }
-    // Even channels in the low dword of each qword, odd ones in the high dword: channel order.
-    const __m256i d = _mm256_or_si256(r[0], _mm256_slli_epi64(r[1], 32));
-    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1, -1,
-                                          -1, -1, -1, -1, -1, -1, -1, -1, -1);
-    const __m256i b = _mm256_shuffle_epi8(d, pick);
-    const int32_t lo4 = _mm_cvtsi128_si32(_mm256_castsi256_si128(b)), hi4 = _mm_cvtsi128_si32(_mm256_extracti128_si256(b, 1));
-    std::memcpy(out, &lo4, 4);
-    std::memcpy(out + 4, &hi4, 4);
-  }
-};
-
 }  // namespace
 
 // qconv(x u8, geo i32[14], meta i32[6] = {Kp, N, steps, pad, amode, bits}, Wp u8, lut i8[16]|null,
-//       corr i32[N]|null, emode, ...):
-//   emode 0 (grid): M f64[N], B f64[N], shift i32[N], thresholds f64[T], minIndex, outBytes u8[T+1], out u8[P*N]
-//     byte = outBytes[max(minIndex, #{t <= floor((acc·M + B) / 2^shift)})]
-//   emode 1 (float): a f64[N], b f64[N], relu, out f32[P*N]: y = acc·a + b (ReLU)
+//       corr i32[N]|null, emode, ...the epilogue's arguments (epilogue.h)):
 // acc = Σ_k window[k]·W[k][n] − corr[n] (corr removes a signed grid's offset: 128·Σ_k W[k][n]).
 // Wp holds ceil(N/16) blocks of Kp·16·bits/8 bytes in the amode's layout; Kp is a multiple of 16.
 static Napi::Value Qconv(const Napi::CallbackInfo& info) {
@@ -399,7 +303,6 @@ static Napi::Value Qconv(const Napi::CallbackInfo& info) {
   auto Wp = arg<uint8_t>(info, 3);
   auto lutArg = arg<int8_t>(info, 4);
   auto corr = arg<int32_t>(info, 5);
-  const int emode = argInt(info, 6);
   if (gd.length != 14 || meta.length != 6) fail("qconv: geometry must have 14 entries and meta 6");
   const Geometry g{gd.data[0], gd.data[1], gd.data[2], gd.data[3], gd.data[4], gd.data[5], gd.data[6],
                    gd.data[7], gd.data[8], gd.data[9], gd.data[10], gd.data[11], gd.data[12], gd.data[13]};
@@ -411,49 +314,12 @@ static Napi::Value Qconv(const Napi::CallbackInfo& info) {
       x.length != size_t(g.N) * g.H * g.W * g.C || Wp.length != size_t(nb) * blockBytes || (amode == 0 && steps < 1) ||
       (bits < 8 && lutArg.length != 16) || (corr.data && corr.length != size_t(N)) || pad < 0 || pad > 255)
     fail("qconv: array lengths do not match");
-  // Epilogue parameters.
-  GridEpilogue ge;
-  Span<double> fa, fb;
-  Span<uint8_t> out8;
-  Span<float> outF;
-  bool relu = false;
-  if (emode == 0) {
-    auto M = arg<double>(info, 7), B = arg<double>(info, 8);
-    auto shift = arg<int32_t>(info, 9);
-    auto th = arg<double>(info, 10);
-    ge.minIndex = argInt(info, 11);
-    auto outBytes = arg<uint8_t>(info, 12);
-    out8 = arg<uint8_t>(info, 13);
-    if (M.length != size_t(N) || B.length != size_t(N) || shift.length != size_t(N) || outBytes.length != th.length + 1 ||
-        out8.length != P * N || ge.minIndex < 0 || size_t(ge.minIndex) > th.length)
-      fail("qconv: grid epilogue lengths do not match");
-    ge.T = int(th.length);
-    ge.shift = shift.data;
-    ge.outBytes = outBytes.data;
-    ge.M.resize(N), ge.B.resize(N), ge.t.resize(th.length);
-    for (int c = 0; c < N; c++) {
-      ge.M[c] = int64_t(M.data[c]), ge.B[c] = int64_t(B.data[c]);
-      // |acc| < 2^31: acc·M + B fits int64 while |M| < 2^31 and |B| < 2^52.
-      if (std::llabs(ge.M[c]) >= (int64_t(1) << 31) || std::llabs(ge.B[c]) >= (int64_t(1) << 52)) ge.wide = true;
-    }
-    for (size_t i = 0; i < th.length; i++) ge.t[i] = int64_t(th.data[i]);
-    if (ge.T >= 2) {
-      const int64_t d = ge.t[1] - ge.t[0];
-      bool eq = d > 0 && (d & (d - 1)) == 0;
-      for (int i = 2; eq && i < ge.T; i++) eq = ge.t[i] - ge.t[i - 1] == d;
-      if (eq) ge.uniform = true, ge.dshift = __builtin_ctzll(uint64_t(d));
-    }
-    if (ge.T > 0) ge.t0 = ge.t[0];
-  } else {
-    fa = arg<double>(info, 7), fb = arg<double>(info, 8);
-    relu = argInt(info, 9) != 0;
-    outF = arg<float>(info, 10);
-    if (fa.length != size_t(N) || fb.length != size_t(N) || outF.length != P * N) fail("qconv: float epilogue lengths do not match");
-  }
-  VectorEpilogue ve;
+  const Epilogue ep(info, 6, N, P, "qconv");
+  const GridEpilogue& ge = ep.grid;
+  const VectorEpilogue& ve = ep.vector;
+  const int emode = ep.emode;
   std::vector<int32_t> corrv(size_t(N) + 16, 0);
   if (corr.data) std::copy(corr.data, corr.data + N, corrv.begin());
-  if (emode == 0) ve.build(ge, N, ge.outBytes);
   alignas(16) int8_t lut16[16] = {0};
   if (bits < 8) std::memcpy(lut16, lutArg.data, 16);
   const __m256i lut = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(lut16)));
@@ -528,22 +394,18 @@ static Napi::Value Qconv(const Napi::CallbackInfo& info) {
             const size_t o = (p0 + r0 + r) * N + base;
             int c = 0;
             if (ve.usable) {
-              for (; c + 8 <= nc; c += 8) ve.run(acc[r] + c, corrv.data() + base + c, (base + c) / 8, out8.data + o + c);
+              for (; c + 8 <= nc; c += 8) ve.run(acc[r] + c, corrv.data() + base + c, (base + c) / 8, ep.out8.data + o + c);
               if (c < nc) {
                 uint8_t part[8];
                 ve.run(acc[r] + c, corrv.data() + base + c, (base + c) / 8, part);
-                for (int j = 0; c < nc; c++, j++) out8.data[o + c] = part[j];
+                for (int j = 0; c < nc; c++, j++) ep.out8.data[o + c] = part[j];
               }
             }
             for (; c < nc; c++) {
               const int ch = base + c;
               const int32_t v = acc[r][c] - corrv[ch];
-              if (emode == 0) out8.data[o + c] = e.byteOf(v, ch);
-              else {
-                const double prod = double(v) * fa.data[ch];
-                const double y = prod + fb.data[ch];
-                outF.data[o + c] = float(relu && y < 0 ? 0.0 : y);
-              }
+              if (emode == 0) ep.out8.data[o + c] = e.byteOf(v, ch);
+              else ep.scalar(v, ch, p0 + r0 + r, N);
             }
           }
         }
@@ -555,7 +417,9 @@ static Napi::Value Qconv(const Napi::CallbackInfo& info) {
 
 // quantizeBytes(x f32[n], scale, zp, qmin, qmax, lut u8[qmax-qmin+1], out u8[n]): the byte of the
 // code q = clamp(rhe(x / s) + zp) of a per-tensor uniform grid, with float32 division as in
-// training (fqUniform).
+// training (fqUniform). Eight values per vector with the same float32 operations (vroundps rounds
+// half to even like nearbyint); where the table is consecutive bytes (every int grid) 32 bytes are
+// narrowed at once, else each is looked up.
 static Napi::Value QuantizeBytes(const Napi::CallbackInfo& info) {
   auto x = arg<float>(info, 0);
   const float s = argFloat(info, 1), z = argFloat(info, 2);
@@ -563,10 +427,28 @@ static Napi::Value QuantizeBytes(const Napi::CallbackInfo& info) {
   auto lut = arg<uint8_t>(info, 5);
   auto out = arg<uint8_t>(info, 6);
   if (out.length != x.length || qmax < qmin || lut.length != size_t(qmax - qmin + 1)) fail("quantizeBytes: array lengths do not match");
-#pragma omp parallel for num_threads(threads()) schedule(static) if (x.length > (1 << 15))
-  for (size_t i = 0; i < x.length; i++) {
+  bool consecutive = true;
+  for (int i = 1; i <= qmax - qmin && consecutive; i++) consecutive = lut.data[i] == uint8_t(lut.data[0] + i);
+  const __m256 vs = _mm256_set1_ps(s), vz = _mm256_set1_ps(z), lo = _mm256_set1_ps(float(qmin)), hi = _mm256_set1_ps(float(qmax));
+  const __m256i base = _mm256_set1_epi32(int(lut.data[0]) - qmin);
+  // The code of 8 values; NaN (a damaged model's overflow) fails q >= qmin and takes the lowest code.
+  auto codes = [&](const float* at) {
+    __m256 q = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(at), vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vz);
+    q = _mm256_blendv_ps(lo, q, _mm256_cmp_ps(q, lo, _CMP_GE_OQ));
+    return _mm256_cvttps_epi32(_mm256_min_ps(q, hi));
+  };
+  const size_t n = x.length, blocks = consecutive ? n / 32 : 0;
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > (1 << 16))
+  for (size_t b = 0; b < blocks; b++) {
+    const float* at = x.data + b * 32;
+    // Bytes lut[0] + (q − qmin), packed with saturation (in range already) and put back in order.
+    const __m256i a = _mm256_packs_epi32(_mm256_add_epi32(codes(at), base), _mm256_add_epi32(codes(at + 8), base));
+    const __m256i c = _mm256_packs_epi32(_mm256_add_epi32(codes(at + 16), base), _mm256_add_epi32(codes(at + 24), base));
+    const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(a, c), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.data + b * 32), bytes);
+  }
+  for (size_t i = blocks * 32; i < n; i++) {
     float q = std::nearbyint(x.data[i] / s) + z;
-    // NaN (a damaged model's overflow) takes the lowest code rather than an undefined index.
     q = !(q >= float(qmin)) ? float(qmin) : (q > float(qmax) ? float(qmax) : q);
     out.data[i] = lut.data[int(q) - qmin];
   }

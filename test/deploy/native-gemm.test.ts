@@ -1,30 +1,106 @@
-// The native integer conv (panel gathering, blocked AVX2 GEMM, epilogue) against the TypeScript
-// one on random geometries: odd sizes, padding, strides, outputs not a multiple of the 16-channel
-// block, reductions not a multiple of 16, small levels (maddubs with int16 sums), 8-bit levels
-// (the exact 16-bit kernel), signed grids (offset correction), weights stored at 2 and 4 bits
-// through a level table, float outputs and grid outputs (uniform thresholds by shift, others by
-// search, ReLU floors), and shapes large enough to span several panels and work items.
+// The native integer convs against the TypeScript one on random geometries: odd sizes, padding,
+// strides, outputs not a multiple of the channel blocks, reductions not a multiple of 16, small
+// levels (maddubs with int16 sums), 8-bit levels (the exact 16-bit kernel, or VNNI), signed grids
+// (offset correction), weights stored at 2 and 4 bits through a level table, float outputs and
+// grid outputs (uniform thresholds by shift, others by search, ReLU floors), and shapes large
+// enough to span several panels and work items. Layers whose windows lie inside the image run on
+// the direct kernel (native/src/directconv.cc), the others on gathered panels (intgemm.cc); the
+// direct kernel runs with every dot product this CPU has (VNNI forms, AVX2's maddubs), with and
+// without a fused 2×2 max pool, and on inputs with no slack after them in their buffer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nativeConv, prepareNativeConv, qconvKernels, type NativeConv } from '../../src/deploy/runtime/native-conv.js';
+import {
+  nativeConv,
+  nativePoolable,
+  prepareNativeConv,
+  qconvKernels,
+  type NativeConv,
+  type NativeIsa,
+} from '../../src/deploy/runtime/native-conv.js';
+import { windowsInPlace } from '../../src/deploy/runtime/geometry.js';
 import { engine } from '../helpers/compare.js';
-import { corpusAgainstTypeScript, largeLayersAgainstTypeScript, type ByteConv } from '../helpers/byte-conv-check.js';
+import {
+  corpusAgainstTypeScript,
+  largeLayersAgainstTypeScript,
+  pooledCorpusAgainstTypeScript,
+  type ByteConv,
+} from '../helpers/byte-conv-check.js';
 
 const hasNative = await engine();
+const addon = hasNative ? qconvKernels() : null;
+
+let direct = 0;
 const native: ByteConv = {
   prepare: prepareNativeConv,
-  run: (c, bytes, shape, g, out, target) => nativeConv(qconvKernels()!, c as NativeConv, bytes, shape, g, out, target),
+  run: (c, bytes, shape, g, out, target) => {
+    if (windowsInPlace(g, shape[1], shape[2])) direct++;
+    // Every other call gets an input whose buffer ends with it: the kernel copies it rather than read past.
+    const x = direct % 2 ? new Uint8Array(bytes) : bytes;
+    return nativeConv(addon!, c as NativeConv, x, shape, g, out, target);
+  },
 };
 
-test('native integer conv equals the TypeScript conv', { skip: !hasNative }, () => {
-  // The corpus's weights all fit int8, so the native path takes every case.
-  corpusAgainstTypeScript(native, () => false);
+// The dot products this CPU runs, best first.
+const isas: NativeIsa[] = [];
+if (addon) {
+  const best = addon.intIsa();
+  for (const isa of ['avx512vnni', 'avxvnni', 'avx2'] as NativeIsa[]) {
+    try {
+      addon.intIsa(isa);
+      isas.push(isa);
+    } catch {
+      // Not on this CPU.
+    }
+  }
+  addon.intIsa(best);
+}
+
+test(`the native dot products here: ${isas.join(', ') || 'none'}`, { skip: !hasNative }, () => {
+  assert.ok(isas.includes('avx2'), 'the AVX2 kernels always run');
+  assert.throws(() => addon!.intIsa('sse2' as NativeIsa), /unknown instruction set 'sse2'; expected avx2, avxvnni or avx512vnni/);
 });
 
-test('native integer conv splits large layers over panels and channel blocks exactly', { skip: !hasNative }, () => {
-  largeLayersAgainstTypeScript(native, (cv, table) => {
-    const meta = (cv as NativeConv).meta;
-    assert.equal(meta[5], table ? 4 : 8, 'weights stored at 4 bits through the table');
-    assert.equal(meta[4], table ? 0 : 1, 'kernel chosen by the value ranges');
-  });
-});
+for (const isa of isas) {
+  const withIsa = (f: () => void) => () => {
+    const best = addon!.intIsa();
+    addon!.intIsa(isa);
+    try {
+      f();
+    } finally {
+      addon!.intIsa(best);
+    }
+  };
+
+  test(
+    `native integer conv equals the TypeScript conv (${isa})`,
+    withIsa(() => {
+      direct = 0;
+      // The corpus's weights all fit int8, so the native path takes every case.
+      corpusAgainstTypeScript(native, () => false);
+      assert.ok(direct > 50, `only ${direct} cases read windows in place`);
+    }),
+  );
+
+  test(
+    `native integer conv with a fused 2×2 max pool equals the TypeScript conv and pool (${isa})`,
+    withIsa(() => {
+      const ran = pooledCorpusAgainstTypeScript({
+        ...native,
+        poolable: (c, shape, g, out) => nativePoolable(addon!, c as NativeConv, shape, g, out),
+        runPooled: (c, bytes, shape, g, out, target) => nativeConv(addon!, c as NativeConv, bytes, shape, g, out, target, true),
+      });
+      assert.ok(ran > 100, `only ${ran} cases ran`);
+    }),
+  );
+
+  test(
+    `native integer conv splits large layers over panels and channel blocks exactly (${isa})`,
+    withIsa(() => {
+      largeLayersAgainstTypeScript(native, (cv, table) => {
+        const meta = (cv as NativeConv).meta;
+        assert.equal(meta[5], table ? 4 : 8, 'weights stored at 4 bits through the table');
+        assert.equal(meta[4], table ? 0 : 1, 'kernel chosen by the value ranges');
+      });
+    }),
+  );
+}

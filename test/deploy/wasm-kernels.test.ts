@@ -18,16 +18,16 @@ import {
   wasmPoolable,
   type WasmConv,
 } from '../../src/deploy/runtime/wasm-kernels.js';
-import { geometry, intConv, maxPool } from '../../src/deploy/runtime/ops.js';
-import { outputBytes } from '../../src/deploy/runtime/native-conv.js';
-import { toBytes, type QValue } from '../../src/deploy/runtime/values.js';
-import fc from 'fast-check';
-import { convCase, convCaseArb } from '../helpers/conv-corpus.js';
 import { activeAddon } from '../../src/engine/addon-state.js';
 import type { RequantKernels } from '../../src/deploy/runtime/convert.js';
 import type { RuntimeOpKernels } from '../../src/deploy/runtime/ops.js';
 import { engine } from '../helpers/compare.js';
-import { corpusAgainstTypeScript, largeLayersAgainstTypeScript, type ByteConv } from '../helpers/byte-conv-check.js';
+import {
+  corpusAgainstTypeScript,
+  largeLayersAgainstTypeScript,
+  pooledCorpusAgainstTypeScript,
+  type ByteConv,
+} from '../helpers/byte-conv-check.js';
 import { repoRoot } from '../helpers/cli.js';
 
 // Set in the child Node that runs this file again with relaxed SIMD turned on.
@@ -94,37 +94,26 @@ for (const relaxed of relaxedChild && relaxedKernels() ? [false, true] : [false]
 }
 
 test('the WebAssembly conv with a fused 2×2 max pool equals the TypeScript conv and pool', () => {
-  let ran = 0;
-  fc.assert(
-    fc.property(convCaseArb, (o) => {
-      const k = convCase(o);
-      if (!k || !k.outGrid) return;
-      const [, H, W] = k.shape;
-      if (!wasmPoolable(k.g, H, W, k.out)) return;
-      const c = prepareWasmConv(k.wl, k.K, o.cout, k.inGrid, k.set ? { index: k.index, levels: k.set } : undefined)!;
-      const target = { grid: k.outGrid, bytes: outputBytes(k.outGrid) };
-      const conv = intConv(k.levels, k.shape, k.wl, o.cout, k.g, k.out) as QValue;
-      const want = maxPool({ ...conv, grid: k.outGrid }, geometry(k.g.outH, k.g.outW, 2, 2, 2, 2, 'valid')) as QValue;
-      const got = c.kernels.conv(
-        c,
-        toBytes({ kind: 'q', codes: k.codes, bytes: null, shape: k.shape, grid: k.inGrid }),
-        k.shape,
-        k.g,
-        k.out,
-        target,
-        true,
-      );
-      assert.deepEqual(got.shape, want.shape, JSON.stringify(o));
-      assert.deepEqual(Array.from(toBytes(got as QValue)), Array.from(toBytes({ ...want, grid: k.outGrid })), JSON.stringify(o));
-      ran++;
-    }),
-    { numRuns: 600 },
-  );
+  const ran = pooledCorpusAgainstTypeScript({
+    ...wasm,
+    poolable: (_c, shape, g, out) => wasmPoolable(g, shape[1], shape[2], out),
+    runPooled: (c, bytes, shape, g, out, target) => (c as WasmConv).kernels.conv(c as WasmConv, bytes, shape, g, out, target, true),
+  });
   // Valid convs with grid outputs: about a third of the corpus.
   assert.ok(ran > 100, `only ${ran} cases ran`);
 });
 
-test('WebAssembly max pooling and input quantization equal the native kernels', { skip: !hasNative }, () => {
+/** clamp(nearbyint(x / s) + zp) in float32 arithmetic (a double quotient rounded to float32 is the float32 quotient); NaN takes qmin. */
+function float32Code(x: number, s: number, zp: number, qmin: number, qmax: number): number {
+  const d = Math.fround(Math.fround(x) / Math.fround(s));
+  const r = Math.round(d);
+  // Math.round rounds halves up; nearbyint rounds them to even.
+  const even = r - d === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  const q = Math.fround(even + Math.fround(zp));
+  return !(q >= qmin) ? qmin : q > qmax ? qmax : q;
+}
+
+test('WebAssembly max pooling and input quantization equal the native kernels and the float32 formula', { skip: !hasNative }, () => {
   const addon = activeAddon()! as unknown as RuntimeOpKernels & RequantKernels;
   const k = wasmKernels()!;
   let s = 11;
@@ -157,11 +146,14 @@ test('WebAssembly max pooling and input quantization equal the native kernels', 
       Uint8Array.from({ length: qmax - qmin + 1 }, (_, i) => (i * 7 + 3) & 255),
       Uint8Array.from({ length: qmax - qmin + 1 }, (_, i) => i + (qmin < 0 ? 128 + qmin : 0)),
     ]) {
-      const want = new Uint8Array(x.length),
+      const want = Uint8Array.from(x, (v) => lut[float32Code(v, scale, zp, qmin, qmax) - qmin]),
+        native = new Uint8Array(x.length),
         got = new Uint8Array(x.length);
-      addon.quantizeBytes(x, scale, zp, qmin, qmax, lut, want);
+      addon.quantizeBytes(x, scale, zp, qmin, qmax, lut, native);
       k.quantizeBytes(x, scale, zp, qmin, qmax, lut, got);
-      assert.deepEqual(got, want, `quantize scale ${scale} zp ${zp} [${qmin}, ${qmax}], table ${lut.slice(0, 3).join(',')}…`);
+      const what = `quantize scale ${scale} zp ${zp} [${qmin}, ${qmax}], table ${lut.slice(0, 3).join(',')}…`;
+      assert.deepEqual(native, want, `native ${what}`);
+      assert.deepEqual(got, want, `wasm ${what}`);
     }
   }
 });

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import './fast-check-setup.js';
 import { outputBytes } from '../../src/deploy/runtime/native-conv.js';
 import type { WeightTable } from '../../src/deploy/runtime/byte-weights.js';
-import { geometry, intConv, type Geometry } from '../../src/deploy/runtime/ops.js';
+import { geometry, intConv, maxPool, type Geometry } from '../../src/deploy/runtime/ops.js';
 import { toBytes, type FValue, type QValue, type Value } from '../../src/deploy/runtime/values.js';
 import { gridOutput, type FloatOutput, type GridOutput } from '../../src/deploy/runtime/requant.js';
 import type { IntGrid } from '../../src/quant/grid.js';
@@ -97,4 +97,46 @@ export function largeLayersAgainstTypeScript(path: ByteConv, check?: (prepared: 
       same(got, want, outGrid, `${n}x${h}x${w}x${c} k${k} -> ${cout}, table ${table}`);
     }
   }
+}
+
+/** A byte path's conv with a following 2×2, stride-2 max pool fused in, where it can fuse one. */
+export interface PoolingByteConv extends ByteConv {
+  poolable(prepared: unknown, shape: number[], g: Geometry, out: GridOutput | FloatOutput): boolean;
+  runPooled(
+    prepared: unknown,
+    bytes: Uint8Array,
+    shape: number[],
+    g: Geometry,
+    out: GridOutput | FloatOutput,
+    target: { grid: IntGrid; bytes: Uint8Array },
+  ): QValue | FValue;
+}
+
+/** The corpus's poolable cases through `path` with the pool fused, against the TypeScript conv then pool; returns how many ran. */
+export function pooledCorpusAgainstTypeScript(path: PoolingByteConv, numRuns = 600): number {
+  let ran = 0;
+  fc.assert(
+    fc.property(convCaseArb, (o) => {
+      const k = convCase(o);
+      if (!k || !k.outGrid) return;
+      const c = path.prepare(k.wl, k.K, o.cout, k.inGrid, k.set ? { index: k.index, levels: k.set } : undefined);
+      if (!c || !path.poolable(c, k.shape, k.g, k.out)) return;
+      const target = { grid: k.outGrid, bytes: outputBytes(k.outGrid) };
+      const conv = intConv(k.levels, k.shape, k.wl, o.cout, k.g, k.out) as QValue;
+      const want = maxPool({ ...conv, grid: k.outGrid }, geometry(k.g.outH, k.g.outW, 2, 2, 2, 2, 'valid')) as QValue;
+      const got = path.runPooled(
+        c,
+        toBytes({ kind: 'q', codes: k.codes, bytes: null, shape: k.shape, grid: k.inGrid }),
+        k.shape,
+        k.g,
+        k.out,
+        target,
+      );
+      assert.deepEqual(got.shape, want.shape, JSON.stringify(o));
+      assert.deepEqual(Array.from(toBytes(got as QValue)), Array.from(toBytes({ ...want, grid: k.outGrid })), JSON.stringify(o));
+      ran++;
+    }),
+    { numRuns },
+  );
+  return ran;
 }

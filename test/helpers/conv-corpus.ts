@@ -1,7 +1,8 @@
 // The random-geometry corpus of the integer conv kernels (native/src/intgemm.cc, native/wasm/qconv.c)
 // against the TypeScript conv: odd sizes, padding, strides, outputs not a multiple of the
 // 16-channel block, reductions not a multiple of 16, small and 8-bit levels, signed grids, weights
-// through 2- and 4-bit level tables, float outputs and grid outputs (uniform, non-uniform, ReLU).
+// through 2- and 4-bit level tables, float outputs and grid outputs (uniform, non-uniform, ReLU),
+// channels scaled up and down.
 import fc from 'fast-check';
 import { geometry, type Geometry } from '../../src/deploy/runtime/ops.js';
 import { gridOutput, type FloatOutput, type GridOutput } from '../../src/deploy/runtime/requant.js';
@@ -82,7 +83,8 @@ export function convCase(o: ConvCaseInput): ConvCase | null {
   const inGrid = grid(o.signed ? range(-127, 127) : range(0, o.amax));
   const shape = [o.n, o.h, o.w, o.c];
   const codes = Int32Array.from({ length: o.n * o.h * o.w * o.c }, () => r(inGrid.levels[0].length));
-  const a = Float64Array.from({ length: o.cout }, () => (r(2000) + 1) * 1e-5);
+  // Some channels scale negatively (a batch norm's negative gamma): their epilogue falls as the sum rises.
+  const a = Float64Array.from({ length: o.cout }, () => (r(4) === 0 ? -1 : 1) * (r(2000) + 1) * 1e-5);
   const b = Float64Array.from({ length: o.cout }, () => (r(2000) - 1000) * 1e-3);
   const outGrid = outSets[o.output] ? grid(outSets[o.output]) : null;
   const out = outGrid

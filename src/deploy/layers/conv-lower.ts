@@ -11,7 +11,7 @@ import { floatConv, geometry, intConv, maxPool } from '../runtime/ops.js';
 import { prepareWasmConv, wasmKernels, wasmPoolable, type WasmConv } from '../runtime/wasm-kernels.js';
 import { byteOffset, levelsOf, toBytes } from '../runtime/values.js';
 import { gridOutput, type FloatOutput } from '../runtime/requant.js';
-import { nativeConv, outputBytes, prepareNativeConv, qconvKernels, type NativeConv } from '../runtime/native-conv.js';
+import { nativeConv, nativePoolable, outputBytes, prepareNativeConv, qconvKernels, type NativeConv } from '../runtime/native-conv.js';
 import type { WeightTable } from '../runtime/byte-weights.js';
 import { asFloat, quantizeValue, reshape } from '../runtime/convert.js';
 import { fail } from './config-values.js';
@@ -61,9 +61,9 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
     a[c] = gc;
     b[c] = (bias ? bias[c] : 0) * gc + (bn ? bn.h[c] : 0);
   }
-  // A 2×2, stride-2 max pool right after an integer conv joins its step: the WebAssembly kernel pools
-  // the accumulators of each window before requantizing (no full-size output, a quarter of the
-  // epilogues); the other paths pool the conv's output codes, which gives the same codes.
+  // A 2×2, stride-2 max pool right after an integer conv joins its step: the kernels that read windows
+  // in place pool the accumulators of each window before requantizing (no full-size output, a quarter
+  // of the epilogues); the other paths pool the conv's output codes, which gives the same codes.
   let pool: string | null = null;
   const following = conv && wq && gin ? ctx.sole(end) : null;
   const fp = following && following.className === 'MaxPooling2D' ? ctx.checked(following.name).pool : null;
@@ -119,8 +119,9 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
       const shape = flat(x.shape);
       if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
       const geo = geometry(shape[1], shape[2], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
-      // The fused pool: in the WebAssembly kernel where it reads windows in place into a grid, else on the conv's output.
-      const fusedPool = pool !== null && w !== null && wasmPoolable(geo, shape[1], shape[2], out);
+      // The fused pool: in the kernel where it reads windows in place into a grid, else on the conv's output.
+      const fusedPool =
+        pool !== null && (addon ? nativePoolable(addon, n!, shape, geo, out) : w !== null && wasmPoolable(geo, shape[1], shape[2], out));
       const done = (y: Value) => {
         if (y.kind === 'q') y.grid = tgrid!;
         const pooled = pool && !fusedPool ? maxPool(y, geometry(geo.outH, geo.outW, 2, 2, 2, 2, 'valid')) : y;
@@ -131,7 +132,7 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
         return w.kernels.convParallel(threads, w, toBytes(x), shape, geo, out, tbytes, fusedPool).then(done);
       done(
         addon
-          ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes)
+          ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes, fusedPool)
           : w
             ? w.kernels.conv(w, toBytes(x), shape, geo, out, tbytes, fusedPool)
             : intConv(levelsOf(x), shape, wl, cout, geo, out),

@@ -4,7 +4,7 @@ import type { IntGrid } from '../../quant/grid.js';
 import { addonKernels } from '../../engine/addon-state.js';
 import type { QuantInfo } from '../packed-model.js';
 import { wasmKernels } from './wasm-kernels.js';
-import { dequantize, toBytes, type FValue, type QValue, type Value } from './values.js';
+import { byteArray, dequantize, toBytes, type FValue, type QValue, type Value } from './values.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface RequantKernels {
   quantizeBytes(x: Float32Array, scale: number, zp: number, qmin: number, qmax: number, lut: Uint8Array, out: Uint8Array): void;
@@ -23,7 +23,7 @@ export function quantizeValue(v: Value, q: QuantInfo, grid: IntGrid, asBytes: bo
   const addon = requantKernels() ?? wasmKernels();
   // Per-tensor uniform grids natively or in WebAssembly (the same float32 arithmetic as encode), others by the format's encode.
   if (asBytes && addon && plan.kind === 'uniform' && plan.scale.length === 1 && !plan.flags) {
-    const bytes = new Uint8Array(f.data.length);
+    const bytes = byteArray(f.data.length);
     // The byte of every code qmin..qmax, in one call.
     const all = Int32Array.from({ length: plan.qmax - plan.qmin + 1 }, (_, i) => plan.qmin + i);
     const lut = toBytes({ kind: 'q', codes: all, bytes: null, shape: [all.length], grid });

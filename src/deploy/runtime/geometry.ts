@@ -35,3 +35,13 @@ export function geometry(
   }
   return { kh, kw, sh, sw, dh, dw, padTop: 0, padLeft: 0, outH: Math.floor((inH - ekh) / sh) + 1, outW: Math.floor((inW - ekw) / sw) + 1 };
 }
+
+/**
+ * Whether every window lies inside the image with no dilation (valid convs, dense layers): then the
+ * kernels read each window's rows in place instead of gathering them.
+ */
+export function windowsInPlace(g: Geometry, H: number, W: number): boolean {
+  return (
+    g.padTop === 0 && g.padLeft === 0 && g.dh === 1 && g.dw === 1 && (g.outH - 1) * g.sh + g.kh <= H && (g.outW - 1) * g.sw + g.kw <= W
+  );
+}

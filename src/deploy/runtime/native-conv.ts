@@ -1,19 +1,21 @@
-// The native path of an integer conv/dense layer (native/src/intgemm.cc): input bytes (level +
-// offset), a blocked GEMM over panels of gathered windows and the fixed-point epilogue into the
-// next layer's bytes. Prepared once per layer at load: the weights are laid out for the inner
-// kernel the layer's value ranges allow and kept at their own width (2 or 4 bits with a table
-// from code to level when the format has few enough codes, else s8 levels). Used when the addon
-// is active and every level fits a byte; bit-exact with the TypeScript path (ops.ts).
+// The native path of an integer conv/dense layer: input bytes (level + offset), a blocked GEMM and
+// the fixed-point epilogue into the next layer's bytes. Two kernels: layers whose windows all lie
+// inside the image (valid convs, dense layers) read them in place and may fuse a following 2×2 max
+// pool (native/src/directconv.cc); the others gather panels of windows (native/src/intgemm.cc).
+// Prepared once per layer at load: the weights are laid out for the kernel the layer's value ranges
+// allow and kept at their own width (2 or 4 bits with a table from code to level when the format
+// has few enough codes, else s8 levels). Used when the addon is active and every level fits a
+// byte; bit-exact with the TypeScript path (ops.ts).
 import { addonKernels } from '../../engine/addon-state.js';
 import type { IntGrid } from '../../quant/grid.js';
-import type { Geometry } from './geometry.js';
+import { windowsInPlace, type Geometry } from './geometry.js';
 import type { FValue, QValue } from './values.js';
 import type { FloatOutput, GridOutput } from './requant.js';
-import { byteOffset } from './values.js';
+import { byteArray, byteOffset } from './values.js';
 import { levelTable, offsetCorrection, padIndex, storedBits, type WeightTable } from './byte-weights.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface QconvKernels {
-  /** A conv/dense layer of the integer runtime; see native/src/intgemm.cc for the argument lists of the two modes. */
+  /** A conv/dense layer of the integer runtime on gathered panels (native/src/intgemm.cc); the epilogue's arguments in native/src/epilogue.h. */
   qconv(
     x: Uint8Array,
     geometry: Int32Array,
@@ -24,9 +26,25 @@ export interface QconvKernels {
     mode: 0 | 1,
     ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]
   ): void;
+  /** The same for layers whose windows are read in place, optionally with a fused 2×2 max pool (native/src/directconv.cc). */
+  qconvDirect(
+    x: Uint8Array,
+    geometry: Int32Array,
+    meta: Int32Array,
+    wp: Uint8Array,
+    lut: Int8Array | null,
+    corr: Int32Array | null,
+    mode: 0 | 1,
+    ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]
+  ): void;
+  /** The dot product qconvDirect uses; a name sets a lower one (tests), and fails where the CPU lacks it. */
+  intIsa(set?: NativeIsa): NativeIsa;
 }
-/** The qconv kernel on the active addon, or null when native kernels are off. */
-export const qconvKernels = addonKernels<QconvKernels>(['qconv']);
+/** The qconv kernels on the active addon, or null when native kernels are off. */
+export const qconvKernels = addonKernels<QconvKernels>(['qconv', 'qconvDirect', 'intIsa']);
+
+/** The dot products of the direct kernel: VNNI (exact for any bytes) or AVX2's maddubs (exact while two products fit int16). */
+export type NativeIsa = 'avx512vnni' | 'avxvnni' | 'avx2';
 
 /** Output channels per weight block of the native kernel. */
 const BLOCK = 16;
@@ -41,6 +59,18 @@ export interface NativeConv {
   k: number;
   cout: number;
   corr: Int32Array | null;
+  /** 2·(largest input byte)·(largest |level|): AVX2's maddubs is exact up to 32767. */
+  pairMax: number;
+  /** The weight streams of windows read in place, per window row length (null: a padding weight cannot be an exact zero). */
+  direct: Map<number, DirectStream | null>;
+  wl: Int32Array;
+  table: WeightTable | undefined;
+}
+
+/** The weights of qconvDirect for window rows of `span` entries padded to `spanp`. */
+export interface DirectStream {
+  wp: Uint8Array;
+  spanp: number;
 }
 
 /**
@@ -82,7 +112,7 @@ export function prepareNativeConv(wl: Int32Array, k: number, cout: number, input
       }
   const lut = levelTable(table, bits);
   const corr = offsetCorrection(wl, k, cout, offset);
-  return { wp, lut, meta: Int32Array.of(kp, cout, steps, offset, amode, bits), k, cout, corr };
+  return { wp, lut, meta: Int32Array.of(kp, cout, steps, offset, amode, bits), k, cout, corr, pairMax, direct: new Map(), wl, table };
 }
 
 /** Bytes of the target grid per threshold index (index i is the i-th level). */
@@ -90,6 +120,62 @@ export function outputBytes(target: IntGrid): Uint8Array {
   const off = byteOffset(target);
   if (off === null) throw new Error('output grid does not fit bytes');
   return Uint8Array.from(target.levels[0], (v) => v + off);
+}
+
+/**
+ * The direct kernel's weight stream for window rows of `span` entries (kh of them): per block of 8
+ * output channels, per group of 4 entries of the rows padded to spanp, channel j's 4 entries at
+ * bytes 4j..4j+3 of 32 (at 4 bits: entry e in the low nibble of byte e for e < 16, then the high
+ * nibbles; at 2 bits: byte e % 8, bits 2·(e / 8)). Null when the table has no zero level, which
+ * the padding entries need (they meet real input bytes).
+ */
+function directStream(c: NativeConv, kh: number, span: number): DirectStream | null {
+  let r = c.direct.get(span);
+  if (r !== undefined) return r;
+  const bits = storedBits(c.table);
+  const zero = c.table ? c.table.levels.indexOf(0) : 0;
+  if (zero < 0) {
+    c.direct.set(span, null);
+    return null;
+  }
+  const spanp = Math.ceil(span / 4) * 4;
+  const groups = (kh * spanp) / 4,
+    blocks = Math.ceil(c.cout / 8);
+  const groupBytes = (32 * bits) / 8;
+  const wp = new Uint8Array(blocks * groups * groupBytes);
+  for (let b = 0; b < blocks; b++)
+    for (let gi = 0; gi < groups; gi++)
+      for (let e = 0; e < 32; e++) {
+        const kk = gi * 4 + (e & 3),
+          ch = b * 8 + (e >> 2);
+        const i = Math.floor(kk / spanp),
+          t = kk % spanp;
+        const real = t < span && ch < c.cout;
+        const k = i * span + t;
+        const at = (b * groups + gi) * groupBytes;
+        if (bits === 8) wp[at + e] = real ? c.wl[k * c.cout + ch] & 0xff : 0;
+        else {
+          const v = real ? c.table!.index[k * c.cout + ch] : zero;
+          if (bits === 4) wp[at + (e & 15)] |= v << ((e >> 4) * 4);
+          else wp[at + (e & 7)] |= v << ((e >> 3) * 2);
+        }
+      }
+  r = { wp, spanp };
+  c.direct.set(span, r);
+  return r;
+}
+
+/** The direct kernel's stream for this call, or null where the layer runs on gathered panels. */
+function directFor(addon: QconvKernels, c: NativeConv, shape: number[], g: Geometry): DirectStream | null {
+  const [, H, W, C] = shape;
+  if (!windowsInPlace(g, H, W)) return null;
+  if (c.pairMax > 32767 && addon.intIsa() === 'avx2') return null;
+  return directStream(c, g.kh, g.kw * C);
+}
+
+/** Whether nativeConv can fuse a following 2×2 stride-2 max pool into this layer (windows read in place, a grid output). */
+export function nativePoolable(addon: QconvKernels, c: NativeConv, shape: number[], g: Geometry, out: GridOutput | FloatOutput): boolean {
+  return out.kind === 'grid' && directFor(addon, c, shape, g) !== null;
 }
 
 export function nativeConv(
@@ -100,17 +186,34 @@ export function nativeConv(
   g: Geometry,
   out: GridOutput | FloatOutput,
   target: { grid: IntGrid; bytes: Uint8Array } | null,
+  pool = false,
 ): QValue | FValue {
   const [N, H, W, C] = shape;
-  const P = N * g.outH * g.outW;
   const geo = Int32Array.from([N, H, W, C, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft, g.outH, g.outW]);
-  const outShape = [N, g.outH, g.outW, c.cout];
+  const direct = directFor(addon, c, shape, g);
+  if (pool && (!direct || out.kind !== 'grid')) throw new Error('native conv: a fused pool needs windows read in place and a grid output');
+  const [oh, ow] = pool ? [Math.floor(g.outH / 2), Math.floor(g.outW / 2)] : [g.outH, g.outW];
+  const P = N * oh * ow;
+  const outShape = [N, oh, ow, c.cout];
+  const run = (mode: 0 | 1, ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]) =>
+    direct
+      ? addon.qconvDirect(
+          bytes,
+          geo,
+          Int32Array.of(direct.spanp, c.cout, storedBits(c.table), pool ? 1 : 0),
+          direct.wp,
+          c.lut,
+          c.corr,
+          mode,
+          ...epilogue,
+        )
+      : addon.qconv(bytes, geo, c.meta, c.wp, c.lut, c.corr, mode, ...epilogue);
   if (out.kind === 'grid') {
-    const o = new Uint8Array(P * c.cout);
-    addon.qconv(bytes, geo, c.meta, c.wp, c.lut, c.corr, 0, out.M, out.B, out.shift, out.thresholds, out.minIndex, target!.bytes, o);
+    const o = byteArray(P * c.cout);
+    run(0, out.M, out.B, out.shift, out.thresholds, out.minIndex, target!.bytes, o);
     return { kind: 'q', codes: null, bytes: o, shape: outShape, grid: target!.grid };
   }
   const data = new Float32Array(P * c.cout);
-  addon.qconv(bytes, geo, c.meta, c.wp, c.lut, c.corr, 1, out.a, out.b, out.relu ? 1 : 0, data);
+  run(1, out.a, out.b, out.relu ? 1 : 0, data);
   return { kind: 'f', data, shape: outShape };
 }

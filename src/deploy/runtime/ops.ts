@@ -5,7 +5,7 @@
 import { requantize, type FloatOutput, type GridOutput } from './requant.js';
 import type { IntGrid } from '../../quant/grid.js';
 import { addonKernels } from '../../engine/addon-state.js';
-import { toCodes, type FValue, type Value } from './values.js';
+import { byteArray, toCodes, type FValue, type Value } from './values.js';
 import { wasmKernels } from './wasm-kernels.js';
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface RuntimeOpKernels {
@@ -161,7 +161,7 @@ export function maxPool(v: Value, g: Geometry): Value {
   // Bytes pool on the native kernel or, without the addon, the WebAssembly one.
   const addon = runtimeOpKernels() ?? wasmKernels();
   if (addon && v.kind === 'q' && v.bytes) {
-    const bytes = new Uint8Array(N * g.outH * g.outW * C);
+    const bytes = byteArray(N * g.outH * g.outW * C);
     addon.maxPoolBytes(v.bytes, Int32Array.from([N, H, W, C, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft]), g.outH, g.outW, bytes);
     return { kind: 'q', codes: null, bytes, shape: [N, g.outH, g.outW, C], grid: v.grid };
   }

@@ -28,6 +28,12 @@ export function byteOffset(g: IntGrid): number | null {
   return lv.every((v) => v + off >= 0 && v + off <= 255) ? off : null;
 }
 
+/**
+ * n bytes followed by a little slack in their buffer: the native kernels that read a window's rows in
+ * place read up to 3 bytes past a row (meeting zero weights), and copy an input that has no slack.
+ */
+export const byteArray = (n: number): Uint8Array => new Uint8Array(new ArrayBuffer(n + 4), 0, n);
+
 export function toBytes(v: QValue): Uint8Array {
   if (v.bytes) return v.bytes;
   const off = byteOffset(v.grid);
@@ -36,7 +42,7 @@ export function toBytes(v: QValue): Uint8Array {
     lo = v.grid.codeMin,
     codes = v.codes!;
   // Plain loops: TypedArray.from with a mapping function is many times slower on large tensors.
-  const out = new Uint8Array(codes.length);
+  const out = byteArray(codes.length);
   for (let i = 0; i < codes.length; i++) out[i] = lv[codes[i] - lo] + off;
   return out;
 }

@@ -11,7 +11,7 @@ import type { IntGrid } from '../../quant/grid.js';
 import type { FloatOutput, GridOutput } from './requant.js';
 import { byteOffset, type FValue, type QValue } from './values.js';
 import type { ConvCall, WasmThreads } from './wasm-threads.js';
-import { geometry, type Geometry } from './geometry.js';
+import { geometry, windowsInPlace, type Geometry } from './geometry.js';
 import { levelTable, offsetCorrection, padIndex, storedBits, type WeightTable } from './byte-weights.js';
 
 // The little of the WebAssembly API used here (the project compiles without the DOM library).
@@ -219,19 +219,9 @@ function prepare(wl: Int32Array, K: number, cout: number, input: IntGrid, table:
   };
 }
 
-/**
- * Whether every window of the layer lies inside the image with no dilation (valid convs, dense
- * layers): then the kernel reads each window's rows in place instead of gathering them.
- */
-function inPlace(g: Geometry, H: number, W: number): boolean {
-  return (
-    g.padTop === 0 && g.padLeft === 0 && g.dh === 1 && g.dw === 1 && (g.outH - 1) * g.sh + g.kh <= H && (g.outW - 1) * g.sw + g.kw <= W
-  );
-}
-
 /** Whether the kernel can fuse a 2×2, stride-2 max pool into this conv: windows read in place, a grid output. */
 export function wasmPoolable(g: Geometry, H: number, W: number, out: GridOutput | FloatOutput): boolean {
-  return inPlace(g, H, W) && out.kind === 'grid';
+  return windowsInPlace(g, H, W) && out.kind === 'grid';
 }
 
 /** The in-place weight stream for window rows of `span` entries, or null when a padding entry cannot be an exact zero. */
@@ -473,7 +463,7 @@ export class Kernels {
     const P = N * oh * ow;
     const esize = c.kernels.relaxed ? 1 : 2;
     // Windows read in place where they all lie inside the image, else gathered into panels.
-    const direct = inPlace(g, H, W) ? inPlaceStream(c, g.kh, g.kw * C) : null;
+    const direct = windowsInPlace(g, H, W) ? inPlaceStream(c, g.kh, g.kw * C) : null;
     const Kp = direct ? direct.Kp : c.Kp;
     // Pixels per panel (per expansion of a weight block): a multiple of the tile height, at most what the batch has.
     const rowsMax = Math.min(1024, Math.max(R, Math.floor(PANEL_BYTES / (Kp * esize) / R) * R), Math.ceil(P / R) * R);
