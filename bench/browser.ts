@@ -127,16 +127,6 @@ function argmax(v: ArrayLike<number>, at: number, n: number): number {
   return best;
 }
 
-/** The SIMD extensions of this CPU that matter to the engines' WebAssembly code (x86 Linux; empty elsewhere). */
-function cpuFlags(): string {
-  try {
-    const flags = new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? []);
-    return ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni'].filter((f) => flags.has(f)).join(' ');
-  } catch {
-    return '';
-  }
-}
-
 const gzipKB = (files: Record<string, string>) =>
   Number((Object.values(files).reduce((s, f) => s + gzipSync(readFileSync(f), { level: 9 }).length, 0) / 1024).toFixed(1));
 
@@ -267,7 +257,6 @@ async function main(): Promise<void> {
           vs_tfjs: Number((tfMs / lowbitMs).toFixed(2)),
           top1_vs_ort: same / c.batch,
           browser: `Chromium ${browser.version()}`,
-          cpu_flags: cpuFlags(),
           ...download,
         };
         rows.push(row);

@@ -25,7 +25,8 @@ export interface RunRecord {
   wallSeconds: number;
   gitCommit: string;
   gitDirty: boolean;
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string; engine: string };
+  /** cpuFlags: the SIMD extensions the kernels dispatch on (records before it lack the field). */
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; engine: string; cpuFlags?: string };
   finishedAt: string;
 }
 
@@ -52,7 +53,18 @@ export function machine(): RunRecord['machine'] {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     engine: e.native ? `native oneDNN ${e.dnnl}, ${e.threads} threads` : 'plain tfjs',
+    cpuFlags: cpuFlags(),
   };
+}
+
+/** The SIMD extensions of this CPU that lowbit's kernels and its peers' dispatch on (x86 Linux; empty elsewhere). */
+export function cpuFlags(): string {
+  try {
+    const flags = new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? []);
+    return ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni'].filter((f) => flags.has(f)).join(' ');
+  } catch {
+    return '';
+  }
 }
 
 /** Every experiment record in results/ (benchmark records, bench-*.json, excluded), by id. */

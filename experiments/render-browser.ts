@@ -66,11 +66,12 @@ export function renderBrowser(): string[] {
   if (!existsSync(f)) return [...lines, md('not-measured', { file: FILE }), ''];
   const b = JSON.parse(readFileSync(f, 'utf8')) as Bench;
   const first = b.rows[0];
+  // Records from before machine.cpuFlags kept the flags in their rows.
+  const machine = { ...b.machine, cpuFlags: b.machine.cpuFlags || first.cpu_flags || 'CPU flags not recorded' };
   const head = md('head', {
     command: b.command,
     browser: first.browser ?? 'Chromium',
-    machine: provenance(b),
-    flags: first.cpu_flags || 'not recorded',
+    machine: provenance({ ...b, machine }),
     lowbit: first.lowbit_gz_kb.toFixed(1),
     ort: (first.ort_wasm_gz_kb / 1024).toFixed(2),
     tfjs: first.tfjs_wasm_gz_kb.toFixed(0),

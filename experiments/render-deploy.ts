@@ -54,6 +54,8 @@ function read<Row>(file: string): Bench<Row> | null {
 }
 
 const ms = (v: number | null) => (v === null ? '—' : v.toFixed(1));
+/** lowbit's speed against ORT FP32 in the same run (its time over lowbit's). */
+const vsFp32 = (r: InferRow | undefined) => (r?.ort_fp32_ms == null ? '—' : `${(r.ort_fp32_ms / r.lowbit_ms).toFixed(2)}×`);
 
 export function renderDeploy(): string[] {
   const lines = ['', '## Packed models and the integer runtime (issue 6)', ''];
@@ -67,8 +69,8 @@ export function renderDeploy(): string[] {
       'channel, first conv and last FC at 8 bits, batch norm folded. ORT runs the FP32 model and the W8A8 model exported as',
       'QDQ (fused into QLinearConv / QLinearMatMul) in the same process; targets: W4A4 ≥ 1× ORT INT8, W8A8 ≥ 0.8×.',
       '',
-      '| model | batch | lowbit | ms / batch | images/s | ORT FP32 ms | ORT INT8 ms | vs ORT INT8 | packed size |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| model | batch | lowbit | ms / batch | images/s | ORT FP32 ms | ORT INT8 ms | vs ORT FP32 | vs ORT INT8 | packed size |',
+      '|---|---|---|---|---|---|---|---|---|---|',
     ];
     for (const r of infer.rows)
       table.push(
@@ -80,13 +82,15 @@ export function renderDeploy(): string[] {
           lowbit_images_per_s: r.lowbit_images_per_s,
           ort_fp32_ms: ms(r.ort_fp32_ms),
           ort_int8_ms: ms(r.ort_int8_ms),
+          vsFp32: vsFp32(r),
           value: r.vs_ort_int8 === null ? '—' : `${r.vs_ort_int8.toFixed(2)}×`,
           packed_bytes: (r.packed_bytes / 1024).toFixed(0),
           packed_bytes2: (r.fp32_bytes / r.packed_bytes).toFixed(1),
         }),
       );
+    const row = (model: string, config: string) => infer.rows.find((x) => x.model === model && x.config === config);
     const vs = (model: string, config: string) => {
-      const r = infer.rows.find((x) => x.model === model && x.config === config);
+      const r = row(model, config);
       return r?.vs_ort_int8 == null ? '—' : `${r.vs_ort_int8.toFixed(2)}×`;
     };
     lines.push(
@@ -97,6 +101,8 @@ export function renderDeploy(): string[] {
         vggW8: vs('vgg9', 'W8A8'),
         lenetW4: vs('lenet5', 'W4A4'),
         lenetW8: vs('lenet5', 'W8A8'),
+        vggF: vsFp32(row('vgg9', 'W4A4')),
+        lenetF: vsFp32(row('lenet5', 'W4A4')),
       }),
       ...toDetails('Node throughput table', table),
       '',

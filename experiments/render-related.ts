@@ -36,15 +36,14 @@ export function renderRelatedMethods(records: Records): string[] {
     const ms = r?.methodSummary as
       | { modelCompressionVsFp32?: number | null; bitsPerWeight?: number | null; perLayer?: { name: string; d: number; k: number }[] }
       | undefined;
-    // Block sizes as run (a 5×5 conv has d = 25 per channel); before a run, those of 3×3 convs.
     // Block sizes as run go to the appendix (a 5×5 conv has d = 25 per channel); before a run, those of 3×3 convs.
     if (ms?.perLayer?.length) pqBlocks.push(`- ${e.id}: ${ms.perLayer.map((l) => `${l.name} d ${l.d}, k ${l.k}`).join('; ')}`);
     const blocks = ms?.perLayer?.length
-      ? 'blocks per layer in the appendix'
+      ? 'blocks per layer: appendix'
       : `d ${o.pq?.convChannels === 2 ? 18 : 9}/${o.pq?.fcBlock ?? 4} (3×3 conv/FC)`;
     const wa =
       o.method === 'pq'
-        ? `product codes (${blocks})${ms?.bitsPerWeight ? `, ${ms.bitsPerWeight.toFixed(2)} bits/weight, ${ms.modelCompressionVsFp32?.toFixed(1)}× smaller than FP32 (all kernels)` : ''} / float A`
+        ? `product codes (${blocks})${ms?.bitsPerWeight ? `, ${ms.bitsPerWeight.toFixed(2)} bits/weight, ${ms.modelCompressionVsFp32?.toFixed(1)}× < FP32 (all kernels)` : ''} / float A`
         : `${o.format ?? 'int'} W${settled === null ? o.wbits : `${settled.toFixed(2)} (settled, from ${o.wbits})`} / int A${o.abits}`;
     const target =
       o.method === 'pq'

@@ -25,7 +25,8 @@ export function points(d: number): string {
 
 /** Where and when a record or benchmark was produced, for a table's caption. */
 export function provenance(r: { machine: RunRecord['machine']; gitCommit: string; gitDirty: boolean; finishedAt: string }): string {
-  return `${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.engine}), commit ${commit(r)}, ${r.finishedAt.slice(0, 10)}`;
+  const flags = r.machine.cpuFlags ? `; ${r.machine.cpuFlags}` : '';
+  return `${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.engine}${flags}), commit ${commit(r)}, ${r.finishedAt.slice(0, 10)}`;
 }
 
 /** Test images of MNIST and Fashion-MNIST (the datasets of every experiment here). */

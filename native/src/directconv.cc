@@ -1,24 +1,26 @@
-// The native integer conv for layers whose every window lies inside the image with no dilation
-// (valid convs and dense layers): the windows are read in place, with no gathered panel, and a
-// following 2×2 stride-2 max pool is fused in. The same design as the WebAssembly kernel
-// (native/wasm/qconv.c), at AVX2 width:
+// The native integer conv that reads input windows in place, with no gathered panel, and fuses a
+// following 2×2 stride-2 max pool. It runs every conv/dense layer whose window rows are contiguous
+// (no horizontal dilation); intgemm.cc gathers panels for the rest. The same design as the
+// WebAssembly kernel (native/wasm/qconv.c), at AVX2 width:
 // - a window row of kw·C input bytes is contiguous (NHWC); the weight stream pads it to spanp
 //   entries (a multiple of 4, zero weights), so a reduction group of 4 entries never straddles two
 //   rows, and reads up to 3 bytes past a row, which meet zero weights (the caller keeps 3 bytes of
 //   slack after the input, else it is copied);
+// - padded convs ('same') run on a copy of the input with a border of the zero level's byte, as a
+//   valid conv: a copy of the input costs a fraction of gathering kh·kw copies of it;
 // - one reduction group of a pixel is one 32-bit broadcast, met by one weight vector of 8 channels
 //   × 4 entries: register tiles of 4 pixels × 16 channels or 8 pixels × 8 channels, no horizontal
 //   sums;
 // - the dot product is vpdpbusd where the CPU has VNNI (AVX-512 VL or AVX-VNNI: u8 × s8 summed in
-//   int32 exactly, for any bytes), else vpmaddubsw + vpmaddwd, exact while two products fit int16
-//   (the caller checks);
-// - weights stay at 2, 4 or 8 bits and are expanded through the level table per block of 8
-//   channels;
+//   int32 exactly, for any bytes), else vpmaddubsw summed in int16 for `steps` groups at a time
+//   before widening, exact while steps·2·maxByte·maxLevel ≤ 32767 (the caller chooses steps, and
+//   sends layers that allow no step to intgemm.cc);
+// - weights stay at 2, 4 or 8 bits and are expanded through the level table once per call;
 // - with a fused pool, a tile's pixels are the four conv pixels of a pool window (or of two), whose
 //   sums reduce to the max (the min where the channel's multiplier is negative: the epilogue is
 //   monotone in the sum) before one epilogue per window.
-// This first layer of lenet5 (one input channel, six outputs, 5×5) is the case it was written for:
-// the gathered GEMM of intgemm.cc pads it to 16 channels and 32 entries and gathers 25 bytes a pixel.
+// lenet5's first layer (one input channel, six outputs, 5×5) shows the difference: the gathered GEMM
+// pads it to 16 channels and 32 entries and gathers 25 bytes a pixel.
 #include "common.h"
 #include "epilogue.h"
 #include <immintrin.h>
@@ -47,18 +49,14 @@ bool hasIsa(int isa) {
 const int bestIsa = hasIsa(AVX512_VNNI) ? AVX512_VNNI : hasIsa(AVX_VNNI) ? AVX_VNNI : AVX2;
 int activeIsa = bestIsa;
 
-// acc + Σ of 4 products u8(x) · s8(w) per 32-bit lane. The VNNI forms are written as assembly so
-// that the file builds for AVX2 and runs them only where the CPU has them.
+// acc + Σ of 4 products u8(x) · s8(w) per 32-bit lane, exact in int32. Written as assembly so that
+// the file builds for AVX2 and runs these only where the CPU has them.
 template <int ISA>
 inline __m256i dot(__m256i acc, __m256i x, __m256i w) {
-  if constexpr (ISA == AVX512_VNNI) {
-    asm("%{evex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(w));
-    return acc;
-  } else if constexpr (ISA == AVX_VNNI) {
-    asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(w));
-    return acc;
-  } else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1)));
+  static_assert(ISA == AVX512_VNNI || ISA == AVX_VNNI, "AVX2 sums in int16 (tile)");
+  if constexpr (ISA == AVX512_VNNI) asm("%{evex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(w));
+  else asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(w));
+  return acc;
 }
 
 inline __m256i splat4(const uint8_t* p) {
@@ -68,25 +66,59 @@ inline __m256i splat4(const uint8_t* p) {
 }
 
 // The sums of R pixels (window origins a[r]) × 8·V channels over kh window rows of gpr groups, the
-// rows rs bytes apart in the input; w[v] is the stream of vector v (32 bytes per group).
+// rows rs bytes apart in the input; w[v] is the stream of vector v (32 bytes per group). With VNNI
+// the int32 sums stay in registers; on AVX2 the registers hold int16 sums of up to `steps` groups,
+// widened into the int32 sums between chunks.
 template <int ISA, int R, int V>
-inline void tile(const uint8_t* const* a, int kh, int gpr, size_t rs, const int8_t* const* w, __m256i (&acc)[R][V]) {
+inline void tile(const uint8_t* const* a, int kh, int gpr, size_t rs, int steps, const int8_t* const* w, __m256i (&acc)[R][V]) {
   for (int r = 0; r < R; r++)
     for (int v = 0; v < V; v++) acc[r][v] = _mm256_setzero_si256();
-  const int8_t* w0 = w[0];
-  const int8_t* w1 = w[V - 1];
-  for (int i = 0; i < kh; i++) {
-    const uint8_t* p[R];
-    for (int r = 0; r < R; r++) p[r] = a[r] + i * rs;
-    for (int u = 0; u < gpr; u++, w0 += 32, w1 += 32) {
-      const __m256i wv0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0));
-      const __m256i wv1 = V == 2 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1)) : wv0;
-      for (int r = 0; r < R; r++) {
-        const __m256i x = splat4(p[r] + 4 * u);
-        acc[r][0] = dot<ISA>(acc[r][0], x, wv0);
-        if constexpr (V == 2) acc[r][V - 1] = dot<ISA>(acc[r][V - 1], x, wv1);
+  const int8_t* wp[V];
+  for (int v = 0; v < V; v++) wp[v] = w[v];
+  if constexpr (ISA != AVX2) {
+    for (int i = 0; i < kh; i++) {
+      const uint8_t* p[R];
+      for (int r = 0; r < R; r++) p[r] = a[r] + i * rs;
+      for (int u = 0; u < gpr; u++) {
+        __m256i wv[V];
+        for (int v = 0; v < V; v++) wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp[v] + 32 * u));
+        for (int r = 0; r < R; r++) {
+          const __m256i x = splat4(p[r] + 4 * u);
+          for (int v = 0; v < V; v++) acc[r][v] = dot<ISA>(acc[r][v], x, wv[v]);
+        }
       }
+      for (int v = 0; v < V; v++) wp[v] += 32 * gpr;
     }
+  } else {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i s16[R][V];
+    int left = steps;
+    auto widen = [&]() {
+      for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++) acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(s16[r][v], ones));
+    };
+    for (int r = 0; r < R; r++)
+      for (int v = 0; v < V; v++) s16[r][v] = _mm256_setzero_si256();
+    for (int i = 0; i < kh; i++) {
+      const uint8_t* p[R];
+      for (int r = 0; r < R; r++) p[r] = a[r] + i * rs;
+      for (int u = 0; u < gpr; u++) {
+        __m256i wv[V];
+        for (int v = 0; v < V; v++) wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp[v] + 32 * u));
+        for (int r = 0; r < R; r++) {
+          const __m256i x = splat4(p[r] + 4 * u);
+          for (int v = 0; v < V; v++) s16[r][v] = _mm256_add_epi16(s16[r][v], _mm256_maddubs_epi16(x, wv[v]));
+        }
+        if (--left == 0) {
+          widen();
+          for (int r = 0; r < R; r++)
+            for (int v = 0; v < V; v++) s16[r][v] = _mm256_setzero_si256();
+          left = steps;
+        }
+      }
+      for (int v = 0; v < V; v++) wp[v] += 32 * gpr;
+    }
+    if (left != steps) widen();
   }
 }
 
@@ -111,7 +143,8 @@ void expandStream(const uint8_t* src, int groups, int bits, const __m256i lut, i
 
 struct Layer {
   int N, H, W, C, kh, kw, sh, sw, outH, outW;  // conv geometry (outH, outW before pooling)
-  int cout, spanp, bits, pool;
+  int cout, spanp, bits, pool, steps;
+  size_t rs;     // bytes from one window row to the next (dh image rows)
   size_t units;  // output pixels, or pooled pixels with a fused pool
   int uh, uw;    // the unit grid per image
 };
@@ -173,35 +206,59 @@ struct Writer {
   }
 };
 
-// Units [u0, u1) × the channel vectors of blocks (v0 .. v0+V−1) in tiles of R pixels.
-template <int ISA, int R, int V>
+// Units [u0, u1) × the channel vectors of blocks (v0 .. v0+V−1) in tiles of R pixels (R / 4 pool
+// windows with POOL).
+template <int ISA, int R, int V, bool POOL>
 void sweep(const Layer& L, const uint8_t* const* org, size_t u0, size_t u1, const int8_t* const* w, int c0, const Writer& out) {
-  const int per = L.pool ? 4 : 1;  // pixels per unit
-  const int tu = R / per;          // units per tile
+  constexpr int per = POOL ? 4 : 1;  // pixels per unit
+  constexpr int tu = R / per;        // units per tile
+  static_assert(R % per == 0, "a pooled tile holds whole windows");
   const int gpr = L.spanp / 4;
-  const size_t rs = size_t(L.W) * L.C;
   __m256i acc[R][V];
   for (size_t u = u0; u < u1; u += tu) {
     const int live = int(std::min<size_t>(tu, u1 - u));
     const uint8_t* a[R];
     // Tile rows past the range repeat its last unit (their outputs are not written).
     for (int r = 0; r < R; r++) a[r] = org[(u - u0 + std::min(r / per, live - 1)) * per + r % per];
-    tile<ISA, R, V>(a, L.kh, gpr, rs, w, acc);
+    tile<ISA, R, V>(a, L.kh, gpr, L.rs, L.steps, w, acc);
     for (int t = 0; t < live; t++)
       for (int v = 0; v < V; v++) {
         const int c = c0 + 8 * v;
         if (c >= L.cout) continue;
-        const __m256i s = L.pool ? out.pooled(acc[4 * t][v], acc[4 * t + 1][v], acc[4 * t + 2][v], acc[4 * t + 3][v], c) : acc[t][v];
+        __m256i s;
+        if constexpr (POOL) s = out.pooled(acc[4 * t][v], acc[4 * t + 1][v], acc[4 * t + 2][v], acc[4 * t + 3][v], c);
+        else s = acc[t][v];
         out.put(out.corrected(s, c), u + t, c);
       }
   }
 }
 
+// The tiles: 12 sums in registers with VNNI (vpdpbusd's latency needs that many chains in flight),
+// 8 on AVX2 (whose int16 sums take registers too); pooled tiles hold whole pool windows (4 pixels).
+template <int ISA>
+constexpr int tileRows(int V, bool pool) {
+  if (ISA == AVX2) return V == 1 ? 8 : 4;
+  if (V == 3) return 4;
+  if (V == 2) return pool ? 4 : 6;
+  return 12;
+}
+
+// Vectors of 8 channels per tile: three with VNNI (2 on AVX2) when the layer has them.
+template <int ISA>
+constexpr int maxVectors() {
+  return ISA == AVX2 ? 2 : 3;
+}
+
 template <int ISA>
 void sweepBlocks(const Layer& L, const uint8_t* const* org, size_t u0, size_t u1, const int8_t* const* w, int nv, int c0,
                  const Writer& out) {
-  if (nv == 2) sweep<ISA, 4, 2>(L, org, u0, u1, w, c0, out);
-  else sweep<ISA, 8, 1>(L, org, u0, u1, w, c0, out);
+  if (nv == 3) {
+    if constexpr (maxVectors<ISA>() >= 3) sweep<ISA, tileRows<ISA>(3, true), 3, true>(L, org, u0, u1, w, c0, out);
+  } else if (nv == 2) {
+    if (L.pool) sweep<ISA, tileRows<ISA>(2, true), 2, true>(L, org, u0, u1, w, c0, out);
+    else sweep<ISA, tileRows<ISA>(2, false), 2, false>(L, org, u0, u1, w, c0, out);
+  } else if (L.pool) sweep<ISA, tileRows<ISA>(1, true), 1, true>(L, org, u0, u1, w, c0, out);
+  else sweep<ISA, tileRows<ISA>(1, false), 1, false>(L, org, u0, u1, w, c0, out);
 }
 
 // Bytes of the array buffer after a typed array argument (0 for none).
@@ -212,13 +269,13 @@ size_t slackAfter(const Napi::CallbackInfo& info, size_t i) {
 
 }  // namespace
 
-// qconvDirect(x u8, geo i32[14] (as qconv's), meta i32[4] = {spanp, N, bits, pool}, Wp u8, lut i8[16]|null,
-//             corr i32[N]|null, emode, ...the epilogue's arguments (epilogue.h)):
-// a conv/dense layer with every window inside the image and no dilation; acc as qconv's. Wp holds
-// ceil(N/8) blocks of kh·spanp/4 groups, each 8 channels × 4 entries (channel j at bytes 4j..4j+3)
-// at `bits` per entry (see expandStream). With pool, the output pixels are those of the 2×2,
-// stride-2 max pool of the conv's output (grid epilogues only). The VNNI-less dot product needs
-// 2·maxByte·maxLevel ≤ 32767; the caller asks intIsa() first.
+// qconvDirect(x u8, geo i32[14] (as qconv's), meta i32[6] = {spanp, N, bits, pool, pad, steps}, Wp u8,
+//             lut i8[16]|null, corr i32[N]|null, emode, ...the epilogue's arguments (epilogue.h)):
+// a conv/dense layer with no horizontal dilation; acc as qconv's, `pad` the byte of padded positions.
+// Wp holds ceil(N/8) blocks of kh·spanp/4 groups, each 8 channels × 4 entries (channel j at bytes
+// 4j..4j+3) at `bits` per entry (see expandStream). With pool, the output pixels are those of the
+// 2×2, stride-2 max pool of the conv's output (grid epilogues only). steps: groups summed in int16
+// by the AVX2 dot product (steps·2·maxByte·maxLevel ≤ 32767, at least 1); the caller asks intIsa().
 static Napi::Value QconvDirect(const Napi::CallbackInfo& info) {
   auto x = arg<uint8_t>(info, 0);
   auto gd = arg<int32_t>(info, 1);
@@ -226,16 +283,19 @@ static Napi::Value QconvDirect(const Napi::CallbackInfo& info) {
   auto Wp = arg<uint8_t>(info, 3);
   auto lutArg = arg<int8_t>(info, 4);
   auto corr = arg<int32_t>(info, 5);
-  if (gd.length != 14 || meta.length != 4) fail("qconvDirect: geometry must have 14 entries and meta 4");
+  if (gd.length != 14 || meta.length != 6) fail("qconvDirect: geometry must have 14 entries and meta 6");
   const int* d = gd.data;
-  Layer L{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[12], d[13], meta.data[1], meta.data[0], meta.data[2], meta.data[3], 0, 0, 0};
+  const int dh = d[8], padT = d[10], padL = d[11], pad = meta.data[4];
+  Layer L{};
+  L.N = d[0], L.H = d[1], L.W = d[2], L.C = d[3], L.kh = d[4], L.kw = d[5], L.sh = d[6], L.sw = d[7], L.outH = d[12], L.outW = d[13];
+  L.spanp = meta.data[0], L.cout = meta.data[1], L.bits = meta.data[2], L.pool = meta.data[3], L.steps = meta.data[5];
   const int span = L.kw * L.C;
-  if (d[8] != 1 || d[9] != 1 || d[10] != 0 || d[11] != 0 || L.sh < 1 || L.sw < 1 || L.outH < 1 || L.outW < 1 ||
-      size_t(L.outH - 1) * L.sh + L.kh > size_t(L.H) || size_t(L.outW - 1) * L.sw + L.kw > size_t(L.W))
-    fail("qconvDirect: every window must lie inside the image, with no dilation");
+  if (L.N < 1 || L.H < 1 || L.W < 1 || L.C < 1 || L.kh < 1 || L.kw < 1 || L.sh < 1 || L.sw < 1 || dh < 1 || d[9] != 1 || padT < 0 ||
+      padL < 0 || L.outH < 1 || L.outW < 1)
+    fail("qconvDirect: the geometry must be positive, with no horizontal dilation");
   if (L.spanp % 4 || L.spanp < span || L.spanp >= span + 4 || L.cout < 1 || (L.bits != 8 && L.bits != 4 && L.bits != 2) ||
-      (L.pool != 0 && L.pool != 1))
-    fail("qconvDirect: meta must be {spanp, cout, bits 2|4|8, pool 0|1} with spanp the window row rounded up to 4");
+      (L.pool != 0 && L.pool != 1) || pad < 0 || pad > 255 || L.steps < 1)
+    fail("qconvDirect: meta must be {spanp, cout, bits 2|4|8, pool 0|1, pad byte, steps ≥ 1} with spanp the window row rounded up to 4");
   L.uh = L.pool ? L.outH / 2 : L.outH, L.uw = L.pool ? L.outW / 2 : L.outW;
   L.units = size_t(L.N) * L.uh * L.uw;
   const int groups = L.kh * L.spanp / 4, nb = (L.cout + 7) / 8;
@@ -248,14 +308,28 @@ static Napi::Value QconvDirect(const Napi::CallbackInfo& info) {
   if (L.units == 0) return info.Env().Undefined();  // a pool over a conv output of one row or column
   const int isa = activeIsa;
 
-  // Reads reach spanp − span bytes past a window row: the input is copied when its buffer ends sooner.
+  // The rows and columns the windows cover, from (−padT, −padL): where they reach outside the image,
+  // the conv runs as a valid one on a copy with a border of pad bytes (and 4 bytes of slack).
+  const size_t needH = size_t(L.outH - 1) * L.sh + size_t(L.kh - 1) * dh + 1, needW = size_t(L.outW - 1) * L.sw + L.kw;
   std::vector<uint8_t> copy;
   const uint8_t* in = x.data;
-  if (size_t(L.spanp - span) > slackAfter(info, 0)) {
+  if (padT || padL || needH > size_t(L.H) || needW > size_t(L.W)) {
+    const size_t Hp = std::max(needH, size_t(padT) + L.H), Wp2 = std::max(needW, size_t(padL) + L.W);
+    const size_t rowIn = size_t(L.W) * L.C, rowOut = Wp2 * L.C, plane = Hp * rowOut;
+    copy.assign(size_t(L.N) * plane + 4, uint8_t(pad));
+#pragma omp parallel for num_threads(threads()) schedule(static) if (copy.size() > (size_t(1) << 18))
+    for (int n = 0; n < L.N; n++)
+      for (int h = 0; h < L.H; h++)
+        std::memcpy(copy.data() + n * plane + (size_t(padT) + h) * rowOut + size_t(padL) * L.C, x.data + (size_t(n) * L.H + h) * rowIn, rowIn);
+    L.H = int(Hp), L.W = int(Wp2);
+    in = copy.data();
+  } else if (size_t(L.spanp - span) > slackAfter(info, 0)) {
+    // Reads reach spanp − span bytes past a window row: the input is copied when its buffer ends sooner.
     copy.assign(x.data, x.data + x.length);
     copy.resize(x.length + 4, 0);
     in = copy.data();
   }
+  L.rs = size_t(dh) * L.W * L.C;
   std::vector<int32_t> corrv(size_t(nb) * 8 + 8, 0), negMask(size_t(nb) * 8 + 8, 0);
   if (corr.data) std::copy(corr.data, corr.data + L.cout, corrv.begin());
   if (L.pool)
@@ -273,16 +347,17 @@ static Napi::Value QconvDirect(const Napi::CallbackInfo& info) {
     for (int b = 0; b < nb; b++) expandStream(Wp.data + size_t(b) * blockBytes, groups, L.bits, lut, expanded.data() + size_t(b) * groups * 32);
     wl = expanded.data();
   }
-  // Channel vectors in pairs (tiles of 4 pixels × 16 channels), a last lone block alone (8 × 8).
-  const int pairs = (nb + 1) / 2;
+  // Blocks of 8 channels swept V at a time (the last group may have fewer).
+  const int V = isa == AVX2 ? std::min(nb, 2) : std::min(nb, L.pool && nb >= 3 ? 3 : 2);
+  const int vgroups = (nb + V - 1) / V;
   const size_t macs = L.units * (L.pool ? 4 : 1) * size_t(L.kh) * span * L.cout;
   const int nt = macs > (size_t(1) << 18) ? threads() : 1;
-  // Chunks of units small enough to give every thread several, each a whole number of tiles.
-  const size_t tileUnits = L.pool ? 2 : 8;
-  const size_t chunk = std::max(tileUnits, std::min<size_t>(128, (L.units / (size_t(nt) * 8)) / tileUnits * tileUnits));
+  // Chunks of units small enough to give every thread several, each a whole number of tiles (24
+  // units hold whole tiles of every shape: 1, 2 or 3 pooled units, 4, 6, 8 or 12 pixels).
+  const size_t chunk = std::max<size_t>(24, std::min<size_t>(120, (L.units / (size_t(nt) * 8)) / 24 * 24));
   const size_t chunks = (L.units + chunk - 1) / chunk;
-  const int split = chunks >= size_t(nt) * 4 ? 1 : int(std::min<size_t>(pairs, (size_t(nt) * 4 + chunks - 1) / chunks));
-  const int perSplit = (pairs + split - 1) / split;
+  const int split = chunks >= size_t(nt) * 4 ? 1 : int(std::min<size_t>(vgroups, (size_t(nt) * 4 + chunks - 1) / chunks));
+  const int perSplit = (vgroups + split - 1) / split;
   const size_t items = chunks * split;
 #pragma omp parallel num_threads(nt)
   {
@@ -293,10 +368,11 @@ static Napi::Value QconvDirect(const Napi::CallbackInfo& info) {
       const size_t c = item / split;
       const size_t u0 = c * chunk, u1 = std::min(L.units, u0 + chunk);
       if (have != c) origins(L, in, u0, u1, org.data()), have = c;
-      const int p0 = int(item % split) * perSplit, p1 = std::min(pairs, p0 + perSplit);
-      for (int p = p0; p < p1; p++) {
-        const int b = 2 * p, nv = std::min(2, nb - b);
-        const int8_t* w[2] = {wl + size_t(b) * groups * 32, wl + size_t(b + nv - 1) * groups * 32};
+      const int g0 = int(item % split) * perSplit, g1 = std::min(vgroups, g0 + perSplit);
+      for (int gi = g0; gi < g1; gi++) {
+        const int b = gi * V, nv = std::min(V, nb - b);
+        const int8_t* w[3];
+        for (int v = 0; v < 3; v++) w[v] = wl + size_t(b + std::min(v, nv - 1)) * groups * 32;
         if (isa == AVX512_VNNI) sweepBlocks<AVX512_VNNI>(L, org.data(), u0, u1, w, nv, 8 * b, out);
         else if (isa == AVX_VNNI) sweepBlocks<AVX_VNNI>(L, org.data(), u0, u1, w, nv, 8 * b, out);
         else sweepBlocks<AVX2>(L, org.data(), u0, u1, w, nv, 8 * b, out);

@@ -3,10 +3,10 @@
 // levels (maddubs with int16 sums), 8-bit levels (the exact 16-bit kernel, or VNNI), signed grids
 // (offset correction), weights stored at 2 and 4 bits through a level table, float outputs and
 // grid outputs (uniform thresholds by shift, others by search, ReLU floors), and shapes large
-// enough to span several panels and work items. Layers whose windows lie inside the image run on
-// the direct kernel (native/src/directconv.cc), the others on gathered panels (intgemm.cc); the
-// direct kernel runs with every dot product this CPU has (VNNI forms, AVX2's maddubs), with and
-// without a fused 2×2 max pool, and on inputs with no slack after them in their buffer.
+// enough to span several panels and work items. Layers with contiguous window rows run on the
+// direct kernel (native/src/directconv.cc; padded ones on a bordered copy), the others on gathered
+// panels (intgemm.cc); both run with every dot product this CPU has (VNNI forms, AVX2's maddubs),
+// the direct one with and without a fused 2×2 max pool, and on inputs with no slack after them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -16,8 +16,8 @@ import {
   qconvKernels,
   type NativeConv,
   type NativeIsa,
+  type QconvKernels,
 } from '../../src/deploy/runtime/native-conv.js';
-import { windowsInPlace } from '../../src/deploy/runtime/geometry.js';
 import { engine } from '../helpers/compare.js';
 import {
   corpusAgainstTypeScript,
@@ -29,15 +29,17 @@ import {
 const hasNative = await engine();
 const addon = hasNative ? qconvKernels() : null;
 
-let direct = 0;
+// The kernel each call ran on: the direct one or gathered panels.
+const ran = { direct: 0, gathered: 0 };
+const counted: QconvKernels | null = addon && {
+  qconv: (...a) => (ran.gathered++, addon.qconv(...a)),
+  // Every other call gets an input whose buffer ends with it: the kernel copies it rather than read past.
+  qconvDirect: (x, ...a) => (ran.direct++, addon.qconvDirect(ran.direct % 2 ? new Uint8Array(x) : x, ...a)),
+  intIsa: (set) => addon.intIsa(set),
+};
 const native: ByteConv = {
   prepare: prepareNativeConv,
-  run: (c, bytes, shape, g, out, target) => {
-    if (windowsInPlace(g, shape[1], shape[2])) direct++;
-    // Every other call gets an input whose buffer ends with it: the kernel copies it rather than read past.
-    const x = direct % 2 ? new Uint8Array(bytes) : bytes;
-    return nativeConv(addon!, c as NativeConv, x, shape, g, out, target);
-  },
+  run: (c, bytes, shape, g, out, target) => nativeConv(counted!, c as NativeConv, bytes, shape, g, out, target),
 };
 
 // The dot products this CPU runs, best first.
@@ -74,10 +76,11 @@ for (const isa of isas) {
   test(
     `native integer conv equals the TypeScript conv (${isa})`,
     withIsa(() => {
-      direct = 0;
+      ran.direct = ran.gathered = 0;
       // The corpus's weights all fit int8, so the native path takes every case.
       corpusAgainstTypeScript(native, () => false);
-      assert.ok(direct > 50, `only ${direct} cases read windows in place`);
+      // Gathered panels: horizontal dilation, and (AVX2) 8-bit inputs meeting 8-bit weights.
+      assert.ok(ran.direct > 100 && ran.gathered > 10, `${ran.direct} cases on the direct kernel, ${ran.gathered} on gathered panels`);
     }),
   );
 
@@ -86,8 +89,8 @@ for (const isa of isas) {
     withIsa(() => {
       const ran = pooledCorpusAgainstTypeScript({
         ...native,
-        poolable: (c, shape, g, out) => nativePoolable(addon!, c as NativeConv, shape, g, out),
-        runPooled: (c, bytes, shape, g, out, target) => nativeConv(addon!, c as NativeConv, bytes, shape, g, out, target, true),
+        poolable: (c, shape, g, out) => nativePoolable(counted!, c as NativeConv, shape, g, out),
+        runPooled: (c, bytes, shape, g, out, target) => nativeConv(counted!, c as NativeConv, bytes, shape, g, out, target, true),
       });
       assert.ok(ran > 100, `only ${ran} cases ran`);
     }),

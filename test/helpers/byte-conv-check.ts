@@ -113,7 +113,7 @@ export interface PoolingByteConv extends ByteConv {
 }
 
 /** The corpus's poolable cases through `path` with the pool fused, against the TypeScript conv then pool; returns how many ran. */
-export function pooledCorpusAgainstTypeScript(path: PoolingByteConv, numRuns = 600): number {
+export function pooledCorpusAgainstTypeScript(path: PoolingByteConv, numRuns = 900): number {
   let ran = 0;
   fc.assert(
     fc.property(convCaseArb, (o) => {

@@ -1,8 +1,8 @@
-// The random-geometry corpus of the integer conv kernels (native/src/intgemm.cc, native/wasm/qconv.c)
-// against the TypeScript conv: odd sizes, padding, strides, outputs not a multiple of the
-// 16-channel block, reductions not a multiple of 16, small and 8-bit levels, signed grids, weights
-// through 2- and 4-bit level tables, float outputs and grid outputs (uniform, non-uniform, ReLU),
-// channels scaled up and down.
+// The random-geometry corpus of the integer conv kernels (native/src/intgemm.cc and directconv.cc,
+// native/wasm/qconv.c) against the TypeScript conv: odd sizes, padding, strides, dilations, outputs
+// not a multiple of the channel blocks, reductions not a multiple of 16, small and 8-bit levels,
+// signed grids, weights through 2- and 4-bit level tables, float outputs and grid outputs (uniform,
+// non-uniform, ReLU), channels scaled up and down.
 import fc from 'fast-check';
 import { geometry, type Geometry } from '../../src/deploy/runtime/ops.js';
 import { gridOutput, type FloatOutput, type GridOutput } from '../../src/deploy/runtime/requant.js';
@@ -44,6 +44,9 @@ export const convCaseArb = fc.record({
   k: fc.integer({ min: 1, max: 3 }),
   s: fc.integer({ min: 1, max: 2 }),
   same: fc.boolean(),
+  // Dilation, mostly none: vertical only keeps window rows contiguous, horizontal does not.
+  dh: fc.constantFrom(1, 1, 1, 2),
+  dw: fc.constantFrom(1, 1, 1, 2),
   cout: fc.integer({ min: 1, max: 40 }),
   amax: fc.constantFrom(1, 3, 15, 127, 255),
   weights: fc.constantFrom(...Object.keys(weightSets)),
@@ -74,7 +77,7 @@ export interface ConvCase {
 export function convCase(o: ConvCaseInput): ConvCase | null {
   let s = o.seed;
   const r = (m: number) => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s % m);
-  const g = geometry(o.h, o.w, o.k, o.k, o.s, o.s, o.same ? 'same' : 'valid');
+  const g = geometry(o.h, o.w, o.k, o.k, o.s, o.s, o.same ? 'same' : 'valid', o.dh, o.dw);
   if (g.outH < 1 || g.outW < 1) return null;
   const K = o.k * o.k * o.c;
   const set = weightSets[o.weights];

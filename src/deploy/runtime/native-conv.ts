@@ -8,7 +8,7 @@
 // byte; bit-exact with the TypeScript path (ops.ts).
 import { addonKernels } from '../../engine/addon-state.js';
 import type { IntGrid } from '../../quant/grid.js';
-import { windowsInPlace, type Geometry } from './geometry.js';
+import type { Geometry } from './geometry.js';
 import type { FValue, QValue } from './values.js';
 import type { FloatOutput, GridOutput } from './requant.js';
 import { byteArray, byteOffset } from './values.js';
@@ -126,19 +126,19 @@ export function outputBytes(target: IntGrid): Uint8Array {
  * The direct kernel's weight stream for window rows of `span` entries (kh of them): per block of 8
  * output channels, per group of 4 entries of the rows padded to spanp, channel j's 4 entries at
  * bytes 4j..4j+3 of 32 (at 4 bits: entry e in the low nibble of byte e for e < 16, then the high
- * nibbles; at 2 bits: byte e % 8, bits 2·(e / 8)). Null when the table has no zero level, which
- * the padding entries need (they meet real input bytes).
+ * nibbles; at 2 bits: byte e % 8, bits 2·(e / 8)). Null when rows need padding entries and the
+ * table has no zero level for them (they meet real input bytes).
  */
 function directStream(c: NativeConv, kh: number, span: number): DirectStream | null {
   let r = c.direct.get(span);
   if (r !== undefined) return r;
   const bits = storedBits(c.table);
+  const spanp = Math.ceil(span / 4) * 4;
   const zero = c.table ? c.table.levels.indexOf(0) : 0;
-  if (zero < 0) {
+  if (zero < 0 && spanp !== span) {
     c.direct.set(span, null);
     return null;
   }
-  const spanp = Math.ceil(span / 4) * 4;
   const groups = (kh * spanp) / 4,
     blocks = Math.ceil(c.cout / 8);
   const groupBytes = (32 * bits) / 8;
@@ -155,7 +155,8 @@ function directStream(c: NativeConv, kh: number, span: number): DirectStream | n
         const at = (b * groups + gi) * groupBytes;
         if (bits === 8) wp[at + e] = real ? c.wl[k * c.cout + ch] & 0xff : 0;
         else {
-          const v = real ? c.table!.index[k * c.cout + ch] : zero;
+          // Channels past cout are never written out: any index does for them.
+          const v = real ? c.table!.index[k * c.cout + ch] : Math.max(0, zero);
           if (bits === 4) wp[at + (e & 15)] |= v << ((e >> 4) * 4);
           else wp[at + (e & 7)] |= v << ((e >> 3) * 2);
         }
@@ -165,18 +166,24 @@ function directStream(c: NativeConv, kh: number, span: number): DirectStream | n
   return r;
 }
 
-/** The direct kernel's stream for this call, or null where the layer runs on gathered panels. */
+/**
+ * The direct kernel's stream for this call, or null where the layer runs on gathered panels: window
+ * rows that are not contiguous (horizontal dilation), or, without VNNI, sums AVX2 cannot keep exact.
+ */
 function directFor(addon: QconvKernels, c: NativeConv, shape: number[], g: Geometry): DirectStream | null {
-  const [, H, W, C] = shape;
-  if (!windowsInPlace(g, H, W)) return null;
+  if (g.dw !== 1) return null;
   if (c.pairMax > 32767 && addon.intIsa() === 'avx2') return null;
-  return directStream(c, g.kh, g.kw * C);
+  return directStream(c, g.kh, g.kw * shape[3]);
 }
 
-/** Whether nativeConv can fuse a following 2×2 stride-2 max pool into this layer (windows read in place, a grid output). */
+/** Whether nativeConv can fuse a following 2×2 stride-2 max pool into this layer (the direct kernel, a grid output). */
 export function nativePoolable(addon: QconvKernels, c: NativeConv, shape: number[], g: Geometry, out: GridOutput | FloatOutput): boolean {
   return out.kind === 'grid' && directFor(addon, c, shape, g) !== null;
 }
+
+/** [spanp, cout, bits, pool, pad byte, int16 steps] as qconvDirect reads them. */
+const directMeta = (c: NativeConv, d: DirectStream, pool: boolean): Int32Array =>
+  Int32Array.of(d.spanp, c.cout, storedBits(c.table), pool ? 1 : 0, c.meta[3], Math.max(1, Math.floor(32767 / c.pairMax)));
 
 export function nativeConv(
   addon: QconvKernels,
@@ -197,16 +204,7 @@ export function nativeConv(
   const outShape = [N, oh, ow, c.cout];
   const run = (mode: 0 | 1, ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]) =>
     direct
-      ? addon.qconvDirect(
-          bytes,
-          geo,
-          Int32Array.of(direct.spanp, c.cout, storedBits(c.table), pool ? 1 : 0),
-          direct.wp,
-          c.lut,
-          c.corr,
-          mode,
-          ...epilogue,
-        )
+      ? addon.qconvDirect(bytes, geo, directMeta(c, direct, pool), direct.wp, c.lut, c.corr, mode, ...epilogue)
       : addon.qconv(bytes, geo, c.meta, c.wp, c.lut, c.corr, mode, ...epilogue);
   if (out.kind === 'grid') {
     const o = byteArray(P * c.cout);
