@@ -71,55 +71,38 @@ inline __m256i splat4(const uint8_t* p) {
 // widened into the int32 sums between chunks.
 template <int ISA, int R, int V>
 inline void tile(const uint8_t* const* a, int kh, int gpr, size_t rs, int steps, const int8_t* const* w, __m256i (&acc)[R][V]) {
+  constexpr bool vnni = ISA != AVX2;
+  __m256i s16[R][V];  // AVX2 only: the int16 sums of the current chunk
   for (int r = 0; r < R; r++)
-    for (int v = 0; v < V; v++) acc[r][v] = _mm256_setzero_si256();
+    for (int v = 0; v < V; v++) acc[r][v] = s16[r][v] = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  auto widen = [&]() {
+    for (int r = 0; r < R; r++)
+      for (int v = 0; v < V; v++) {
+        acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(s16[r][v], ones));
+        s16[r][v] = _mm256_setzero_si256();
+      }
+  };
   const int8_t* wp[V];
   for (int v = 0; v < V; v++) wp[v] = w[v];
-  if constexpr (ISA != AVX2) {
-    for (int i = 0; i < kh; i++) {
-      const uint8_t* p[R];
-      for (int r = 0; r < R; r++) p[r] = a[r] + i * rs;
-      for (int u = 0; u < gpr; u++) {
-        __m256i wv[V];
-        for (int v = 0; v < V; v++) wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp[v] + 32 * u));
-        for (int r = 0; r < R; r++) {
-          const __m256i x = splat4(p[r] + 4 * u);
-          for (int v = 0; v < V; v++) acc[r][v] = dot<ISA>(acc[r][v], x, wv[v]);
-        }
+  int left = steps;
+  for (int i = 0; i < kh; i++) {
+    const uint8_t* p[R];
+    for (int r = 0; r < R; r++) p[r] = a[r] + i * rs;
+    for (int u = 0; u < gpr; u++) {
+      __m256i wv[V];
+      for (int v = 0; v < V; v++) wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp[v] + 32 * u));
+      for (int r = 0; r < R; r++) {
+        const __m256i x = splat4(p[r] + 4 * u);
+        for (int v = 0; v < V; v++)
+          if constexpr (vnni) acc[r][v] = dot<ISA>(acc[r][v], x, wv[v]);
+          else s16[r][v] = _mm256_add_epi16(s16[r][v], _mm256_maddubs_epi16(x, wv[v]));
       }
-      for (int v = 0; v < V; v++) wp[v] += 32 * gpr;
+      if (!vnni && --left == 0) widen(), left = steps;
     }
-  } else {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i s16[R][V];
-    int left = steps;
-    auto widen = [&]() {
-      for (int r = 0; r < R; r++)
-        for (int v = 0; v < V; v++) acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(s16[r][v], ones));
-    };
-    for (int r = 0; r < R; r++)
-      for (int v = 0; v < V; v++) s16[r][v] = _mm256_setzero_si256();
-    for (int i = 0; i < kh; i++) {
-      const uint8_t* p[R];
-      for (int r = 0; r < R; r++) p[r] = a[r] + i * rs;
-      for (int u = 0; u < gpr; u++) {
-        __m256i wv[V];
-        for (int v = 0; v < V; v++) wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp[v] + 32 * u));
-        for (int r = 0; r < R; r++) {
-          const __m256i x = splat4(p[r] + 4 * u);
-          for (int v = 0; v < V; v++) s16[r][v] = _mm256_add_epi16(s16[r][v], _mm256_maddubs_epi16(x, wv[v]));
-        }
-        if (--left == 0) {
-          widen();
-          for (int r = 0; r < R; r++)
-            for (int v = 0; v < V; v++) s16[r][v] = _mm256_setzero_si256();
-          left = steps;
-        }
-      }
-      for (int v = 0; v < V; v++) wp[v] += 32 * gpr;
-    }
-    if (left != steps) widen();
+    for (int v = 0; v < V; v++) wp[v] += 32 * gpr;
   }
+  if (!vnni && left != steps) widen();
 }
 
 // Expands `groups` groups of 32 weights stored at `bits` (4: 16 bytes a group, entry e in the low
@@ -277,14 +260,11 @@ size_t slackAfter(const Napi::CallbackInfo& info, size_t i) {
 // 2×2, stride-2 max pool of the conv's output (grid epilogues only). steps: groups summed in int16
 // by the AVX2 dot product (steps·2·maxByte·maxLevel ≤ 32767, at least 1); the caller asks intIsa().
 static Napi::Value QconvDirect(const Napi::CallbackInfo& info) {
-  auto x = arg<uint8_t>(info, 0);
-  auto gd = arg<int32_t>(info, 1);
-  auto meta = arg<int32_t>(info, 2);
-  auto Wp = arg<uint8_t>(info, 3);
-  auto lutArg = arg<int8_t>(info, 4);
-  auto corr = arg<int32_t>(info, 5);
-  if (gd.length != 14 || meta.length != 6) fail("qconvDirect: geometry must have 14 entries and meta 6");
-  const int* d = gd.data;
+  const ConvInputs args(info, 6, "qconvDirect");
+  const auto &x = args.x, &Wp = args.wp;
+  const auto &meta = args.meta, &corr = args.corr;
+  const auto& lutArg = args.lut;
+  const int* d = args.geo.data;
   const int dh = d[8], padT = d[10], padL = d[11], pad = meta.data[4];
   Layer L{};
   L.N = d[0], L.H = d[1], L.W = d[2], L.C = d[3], L.kh = d[4], L.kw = d[5], L.sh = d[6], L.sw = d[7], L.outH = d[12], L.outW = d[13];

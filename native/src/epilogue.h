@@ -1,6 +1,6 @@
-// The fixed-point epilogue of the native integer conv kernels (intgemm.cc, directconv.cc): from a
-// channel's int32 sum acc (input bytes · weight levels, minus the offset correction) to the next
-// layer's byte, or to a float logit. Bit-exact with runtime/requant.ts: int64 (int128 where a
+// What the native integer conv kernels (intgemm.cc, directconv.cc) take alike: their first six
+// arguments, and the fixed-point epilogue from a channel's int32 sum acc (input bytes · weight
+// levels, minus the offset correction) to the next layer's byte, or to a float logit. Bit-exact with runtime/requant.ts: int64 (int128 where a
 // multiplier needs it) for acc·M + B, float outputs in double without contraction.
 #pragma once
 #include "common.h"
@@ -113,6 +113,23 @@ struct VectorEpilogue {
   }
 };
 
+
+// Arguments 0-5 of a conv call: x u8, geo i32[14] = {N,H,W,C, kh,kw, sh,sw, dh,dw, padT,padL, outH,outW},
+// meta i32[metaLength] (the kernel's own), Wp u8 (its weight layout), lut i8[16]|null, corr i32[N]|null.
+struct ConvInputs {
+  Span<uint8_t> x;
+  Span<int32_t> geo, meta;
+  Span<uint8_t> wp;
+  Span<int8_t> lut;
+  Span<int32_t> corr;
+
+  ConvInputs(const Napi::CallbackInfo& info, size_t metaLength, const char* who)
+      : x(arg<uint8_t>(info, 0)), geo(arg<int32_t>(info, 1)), meta(arg<int32_t>(info, 2)), wp(arg<uint8_t>(info, 3)),
+        lut(arg<int8_t>(info, 4)), corr(arg<int32_t>(info, 5)) {
+    if (geo.length != 14 || meta.length != metaLength)
+      fail(std::string(who) + ": geometry must have 14 entries and meta " + std::to_string(metaLength));
+  }
+};
 
 // The epilogue arguments of a conv call, from argument `at` on:
 //   emode 0 (grid): M f64[N], B f64[N], shift i32[N], thresholds f64[T], minIndex, outBytes u8[T+1], out u8[P*N]

@@ -297,13 +297,10 @@ inline uint8_t* align32(uint8_t* p) { return p + ((32 - reinterpret_cast<uintptr
 // acc = Σ_k window[k]·W[k][n] − corr[n] (corr removes a signed grid's offset: 128·Σ_k W[k][n]).
 // Wp holds ceil(N/16) blocks of Kp·16·bits/8 bytes in the amode's layout; Kp is a multiple of 16.
 static Napi::Value Qconv(const Napi::CallbackInfo& info) {
-  auto x = arg<uint8_t>(info, 0);
-  auto gd = arg<int32_t>(info, 1);
-  auto meta = arg<int32_t>(info, 2);
-  auto Wp = arg<uint8_t>(info, 3);
-  auto lutArg = arg<int8_t>(info, 4);
-  auto corr = arg<int32_t>(info, 5);
-  if (gd.length != 14 || meta.length != 6) fail("qconv: geometry must have 14 entries and meta 6");
+  const ConvInputs in(info, 6, "qconv");
+  const auto &x = in.x, &Wp = in.wp;
+  const auto &gd = in.geo, &meta = in.meta, &corr = in.corr;
+  const auto& lutArg = in.lut;
   const Geometry g{gd.data[0], gd.data[1], gd.data[2], gd.data[3], gd.data[4], gd.data[5], gd.data[6],
                    gd.data[7], gd.data[8], gd.data[9], gd.data[10], gd.data[11], gd.data[12], gd.data[13]};
   const int Kp = meta.data[0], N = meta.data[1], steps = meta.data[2], pad = meta.data[3], amode = meta.data[4], bits = meta.data[5];

@@ -13,30 +13,27 @@ import type { FValue, QValue } from './values.js';
 import type { FloatOutput, GridOutput } from './requant.js';
 import { byteArray, byteOffset } from './values.js';
 import { levelTable, offsetCorrection, padIndex, storedBits, type WeightTable } from './byte-weights.js';
+/**
+ * A native conv kernel call: input bytes, geometry, the kernel's meta and weight layout, the level table,
+ * the offset correction, then the epilogue's mode and arguments (native/src/epilogue.h).
+ */
+type ConvKernel = (
+  x: Uint8Array,
+  geometry: Int32Array,
+  meta: Int32Array,
+  wp: Uint8Array,
+  lut: Int8Array | null,
+  corr: Int32Array | null,
+  mode: 0 | 1,
+  ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]
+) => void;
+
 /** The native kernels this module calls (native/src), declared here next to their use. */
 export interface QconvKernels {
-  /** A conv/dense layer of the integer runtime on gathered panels (native/src/intgemm.cc); the epilogue's arguments in native/src/epilogue.h. */
-  qconv(
-    x: Uint8Array,
-    geometry: Int32Array,
-    meta: Int32Array,
-    wp: Uint8Array,
-    lut: Int8Array | null,
-    corr: Int32Array | null,
-    mode: 0 | 1,
-    ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]
-  ): void;
-  /** The same for layers whose windows are read in place, optionally with a fused 2×2 max pool (native/src/directconv.cc). */
-  qconvDirect(
-    x: Uint8Array,
-    geometry: Int32Array,
-    meta: Int32Array,
-    wp: Uint8Array,
-    lut: Int8Array | null,
-    corr: Int32Array | null,
-    mode: 0 | 1,
-    ...epilogue: (Float64Array | Int32Array | Uint8Array | Float32Array | number)[]
-  ): void;
+  /** A conv/dense layer on gathered panels of windows (native/src/intgemm.cc). */
+  qconv: ConvKernel;
+  /** The same with windows read in place, optionally with a fused 2×2 max pool (native/src/directconv.cc). */
+  qconvDirect: ConvKernel;
   /** The dot product qconvDirect uses; a name sets a lower one (tests), and fails where the CPU lacks it. */
   intIsa(set?: NativeIsa): NativeIsa;
 }
