@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { dataCommand } from './data.js';
 import { demoCommand } from './demo.js';
 import { trainCommand } from './train.js';
+import { importCommand } from './import.js';
 import { infoCommand } from './info.js';
 import { quantizeCommand } from './quantize.js';
 import { formatsCommand } from './formats.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     .exitOverride();
   for (const c of [
     trainCommand(),
+    importCommand(),
     quantizeCommand(),
     formatsCommand(),
     searchCommand(),

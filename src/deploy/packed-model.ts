@@ -66,6 +66,10 @@ export interface CheckedLayer {
   relu: boolean;
   /** Batch norm epsilon. */
   epsilon?: number;
+  /** The cap of a capped ReLU (ReLU6: 6); such a ReLU is not fused into the layer before it. */
+  clampMax?: number;
+  /** Zero padding: [[top, bottom], [left, right]]. */
+  pads?: [[number, number], [number, number]];
 }
 
 /** A kernel as readPacked decoded it. */

@@ -46,6 +46,42 @@ function pooled(withQAct: boolean): tf.LayersModel {
   return tf.model({ inputs: x, outputs: y as tf.SymbolicTensor });
 }
 
+/**
+ * What imported models have: an explicit zero border before a 'valid' stride-2 conv, ReLU6 as a
+ * capped ReLU layer and as an Activation, a channel concatenation of two branches, then global
+ * pooling and a dense layer.
+ */
+function imported(): tf.LayersModel {
+  const x = tf.input({ shape: [9, 9, 3], name: 'input' });
+  let y = tf.layers
+    .zeroPadding2d({
+      name: 'pad',
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+    })
+    .apply(x);
+  y = tf.layers.conv2d({ name: 'c1', filters: 6, kernelSize: 3, strides: 2, kernelInitializer: init(7) }).apply(y);
+  y = tf.layers.reLU({ name: 'relu6', maxValue: 6 }).apply(y);
+  const a = tf.layers.conv2d({ name: 'c2', filters: 4, kernelSize: 1, kernelInitializer: init(8) }).apply(y);
+  let b = tf.layers
+    .zeroPadding2d({
+      name: 'pad2',
+      padding: [
+        [0, 1],
+        [1, 0],
+      ],
+    })
+    .apply(y);
+  b = tf.layers.conv2d({ name: 'c3', filters: 3, kernelSize: 2, kernelInitializer: init(9) }).apply(b);
+  b = tf.layers.activation({ name: 'act6', activation: 'relu6' }).apply(b);
+  y = tf.layers.concatenate({ name: 'cat', axis: -1 }).apply([a, b] as tf.SymbolicTensor[]);
+  y = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(y);
+  y = tf.layers.dense({ name: 'fc', units: 5, kernelInitializer: init(10) }).apply(y);
+  return tf.model({ inputs: x, outputs: y as tf.SymbolicTensor });
+}
+
 /** Moves batch norm statistics off their initial values so that folding them is tested. */
 function perturbBatchNorms(m: tf.LayersModel): void {
   for (const l of m.layers)
@@ -60,6 +96,13 @@ test('every layer op runs in the runtime, ONNX and tfjs, float and quantized, an
   const cases: [string, () => Promise<tf.LayersModel>, tf.Tensor, { runtime: number; onnx: number }][] = [
     ['float branchy', async () => branchy(), tf.randomNormal([4, 9, 9, 3], 0, 1, 'float32', 1), { runtime: 1e-4, onnx: 1e-4 }],
     ['float pooled', async () => pooled(false), tf.randomNormal([4, 8, 8, 2], 0, 1, 'float32', 2), { runtime: 1e-4, onnx: 1e-4 }],
+    ['float imported', async () => imported(), tf.randomNormal([4, 9, 9, 3], 0, 8, 'float32', 5), { runtime: 1e-4, onnx: 1e-4 }],
+    [
+      'int4 imported',
+      async () => (await quantizeModel(imported(), { ...int4, keepEndsAt8Bits: false })).model,
+      tf.randomNormal([4, 9, 9, 3], 0, 8, 'float32', 6),
+      { runtime: 0.05, onnx: 1e-4 },
+    ],
     [
       'int4 branchy',
       async () => (await quantizeModel(branchy(), { ...int4, keepEndsAt8Bits: false })).model,

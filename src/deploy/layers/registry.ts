@@ -12,6 +12,8 @@ import { flattenOp } from './flatten.js';
 import { activationLayerOp, reluOp } from './activation.js';
 import { addOp } from './add.js';
 import { qactOp } from './qact.js';
+import { zeroPaddingOp } from './zero-padding.js';
+import { concatenateOp } from './concatenate.js';
 
 export type { LayerOp } from './layer-op.js';
 
@@ -27,6 +29,8 @@ const builtIn: LayerOp[] = [
   activationLayerOp,
   addOp,
   qactOp,
+  zeroPaddingOp,
+  concatenateOp,
 ];
 
 const ops = new Map<string, LayerOp>(builtIn.map((o) => [o.className, o]));

@@ -1,5 +1,6 @@
-// The subset of the ONNX protobuf schema (onnx.proto, IR version 9) that lowbit writes,
-// declared for protobufjs. Field numbers follow onnx/onnx.proto.
+// The subset of the ONNX protobuf schema (onnx.proto, IR version 9) that lowbit writes and its
+// importer reads (src/import/onnx-read.ts), declared for protobufjs. Field numbers follow
+// onnx/onnx.proto.
 import protobuf from 'protobufjs';
 import type { OnnxGraph } from './tensors.js';
 
@@ -17,6 +18,7 @@ const descriptor = {
             producerVersion: { type: 'string', id: 3 },
             docString: { type: 'string', id: 6 },
             graph: { type: 'GraphProto', id: 7 },
+            functions: { rule: 'repeated', type: 'bytes', id: 25 },
           },
         },
         OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
@@ -28,6 +30,8 @@ const descriptor = {
             docString: { type: 'string', id: 10 },
             input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
             output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+            valueInfo: { rule: 'repeated', type: 'ValueInfoProto', id: 13 },
+            sparseInitializer: { rule: 'repeated', type: 'bytes', id: 15 },
           },
         },
         NodeProto: {
@@ -49,6 +53,9 @@ const descriptor = {
             t: { type: 'TensorProto', id: 5 },
             floats: { rule: 'repeated', type: 'float', id: 7 },
             ints: { rule: 'repeated', type: 'int64', id: 8 },
+            strings: { rule: 'repeated', type: 'bytes', id: 9 },
+            g: { type: 'bytes', id: 6 },
+            graphs: { rule: 'repeated', type: 'bytes', id: 11 },
             type: { type: 'int32', id: 20 },
           },
         },
@@ -58,6 +65,12 @@ const descriptor = {
             dataType: { type: 'int32', id: 2 },
             name: { type: 'string', id: 8 },
             rawData: { type: 'bytes', id: 9 },
+            floatData: { rule: 'repeated', type: 'float', id: 4 },
+            int32Data: { rule: 'repeated', type: 'int32', id: 5 },
+            int64Data: { rule: 'repeated', type: 'int64', id: 7 },
+            doubleData: { rule: 'repeated', type: 'double', id: 10 },
+            externalData: { rule: 'repeated', type: 'bytes', id: 13 },
+            dataLocation: { type: 'int32', id: 14 },
           },
         },
         ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
