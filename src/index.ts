@@ -44,6 +44,10 @@ export { runStatus, resolveCheckpoint, type RunStatus } from './train/run-dir.js
 export { loadRunCheckpoint, type LoadedRun } from './train/load-run.js';
 export { DivergedError, DIVERGED_LOSS } from './train/loop.js';
 
+// Your own models: ONNX import
+export { importOnnx, importableOps, type ImportOptions, type ImportedModel } from './import/onnx.js';
+export { importRun, type ImportRunOptions, type ImportRunResult } from './train/import-run.js';
+
 // Number formats (declared once; see src/quant/)
 export { formats, formatNames, parseFormatSpec, formatOf, type FormatName, type FormatSpec, type SpecOf } from './quant/registry.js';
 export type { FormatDef, Storage, HardwareDescriptor, Granularity, FitOptions } from './quant/types.js';

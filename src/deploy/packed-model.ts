@@ -54,6 +54,8 @@ export interface ConvCheck {
   padding: Padding;
   cin: number;
   cout: number;
+  /** The input's height and width (convs; 1×1 for dense layers). */
+  inHW: [number, number];
 }
 
 export interface CheckedLayer {

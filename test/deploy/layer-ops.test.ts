@@ -48,8 +48,8 @@ function pooled(withQAct: boolean): tf.LayersModel {
 
 /**
  * What imported models have: an explicit zero border before a 'valid' stride-2 conv, ReLU6 as a
- * capped ReLU layer and as an Activation, a channel concatenation of two branches, then global
- * pooling and a dense layer.
+ * capped ReLU layer and as an Activation, a depthwise conv (multiplier 2) and its batch norm, a
+ * channel concatenation of two branches, then global pooling and a dense layer.
  */
 function imported(): tf.LayersModel {
   const x = tf.input({ shape: [9, 9, 3], name: 'input' });
@@ -64,6 +64,17 @@ function imported(): tf.LayersModel {
     .apply(x);
   y = tf.layers.conv2d({ name: 'c1', filters: 6, kernelSize: 3, strides: 2, kernelInitializer: init(7) }).apply(y);
   y = tf.layers.reLU({ name: 'relu6', maxValue: 6 }).apply(y);
+  y = tf.layers
+    .depthwiseConv2d({
+      name: 'dw',
+      kernelSize: 3,
+      depthMultiplier: 2,
+      padding: 'same',
+      depthwiseInitializer: init(11),
+      biasInitializer: 'randomNormal',
+    })
+    .apply(y);
+  y = new BatchNorm({ name: 'bn_dw' }).apply(y);
   const a = tf.layers.conv2d({ name: 'c2', filters: 4, kernelSize: 1, kernelInitializer: init(8) }).apply(y);
   let b = tf.layers
     .zeroPadding2d({

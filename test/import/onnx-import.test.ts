@@ -11,6 +11,7 @@ import { tf } from '../../src/engine/tf.js';
 import { importOnnx, type ImportOptions } from '../../src/import/onnx.js';
 import { ModelProto } from '../../src/deploy/onnx/proto.js';
 import { engine } from '../helpers/compare.js';
+import { runEveryConsumer } from '../helpers/op-harness.js';
 import { repoRoot } from '../helpers/cli.js';
 
 await engine();
@@ -150,4 +151,16 @@ test('damaged, hostile and unsupported files get one line naming what is wrong',
   assert.ok(hi?.attribute[0].t, 'the Clip bound constant');
   hi.attribute[0].t.rawData = new Uint8Array(Float32Array.of(4).buffer);
   expectError(save(mobile), /\(Clip\) clips to \[0, 4\]; lowbit imports Clip\(0, 6\)/);
+});
+
+test("imported models pack, run in the integer runtime and export to ONNX and tfjs with PyTorch's logits", async () => {
+  for (const f of files.filter((x) => x.endsWith('-op13.onnx'))) {
+    const meta = metaOf(f);
+    const { model } = importOnnx(readFileSync(path.join(dir, f)), { foldBatchNorm: true });
+    const [c, h, w] = meta.inputShape;
+    const x = tf.tidy(() => tf.tensor(floats(meta.input), [meta.batch, c, h, w]).transpose([0, 2, 3, 1]));
+    const r = await runEveryConsumer(model, x);
+    x.dispose();
+    assert.ok(r.runtime <= 1e-5 && (r.onnx ?? 0) <= 1e-5 && r.tfjs <= 1e-6, `${f}: runtime ${r.runtime}, ONNX ${r.onnx}, tfjs ${r.tfjs}`);
+  }
 });

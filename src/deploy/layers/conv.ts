@@ -3,7 +3,7 @@
 // Conv2D / Dense. A dense layer is a 1×1 convolution on a 1×1 image everywhere below.
 import { intGrid } from '../../quant/grid.js';
 import { floatTensor } from '../onnx/tensors.js';
-import { autoPad, ints, quantizeActivation } from '../onnx/nodes.js';
+import { ints, quantizeActivation, windowPads } from '../onnx/nodes.js';
 import { onnxKernel } from '../onnx/kernel.js';
 import { geometry } from '../runtime/ops.js';
 import { activation, fail, int, padding, pair } from './config-values.js';
@@ -54,7 +54,8 @@ function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
       if (wq) intGrid(wq.spec, wq.params, cout, `${what} weights`);
       const iq = ctx.inputQuant.get(l.name);
       if (iq) intGrid(iq.spec, iq.params, 1, `${what} input`);
-      return { out, conv: { conv, kernel, strides, dilation, padding: pad, cin, cout }, relu };
+      const inHW: [number, number] = conv ? [sin[0], sin[1]] : [1, 1];
+      return { out, conv: { conv, kernel, strides, dilation, padding: pad, cin, cout, inHW }, relu };
     },
     lower: (l, ctx) => lowerConv(l, ctx),
     toOnnx(l, c, ctx) {
@@ -73,7 +74,7 @@ function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
           opType: 'Conv',
           input: bias ? [x, w, `${l.name}_b`] : [x, w],
           output: [y],
-          attribute: [autoPad(g.padding), ints('strides', g.strides), ints('dilations', g.dilation)],
+          attribute: [windowPads(g), ints('strides', g.strides), ints('dilations', g.dilation)],
         });
       else {
         ctx.nodes.push({ opType: 'MatMul', input: [x, w], output: [y] });

@@ -14,6 +14,7 @@ import { addOp } from './add.js';
 import { qactOp } from './qact.js';
 import { zeroPaddingOp } from './zero-padding.js';
 import { concatenateOp } from './concatenate.js';
+import { depthwiseOp } from './depthwise.js';
 
 export type { LayerOp } from './layer-op.js';
 
@@ -31,6 +32,7 @@ const builtIn: LayerOp[] = [
   qactOp,
   zeroPaddingOp,
   concatenateOp,
+  depthwiseOp,
 ];
 
 const ops = new Map<string, LayerOp>(builtIn.map((o) => [o.className, o]));

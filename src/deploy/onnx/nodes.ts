@@ -12,6 +12,20 @@ export const str = (name: string, v: string) => ({ name, s: new TextEncoder().en
 
 export const autoPad = (padding: 'same' | 'valid') => str('auto_pad', padding === 'same' ? 'SAME_UPPER' : 'VALID');
 
+/**
+ * A conv window's padding: auto_pad, or for a dilated 'same' conv (which onnxruntime refuses with
+ * auto_pad) TensorFlow's 'same' pads written out, [top, left, bottom, right].
+ */
+export function windowPads(g: { padding: 'same' | 'valid'; kernel: [number, number]; strides: [number, number]; dilation: [number, number]; inHW: [number, number] }) {
+  if (g.padding === 'valid' || (g.dilation[0] === 1 && g.dilation[1] === 1)) return autoPad(g.padding);
+  const [b, e] = [0, 1].map((i) => {
+    const ek = (g.kernel[i] - 1) * g.dilation[i] + 1;
+    const total = Math.max((Math.ceil(g.inHW[i] / g.strides[i]) - 1) * g.strides[i] + ek - g.inHW[i], 0);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  });
+  return ints('pads', [b[0], e[0], b[1], e[1]]);
+}
+
 export function intTensor(name: string, dims: number[], values: Int32Array, four: boolean): OnnxTensor {
   if (!four) return { name, dims, dataType: OnnxType.INT8, rawData: new Uint8Array(Int8Array.from(values).buffer) };
   // INT4: two values per byte, the first in the low nibble.
