@@ -16,7 +16,13 @@ export const autoPad = (padding: 'same' | 'valid') => str('auto_pad', padding ==
  * A conv window's padding: auto_pad, or for a dilated 'same' conv (which onnxruntime refuses with
  * auto_pad) TensorFlow's 'same' pads written out, [top, left, bottom, right].
  */
-export function windowPads(g: { padding: 'same' | 'valid'; kernel: [number, number]; strides: [number, number]; dilation: [number, number]; inHW: [number, number] }) {
+export function windowPads(g: {
+  padding: 'same' | 'valid';
+  kernel: [number, number];
+  strides: [number, number];
+  dilation: [number, number];
+  inHW: [number, number];
+}) {
   if (g.padding === 'valid' || (g.dilation[0] === 1 && g.dilation[1] === 1)) return autoPad(g.padding);
   const [b, e] = [0, 1].map((i) => {
     const ek = (g.kernel[i] - 1) * g.dilation[i] + 1;
