@@ -8,7 +8,12 @@ import { Optimizer } from '../src/train/optimizer.js';
 import { trainStep, trainableVariables } from '../src/train/step.js';
 import type { InputShape } from '../src/models/common.js';
 
-const shapes: Record<string, [number, InputShape]> = { lenet5: [128, [28, 28, 1]], resnet20: [128, [32, 32, 3]], vgg9: [64, [32, 32, 3]] };
+const shapes: Record<string, [number, InputShape]> = {
+  lenet5: [128, [28, 28, 1]],
+  resnet20: [128, [32, 32, 3]],
+  vgg9: [64, [32, 32, 3]],
+  mobilenet: [128, [28, 28, 1]],
+};
 
 async function main(): Promise<void> {
   const name = process.argv[2] ?? 'vgg9';

@@ -55,6 +55,39 @@ def resnet20(c):
     return nn.Sequential(*layers)
 
 
+def bn_relu6(c):
+    return [nn.BatchNorm2d(c), nn.ReLU6()]
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, cout, t, stride):
+        super().__init__()
+        layers = []
+        if t != 1:
+            layers += [nn.Conv2d(cin, cin * t, 1, bias=False)] + bn_relu6(cin * t)
+        h = cin * t
+        # 'same' padding as tfjs: stride-2 3x3 windows pad one pixel after (PyTorch pads both sides; same cost).
+        layers += [nn.Conv2d(h, h, 3, stride, 1, groups=h, bias=False)] + bn_relu6(h)
+        layers += [nn.Conv2d(h, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        self.body = nn.Sequential(*layers)
+        self.res = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.body(x) if self.res else self.body(x)
+
+
+def mobilenet(c):
+    """src/models/mobilenet.ts at width 1: the stem, five stages of inverted residuals, a 1x1 head, GAP, FC."""
+    layers = [nn.Conv2d(c, 32, 3, padding=1, bias=False)] + bn_relu6(32)
+    cin = 32
+    for t, cout, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 2, 2), (6, 64, 2, 2), (6, 96, 1, 1)]:
+        for b in range(n):
+            layers.append(InvertedResidual(cin, cout, t, s if b == 0 else 1))
+            cin = cout
+    layers += [nn.Conv2d(cin, 320, 1, bias=False)] + bn_relu6(320) + [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(320, 10)]
+    return nn.Sequential(*layers)
+
+
 def bench(name, model, shape, warmup, steps):
     x = torch.randn(*shape)  # NCHW
     y = torch.randint(0, 10, (shape[0],))
@@ -82,7 +115,8 @@ def main():
     torch.manual_seed(0)
     cfg = {"lenet5": (lambda: lenet5(1), (128, 1, 28, 28)),
            "resnet20": (lambda: resnet20(3), (128, 3, 32, 32)),
-           "vgg9": (lambda: vgg9(3, 32), (64, 3, 32, 32))}
+           "vgg9": (lambda: vgg9(3, 32), (64, 3, 32, 32)),
+           "mobilenet": (lambda: mobilenet(1), (128, 1, 28, 28))}
     for name in a.models.split(","):
         make, shape = cfg[name]
         r = bench(name, make(), shape, 3, a.steps)

@@ -1,6 +1,8 @@
 // Convolution forward / backward-data / backward-filter over oneDNN, NHWC activations and
 // HWIO weights (the tfjs layouts). Weights are reordered into the layout oneDNN prefers
 // because forcing HWIO makes it fall back to a much slower GEMM path (measured: 1.5x).
+// Grouped convolutions (an 18th dimension G > 1) take tfjs's depthwise filter [KH, KW, C, M]:
+// G = C groups of one input channel and M outputs each, oneDNN's grouped "hwigo" layout.
 #include "common.h"
 #include "dnnl_util.h"
 #include <string>
@@ -24,15 +26,19 @@ stream& cpuStream() {
   return *s;
 }
 
-// dims: N,H,W,IC,OC,KH,KW,sh,sw,dh,dw,pt,pb,pl,pr,OH,OW
+// dims: N,H,W,IC,OC,KH,KW,sh,sw,dh,dw,pt,pb,pl,pr,OH,OW[,G]
 struct ConvDims {
-  int N, H, W, IC, OC, KH, KW, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW;
+  int N, H, W, IC, OC, KH, KW, sh, sw, dh, dw, pt, pb, pl, pr, OH, OW, G;
 };
 
 static ConvDims readDims(const Span<int32_t>& d) {
-  if (d.length != 17) fail("conv dims must have 17 entries");
+  if (d.length != 17 && d.length != 18) fail("conv dims must have 17 entries (18 with groups)");
   const int32_t* p = d.data;
-  return ConvDims{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16]};
+  ConvDims c{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16], 1};
+  if (d.length == 18) c.G = p[17];
+  if (c.G < 1 || c.IC % c.G || c.OC % c.G) fail("conv groups must divide the input and output channels");
+  if (c.G > 1 && c.IC != c.G) fail("grouped conv: only depthwise (one input channel per group) is supported");
+  return c;
 }
 
 struct ConvEntry {
@@ -54,7 +60,7 @@ static std::unordered_map<std::string, std::unique_ptr<ConvEntry>>& g_cache = *n
 static std::string key(const ConvDims& c, bool bias, int act) {
   std::string k;
   const int* p = &c.N;
-  for (int i = 0; i < 17; i++) k += std::to_string(p[i]) + ",";
+  for (int i = 0; i < 18; i++) k += std::to_string(p[i]) + ",";
   return k + (bias ? "b" : "-") + std::to_string(act) + "@" + std::to_string(threads());
 }
 
@@ -66,8 +72,14 @@ static ConvEntry& entry(const ConvDims& c, bool bias, int act) {
   e.hasBias = bias;
   e.src = memory::desc({c.N, c.IC, c.H, c.W}, dt::f32, tag::nhwc);
   e.dst = memory::desc({c.N, c.OC, c.OH, c.OW}, dt::f32, tag::nhwc);
-  e.weiUser = memory::desc({c.OC, c.IC, c.KH, c.KW}, dt::f32, tag::hwio);
-  e.wei = memory::desc({c.OC, c.IC, c.KH, c.KW}, dt::f32, tag::any);
+  if (c.G > 1) {
+    const memory::dims wd{c.G, c.OC / c.G, c.IC / c.G, c.KH, c.KW};
+    e.weiUser = memory::desc(wd, dt::f32, tag::hwigo);
+    e.wei = memory::desc(wd, dt::f32, tag::any);
+  } else {
+    e.weiUser = memory::desc({c.OC, c.IC, c.KH, c.KW}, dt::f32, tag::hwio);
+    e.wei = memory::desc({c.OC, c.IC, c.KH, c.KW}, dt::f32, tag::any);
+  }
   e.bias = memory::desc({c.OC}, dt::f32, tag::x);
   memory::dims strides{c.sh, c.sw}, dil{c.dh - 1, c.dw - 1}, pl{c.pt, c.pl}, pr{c.pb, c.pr};
   auto d = bias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, e.src, e.wei,

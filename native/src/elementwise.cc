@@ -1,5 +1,6 @@
 // Element-wise kernels that dominate a training profile once convolutions are native:
-// ReLU and its gradient, same-shape add/multiply, and column sums (bias gradients).
+// ReLU and its gradient, clipping (ReLU6) and its gradient, same-shape add/multiply, and column
+// sums (bias gradients).
 #include "common.h"
 #include <omp.h>
 #include <vector>
@@ -22,6 +23,31 @@ static Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
   const size_t n = x.length;
 #pragma omp parallel for num_threads(threads()) schedule(static) if (n > kParallelMin)
   for (size_t i = 0; i < n; i++) dx.data[i] = x.data[i] > 0.f ? dy.data[i] : 0.f;
+  return info.Env().Undefined();
+}
+
+// clip(x, lo, hi, y): y = hi where x > hi, lo where x < lo, else x (NaN passes, as in tfjs).
+static Napi::Value Clip(const Napi::CallbackInfo& info) {
+  auto x = arg<float>(info, 0), y = arg<float>(info, 3);
+  const float lo = argFloat(info, 1), hi = argFloat(info, 2);
+  const size_t n = x.length;
+  if (y.length != n) fail("clip: array lengths do not match");
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > kParallelMin)
+  for (size_t i = 0; i < n; i++) {
+    const float v = x.data[i];
+    y.data[i] = v > hi ? hi : (v < lo ? lo : v);
+  }
+  return info.Env().Undefined();
+}
+
+// clipGrad(dy, x, lo, hi, dx): dx = dy where lo <= x <= hi, else 0 (tfjs's ClipByValue gradient).
+static Napi::Value ClipGrad(const Napi::CallbackInfo& info) {
+  auto dy = arg<float>(info, 0), x = arg<float>(info, 1), dx = arg<float>(info, 4);
+  const float lo = argFloat(info, 2), hi = argFloat(info, 3);
+  const size_t n = x.length;
+  if (dy.length != n || dx.length != n) fail("clipGrad: array lengths do not match");
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > kParallelMin)
+  for (size_t i = 0; i < n; i++) dx.data[i] = x.data[i] >= lo && x.data[i] <= hi ? dy.data[i] : 0.f;
   return info.Env().Undefined();
 }
 
@@ -160,6 +186,8 @@ static Napi::Value SumRows(const Napi::CallbackInfo& info) {
 void registerElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("relu", Napi::Function::New(env, Relu));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("clip", Napi::Function::New(env, Clip));
+  exports.Set("clipGrad", Napi::Function::New(env, ClipGrad));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("meanMiddle", Napi::Function::New(env, MeanMiddle));

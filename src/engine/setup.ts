@@ -8,6 +8,7 @@ import { registerMatmulKernels } from './kernels/matmul.js';
 import { registerPoolKernels } from './kernels/pool.js';
 import { registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerReluGrad } from './ops/relu-grad.js';
+import { registerClip } from './ops/clip-grad.js';
 import { setActiveAddon } from './state.js';
 import { setStatsAccelerator } from '../quant/numeric.js';
 import { setMseAccelerator } from '../quant/uniform.js';
@@ -60,6 +61,7 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
       registerPoolKernels(addon);
       registerElementwiseKernels(addon);
       registerReluGrad(addon);
+      registerClip(addon);
       const stats = bindKernels<StatsKernels>(addon, STATS_KERNELS);
       setMseAccelerator((x, c, scale, zp, qmin, qmax, out) => stats.uniformMseCandidates(x, c, scale, zp, qmin, qmax, out));
       setStatsAccelerator((x, channels) => {

@@ -9,6 +9,8 @@ export interface ModelOptions {
   numClasses: number;
   /** Seed for weight initialization: the same seed builds the same weights. */
   seed?: number;
+  /** Width multiplier of the channel counts (mobilenet; 1 by default). */
+  width?: number;
 }
 
 /** He-normal initializer with a per-layer seed derived from the model seed. */
@@ -22,4 +24,5 @@ export function validateOptions(model: string, o: ModelOptions): void {
     throw new Error(`${model}: inputShape must be three positive integers [h, w, c], got [${o.inputShape}]`);
   if (!Number.isInteger(o.numClasses) || o.numClasses < 2)
     throw new Error(`${model}: numClasses must be an integer >= 2, got ${o.numClasses}`);
+  if (o.width !== undefined && !(o.width > 0 && o.width <= 4)) throw new Error(`${model}: width must be in (0, 4], got ${o.width}`);
 }

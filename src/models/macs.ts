@@ -4,7 +4,7 @@ import type { tf } from '../engine/tf.js';
 
 export interface LayerMacs {
   name: string;
-  kind: 'conv2d' | 'dense';
+  kind: 'conv2d' | 'depthwise' | 'dense';
   macs: number;
 }
 
@@ -14,7 +14,7 @@ export function dims(shape: tf.Shape | tf.Shape[]): number[] {
   return s.map((d) => d ?? 1);
 }
 
-/** MACs per input example for every Conv2D and Dense layer. */
+/** MACs per input example for every Conv2D, DepthwiseConv2D and Dense layer. */
 export function layerMacs(model: tf.LayersModel): LayerMacs[] {
   const out: LayerMacs[] = [];
   for (const layer of model.layers) {
@@ -23,6 +23,11 @@ export function layerMacs(model: tf.LayersModel): LayerMacs[] {
       const [, oh, ow, oc] = dims(layer.outputShape);
       const [kh, kw, ic] = layer.getWeights()[0].shape;
       out.push({ name: layer.name, kind: 'conv2d', macs: oh * ow * oc * kh * kw * ic });
+    } else if (cls === 'DepthwiseConv2D') {
+      // One window per output channel (input channel × multiplier): kh·kw MACs each.
+      const [, oh, ow, oc] = dims(layer.outputShape);
+      const [kh, kw] = layer.getWeights()[0].shape;
+      out.push({ name: layer.name, kind: 'depthwise', macs: oh * ow * oc * kh * kw });
     } else if (cls === 'Dense') {
       const [inF, outF] = layer.getWeights()[0].shape;
       out.push({ name: layer.name, kind: 'dense', macs: inF * outF });

@@ -4,8 +4,9 @@ import type { ModelOptions } from './common.js';
 import { lenet5 } from './lenet5.js';
 import { vgg9 } from './vgg9.js';
 import { resnet20 } from './resnet20.js';
+import { mobilenet } from './mobilenet.js';
 
-export const zoo = { lenet5, vgg9, resnet20 } as const satisfies Record<string, (o: ModelOptions) => tf.LayersModel>;
+export const zoo = { lenet5, vgg9, resnet20, mobilenet } as const satisfies Record<string, (o: ModelOptions) => tf.LayersModel>;
 export type ModelName = keyof typeof zoo;
 export const modelNames = Object.keys(zoo) as ModelName[];
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { tf } from '../../src/engine/tf.js';
 import { makeRng } from '../../src/data/rng.js';
 import { engine, rand, worstError } from '../helpers/compare.js';
+import { activeAddon } from '../../src/engine/addon-state.js';
 
 const TOL = 1e-4;
 let native = false;
@@ -64,6 +65,57 @@ test('conv2d with dilation, and fused conv with bias and ReLU', () => {
     });
     assert.ok(err <= TOL, `fused ${activation}: ${err}`);
   }
+});
+
+test('depthwise conv2d (oneDNN grouped convolution) forward and both gradients match stock on random shapes', () => {
+  const r = makeRng(17);
+  let ran = 0;
+  for (let i = 0; i < 24; i++) {
+    const n = pick(r, [1, 2, 3]);
+    const h = 3 + r.int(10),
+      w = 3 + r.int(10);
+    const c = pick(r, [1, 3, 8, 16]),
+      m = pick(r, [1, 1, 2]);
+    const k = pick(r, [1, 3, 5]);
+    const s = pick(r, [1, 2]);
+    const pad = pick<'same' | 'valid'>(r, ['same', 'valid']);
+    if (pad === 'valid' && (h < k || w < k)) continue;
+    const x = rand([n, h, w, c], i),
+      f = rand([k, k, c, m], 200 + i);
+    const conv = (a: tf.Tensor, b: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad);
+    const err = worstError(() => {
+      const y = conv(x, f);
+      return [y, ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), y)))([x, f])];
+    });
+    assert.ok(err <= TOL, `depthwise ${[n, h, w, c]}×${m} k${k} s${s} ${pad}: rel err ${err}`);
+    ran++;
+  }
+  assert.ok(ran >= 18, `only ${ran} shapes ran`);
+  // The native kernels ran (a kernel that declined would leave the comparison to stock tfjs alone).
+  const addon = activeAddon() as unknown as { convCacheSize(): number } | null;
+  if (addon) {
+    const before = addon.convCacheSize();
+    tf.tidy(() => tf.depthwiseConv2d(rand([1, 7, 7, 5], 9) as tf.Tensor4D, rand([3, 3, 5, 2], 10) as tf.Tensor4D, 1, 'same').dataSync());
+    assert.equal(addon.convCacheSize(), before + 1, 'no oneDNN primitive was made for the depthwise conv');
+  }
+  // Dilated (forward only: tfjs has no depthwise gradient with dilation).
+  const x = rand([2, 9, 9, 4], 1),
+    f = rand([3, 3, 4, 2], 2);
+  assert.ok(worstError(() => [tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same', 'NHWC', 2)]) <= TOL);
+});
+
+test('clipByValue (ReLU6) forward and gradient match stock, bounds inclusive', () => {
+  // Values exactly at the bounds: tfjs passes the gradient there.
+  const x = tf.concat([
+    tf.mul(rand([4, 9, 9, 5], 3), 8),
+    tf.tensor([0, 6, -0, 6.000001, -1e-7], [1, 5]).reshape([1, 1, 1, 5]).tile([1, 9, 9, 1]),
+  ]);
+  const err = worstError(() => {
+    const y = tf.clipByValue(x, 0, 6);
+    return [y, tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.clipByValue(a, 0, 6), y)))(x)];
+  });
+  assert.ok(err === 0, `clip: ${err}`);
+  x.dispose();
 });
 
 test('matmul: transposes, batches, broadcast, fused bias + ReLU, gradients', () => {

@@ -41,6 +41,24 @@ test('resnet20: 19 3x3 convs + 2 shortcut 1x1 convs + FC, about 0.27 M parameter
   assert.deepEqual((m.predict(tf.zeros([2, 32, 32, 3])) as tf.Tensor).shape, [2, 10]);
 });
 
+test('mobilenet: stem, 8 inverted residuals (8 depthwise 3x3, 3 residual adds), 1x1 head, ReLU6, width multiplier', () => {
+  const m = buildModel('mobilenet', { inputShape: [28, 28, 1], numClasses: 10 });
+  const l = layerMacs(m);
+  assert.equal(l.filter((x) => x.kind === 'depthwise').length, 8);
+  // Stem, 7 expansions (the first stage has none), 8 projections, the head.
+  assert.equal(l.filter((x) => x.kind === 'conv2d').length, 17);
+  assert.equal(m.layers.filter((x) => x.getClassName() === 'Add').length, 3);
+  const relu6 = m.layers.filter((x) => x.getClassName() === 'ReLU');
+  assert.ok(relu6.length === 17 && relu6.every((x) => x.getConfig().maxValue === 6));
+  // Counted by hand from the stages: 0.224 M parameters, 8.8 M MACs at 28×28.
+  assert.ok(Math.abs(m.countParams() / 0.2242e6 - 1) < 0.01, `params ${m.countParams()}`);
+  assert.ok(Math.abs(totalMacs(m) / 8.84e6 - 1) < 0.01, `MACs ${totalMacs(m)}`);
+  assert.deepEqual((m.predict(tf.zeros([2, 28, 28, 1])) as tf.Tensor).shape, [2, 10]);
+  const half = buildModel('mobilenet', { inputShape: [32, 32, 3], numClasses: 10, width: 0.5 });
+  assert.ok(half.countParams() < 0.4 * buildModel('mobilenet', { inputShape: [32, 32, 3], numClasses: 10 }).countParams());
+  assert.throws(() => buildModel('mobilenet', { inputShape: [28, 28, 1], numClasses: 10, width: 0 }), /width must be in \(0, 4\]/);
+});
+
 test('same seed, same weights; different seed, different weights', () => {
   const w = (seed: number) =>
     buildModel('lenet5', { inputShape: [28, 28, 1], numClasses: 10, seed })
@@ -54,7 +72,7 @@ test('same seed, same weights; different seed, different weights', () => {
 test('bad model options are refused clearly', () => {
   assert.throws(
     () => buildModel('alexnet', { inputShape: [28, 28, 1], numClasses: 10 }),
-    /unknown model 'alexnet'; expected one of: lenet5, vgg9, resnet20/,
+    /unknown model 'alexnet'; expected one of: lenet5, vgg9, resnet20, mobilenet/,
   );
   assert.throws(() => buildModel('vgg9', { inputShape: [28, 28, 0], numClasses: 10 }), /inputShape must be three positive integers/);
   assert.throws(() => buildModel('lenet5', { inputShape: [8, 8, 1], numClasses: 10 }), /at least 16x16/);

@@ -1,4 +1,5 @@
-// Conv2D, FusedConv2D (bias + ReLU), Conv2DBackpropInput and Conv2DBackpropFilter on oneDNN.
+// Conv2D, FusedConv2D (bias + ReLU), Conv2DBackpropInput and Conv2DBackpropFilter on oneDNN, and
+// the depthwise ones (DepthwiseConv2dNative and its two gradients) as grouped convolutions.
 import { tf, type TensorInfo } from '../tf.js';
 import type { NativeAddon } from '../native.js';
 import { bindKernels } from '../addon-state.js';
@@ -14,8 +15,8 @@ const CONV_KERNELS: readonly (keyof ConvKernels)[] = ['conv2dForward', 'conv2dBa
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-/** The 17 integers the native conv kernels take, or null for cases they do not cover. */
-function convDims(info: Conv2DInfo): Int32Array | null {
+/** The 17 integers the native conv kernels take (18 with groups: a depthwise conv has one per input channel), or null for cases they do not cover. */
+function convDims(info: Conv2DInfo, depthwise = false): Int32Array | null {
   if (info.dataFormat !== 'channelsLast' || info.inChannels !== info.filterShape[2]) return null;
   // Degenerate outputs (kernel larger than the padded input) are left to stock tfjs to report.
   if (info.outHeight <= 0 || info.outWidth <= 0 || info.batchSize <= 0) return null;
@@ -38,10 +39,11 @@ function convDims(info: Conv2DInfo): Int32Array | null {
     p.right,
     info.outHeight,
     info.outWidth,
+    ...(depthwise ? [info.inChannels] : []),
   ]);
 }
 
-function infoFor(xShape: number[], filterShape: number[], attrs: Record<string, unknown>): Conv2DInfo | null {
+function infoFor(xShape: number[], filterShape: number[], attrs: Record<string, unknown>, depthwise = false): Conv2DInfo | null {
   const fmt = (attrs.dataFormat as string | undefined) ?? 'NHWC';
   if (fmt !== 'NHWC') return null;
   const dil = (attrs.dilations as number | [number, number] | undefined) ?? 1;
@@ -52,7 +54,7 @@ function infoFor(xShape: number[], filterShape: number[], attrs: Record<string, 
     dil,
     attrs.pad as 'same',
     attrs.dimRoundingMode as 'floor' | undefined,
-    false,
+    depthwise,
     'channelsLast',
   );
 }
@@ -82,6 +84,49 @@ export function registerConvKernels(addon: NativeAddon): void {
   };
   override('Conv2D', (a) => forward(a, false));
   override('FusedConv2D', (a) => forward(a, true));
+
+  // Depthwise: the filter [KH, KW, C, M] is oneDNN's grouped layout already (C groups, M outputs each).
+  override('DepthwiseConv2dNative', ({ inputs, backend, attrs }) => {
+    const { x, filter } = inputs;
+    const xv = f32(backend, x),
+      wv = f32(backend, filter);
+    if (!x || !filter || !xv || !wv || x.shape.length !== 4) return null;
+    const info = infoFor(x.shape, filter.shape, attrs, true);
+    const dims = info && convDims(info, true);
+    if (!info || !dims) return null;
+    const shape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+    const y = alloc(sizeOf(shape));
+    n.conv2dForward(xv, wv, null, y, dims, 0);
+    return backend.makeTensorInfo(shape, 'float32', y);
+  });
+
+  override('DepthwiseConv2dNativeBackpropInput', ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs;
+    const dyv = f32(backend, dy),
+      wv = f32(backend, filter);
+    if (!dy || !filter || !dyv || !wv) return null;
+    const inShape = attrs.inputShape as number[];
+    const info = infoFor(inShape, filter.shape, attrs, true);
+    const dims = info && convDims(info, true);
+    if (!info || !dims) return null;
+    const dx = alloc(sizeOf(inShape));
+    n.conv2dBackwardData(dyv, wv, dx, dims);
+    return backend.makeTensorInfo(inShape, 'float32', dx);
+  });
+
+  override('DepthwiseConv2dNativeBackpropFilter', ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs;
+    const xv = f32(backend, x),
+      dyv = f32(backend, dy);
+    if (!x || !dy || !xv || !dyv) return null;
+    const filterShape = attrs.filterShape as number[];
+    const info = infoFor(x.shape, filterShape, attrs, true);
+    const dims = info && convDims(info, true);
+    if (!info || !dims) return null;
+    const dw = alloc(sizeOf(filterShape));
+    n.conv2dBackwardFilter(xv, dyv, dw, dims);
+    return backend.makeTensorInfo(filterShape, 'float32', dw);
+  });
 
   override('Conv2DBackpropInput', ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs;
