@@ -56,6 +56,8 @@ export interface ConvCheck {
   cout: number;
   /** The input's height and width (convs; 1×1 for dense layers). */
   inHW: [number, number];
+  /** A depthwise conv: output channel c·m + q reads input channel c only (cout = cin·m). */
+  depthwise?: boolean;
 }
 
 export interface CheckedLayer {

@@ -45,8 +45,11 @@ async function exportedModel(q: tf.LayersModel, plain: boolean): Promise<tf.Laye
       const rest = ws.slice(1, src.useBias ? 2 : 1);
       // A learned input quantizer (PACT) keeps its clip as the last weight.
       if (!plain && src.inputQ && isLearned(src.inputQ.spec)) rest.push(ws[ws.length - 1]);
-      layer.setWeights([k, ...rest]);
-      k.dispose();
+      // A plain DepthwiseConv2D takes the [kh, kw, 1, C·m] kernel as tfjs's [kh, kw, C, m] (the same order).
+      const want = layer.getWeights()[0].shape;
+      const kk = k.shape.join() === want.join() ? k : tf.reshape(k, want);
+      layer.setWeights([kk, ...rest]);
+      tf.dispose([k, kk]);
     } else if (ws.length) layer.setWeights(ws);
   }
   return m;

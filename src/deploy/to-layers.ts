@@ -9,6 +9,7 @@ import type { PackedModel } from './read.js';
 import { opOf } from './layers/registry.js';
 import '../nn/batch-norm.js';
 import '../nn/qconv2d.js';
+import '../nn/qdepthwise.js';
 import '../nn/qdense.js';
 import '../nn/qact.js';
 

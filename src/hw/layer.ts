@@ -5,7 +5,7 @@
 import { energyTable, type Accelerator } from './config.js';
 import { dramPjPerBit, intAddPj, intMultPj, sramPjPerBit } from './energy.js';
 import { bytesOf, chooseTiling, type Tiling } from './tiling.js';
-import type { LayerShape } from './layer-shape.js';
+import { groupsOf, type LayerShape } from './layer-shape.js';
 
 export type { LayerShape } from './layer-shape.js';
 
@@ -31,7 +31,7 @@ export interface LayerPrecision {
 
 export interface LayerCost {
   name: string;
-  kind: 'conv2d' | 'dense';
+  kind: LayerShape['kind'];
   macs: number;
   /** Operand widths after rounding up to the array's precisions. */
   weightBits: number;
@@ -74,19 +74,22 @@ export function costLayer(s: LayerShape, p: LayerPrecision, a: Accelerator): Lay
   const bricks = fp ? 1 : wb * xb;
   // MPQ: flagged weights take one more brick pass (one more weight brick per activation brick).
   const extra = fp ? 0 : p.flaggedShare * xb;
-  const K = s.kh * s.kw * s.inC,
-    N = s.outC,
+  // K: the reduction of one output; a depthwise layer is `groups` GEMMs of N / groups outputs each.
+  const { groups, K } = groupsOf(s);
+  const N = s.outC,
     P = s.batch * s.outH * s.outW;
   const macs = K * N * P;
   // MACs a PE does per cycle: its bricks split among narrow multiplies; wide ones take passes.
   const perPe = bricks <= a.bricksPerPe ? Math.floor(a.bricksPerPe / bricks) : 1;
   const passes = bricks <= a.bricksPerPe ? 1 : Math.ceil(bricks / a.bricksPerPe);
-  // Reduction along the rows (each PE's lanes extend them), output channels along the columns.
+  // Reduction along the rows (each PE's lanes extend them), output channels along the columns. A
+  // depthwise group's inputs feed only its own outputs, so the groups take the array in turn: a
+  // 3×3 window fills 9 rows and m columns of it, which is why such layers map badly.
   const rowTiles = Math.ceil(K / (a.array.rows * perPe)),
-    colTiles = Math.ceil(N / a.array.cols);
-  const baseCycles = rowTiles * colTiles * P * passes;
+    colTiles = Math.ceil(N / groups / a.array.cols);
+  const baseCycles = groups * rowTiles * colTiles * P * passes;
   const computeCycles = baseCycles * (1 + extra / bricks);
-  const utilization = macs / (rowTiles * a.array.rows * perPe * colTiles * a.array.cols * P);
+  const utilization = macs / (groups * rowTiles * a.array.rows * perPe * colTiles * a.array.cols * P);
 
   const acc = a.accumulatorBits;
   const store = {
@@ -106,7 +109,7 @@ export function costLayer(s: LayerShape, p: LayerPrecision, a: Accelerator): Lay
   const weightCount = K * N;
   const sramBits = {
     weights: weightCount * store.weight * tiling.hTiles + tiling.dram.weights * 8,
-    inputs: P * K * store.input * colTiles + tiling.dram.inputs * 8,
+    inputs: P * K * groups * store.input * colTiles + tiling.dram.inputs * 8,
     outputs: P * N * acc * Math.max(1, 2 * rowTiles - 1) + P * N * store.output,
   };
   const macPj = fp
@@ -153,7 +156,7 @@ export function uniqueBytes(s: LayerShape, p: LayerPrecision): number {
   const rows = touched(s.outH, s.strideH, s.kh, s.inH),
     cols = touched(s.outW, s.strideW, s.kw, s.inW);
   return (
-    bytesOf(s.kh * s.kw * s.inC * s.outC, p.weightStorageBits) +
+    bytesOf(groupsOf(s).K * s.outC, p.weightStorageBits) +
     bytesOf(s.batch * rows * cols * s.inC, p.inputBits) +
     bytesOf(s.batch * s.outH * s.outW * s.outC, p.outputBits)
   );

@@ -9,8 +9,11 @@
 //     output-channel tiles when it needs no channel tiling; weights are streamed once per row
 //     tile unless they all fit.
 // Candidate tile sizes are powers of two and the full extent of each dimension; the cheapest
-// (DRAM bytes, then fewer tiles) that fits all three buffers wins.
-import type { LayerShape } from './layer-shape.js';
+// (DRAM bytes, then fewer tiles) that fits all three buffers wins. A depthwise layer's output
+// channels read only their own input channels: a tile of tn outputs holds tn / m input channels
+// and its kh·kw·tn weights, there is no reduction over channels (cTiles 1), and the input is
+// streamed once whatever the channel tiling.
+import { groupsOf, type LayerShape } from './layer-shape.js';
 
 export interface TilingBits {
   /** Stored bits per weight (packed), per input activation, per output, per partial sum. */
@@ -48,21 +51,25 @@ export function bytesOf(count: number, bits: number): number {
  * tile fits, naming the buffer.
  */
 export function chooseTiling(s: LayerShape, bits: TilingBits, sram: { weights: number; activations: number; outputs: number }): Tiling {
-  const W = bytesOf(s.kh * s.kw * s.inC * s.outC, bits.weight);
+  const dw = s.kind === 'depthwise';
+  const W = bytesOf(groupsOf(s).K * s.outC, bits.weight);
   const O = bytesOf(s.batch * s.outH * s.outW * s.outC, bits.output);
   // Rows of different examples can share a tile only without a halo (1×1 kernels, stride 1).
   const noHalo = s.kh === 1 && s.strideH === 1 && s.inH === s.outH;
   const rows = noHalo ? s.batch * s.outH : s.outH;
   const inRows = (th: number) => (noHalo ? th : Math.min(s.inH, (th - 1) * s.strideH + s.kh));
   let best: Tiling | null = null;
-  for (const tc of candidates(s.inC))
+  const mult = s.outC / s.inC;
+  for (const tc0 of dw ? [s.inC] : candidates(s.inC))
     for (const tn of candidates(s.outC)) {
-      if (bytesOf(s.kh * s.kw * tc * tn, bits.weight) > sram.weights) continue;
+      // Depthwise: the input channels of the tile's outputs, all the reduction there is.
+      const tc = dw ? Math.ceil(tn / mult) : tc0;
+      if (bytesOf(s.kh * s.kw * (dw ? tn : tc * tn), bits.weight) > sram.weights) continue;
       for (const th of candidates(rows)) {
         if (bytesOf(inRows(th) * s.inW * tc, bits.input) > sram.activations) continue;
         if (bytesOf(th * s.outW * tn, bits.accumulator) > sram.outputs) continue;
         const nTiles = Math.ceil(s.outC / tn),
-          cTiles = Math.ceil(s.inC / tc),
+          cTiles = dw ? 1 : Math.ceil(s.inC / tc),
           hPer = Math.ceil(rows / th);
         const hTiles = noHalo ? hPer : hPer * s.batch;
         // Input bytes read per full pass over the rows (halo rows read again by each tile).
@@ -71,7 +78,7 @@ export function chooseTiling(s: LayerShape, bits: TilingBits, sram: { weights: n
           : s.batch * hPer * bytesOf(inRows(th) * s.inW * s.inC, bits.input);
         for (const order of ['channels-outer', 'rows-outer'] as const) {
           const weights = order === 'channels-outer' ? W * (cTiles === 1 ? 1 : hTiles) : W * (nTiles === 1 && cTiles === 1 ? 1 : hTiles);
-          const inputs = order === 'channels-outer' ? inPass * nTiles : inPass * (cTiles === 1 ? 1 : nTiles);
+          const inputs = dw ? inPass : order === 'channels-outer' ? inPass * nTiles : inPass * (cTiles === 1 ? 1 : nTiles);
           const total = weights + inputs + O;
           const tiles = nTiles * hTiles * cTiles;
           if (

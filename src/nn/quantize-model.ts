@@ -13,6 +13,7 @@
 import { tf } from '../engine/tf.js';
 import { isSigned, parseFormatSpec, type FormatSpec } from '../quant/registry.js';
 import './qconv2d.js';
+import './qdepthwise.js';
 import './qdense.js';
 
 export interface LayerOverride {
@@ -35,12 +36,19 @@ export interface QuantizeConfig {
 /** What quantizeModel decided for each quantized layer. */
 export interface LayerPlan {
   name: string;
-  kind: 'conv2d' | 'dense';
+  kind: 'conv2d' | 'depthwise' | 'dense';
   weight: FormatSpec | null;
   activation: FormatSpec | null;
   /** Set on the first and last layers kept at 8 bits (keepEndsAt8Bits); retraining methods leave them alone. */
   end?: 'first' | 'last';
 }
+
+/** The layer classes quantizeModel replaces, with the quantized class and the plan's kind. */
+const QUANTIZED: Record<string, { cls: string; kind: LayerPlan['kind'] }> = {
+  Conv2D: { cls: 'QConv2D', kind: 'conv2d' },
+  DepthwiseConv2D: { cls: 'QDepthwiseConv2D', kind: 'depthwise' },
+  Dense: { cls: 'QDense', kind: 'dense' },
+};
 
 export const INT8_WEIGHTS = { format: 'int', bits: 8, granularity: 'channel' } as const;
 export const INT8_IMAGE = { format: 'int', bits: 8, signed: true } as const;
@@ -84,8 +92,8 @@ function spec(v: unknown | null | undefined, what: string): FormatSpec | null {
 /** Per-layer decisions, without building anything (used by quantizeModel and reports). */
 export function planQuantization(model: tf.LayersModel, config: QuantizeConfig): LayerPlan[] {
   const layers = layersOf(model.toJSON(null, false) as Record<string, unknown>);
-  const q = layers.filter((l) => l.class_name === 'Conv2D' || l.class_name === 'Dense');
-  if (q.length === 0) throw new Error('quantizeModel: the model has no Conv2D or Dense layer to quantize');
+  const q = layers.filter((l) => l.class_name in QUANTIZED);
+  if (q.length === 0) throw new Error('quantizeModel: the model has no Conv2D, DepthwiseConv2D or Dense layer to quantize');
   const names = new Set(q.map((l) => l.config.name));
   for (const o of config.overrides ?? [])
     if (![...names].some((n) => matches(o.match, n)))
@@ -113,7 +121,7 @@ export function planQuantization(model: tf.LayersModel, config: QuantizeConfig):
     }
     return {
       name,
-      kind: l.class_name === 'Conv2D' ? 'conv2d' : 'dense',
+      kind: QUANTIZED[l.class_name].kind,
       weight: spec(weight, `weight spec of ${name}`),
       activation: spec(activation, `activation spec of ${name}`),
       ...(end ? { end } : {}),
@@ -127,7 +135,7 @@ function foldBatchNorm(model: tf.LayersModel, layers: LayerJson[]): Map<string, 
   for (let i = 0; i + 1 < layers.length; i++) {
     const l = layers[i],
       bn = layers[i + 1];
-    if ((l.class_name !== 'Conv2D' && l.class_name !== 'Dense') || bn.class_name !== 'LowbitBatchNorm') continue;
+    if (!(l.class_name in QUANTIZED) || bn.class_name !== 'LowbitBatchNorm') continue;
     if ((l.config.activation ?? 'linear') !== 'linear') continue;
     const inbound = JSON.stringify(bn.inbound_nodes ?? '');
     if (bn.inbound_nodes && !inbound.includes(`"${l.config.name}"`)) continue;
@@ -136,7 +144,9 @@ function foldBatchNorm(model: tf.LayersModel, layers: LayerJson[]): Map<string, 
     const eps = (bn.config.epsilon as number | undefined) ?? 1e-5;
     const factor = tf.div(gamma, tf.sqrt(tf.add(variance, eps)));
     const b0 = bias ?? tf.zerosLike(mean);
-    folded.set(l.config.name, [tf.mul(kernel, factor), tf.add(tf.mul(tf.sub(b0, mean), factor), beta)]);
+    // Every kernel here ends in its output channels (a depthwise [kh, kw, C, m] in C·m together).
+    const scaled = tf.reshape(tf.mul(tf.reshape(kernel, [-1, factor.size]), factor), kernel.shape);
+    folded.set(l.config.name, [scaled, tf.add(tf.mul(tf.sub(b0, mean), factor), beta)]);
     l.config.use_bias = true;
     layers[i + 1] = {
       ...bn,
@@ -157,7 +167,7 @@ export async function quantizeModel(model: tf.LayersModel, config: QuantizeConfi
   for (const l of layers) {
     const p = byName.get(l.config.name);
     if (!p) continue;
-    l.class_name = p.kind === 'conv2d' ? 'QConv2D' : 'QDense';
+    l.class_name = QUANTIZED[l.class_name].cls;
     l.config.weight_quant = p.weight;
     l.config.input_quant = p.activation;
     if (config.refitEvery !== undefined) l.config.refit_every = config.refitEvery;
@@ -173,8 +183,12 @@ export async function quantizeModel(model: tf.LayersModel, config: QuantizeConfi
       continue;
     }
     const dst = layer.getWeights();
-    // Learned quantizer parameters come after the layer's own weights and start at zero.
-    layer.setWeights([...src, ...dst.slice(src.length)]);
+    // Learned quantizer parameters come after the layer's own weights and start at zero. A
+    // QDepthwiseConv2D keeps its kernel as [kh, kw, 1, C·m]: the same values in the same order.
+    const own = src.map((t, i) =>
+      dst[i] && t.shape.join() !== dst[i].shape.join() && t.size === dst[i].size ? tf.reshape(t, dst[i].shape) : t,
+    );
+    layer.setWeights([...own, ...dst.slice(src.length)]);
   }
   for (const ts of folded.values()) tf.dispose(ts);
   return { model: q, plan };

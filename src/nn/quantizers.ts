@@ -1,7 +1,6 @@
 // Finding the quantizers of a model (for calibration, reports and the packer).
 import type { tf } from '../engine/tf.js';
-import { QConv2D } from './qconv2d.js';
-import { QDense } from './qdense.js';
+import { QuantLayer } from './quant-layer.js';
 import { QAct } from './qact.js';
 import { withCalibration, type Quantizer } from './quantizer.js';
 
@@ -14,7 +13,7 @@ export interface LayerQuantizers {
 export function modelQuantizers(model: tf.LayersModel): LayerQuantizers[] {
   const out: LayerQuantizers[] = [];
   for (const layer of model.layers) {
-    if (layer instanceof QConv2D || layer instanceof QDense) out.push({ layer, weight: layer.weightQ, input: layer.inputQ });
+    if (layer instanceof QuantLayer) out.push({ layer, weight: layer.weightQ, input: layer.inputQ });
     else if (layer instanceof QAct) out.push({ layer, weight: null, input: layer.q });
   }
   return out;
@@ -26,8 +25,7 @@ export function calibrateModel(model: tf.LayersModel, batches: Iterable<tf.Tenso
     for (const x of batches) run(x);
   });
   let fitted = 0;
-  for (const layer of model.layers)
-    if ((layer instanceof QConv2D || layer instanceof QDense || layer instanceof QAct) && layer.finishCalibration()) fitted++;
+  for (const layer of model.layers) if ((layer instanceof QuantLayer || layer instanceof QAct) && layer.finishCalibration()) fitted++;
   return fitted;
 }
 

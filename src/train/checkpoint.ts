@@ -7,6 +7,7 @@ import { parseOptimizerConfig, type OptimizerConfig, type OptimizerState } from 
 // Layer classes a checkpoint's topology may name must be registered before it is rebuilt.
 import '../nn/batch-norm.js';
 import '../nn/qconv2d.js';
+import '../nn/qdepthwise.js';
 import '../nn/qdense.js';
 import '../nn/qact.js';
 import { quantizerArrays, restoreQuantizerArrays } from '../nn/quantizers.js';

@@ -84,6 +84,24 @@ test('a 64x32 dense layer at W4A4 on the Bit Fusion preset, by hand', () => {
   assert.ok(Math.abs(c.energyPj.total - (2048 * 0.19366 + 192281.6 + sram)) < 1e-6);
 });
 
+test('a depthwise 3x3 layer maps badly: each channel takes the array alone, by hand', () => {
+  // 16 channels, multiplier 1, 8×8 output, W4A4 on Bit Fusion (16 rows × 4 lanes, 32 columns).
+  const s: LayerShape = { ...conv(8, 16, 16), kind: 'depthwise' };
+  const c = costLayer(s, uniform(4, 4), bitfusion);
+  // K = 9 per output (no reduction over channels): 9 · 16 · 64 MACs.
+  assert.equal(c.macs, 9 * 16 * 64);
+  // One row tile and one column tile per channel, 64 pixels each, the channels in turn: 16 · 64 cycles.
+  assert.equal(c.computeCycles, 16 * 64);
+  // 9 MACs a cycle out of 16 · 4 · 32: 0.44% of the array, where a pointwise conv of the same size keeps it full.
+  assert.ok(Math.abs(c.utilization - 9 / (64 * 32)) < 1e-12, `${c.utilization}`);
+  const pointwise = costLayer({ ...conv(8, 64, 32, 1), name: 'pw' }, uniform(4, 4), bitfusion);
+  assert.equal(pointwise.utilization, 1);
+  // Weights are 9 per channel: 9 · 16 · 4 bits = 72 bytes, read once; the 8×8×16 input once (512 bytes at 4 bits).
+  assert.equal(c.dramBytes.weights, 72);
+  assert.equal(c.dramBytes.inputs, (8 * 8 * 16 * 4) / 8);
+  assert.ok(uniqueBytes(s, uniform(4, 4)) <= c.dramBytes.total);
+});
+
 test("Bit Fusion's performance factor: 8x8, 4x4 and 2x2 operands take 16, 4 and 1 bricks", () => {
   // A large conv keeps the array fully used at every width, so compute cycles follow the bricks.
   const s = conv(16, 256, 256);

@@ -7,7 +7,7 @@ import { formatOf } from '../../quant/registry.js';
 import { intGrid, sharedLevels, type IntGrid } from '../../quant/grid.js';
 import type { LayerEntry } from '../manifest.js';
 import type { Step } from '../packed-model.js';
-import { floatConv, geometry, intConv, maxPool } from '../runtime/ops.js';
+import { floatConv, floatDepthwise, geometry, intConv, intDepthwise, maxPool } from '../runtime/ops.js';
 import { prepareWasmConv, wasmKernels, wasmPoolable, type WasmConv } from '../runtime/wasm-kernels.js';
 import { byteOffset, levelsOf, toBytes } from '../runtime/values.js';
 import { gridOutput, type FloatOutput } from '../runtime/requant.js';
@@ -54,6 +54,8 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
   const gin = ctx.inputGrid(l);
   const kernelCodes = wq ? p.codes.get(l.tensors.kernel)! : null;
   const kernel4 = conv ? kshape : [1, 1, kshape[0], kshape[1]];
+  // A depthwise conv reads one input channel per output: m outputs per input channel.
+  const mult = g.depthwise ? cout / cin : 0;
   const a = new Float64Array(cout),
     b = new Float64Array(cout);
   for (let c = 0; c < cout; c++) {
@@ -93,7 +95,7 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
       wl[i] = wg.levels[wg.channels === 1 ? 0 : c][kernelCodes![i] - wg.codeMin];
     for (let c = 0; c < cout; c++) a[c] *= gin.unit[0] * wg.unit[wg.channels === 1 ? 0 : c];
     const tgrid = target ? ctx.inputGrid(target)! : null;
-    const K = kernel4[0] * kernel4[1] * cin;
+    const K = kernel4[0] * kernel4[1] * (g.depthwise ? 1 : cin);
     let table: WeightTable | undefined | null = null;
     const tableOf = () => (table === null ? (table = weightTable(wg, kernelCodes!)) : table);
     // Each byte path lays the weights out for its kernels on first use.
@@ -111,10 +113,11 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
     const inq = p.inputQuant.get(l.name)!;
     return (vals, threads) => {
       const v = vals.get(src)!;
-      const active = nativeFits ? qconvKernels() : null;
+      // The byte kernels (native, WebAssembly) run full convolutions; depthwise ones run on the TypeScript loops.
+      const active = nativeFits && !g.depthwise ? qconvKernels() : null;
       const n = active ? native() : null;
       const addon = n ? active : null;
-      const w = !addon && nativeFits && wasmKernels() ? wasm() : null;
+      const w = !addon && nativeFits && !g.depthwise && wasmKernels() ? wasm() : null;
       const x = preq && v.kind === 'q' ? v : quantizeValue(v, inq, gin, addon !== null || w !== null);
       const shape = flat(x.shape);
       if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
@@ -135,7 +138,9 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
           ? nativeConv(addon, n!, toBytes(x), shape, geo, out, tbytes, fusedPool)
           : w
             ? w.kernels.conv(w, toBytes(x), shape, geo, out, tbytes, fusedPool)
-            : intConv(levelsOf(x), shape, wl, cout, geo, out),
+            : g.depthwise
+              ? intDepthwise(levelsOf(x), shape, wl, mult, geo, out)
+              : intConv(levelsOf(x), shape, wl, cout, geo, out),
       );
     };
   }
@@ -148,7 +153,9 @@ export function lowerConv(l: LayerEntry, ctx: LowerContext): Step {
     const shape = flat(x.shape);
     if (shape[3] !== cin) fail(`${what}: input has ${shape[3]} channels, the kernel ${cin}`);
     const geo = geometry(shape[1], shape[2], kernel4[0], kernel4[1], strides[0], strides[1], pad, dil[0], dil[1]);
-    const y = floatConv(x.data, shape, kernelValues, null, cout, geo, false);
+    const y = g.depthwise
+      ? floatDepthwise(x.data, shape, kernelValues, mult, geo)
+      : floatConv(x.data, shape, kernelValues, null, cout, geo, false);
     for (let i = 0; i < y.data.length; i++) {
       const c = i % cout;
       const v = y.data[i] * a[c] + b[c];

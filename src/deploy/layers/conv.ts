@@ -1,9 +1,12 @@
-// Convolution and dense layers: QConv2D / QDense (lowbit's quantized layers, which may hold a
-// weight quantizer with a coded or product-coded kernel, and an input quantizer) and stock tfjs
-// Conv2D / Dense. A dense layer is a 1×1 convolution on a 1×1 image everywhere below.
+// Convolution and dense layers: QConv2D / QDepthwiseConv2D / QDense (lowbit's quantized layers,
+// which may hold a weight quantizer with a coded or product-coded kernel, and an input quantizer)
+// and stock tfjs Conv2D / DepthwiseConv2D / Dense. A dense layer is a 1×1 convolution on a 1×1
+// image everywhere below. A depthwise kernel is [kh, kw, C, m] in tfjs's layer and [kh, kw, 1, C·m]
+// in lowbit's (the same values in the same order, one output channel per last index); below it
+// is read as the latter, which is also ONNX's grouped weight [C·m, 1, kh, kw] transposed.
 import { intGrid } from '../../quant/grid.js';
 import { floatTensor } from '../onnx/tensors.js';
-import { ints, quantizeActivation, windowPads } from '../onnx/nodes.js';
+import { int as intAttr, ints, quantizeActivation, windowPads } from '../onnx/nodes.js';
 import { onnxKernel } from '../onnx/kernel.js';
 import { geometry } from '../runtime/ops.js';
 import { activation, fail, int, padding, pair } from './config-values.js';
@@ -13,7 +16,11 @@ import type { LayerOp } from './layer-op.js';
 
 const STRIPPED_FOR_PLAIN = ['weight_quant', 'input_quant', 'weight_state', 'input_state', 'refit_every'];
 
-function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
+type Kind = 'conv' | 'depthwise' | 'dense';
+
+function convOp(className: string, kind: Kind, quantized: boolean): LayerOp {
+  const conv = kind !== 'dense',
+    depthwise = kind === 'depthwise';
   return {
     className,
     inputs: 'one',
@@ -27,13 +34,20 @@ function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
       const sin = ctx.inputs[0];
       const kshape = ctx.shapeOf(l.tensors.kernel);
       if (kshape.length !== (conv ? 4 : 2)) fail(`${what}: kernel of rank ${kshape.length}`);
-      const cout = kshape[kshape.length - 1];
-      const cin = kshape[kshape.length - 2];
+      let cout = kshape[kshape.length - 1];
+      let cin = kshape[kshape.length - 2];
       let kernel: [number, number] = [1, 1];
       if (conv) {
         kernel = pair(cfg.kernel_size, `${what} kernel_size`);
         if (kernel[0] !== kshape[0] || kernel[1] !== kshape[1]) fail(`${what}: kernel_size does not match the kernel`);
-        if (int(cfg.filters, `${what} filters`) !== cout) fail(`${what}: filters does not match the kernel`);
+        if (depthwise) {
+          // [kh, kw, C, m] (tfjs) or [kh, kw, 1, C·m] (lowbit's quantized layer): C from the input.
+          const m = int(cfg.depth_multiplier ?? 1, `${what} depth_multiplier`);
+          cin = sin[sin.length - 1];
+          cout = kshape[2] * kshape[3];
+          if (!(kshape[2] === cin && kshape[3] === m) && !(kshape[2] === 1 && kshape[3] === cin * m))
+            fail(`${what}: a depthwise kernel [${kshape.join(', ')}] does not fit ${cin} input channels × depth_multiplier ${m}`);
+        } else if (int(cfg.filters, `${what} filters`) !== cout) fail(`${what}: filters does not match the kernel`);
       } else if (int(cfg.units, `${what} units`) !== cout) fail(`${what}: units does not match the kernel`);
       const strides = conv ? pair(cfg.strides ?? 1, `${what} strides`) : ([1, 1] as [number, number]);
       const dilation = conv ? pair(cfg.dilation_rate ?? 1, `${what} dilation_rate`) : ([1, 1] as [number, number]);
@@ -44,6 +58,7 @@ function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
       let out: number[];
       if (conv) {
         if (sin.length !== 3 || sin[2] !== cin) fail(`${what}: input [${sin.join(', ')}] does not fit a kernel of ${cin} input channels`);
+        if ((cfg.data_format ?? 'channels_last') !== 'channels_last') fail(`${what}: data_format must be channels_last`);
         const geo = geometry(sin[0], sin[1], kernel[0], kernel[1], strides[0], strides[1], pad, dilation[0], dilation[1]);
         out = [geo.outH, geo.outW, cout];
       } else {
@@ -55,7 +70,7 @@ function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
       const iq = ctx.inputQuant.get(l.name);
       if (iq) intGrid(iq.spec, iq.params, 1, `${what} input`);
       const inHW: [number, number] = conv ? [sin[0], sin[1]] : [1, 1];
-      return { out, conv: { conv, kernel, strides, dilation, padding: pad, cin, cout, inHW }, relu };
+      return { out, conv: { conv, kernel, strides, dilation, padding: pad, cin, cout, inHW, ...(depthwise ? { depthwise } : {}) }, relu };
     },
     lower: (l, ctx) => lowerConv(l, ctx),
     toOnnx(l, c, ctx) {
@@ -63,9 +78,10 @@ function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
       const src = ctx.input(l);
       const iq = p.inputQuant.get(l.name);
       const x = iq ? quantizeActivation(ctx, src.name, l.name, iq) : src.name;
-      const kshape = p.manifest.tensors.find((t) => t.name === l.tensors.kernel) as { shape: number[] };
-      const w = onnxKernel(ctx, l, kshape.shape, conv);
       const g = c.conv!;
+      const kshape = (p.manifest.tensors.find((t) => t.name === l.tensors.kernel) as { shape: number[] }).shape;
+      // A depthwise kernel as [kh, kw, 1, C·m]: ONNX's grouped weight [C·m, 1, kh, kw] once transposed.
+      const w = onnxKernel(ctx, l, depthwise ? [kshape[0], kshape[1], 1, g.cout] : kshape, conv);
       const bias = l.tensors.bias ? p.floats.get(l.tensors.bias)! : null;
       if (bias) ctx.initializers.push(floatTensor(`${l.name}_b`, [g.cout], bias));
       let y = ctx.fresh(l.name);
@@ -74,7 +90,12 @@ function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
           opType: 'Conv',
           input: bias ? [x, w, `${l.name}_b`] : [x, w],
           output: [y],
-          attribute: [windowPads(g), ints('strides', g.strides), ints('dilations', g.dilation)],
+          attribute: [
+            windowPads(g),
+            ints('strides', g.strides),
+            ints('dilations', g.dilation),
+            ...(depthwise ? [intAttr('group', g.cin)] : []),
+          ],
         });
       else {
         ctx.nodes.push({ opType: 'MatMul', input: [x, w], output: [y] });
@@ -105,7 +126,7 @@ function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
       ],
       plain(layer) {
         if (!quantized) return;
-        layer.class_name = conv ? 'Conv2D' : 'Dense';
+        layer.class_name = depthwise ? 'DepthwiseConv2D' : conv ? 'Conv2D' : 'Dense';
         for (const k of STRIPPED_FOR_PLAIN) delete layer.config[k];
       },
     },
@@ -130,7 +151,7 @@ function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
       const [strideH, strideW] = Array.isArray(s) ? [Number(s[0]), Number(s[1] ?? s[0])] : typeof s === 'number' ? [s, s] : [1, 1];
       return {
         name,
-        kind: 'conv2d',
+        kind: depthwise ? 'depthwise' : 'conv2d',
         batch,
         inH: input[1],
         inW: input[2],
@@ -148,8 +169,10 @@ function convOp(className: string, conv: boolean, quantized: boolean): LayerOp {
 }
 
 export const convOps: LayerOp[] = [
-  convOp('QConv2D', true, true),
-  convOp('QDense', false, true),
-  convOp('Conv2D', true, false),
-  convOp('Dense', false, false),
+  convOp('QConv2D', 'conv', true),
+  convOp('QDepthwiseConv2D', 'depthwise', true),
+  convOp('QDense', 'dense', true),
+  convOp('Conv2D', 'conv', false),
+  convOp('DepthwiseConv2D', 'depthwise', false),
+  convOp('Dense', 'dense', false),
 ];

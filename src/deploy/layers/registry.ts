@@ -14,7 +14,6 @@ import { addOp } from './add.js';
 import { qactOp } from './qact.js';
 import { zeroPaddingOp } from './zero-padding.js';
 import { concatenateOp } from './concatenate.js';
-import { depthwiseOp } from './depthwise.js';
 
 export type { LayerOp } from './layer-op.js';
 
@@ -32,7 +31,6 @@ const builtIn: LayerOp[] = [
   qactOp,
   zeroPaddingOp,
   concatenateOp,
-  depthwiseOp,
 ];
 
 const ops = new Map<string, LayerOp>(builtIn.map((o) => [o.className, o]));

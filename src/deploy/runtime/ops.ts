@@ -67,6 +67,80 @@ export function intConv(
 }
 
 /**
+ * A depthwise convolution: output channel c·m + q of each pixel is Σ_ij x[ih, iw, c]·w[i, j, c·m + q]
+ * (w flattened from [kh, kw, C, m], the same order as [kh, kw, 1, C·m]); padded taps are skipped
+ * (zeros). `epilogue(o, k, acc)` writes output o of channel k from its sum (float64: exact for
+ * integer levels, as intConv's).
+ */
+function depthwiseSums(
+  x: ArrayLike<number>,
+  shape: number[],
+  w: ArrayLike<number>,
+  mult: number,
+  g: Geometry,
+  epilogue: (o: number, k: number, acc: number) => void,
+): void {
+  const [N, H, W, C] = shape;
+  const Co = C * mult;
+  const acc = new Float64Array(Co);
+  let o = 0;
+  for (let n = 0; n < N; n++)
+    for (let oh = 0; oh < g.outH; oh++)
+      for (let ow = 0; ow < g.outW; ow++) {
+        acc.fill(0);
+        for (let i = 0; i < g.kh; i++) {
+          const ih = oh * g.sh - g.padTop + i * g.dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let j = 0; j < g.kw; j++) {
+            const iw = ow * g.sw - g.padLeft + j * g.dw;
+            if (iw < 0 || iw >= W) continue;
+            const xa = ((n * H + ih) * W + iw) * C,
+              wa = (i * g.kw + j) * Co;
+            for (let c = 0; c < C; c++) {
+              const v = x[xa + c];
+              if (v !== 0) for (let q = 0; q < mult; q++) acc[c * mult + q] += v * w[wa + c * mult + q];
+            }
+          }
+        }
+        for (let k = 0; k < Co; k++, o++) epilogue(o, k, acc[k]);
+      }
+}
+
+/** Integer depthwise convolution: levels in, the same epilogues as intConv. */
+export function intDepthwise(
+  inLevels: Int32Array,
+  shape: number[],
+  w: Int32Array,
+  mult: number,
+  g: Geometry,
+  out: GridOutput | FloatOutput,
+): Value {
+  const [N, , , C] = shape;
+  const cout = C * mult;
+  const outShape = [N, g.outH, g.outW, cout];
+  const size = N * g.outH * g.outW * cout;
+  if (out.kind === 'grid') {
+    const codes = new Int32Array(size);
+    depthwiseSums(inLevels, shape, w, mult, g, (o, k, acc) => (codes[o] = requantize(out, acc, k)));
+    return { kind: 'q', codes, bytes: null, shape: outShape, grid: null as unknown as IntGrid };
+  }
+  const data = new Float32Array(size);
+  depthwiseSums(inLevels, shape, w, mult, g, (o, k, acc) => {
+    const y = acc * out.a[k] + out.b[k];
+    data[o] = out.relu && y < 0 ? 0 : y;
+  });
+  return { kind: 'f', data, shape: outShape };
+}
+
+/** Float depthwise convolution (bias and ReLU after), as floatConv for convs. */
+export function floatDepthwise(x: Float32Array, shape: number[], w: Float32Array, mult: number, g: Geometry): FValue {
+  const [N, , , C] = shape;
+  const data = new Float32Array(N * g.outH * g.outW * C * mult);
+  depthwiseSums(x, shape, w, mult, g, (o, _k, acc) => (data[o] = acc));
+  return { kind: 'f', data, shape: [N, g.outH, g.outW, C * mult] };
+}
+
+/**
  * The input window of output pixel p (over the batch) into dst at `at`, tap by tap (i·kw + j, then
  * channels), each value minus `shift`. Taps in the padding are left as they are (the caller fills them).
  * Shared by the integer conv and the float conv.
