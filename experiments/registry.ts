@@ -136,6 +136,51 @@ experiments.push(
   ...relatedMethodExperiments('fp-fashion-vgg9', 'Fashion-MNIST vgg9', { qatEpochs: 5 }),
 );
 
+/** Issue 22's mobilenet rows on Fashion-MNIST: PTQ W8A8, QAT W4A4 (ste, lsq), lsq W4A4 with the depthwise layers at 8 bits. */
+function mobilenetRows(): QuantExperiment[] {
+  const base = 'fp-fashion-mobilenet',
+    from = `checkpoints/${base}.lbck`,
+    label = 'Fashion-MNIST mobilenet';
+  return [
+    {
+      id: `${base}.ptq-w8a8`,
+      title: `${label}, PTQ W8A8 (MSE calibration)`,
+      group: 'quant',
+      base,
+      options: { from, method: 'ptq', wbits: 8, abits: 8, calibration: 'mse' },
+    },
+    {
+      id: `${base}.ste-int-w4a4`,
+      title: `${label}, QAT int W4A4`,
+      group: 'quant',
+      base,
+      options: { from, method: 'ste', format: 'int', wbits: 4, abits: 4, epochs: 5, lr: 0.01 },
+    },
+    {
+      id: `${base}.lsq-w4a4`,
+      title: `${label}, QAT LSQ + PACT W4A4`,
+      group: 'quant',
+      base,
+      options: { from, method: 'lsq', wbits: 4, abits: 4, epochs: 5, lr: 0.01 },
+      maxDrop: 1,
+    },
+    {
+      id: `${base}.lsq-w4a4-dw8`,
+      title: `${label}, QAT LSQ + PACT W4A4, depthwise layers at 8 bits`,
+      group: 'quant',
+      base,
+      options: { from, method: 'lsq', wbits: 4, abits: 4, epochs: 5, lr: 0.01, overrides: keep8bit('/_dw$/') },
+    },
+  ];
+}
+
+/** The per-layer overrides of `lowbit quantize --keep-8bit`: int8 weights per channel, unsigned int8 inputs. */
+function keep8bit(match: string): QuantExperiment['options']['overrides'] {
+  return [{ match, weight: { format: 'int', bits: 8, granularity: 'channel' }, activation: { format: 'int', bits: 8, signed: false } }];
+}
+
+experiments.push(...mobilenetRows());
+
 experiments.push(
   {
     id: 'search-mnist-lenet5-latency',
@@ -150,6 +195,13 @@ experiments.push(
     group: 'search',
     base: 'fp-fashion-vgg9',
     settings: { accel: 'bitfusion', objective: 'latency', budgets: [0.2, 0.25], epochs: 2, lr: 0.01 },
+  },
+  {
+    id: 'search-fashion-mobilenet-latency',
+    title: 'Fashion-MNIST mobilenet, latency search on the Bit Fusion-like preset',
+    group: 'search',
+    base: 'fp-fashion-mobilenet',
+    settings: { accel: 'bitfusion', objective: 'latency', budgets: [0.5, 0.6], epochs: 2, lr: 0.01 },
   },
 );
 

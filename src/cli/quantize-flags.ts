@@ -6,6 +6,7 @@ import type { QuantizeOptionsInput } from '../train/quantize.js';
 import { methodNames, methodOf } from '../train/methods/registry.js';
 import { methodFlags, methodFlagsFor, methodOptionsFromFlags } from './method-flags.js';
 import { RUN_CONTROL_FLAGS, type RunFlags } from './options.js';
+import { INT8_WEIGHTS, UINT8_ACTIVATIONS } from '../nn/quantize-model.js';
 
 /** What commander hands the action (flags camel-cased). */
 export interface QuantizeFlags extends RunFlags {
@@ -31,7 +32,14 @@ export interface QuantizeFlags extends RunFlags {
   weightDecay: number;
   schedule: string;
   calibrationBatches?: number;
+  /** Layers (names, globs or /regex/, comma-separated) kept at 8-bit weights and unsigned 8-bit inputs. */
+  keep8bit?: string[];
 }
+
+/** The per-layer override --keep-8bit sets: int8 weights per channel, unsigned int8 inputs (layers after a ReLU). */
+const keep8bit = (match: string) => ({ match, weight: { ...INT8_WEIGHTS }, activation: { ...UINT8_ACTIVATIONS } });
+const isKeep8bit = (o: { match: string; weight?: unknown; activation?: unknown }) =>
+  JSON.stringify(o) === JSON.stringify(keep8bit(o.match));
 
 /** The methods that have options of their own. */
 const withOptions = () => methodNames.filter((m) => methodOf(m).options !== undefined);
@@ -58,6 +66,7 @@ export function optionsFromFlags(f: QuantizeFlags): QuantizeOptionsInput {
     batchNorm: f.bn as 'keep',
     formatOptions,
     ...(f.refitEvery !== undefined ? { refitEvery: f.refitEvery } : {}),
+    ...(f.keep8bit?.length ? { overrides: f.keep8bit.map(keep8bit) } : {}),
     ...(f.aformat ? { activationFormat: f.aformat as 'int' } : {}),
     ...perMethod,
     ...(f.epochs !== undefined ? { epochs: f.epochs } : {}),
@@ -79,7 +88,13 @@ export function optionsFromFlags(f: QuantizeFlags): QuantizeOptionsInput {
 /** The option a flag sets (null for flags that set none): what a given flag overrides when a run resumes. */
 export function optionOfFlag(flag: string): string | null {
   if (RUN_CONTROL_FLAGS.has(flag)) return null;
-  const renamed: Record<string, string> = { bn: 'batchNorm', aformat: 'activationFormat', k: 'formatOptions', kmax: 'formatOptions' };
+  const renamed: Record<string, string> = {
+    bn: 'batchNorm',
+    aformat: 'activationFormat',
+    k: 'formatOptions',
+    kmax: 'formatOptions',
+    keep8bit: 'overrides',
+  };
   if (renamed[flag]) return renamed[flag];
   return methodFlags().find((f) => f.attribute === flag)?.method ?? flag;
 }
@@ -88,7 +103,8 @@ const value = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
 /** The `lowbit quantize` command line that runs these options into `out`. */
 export function quantizeCommandLine(o: QuantizeOptionsInput, out: string): string {
-  if (o.overrides) throw new Error('per-layer overrides have no command-line flag: run them through the library');
+  if (o.overrides && !o.overrides.every(isKeep8bit))
+    throw new Error('per-layer overrides other than --keep-8bit have no command-line flag: run them through the library');
   const parts = [
     `lowbit quantize --from ${o.from} --method ${o.method}${o.format !== undefined ? ` --format ${o.format}` : ''}${o.wbits !== undefined ? ` --wbits ${o.wbits}` : ''} --abits ${o.abits ?? 'none'}`,
   ];
@@ -96,6 +112,7 @@ export function quantizeCommandLine(o: QuantizeOptionsInput, out: string): strin
   if (o.granularity) parts.push(`--granularity ${o.granularity}`);
   if (o.activationFormat) parts.push(`--aformat ${o.activationFormat}`);
   if (o.keepEnds === false) parts.push('--no-keep-ends');
+  if (o.overrides?.length) parts.push(`--keep-8bit ${o.overrides.map((x) => x.match).join(',')}`);
   if (o.batchNorm) parts.push(`--bn ${o.batchNorm}`);
   if (o.refitEvery !== undefined) parts.push(`--refit-every ${o.refitEvery}`);
   for (const [k, v] of Object.entries(o.formatOptions ?? {})) parts.push(`--${k} ${value(v)}`);

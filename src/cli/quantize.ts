@@ -37,6 +37,11 @@ export function quantizeCommand(): Command {
     .option('--calibration <c>', 'maxabs, percentile or mse', oneOf(['maxabs', 'percentile', 'mse']), 'maxabs')
     .option('--no-keep-ends', 'quantize the first conv and last FC like the rest (default: 8 bits)')
     .option(
+      '--keep-8bit <layers>',
+      "layers kept at 8 bits (names, globs or /regex/, comma-separated, e.g. '*_dw'): int8 weights, unsigned int8 inputs",
+      (v: string) => v.split(',').filter(Boolean),
+    )
+    .option(
       '--bn <mode>',
       'batch norm: keep (float, folded at deployment) or fold (into the conv before quantizing)',
       oneOf(['keep', 'fold']),
