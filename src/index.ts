@@ -46,6 +46,7 @@ export { DivergedError, DIVERGED_LOSS } from './train/loop.js';
 
 // Your own models: ONNX import
 export { importOnnx, importableOps, type ImportOptions, type ImportedModel } from './import/onnx.js';
+export { importTfjsLayers, type TfjsImport } from './import/keras.js';
 export { importRun, type ImportRunOptions, type ImportRunResult } from './train/import-run.js';
 
 // Number formats (declared once; see src/quant/)

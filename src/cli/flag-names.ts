@@ -3,7 +3,7 @@
 import { OptionError } from '../util/option-error.js';
 
 /** Keys whose flag is not their kebab-case form. */
-const SPECIAL: Record<string, string> = { outDir: '--out', activationFormat: '--aformat' };
+const SPECIAL: Record<string, string> = { outDir: '--out', activationFormat: '--aformat', foldBatchNorm: '--fold-bn' };
 
 export function flagOf(key: string): string {
   return SPECIAL[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -1,5 +1,6 @@
-// `lowbit import model.onnx --data <name> --out run/`: a float ONNX model (from PyTorch's
-// torch.onnx.export, say) as a full-precision run that quantize, search, pack and export read.
+// `lowbit import model.onnx|model.json --data <name> --out run/`: a float ONNX model (from PyTorch's
+// torch.onnx.export, say) or a tfjs layers model (Keras through tensorflowjs_converter) as a
+// full-precision run that quantize, search, pack and export read.
 import { Command, Option } from 'commander';
 import { datasetNames } from '../data/datasets.js';
 import { initEngine } from '../engine/setup.js';
@@ -25,7 +26,7 @@ export function importCommand(): Command {
     .addOption(new Option('--data <name>', 'the dataset the model was trained for').choices(datasetNames).makeOptionMandatory())
     .option('--data-dir <dir>', 'directory holding the dataset files')
     .requiredOption('--out <dir>', 'run directory (checkpoint.lbck, metrics.json, config.json)')
-    .option('--fold-bn', 'fold each batch norm into the conv or dense layer before it')
+    .option('--fold-bn', 'ONNX: fold each batch norm into the conv or dense layer before it')
     .option('--limit-test <n>', 'measure the imported model on the first n test images', positiveInt)
     .option('--force', 'replace a run already in <out>')
     .option('--json', 'print the result as JSON')
@@ -45,8 +46,9 @@ export function importCommand(): Command {
         r.folded.batchNorm || r.folded.bias ? ` (folded: ${r.folded.batchNorm} batch norms, ${r.folded.bias} constant adds)` : '';
       console.log(
         [
-          `${r.checkpoint}: ${r.source.file} (opset ${r.source.opset}, sha256 ${r.source.sha256.slice(0, 12)}…) as ${r.layers} layers${folded}`,
+          `${r.checkpoint}: ${r.source.file} (${r.source.opset ? `ONNX opset ${r.source.opset}` : 'tfjs layers'}, sha256 ${r.source.sha256.slice(0, 12)}…) as ${r.layers} layers${folded}`,
           `  input ${r.inputShape.join('×')}, ${r.numClasses} classes; test accuracy on ${f.data}: ${(100 * r.testAccuracy).toFixed(2)}%`,
+          ...r.notes.map((n) => `  note: ${n}`),
         ].join('\n'),
       );
     });

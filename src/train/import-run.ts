@@ -1,11 +1,14 @@
-// `lowbit import`: a float model from another framework as the full-precision run every later stage
-// reads (quantize, search, pack, simulate, export): its checkpoint, bound to the dataset it is for,
-// with the source file's sha256 and the imported model's test accuracy on that dataset.
+// `lowbit import`: a float model from another framework (an ONNX file, or a tfjs layers model.json as
+// converted from Keras) as the full-precision run every later stage reads (quantize, search, pack,
+// simulate, export): its checkpoint, bound to the dataset it is for, with the source files' sha256
+// and the imported model's test accuracy on that dataset.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { datasetNames } from '../data/datasets.js';
 import { limitSplit, loadDataset, type Dataset } from '../data/load.js';
-import { importOnnx, type ImportedModel } from '../import/onnx.js';
+import { importOnnx } from '../import/onnx.js';
+import { importTfjsLayers } from '../import/keras.js';
+import type { tf } from '../engine/tf.js';
 import { READ_LIMITS, readInputFile } from '../util/read.js';
 import { OptionError, opt } from '../util/option-error.js';
 import { writeJsonAtomic } from '../util/atomic.js';
@@ -14,7 +17,7 @@ import { evaluate } from './evaluate.js';
 import { CHECKPOINT_FILE, openRunDir } from './run-dir.js';
 
 export interface ImportRunOptions {
-  /** The model file: .onnx. */
+  /** The model file: .onnx, or a tfjs layers model.json (its weight files beside it). */
   file: string;
   outDir: string;
   /** The dataset the model was trained for (its images must have the model's input shape). */
@@ -29,23 +32,71 @@ export interface ImportRunOptions {
 
 export interface ImportRunResult {
   checkpoint: string;
-  source: { file: string; sha256: string; format: 'onnx'; opset: number };
+  source: { file: string; sha256: string; format: 'onnx' | 'tfjs'; opset?: number };
   inputShape: [number, number, number];
   numClasses: number;
   layers: number;
-  folded: ImportedModel['folded'];
+  /** ONNX: batch norms and constant adds folded away. */
+  folded: { batchNorm: number; bias: number };
+  /** What changed on the way in (a dropped softmax, split layers). */
+  notes: string[];
   testAccuracy: number;
+}
+
+interface Imported {
+  model: tf.LayersModel;
+  inputShape: [number, number, number];
+  numClasses: number;
+  folded: { batchNorm: number; bias: number };
+  notes: string[];
+  format: 'onnx' | 'tfjs';
+  opset?: number;
+  /** sha256 over the model file (and its weight files, in order). */
+  sha256: string;
+}
+
+/** A tfjs model.json and its weight files: paths relative to it, never leaving its directory. */
+async function readTfjs(file: string): Promise<Imported> {
+  const text = readInputFile(file, 'tfjs model', { maxBytes: READ_LIMITS.json });
+  let json: { weightsManifest?: { paths?: unknown }[] };
+  try {
+    json = JSON.parse(text.toString('utf8')) as typeof json;
+  } catch (e) {
+    throw new OptionError(`${file} is not JSON (${(e as Error).message})`);
+  }
+  const dir = path.dirname(path.resolve(file));
+  const hash = createHash('sha256').update(text);
+  const parts: Buffer[] = [];
+  for (const g of Array.isArray(json?.weightsManifest) ? json.weightsManifest : []) {
+    for (const p of Array.isArray(g?.paths) ? g.paths : []) {
+      const f = path.resolve(dir, String(p));
+      if (typeof p !== 'string' || path.isAbsolute(p) || path.relative(dir, f).startsWith('..'))
+        throw new OptionError(`${file}: weight file ${JSON.stringify(p)} is not a path beside the model.json`);
+      const b = readInputFile(f, 'weight file', { maxBytes: READ_LIMITS.checkpoint });
+      hash.update(b);
+      parts.push(b);
+    }
+  }
+  const all = Buffer.concat(parts);
+  const data = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  const r = await importTfjsLayers(json, data, { file });
+  return { ...r, folded: { batchNorm: 0, bias: 0 }, format: 'tfjs', sha256: hash.digest('hex') };
+}
+
+function readOnnxModel(file: string, foldBatchNorm: boolean): Imported {
+  const bytes = readInputFile(file, 'ONNX model', { maxBytes: READ_LIMITS.checkpoint });
+  const r = importOnnx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file, foldBatchNorm });
+  return { ...r, notes: [], format: 'onnx', sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 export async function importRun(o: ImportRunOptions): Promise<ImportRunResult> {
   if (!datasetNames.includes(o.data as never))
     throw new OptionError(`${opt('data')}: unknown dataset '${o.data}'; expected one of: ${datasetNames.join(', ')}`);
-  if (path.extname(o.file).toLowerCase() !== '.onnx') throw new OptionError(`${o.file}: expected an .onnx file`);
-  const bytes = readInputFile(o.file, 'ONNX model', { maxBytes: READ_LIMITS.checkpoint });
-  const imported = importOnnx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-    file: o.file,
-    foldBatchNorm: Boolean(o.foldBatchNorm),
-  });
+  const ext = path.extname(o.file).toLowerCase();
+  if (ext !== '.onnx' && ext !== '.json') throw new OptionError(`${o.file}: expected an .onnx file or a tfjs model.json`);
+  if (ext === '.json' && o.foldBatchNorm)
+    throw new OptionError(`${opt('foldBatchNorm')} applies to ONNX files (quantize --bn fold folds a tfjs model's batch norms)`);
+  const imported = ext === '.onnx' ? readOnnxModel(o.file, Boolean(o.foldBatchNorm)) : await readTfjs(o.file);
   const ds = o.dataset ?? loadDataset(o.data, o.dataDir ? { dataDir: o.dataDir } : {});
   const [h, w, c] = imported.inputShape;
   if (ds.info.shape.join() !== imported.inputShape.join())
@@ -55,8 +106,12 @@ export async function importRun(o: ImportRunOptions): Promise<ImportRunResult> {
   const run = openRunDir({ outDir: o.outDir, command: 'import', ...(o.force ? { force: true } : {}) });
   let failed = true;
   try {
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const source = { file: path.basename(o.file), sha256, format: 'onnx' as const, opset: imported.opset };
+    const source = {
+      file: path.basename(o.file),
+      sha256: imported.sha256,
+      format: imported.format,
+      ...(imported.opset !== undefined ? { opset: imported.opset } : {}),
+    };
     const testAccuracy = evaluate(imported.model, limitSplit(ds.test, o.limitTest), ds.info).accuracy;
     const config = {
       file: o.file,
@@ -68,7 +123,7 @@ export async function importRun(o: ImportRunOptions): Promise<ImportRunResult> {
     saveCheckpoint(checkpoint, {
       model: imported.model,
       modelSpec: { imported: source, inputShape: ds.info.shape, numClasses: ds.info.numClasses, dataset: o.data },
-      state: { config, source, folded: imported.folded, finalAccuracy: testAccuracy, finished: true },
+      state: { config, source, folded: imported.folded, notes: imported.notes, finalAccuracy: testAccuracy, finished: true },
     });
     writeJsonAtomic(path.join(o.outDir, 'config.json'), config);
     writeJsonAtomic(path.join(o.outDir, 'metrics.json'), { config, finished: true, testAccuracy });
@@ -80,6 +135,7 @@ export async function importRun(o: ImportRunOptions): Promise<ImportRunResult> {
       numClasses: imported.numClasses,
       layers: imported.model.layers.length - 1,
       folded: imported.folded,
+      notes: imported.notes,
       testAccuracy,
     };
   } finally {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { lowbit, oneLineError, repoRoot } from '../helpers/cli.js';
+import { tf } from '../../src/engine/tf.js';
 import { tmpDir, writeIdxDataset } from '../helpers/fixtures.js';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'onnx');
@@ -74,9 +75,73 @@ test('a model for other images, a damaged file, a non-ONNX file and an occupied 
   writeFileSync(damaged, readFileSync(lenet).subarray(0, 5000));
   oneLineError(lowbit(importArgs(damaged, out)), /damaged\.onnx is not an ONNX model/);
   assert.ok(!existsSync(out));
-  oneLineError(lowbit(importArgs(path.join(repoRoot, 'package.json'), out)), /package\.json: expected an \.onnx file/);
+  oneLineError(lowbit(importArgs(path.join(repoRoot, 'LICENSE'), out)), /LICENSE: expected an \.onnx file or a tfjs model\.json/);
+  oneLineError(lowbit(importArgs(path.join(repoRoot, 'package.json'), out)), /package\.json is not a tfjs layers model/);
   const fp = tmpDir();
   assert.equal(lowbit(importArgs(lenet, fp)).status, 0);
   oneLineError(lowbit(importArgs(lenet, fp)), /already holds a run .*--force to replace it/);
   assert.equal(lowbit(importArgs(lenet, fp, '--force')).status, 0);
+});
+
+/** A Keras-style model for 28×28 grey images, written as tensorflowjs_converter would: model.json and weights.bin. */
+async function writeTfjsModel(dir: string, weightsPath = 'weights.bin'): Promise<string> {
+  const m = tf.sequential({
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 4,
+        kernelSize: 3,
+        strides: 2,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+      tf.layers.batchNormalization({}),
+      tf.layers.activation({ activation: 'relu6' }),
+      tf.layers.separableConv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      tf.layers.globalAveragePooling2d({}),
+      tf.layers.dropout({ rate: 0.2 }),
+      tf.layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+  let art: tf.io.ModelArtifacts | undefined;
+  await m.save(
+    tf.io.withSaveHandler(async (a) => {
+      art = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const file = path.join(dir, 'model.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      format: 'layers-model',
+      modelTopology: art!.modelTopology,
+      weightsManifest: [{ paths: [weightsPath], weights: art!.weightSpecs }],
+    }),
+  );
+  writeFileSync(path.join(dir, 'weights.bin'), new Uint8Array(art!.weightData as ArrayBuffer));
+  return file;
+}
+
+test('a Keras-style tfjs model imports and goes through quantize, pack and run; weight paths outside its folder are refused', async () => {
+  const file = await writeTfjsModel(tmpDir());
+  const fp = tmpDir();
+  const r = lowbit(importArgs(file, fp, '--json'));
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as { source: { format: string }; notes: string[] };
+  assert.equal(res.source.format, 'tfjs');
+  assert.ok(res.notes.some((n) => /softmax/.test(n)));
+  const q = tmpDir();
+  for (const args of [
+    ['quantize', '--from', fp, '--method', 'ptq', '--wbits', '4', '--abits', '4', '--out', q, '--data-dir', data, '--quiet'],
+    ['pack', '--model', q, '--out', path.join(q, 'm.lowbit')],
+    ['run', '--model', path.join(q, 'm.lowbit'), '--data-dir', data],
+  ]) {
+    const s = lowbit(args);
+    assert.equal(s.status, 0, `${args[0]}: ${s.stderr}`);
+  }
+  const hostile = await writeTfjsModel(tmpDir(), '../../etc/passwd');
+  const out = path.join(tmpDir(), 'run');
+  oneLineError(lowbit(importArgs(hostile, out)), /weight file "\.\.\/\.\.\/etc\/passwd" is not a path beside the model\.json/);
+  assert.ok(!existsSync(out));
+  oneLineError(lowbit(importArgs(file, out, '--fold-bn')), /--fold-bn applies to ONNX files/);
 });
