@@ -51,6 +51,12 @@ function weightSpecs(json: Record<string, unknown>, bytes: number, file: string)
   return specs;
 }
 
+/** The layer classes a tfjs model may hold: the packed format's stock ones and those converted on the way in. */
+function importable(): string {
+  const stock = layerClassNames().filter((n) => !n.startsWith('Q') && !n.startsWith('Lowbit'));
+  return [...stock, 'BatchNormalization', 'SeparableConv2D', ...IDENTITIES].sort().join(', ');
+}
+
 export async function importTfjsLayers(modelJson: unknown, weightData: ArrayBuffer, o: { file?: string } = {}): Promise<TfjsImport> {
   const file = o.file ?? 'the model.json';
   const json = modelJson as Record<string, unknown>;
@@ -168,9 +174,7 @@ export async function importTfjsLayers(modelJson: unknown, weightData: ArrayBuff
       entryWeights = [];
     }
     if (!opOf(entry.class_name))
-      throw new Error(
-        `${file}: layer ${l.name} is a ${cls}, which lowbit does not import (supported: ${[...layerClassNames().filter((n) => !n.startsWith('Q') && !n.startsWith('Lowbit')), 'BatchNormalization', 'SeparableConv2D', 'Dropout'].sort().join(', ')})`,
-      );
+      throw new Error(`${file}: layer ${l.name} is a ${cls}, which lowbit does not import (supported: ${importable()})`);
     out.push(entry);
     if (entryWeights.length) weights.set(entry.name, entryWeights);
   }
