@@ -1,5 +1,6 @@
-// `lowbit train`: full-precision training of a zoo model, checkpoint per epoch, --resume.
-import { Command, Option } from 'commander';
+// `lowbit train`: full-precision training of a zoo model (or fine-tuning of an imported one),
+// checkpoint per epoch, --resume.
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { datasetNames } from '../data/datasets.js';
 import { modelNames } from '../models/zoo.js';
 import { runTraining } from '../train/train.js';
@@ -38,7 +39,15 @@ interface TrainFlags extends RunFlags {
 export function trainCommand(): Command {
   return new Command('train')
     .description('train a zoo model in full precision, with a checkpoint every epoch')
-    .addOption(new Option('--model <name>', 'model (required unless --resume continues a run)').choices(modelNames))
+    .addOption(
+      new Option(
+        '--model <name|file>',
+        `model: ${modelNames.join(', ')}, or an .onnx / tfjs model.json file to fine-tune (required unless --resume continues a run)`,
+      ).argParser((v: string) => {
+        if ((modelNames as string[]).includes(v) || /\.(onnx|json)$/i.test(v)) return v;
+        throw new InvalidArgumentError(`expected one of ${modelNames.join(', ')}, or an .onnx / model.json file`);
+      }),
+    )
     .addOption(new Option('--data <name>', 'dataset (required unless --resume continues a run)').choices(datasetNames))
     .option('--data-dir <dir>', 'directory holding the dataset files')
     .requiredOption('--out <dir>', 'run directory (checkpoint.lbck, metrics.json, config.json)')

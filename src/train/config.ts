@@ -17,7 +17,10 @@ export const seedField = z
 
 export const trainConfigSchema = z
   .object({
-    model: z.enum(modelNames as [string, ...string[]]),
+    // A zoo model, or a model file to fine-tune (an .onnx file or a tfjs model.json).
+    model: z.string().refine((m) => (modelNames as string[]).includes(m) || /\.(onnx|json)$/i.test(m), {
+      message: `expected a zoo model (${modelNames.join(', ')}) or an .onnx / model.json file`,
+    }),
     data: z.enum(datasetNames as [string, ...string[]]),
     dataDir: z.string().min(1).optional(),
     epochs: positiveInt.max(100000),

@@ -89,20 +89,37 @@ function readOnnxModel(file: string, foldBatchNorm: boolean): Imported {
   return { ...r, notes: [], format: 'onnx', sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
+/** A model file as a tfjs model: .onnx (ONNX import) or .json (a tfjs layers model); `fold` folds an ONNX file's batch norms. */
+export async function importModelFile(file: string, fold = false): Promise<Imported> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext !== '.onnx' && ext !== '.json') throw new OptionError(`${file}: expected an .onnx file or a tfjs model.json`);
+  return ext === '.onnx' ? readOnnxModel(file, fold) : readTfjs(file);
+}
+
+/** Whether a model option names a file to import rather than a zoo model. */
+export const isModelFile = (model: string): boolean => /\.(onnx|json)$/i.test(model);
+
+/** Refuses a model whose input or class count does not fit the dataset, in one line. */
+export function checkFits(
+  file: string,
+  m: { inputShape: number[]; numClasses: number },
+  data: string,
+  info: { shape: number[]; numClasses: number },
+): void {
+  const [h, w, c] = m.inputShape;
+  if (info.shape.join() !== m.inputShape.join())
+    throw new OptionError(`${file} takes ${h}×${w}×${c} images (height × width × channels); ${data} has ${info.shape.join('×')}`);
+  if (info.numClasses !== m.numClasses) throw new OptionError(`${file} predicts ${m.numClasses} classes; ${data} has ${info.numClasses}`);
+}
+
 export async function importRun(o: ImportRunOptions): Promise<ImportRunResult> {
   if (!datasetNames.includes(o.data as never))
     throw new OptionError(`${opt('data')}: unknown dataset '${o.data}'; expected one of: ${datasetNames.join(', ')}`);
-  const ext = path.extname(o.file).toLowerCase();
-  if (ext !== '.onnx' && ext !== '.json') throw new OptionError(`${o.file}: expected an .onnx file or a tfjs model.json`);
-  if (ext === '.json' && o.foldBatchNorm)
+  if (path.extname(o.file).toLowerCase() === '.json' && o.foldBatchNorm)
     throw new OptionError(`${opt('foldBatchNorm')} applies to ONNX files (quantize --bn fold folds a tfjs model's batch norms)`);
-  const imported = ext === '.onnx' ? readOnnxModel(o.file, Boolean(o.foldBatchNorm)) : await readTfjs(o.file);
+  const imported = await importModelFile(o.file, Boolean(o.foldBatchNorm));
   const ds = o.dataset ?? loadDataset(o.data, o.dataDir ? { dataDir: o.dataDir } : {});
-  const [h, w, c] = imported.inputShape;
-  if (ds.info.shape.join() !== imported.inputShape.join())
-    throw new OptionError(`${o.file} takes ${h}×${w}×${c} images (height × width × channels); ${o.data} has ${ds.info.shape.join('×')}`);
-  if (ds.info.numClasses !== imported.numClasses)
-    throw new OptionError(`${o.file} predicts ${imported.numClasses} classes; ${o.data} has ${ds.info.numClasses}`);
+  checkFits(o.file, imported, o.data, ds.info);
   const run = openRunDir({ outDir: o.outDir, command: 'import', ...(o.force ? { force: true } : {}) });
   let failed = true;
   try {

@@ -1,4 +1,5 @@
-// Full-precision training of a zoo model on a registered dataset, one checkpoint per epoch.
+// Full-precision training of a zoo model (or fine-tuning of an imported .onnx / model.json) on a
+// registered dataset, one checkpoint per epoch.
 // Every random stream is derived from the seed and the epoch, so `resume` after a kill -9
 // continues exactly where the last finished epoch left off and reproduces the same result.
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { lrConfig, optimizerConfig, parseTrainConfig, type TrainConfig, type Tra
 import { Optimizer } from './optimizer.js';
 import { checkResumable, DivergedError, parseHistory, runEpochs, type EpochRecord, type TrainEvents } from './loop.js';
 import { CHECKPOINT_FILE, checkSpace, openRunDir } from './run-dir.js';
+import { checkFits, importModelFile, isModelFile } from './import-run.js';
 
 export type { EpochRecord, StepEvent, TrainEvents } from './loop.js';
 
@@ -69,12 +71,25 @@ export async function runTraining(input: TrainConfigInput, opts: TrainOptions): 
       if (ck.optimizer) optimizer.importState(ck.optimizer.state);
     }
     const ds = o.dataset ?? loadDataset(config.data, config.dataDir ? { dataDir: config.dataDir } : {});
+    // A model file starts from its own weights (fine-tuning); a zoo model from the seed's.
+    let source: Record<string, unknown> | null = null;
+    if (!model && isModelFile(config.model)) {
+      const m = await importModelFile(config.model);
+      checkFits(config.model, m, config.data, ds.info);
+      model = m.model;
+      source = { file: path.basename(config.model), sha256: m.sha256, format: m.format };
+    }
     model ??= buildModel(config.model, { inputShape: ds.info.shape, numClasses: ds.info.numClasses, seed: config.seed });
     // Weights and one or two optimizer slots per weight, as float32.
     checkSpace(o.outDir, model.countParams() * 4 * (config.optimizer === 'adam' ? 3 : 2));
     writeJsonAtomic(path.join(o.outDir, 'config.json'), config);
     const trained = model;
-    const modelSpec = { zoo: config.model, inputShape: ds.info.shape, numClasses: ds.info.numClasses, dataset: config.data };
+    const modelSpec = {
+      ...(isModelFile(config.model) ? { imported: source ?? { file: path.basename(config.model) } } : { zoo: config.model }),
+      inputShape: ds.info.shape,
+      numClasses: ds.info.numClasses,
+      dataset: config.data,
+    };
     try {
       runEpochs({
         model: trained,

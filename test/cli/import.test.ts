@@ -145,3 +145,50 @@ test('a Keras-style tfjs model imports and goes through quantize, pack and run; 
   assert.ok(!existsSync(out));
   oneLineError(lowbit(importArgs(file, out, '--fold-bn')), /--fold-bn applies to ONNX files/);
 });
+
+test('lowbit train --model <file.onnx> fine-tunes the imported model; a model that is neither a zoo name nor a file is refused', () => {
+  const out = tmpDir();
+  const r = lowbit([
+    'train',
+    '--model',
+    lenet,
+    '--data',
+    'fashion-mnist',
+    '--data-dir',
+    data,
+    '--epochs',
+    '1',
+    '--batch-size',
+    '32',
+    '--lr',
+    '0.01',
+    '--out',
+    out,
+    '--quiet',
+    '--json',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const ck = lowbit(['checkpoint', 'info', path.join(out, 'checkpoint.lbck'), '--json']);
+  assert.equal(ck.status, 0, ck.stderr);
+  assert.match(ck.stdout, /"imported":\{"file":"lenet-op13\.onnx","sha256":"[0-9a-f]{64}","format":"onnx"\}/);
+  oneLineError(
+    lowbit(['train', '--model', 'alexnet', '--data', 'fashion-mnist', '--out', tmpDir()]),
+    /expected one of lenet5, vgg9, resnet20, mobilenet, or an \.onnx \/ model\.json file/,
+  );
+  oneLineError(
+    lowbit([
+      'train',
+      '--model',
+      path.join(fixtures, 'plain-op13.onnx'),
+      '--data',
+      'fashion-mnist',
+      '--data-dir',
+      data,
+      '--epochs',
+      '1',
+      '--out',
+      tmpDir(),
+    ]),
+    /plain-op13\.onnx takes 16×16×3 images/,
+  );
+});
