@@ -4,53 +4,23 @@
 // [kh, kw, C, m], with the output channels on the last axis, so that per-channel weight
 // quantization, packing and the cost model see one channel per output, as for a QConv2D.
 import { tf, type Tensor } from '../engine/tf.js';
-import { QuantLayer } from './quant-layer.js';
-import type { QuantLayerArgs } from './qlayer-config.js';
+import { QWindowLayer } from './qwindow-layer.js';
+import type { QuantLayerArgs, WindowArgs } from './qlayer-config.js';
 
-type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
-type Pair = [number, number];
-
-export interface QDepthwiseConv2DArgs extends QuantLayerArgs {
-  name?: string;
-  kernelSize: number | Pair;
+export interface QDepthwiseConv2DArgs extends QuantLayerArgs, WindowArgs {
   depthMultiplier?: number;
-  strides?: number | Pair;
-  padding?: 'same' | 'valid';
-  dilationRate?: number | Pair;
-  useBias?: boolean;
-  activation?: 'linear' | 'relu' | null;
 }
 
-const pair = (v: number | number[] | undefined, d: number): Pair =>
-  v === undefined ? [d, d] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v];
-
-export class QDepthwiseConv2D extends QuantLayer {
+export class QDepthwiseConv2D extends QWindowLayer {
   static className = 'QDepthwiseConv2D';
-  readonly kernelSize: Pair;
   readonly depthMultiplier: number;
-  readonly strides: Pair;
-  readonly padding: 'same' | 'valid';
-  readonly dilationRate: Pair;
-  readonly useBias: boolean;
-  readonly activation: 'linear' | 'relu';
-  private kernel!: LayerVariable;
-  private bias: LayerVariable | null = null;
   private channels = 0;
 
   constructor(args: QDepthwiseConv2DArgs) {
-    super(args);
+    super(args, 'QDepthwiseConv2D');
     const m = args.depthMultiplier ?? 1;
     if (!Number.isInteger(m) || m < 1) throw new Error(`QDepthwiseConv2D: depthMultiplier must be a positive integer, got ${m}`);
     this.depthMultiplier = m;
-    this.kernelSize = pair(args.kernelSize, 1);
-    this.strides = pair(args.strides, 1);
-    this.padding = args.padding ?? 'valid';
-    this.dilationRate = pair(args.dilationRate, 1);
-    this.useBias = args.useBias ?? true;
-    const act = args.activation ?? 'linear';
-    if (act !== 'linear' && act !== 'relu')
-      throw new Error(`QDepthwiseConv2D ${args.name}: activation '${act}' not supported (expected linear or relu)`);
-    this.activation = act;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -84,27 +54,15 @@ export class QDepthwiseConv2D extends QuantLayer {
     return tf.reshape(k, [...this.kernelSize, this.channels, this.depthMultiplier]);
   }
 
-  override call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor {
-    const training = Boolean(kwargs.training);
-    const x0 = Array.isArray(inputs) ? inputs[0] : inputs;
-    const x = this.quantizeInput(x0, training);
-    const w = this.asFilter(this.quantizeKernel(this.kernel.read(), training));
-    let y = tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, this.strides, this.padding, 'NHWC', this.dilationRate);
-    if (this.bias) y = tf.add(y, this.bias.read());
-    return this.activation === 'relu' ? tf.relu(y) : y;
+  protected convolve(x: Tensor, k: Tensor): Tensor {
+    return tf.depthwiseConv2d(x as tf.Tensor4D, this.asFilter(k) as tf.Tensor4D, this.strides, this.padding, 'NHWC', this.dilationRate);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
-      kernelSize: this.kernelSize,
       depthMultiplier: this.depthMultiplier,
-      strides: this.strides,
-      padding: this.padding,
-      dilationRate: this.dilationRate,
-      useBias: this.useBias,
-      activation: this.activation,
-      ...this.quantConfig(),
+      ...this.windowConfigDict(),
     };
   }
 }
