@@ -11,6 +11,7 @@ import type { InputShape } from '../src/models/common.js';
 
 const cases: Record<string, { batch: number; shape: InputShape }> = {
   lenet5: { batch: 128, shape: [28, 28, 1] },
+  mobilenet: { batch: 128, shape: [28, 28, 1] },
   resnet20: { batch: 128, shape: [32, 32, 3] },
   vgg9: { batch: 64, shape: [32, 32, 3] },
 };
