@@ -99,6 +99,7 @@ export function planQuantization(model: tf.LayersModel, config: QuantizeConfig):
     if (![...names].some((n) => matches(o.match, n)))
       throw new Error(`quantizeModel: override '${o.match}' matches no conv/dense layer (layers: ${[...names].join(', ')})`);
   const last = [...q].reverse().find((l) => l.class_name === 'Dense') ?? q[q.length - 1];
+  const inputNonNegative = nonNegativeInputs(layers);
   const ends = config.keepEndsAt8Bits ?? true;
   return q.map((l, i) => {
     const name = l.config.name;
@@ -107,11 +108,12 @@ export function planQuantization(model: tf.LayersModel, config: QuantizeConfig):
       end: 'first' | 'last' | undefined;
     if (ends && i === 0) ((weight = INT8_WEIGHTS), (activation = INT8_IMAGE), (end = 'first'));
     else if (ends && l === last) ((weight = INT8_WEIGHTS), (activation = UINT8_ACTIVATIONS), (end = 'last'));
-    // The first layer reads the normalised image, which is signed: an unsigned (post-ReLU)
-    // activation format there would clamp every negative pixel to zero.
-    if (i === 0 && !ends && activation) {
+    // A layer whose input may be negative (the normalised image, a MobileNet's linear bottleneck, a
+    // residual sum of such) reads it in a signed format: an unsigned (post-ReLU) one would clamp every
+    // negative value to zero. Overrides below are the user's own choice and stay as given.
+    if (activation && !inputNonNegative(l)) {
       const a = spec(activation, `activation spec of ${name}`)!;
-      if (!isSigned(a)) activation = { format: 'int', bits: Math.max(2, a.bits), signed: true };
+      if (!isSigned(a)) activation = signedTwin(a);
     }
     for (const o of config.overrides ?? []) {
       if (!matches(o.match, name)) continue;
@@ -127,6 +129,75 @@ export function planQuantization(model: tf.LayersModel, config: QuantizeConfig):
       ...(end ? { end } : {}),
     };
   });
+}
+
+/** The signed form of an unsigned activation spec: the same family where it has a sign, else int. */
+function signedTwin(a: FormatSpec): FormatSpec {
+  try {
+    const s = parseFormatSpec({ ...a, signed: true });
+    if (isSigned(s)) return s;
+  } catch {
+    // A family without a sign (PACT clips at zero).
+  }
+  return parseFormatSpec({ format: 'int', bits: Math.max(2, a.bits), signed: true });
+}
+
+const RELU_ACTIVATIONS = new Set(['relu', 'relu6']);
+/** Layers whose output is non-negative when their inputs are (and zero padding adds zeros). */
+const KEEPS_SIGN = new Set([
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'Flatten',
+  'ZeroPadding2D',
+  'Dropout',
+  'Reshape',
+  'Add',
+  'Concatenate',
+]);
+
+/**
+ * Whether each layer's input is known to be non-negative from the topology: it comes from a ReLU
+ * (a ReLU layer, a relu/relu6 activation, a batch norm with its fused ReLU), through pooling,
+ * flattening, padding, sums and concatenations of such. The model's input is not.
+ */
+function nonNegativeInputs(layers: LayerJson[]): (l: LayerJson) => boolean {
+  const byName = new Map(layers.map((l) => [l.config.name as string, l]));
+  const sequential = layers.every((l) => !l.inbound_nodes);
+  const inputs = (l: LayerJson): string[] => {
+    if (sequential) {
+      const i = layers.indexOf(l);
+      return i > 0 ? [layers[i - 1].config.name as string] : [];
+    }
+    const nodes = (l.inbound_nodes ?? []) as unknown[][];
+    return (nodes[0] ?? []).map((n) => (Array.isArray(n) ? String(n[0]) : String((n as { args?: unknown }).args)));
+  };
+  const memo = new Map<string, boolean>();
+  const nonNeg = (name: string): boolean => {
+    if (memo.has(name)) return memo.get(name)!;
+    memo.set(name, false);
+    const l = byName.get(name);
+    let v = false;
+    if (l) {
+      const act = l.config.activation as string | undefined;
+      if (
+        l.class_name === 'ReLU' ||
+        (act !== undefined && RELU_ACTIVATIONS.has(act)) ||
+        (l.class_name === 'LowbitBatchNorm' && l.config.relu === true)
+      )
+        v = true;
+      else if (KEEPS_SIGN.has(l.class_name)) {
+        const ins = inputs(l);
+        v = ins.length > 0 && ins.every(nonNeg);
+      }
+    }
+    memo.set(name, v);
+    return v;
+  };
+  return (l) => {
+    const ins = inputs(l);
+    return ins.length > 0 && ins.every(nonNeg);
+  };
 }
 
 /** Folds each conv/dense directly followed by a LowbitBatchNorm; returns the new weights by layer. */

@@ -125,3 +125,27 @@ test("a user's own functional model can be quantized too", async () => {
   );
   assert.deepEqual((q.predict(rand([2, 12, 12, 2], 1)) as tf.Tensor).shape, [2, 3]);
 });
+
+test('inputs that may be negative get signed activation formats: the image, linear bottlenecks, their residual sums', () => {
+  const m = buildModel('mobilenet', { inputShape: [28, 28, 1], numClasses: 10 });
+  const plan = planQuantization(m, { weight: { format: 'int', bits: 4 }, activation: { format: 'int', bits: 4, signed: false } });
+  const signed = (name: string) => (plan.find((p) => p.name === name)!.activation as { signed?: boolean }).signed;
+  // After ReLU6 (depthwise and projection inputs; the classifier after pooling): unsigned as configured.
+  for (const n of ['b1_1_dw', 'b2_1_project', 'b3_2_dw', 'fc']) assert.equal(signed(n), false, n);
+  // The first expansion reads a projection (linear), the second a residual sum of projections, the head too; the stem reads the image.
+  for (const n of ['stem', 'b2_1_expand', 'b2_2_expand', 'b3_2_expand', 'head']) assert.equal(signed(n), true, n);
+  // PACT has no sign: such inputs take signed int at the same width.
+  const pact = planQuantization(m, { weight: { format: 'lsq', bits: 4 }, activation: { format: 'pact', bits: 4 } });
+  assert.deepEqual(pact.find((p) => p.name === 'b2_1_expand')!.activation, pact.find((p) => p.name === 'b2_2_expand')!.activation);
+  assert.equal(pact.find((p) => p.name === 'b2_1_expand')!.activation!.format, 'int');
+  assert.equal(pact.find((p) => p.name === 'b2_1_dw')!.activation!.format, 'pact');
+  // The zoo's other models read only ReLU outputs past their first layer: nothing changes there.
+  const vgg = planQuantization(buildModel('vgg9', { inputShape: [32, 32, 3], numClasses: 10 }), {
+    weight: { format: 'int', bits: 4 },
+    activation: { format: 'int', bits: 4, signed: false },
+  });
+  assert.deepEqual(
+    vgg.filter((p) => (p.activation as { signed?: boolean }).signed).map((p) => p.name),
+    ['conv1'],
+  );
+});
