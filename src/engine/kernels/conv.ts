@@ -61,7 +61,7 @@ function infoFor(xShape: number[], filterShape: number[], attrs: Record<string, 
 
 export function registerConvKernels(addon: NativeAddon): void {
   const n = bindKernels<ConvKernels>(addon, CONV_KERNELS);
-  const forward = (args: KernelArgs, fused: boolean): TensorInfo | null => {
+  const forward = (args: KernelArgs, fused: boolean, depthwise = false): TensorInfo | null => {
     const { backend, attrs } = args;
     const { x, filter, bias, preluActivationWeights } = args.inputs;
     const xv = f32(backend, x),
@@ -69,8 +69,8 @@ export function registerConvKernels(addon: NativeAddon): void {
     if (!x || !filter || !xv || !wv || x.shape.length !== 4 || preluActivationWeights) return null;
     const act = fused ? ((attrs.activation as string | undefined) ?? 'linear') : 'linear';
     if (act !== 'linear' && act !== 'relu') return null;
-    const info = infoFor(x.shape, filter.shape, attrs);
-    const dims = info && convDims(info);
+    const info = infoFor(x.shape, filter.shape, attrs, depthwise);
+    const dims = info && convDims(info, depthwise);
     if (!info || !dims) return null;
     let bv: Float32Array | null = null;
     if (fused && bias) {
@@ -86,73 +86,41 @@ export function registerConvKernels(addon: NativeAddon): void {
   override('FusedConv2D', (a) => forward(a, true));
 
   // Depthwise: the filter [KH, KW, C, M] is oneDNN's grouped layout already (C groups, M outputs each).
-  override('DepthwiseConv2dNative', ({ inputs, backend, attrs }) => {
-    const { x, filter } = inputs;
-    const xv = f32(backend, x),
-      wv = f32(backend, filter);
-    if (!x || !filter || !xv || !wv || x.shape.length !== 4) return null;
-    const info = infoFor(x.shape, filter.shape, attrs, true);
-    const dims = info && convDims(info, true);
-    if (!info || !dims) return null;
-    const shape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
-    const y = alloc(sizeOf(shape));
-    n.conv2dForward(xv, wv, null, y, dims, 0);
-    return backend.makeTensorInfo(shape, 'float32', y);
-  });
+  override('DepthwiseConv2dNative', (a) => forward(a, false, true));
 
-  override('DepthwiseConv2dNativeBackpropInput', ({ inputs, backend, attrs }) => {
-    const { dy, filter } = inputs;
-    const dyv = f32(backend, dy),
-      wv = f32(backend, filter);
-    if (!dy || !filter || !dyv || !wv) return null;
-    const inShape = attrs.inputShape as number[];
-    const info = infoFor(inShape, filter.shape, attrs, true);
-    const dims = info && convDims(info, true);
-    if (!info || !dims) return null;
-    const dx = alloc(sizeOf(inShape));
-    n.conv2dBackwardData(dyv, wv, dx, dims);
-    return backend.makeTensorInfo(inShape, 'float32', dx);
-  });
-
-  override('DepthwiseConv2dNativeBackpropFilter', ({ inputs, backend, attrs }) => {
-    const { x, dy } = inputs;
-    const xv = f32(backend, x),
-      dyv = f32(backend, dy);
-    if (!x || !dy || !xv || !dyv) return null;
-    const filterShape = attrs.filterShape as number[];
-    const info = infoFor(x.shape, filterShape, attrs, true);
-    const dims = info && convDims(info, true);
-    if (!info || !dims) return null;
-    const dw = alloc(sizeOf(filterShape));
-    n.conv2dBackwardFilter(xv, dyv, dw, dims);
-    return backend.makeTensorInfo(filterShape, 'float32', dw);
-  });
-
-  override('Conv2DBackpropInput', ({ inputs, backend, attrs }) => {
-    const { dy, filter } = inputs;
-    const dyv = f32(backend, dy),
-      wv = f32(backend, filter);
-    if (!dy || !filter || !dyv || !wv) return null;
-    const inShape = attrs.inputShape as number[];
-    const info = infoFor(inShape, filter.shape, { ...attrs, dilations: 1 });
-    const dims = info && convDims(info);
-    if (!info || !dims) return null;
-    const dx = alloc(sizeOf(inShape));
-    n.conv2dBackwardData(dyv, wv, dx, dims);
-    return backend.makeTensorInfo(inShape, 'float32', dx);
-  });
-
-  override('Conv2DBackpropFilter', ({ inputs, backend, attrs }) => {
-    const { x, dy } = inputs;
-    const xv = f32(backend, x),
-      dyv = f32(backend, dy);
-    if (!x || !dy || !xv || !dyv) return null;
-    const filterShape = attrs.filterShape as number[];
-    const info = infoFor(x.shape, filterShape, { ...attrs, dilations: 1 });
-    const dims = info && convDims(info);
-    if (!info || !dims) return null;
-    const dw = alloc(sizeOf(filterShape));
-    n.conv2dBackwardFilter(xv, dyv, dw, dims);
-    return backend.makeTensorInfo(filterShape, 'float32', dw);
-  });
+  // The gradients run undilated (tfjs has none for dilated convolutions).
+  const backpropInput =
+    (depthwise: boolean) =>
+    ({ inputs, backend, attrs }: KernelArgs): TensorInfo | null => {
+      const { dy, filter } = inputs;
+      const dyv = f32(backend, dy),
+        wv = f32(backend, filter);
+      if (!dy || !filter || !dyv || !wv) return null;
+      const inShape = attrs.inputShape as number[];
+      const info = infoFor(inShape, filter.shape, { ...attrs, dilations: 1 }, depthwise);
+      const dims = info && convDims(info, depthwise);
+      if (!info || !dims) return null;
+      const dx = alloc(sizeOf(inShape));
+      n.conv2dBackwardData(dyv, wv, dx, dims);
+      return backend.makeTensorInfo(inShape, 'float32', dx);
+    };
+  const backpropFilter =
+    (depthwise: boolean) =>
+    ({ inputs, backend, attrs }: KernelArgs): TensorInfo | null => {
+      const { x, dy } = inputs;
+      const xv = f32(backend, x),
+        dyv = f32(backend, dy);
+      if (!x || !dy || !xv || !dyv) return null;
+      const filterShape = attrs.filterShape as number[];
+      const info = infoFor(x.shape, filterShape, { ...attrs, dilations: 1 }, depthwise);
+      const dims = info && convDims(info, depthwise);
+      if (!info || !dims) return null;
+      const dw = alloc(sizeOf(filterShape));
+      n.conv2dBackwardFilter(xv, dyv, dw, dims);
+      return backend.makeTensorInfo(filterShape, 'float32', dw);
+    };
+  override('Conv2DBackpropInput', backpropInput(false));
+  override('Conv2DBackpropFilter', backpropFilter(false));
+  override('DepthwiseConv2dNativeBackpropInput', backpropInput(true));
+  override('DepthwiseConv2dNativeBackpropFilter', backpropFilter(true));
 }
