@@ -21,7 +21,10 @@ test('bad flags and values get one clear line and exit 1', () => {
     lowbit(['train', '--model', 'lenet5', '--data', 'mnist', '--out', tmpDir(), '--epochs', '2.5']),
     /--epochs <n>.*expected a positive integer/,
   );
-  oneLineError(lowbit(['train', '--model', 'lenet6', '--data', 'mnist', '--out', tmpDir()]), /Allowed choices are lenet5, vgg9, resnet20/);
+  oneLineError(
+    lowbit(['train', '--model', 'lenet6', '--data', 'mnist', '--out', tmpDir()]),
+    /argument 'lenet6' is invalid\. expected one of lenet5, vgg9, resnet20, mobilenet, or an \.onnx \/ model\.json file/,
+  );
   oneLineError(lowbit(['train', '--model', 'lenet5', '--data', 'mnist']), /required option '--out <dir>' not specified/);
   oneLineError(
     lowbit(['train', '--model', 'lenet5', '--data', 'mnist', '--out', tmpDir(), '--lr', '-1']),
