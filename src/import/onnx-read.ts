@@ -87,25 +87,27 @@ export function readTensor(t: RawTensor, what: string): ConstTensor {
     throw new Error(`${what} keeps its data in an external file; export the model with its weights inside (one .onnx file)`);
   const type = DTYPES[t.dataType ?? 0];
   if (!type) throw new Error(`${what} has data type ${t.dataType ?? 'none'}; lowbit reads float, float16, double and integer tensors`);
+  // The data's length is checked against the shape before anything is allocated: a hostile shape
+  // (billions of values over a few bytes) is refused, not allocated.
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
+  // Typed fields: float in float_data, double in double_data, int64 in int64_data, the rest in int32_data.
+  const src: ArrayLike<Long> = raw
+    ? []
+    : t.dataType === 1
+      ? (t.floatData ?? [])
+      : t.dataType === 11
+        ? (t.doubleData ?? [])
+        : t.dataType === 7
+          ? (t.int64Data ?? [])
+          : (t.int32Data ?? []);
+  if (raw && raw.length !== n * type.bytes)
+    throw new Error(`${what}: ${raw.length} bytes of ${type.name} data for ${n} values (shape [${dims.join(', ')}])`);
+  if (!raw && src.length !== n) throw new Error(`${what}: ${src.length} values for shape [${dims.join(', ')}]`);
   const out = type.integer ? new Float64Array(n) : new Float32Array(n);
-  if (t.rawData && t.rawData.length > 0) {
-    if (t.rawData.length !== n * type.bytes)
-      throw new Error(`${what}: ${t.rawData.length} bytes of ${type.name} data for ${n} values (shape [${dims.join(', ')}])`);
-    const d = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
+  if (raw) {
+    const d = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     for (let i = 0; i < n; i++) out[i] = type.read(d, i * type.bytes);
-  } else {
-    // Typed fields: float in float_data, double in double_data, int64 in int64_data, the rest in int32_data.
-    const src: ArrayLike<Long> =
-      t.dataType === 1
-        ? (t.floatData ?? [])
-        : t.dataType === 11
-          ? (t.doubleData ?? [])
-          : t.dataType === 7
-            ? (t.int64Data ?? [])
-            : (t.int32Data ?? []);
-    if (src.length !== n) throw new Error(`${what}: ${src.length} values for shape [${dims.join(', ')}]`);
-    for (let i = 0; i < n; i++) out[i] = t.dataType === 10 ? half(num(src[i])) : num(src[i]);
-  }
+  } else for (let i = 0; i < n; i++) out[i] = t.dataType === 10 ? half(num(src[i])) : num(src[i]);
   if (type.integer && out.some((v) => !Number.isSafeInteger(v))) throw new Error(`${what}: an integer beyond 2^53`);
   return { dims, data: out, integer: type.integer };
 }

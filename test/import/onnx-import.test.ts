@@ -134,6 +134,8 @@ test('damaged, hostile and unsupported files get one line naming what is wrong',
       /initializer '.*': \d+ bytes of float data for \d+ values/,
     ],
     [(m) => (m.graph.initializer[0].dataLocation = 1), /keeps its data in an external file/],
+    // A shape of 2^40 values over a few bytes: refused by its length, never allocated.
+    [(m) => (m.graph.initializer[0].dims = [2 ** 20, 2 ** 20]), /initializer '.*': \d+ bytes of float data for 1099511627776 values/],
     [
       (m) => m.graph.node.find((n) => n.opType === 'Conv')!.attribute.push({ name: 'group', type: 2, i: 3 }),
       /\(Conv\) has 3 groups over 3 channels|\(Conv\) has a weight for/,
