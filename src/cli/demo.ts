@@ -84,7 +84,7 @@ export function demoCommand(): Command {
       const fpEpochs = f.epochs ?? (f.quick ? 1 : 5),
         retrain = f.quick ? 1 : 2;
       const threads = f.threads ? { threads: f.threads } : {};
-      const dataset = loadDataset('mnist');
+      const dataset = await loadDataset('mnist');
       const rows: Row[] = [];
       const stages = 9;
       let n = 0;

@@ -15,7 +15,8 @@ import { readPackedFile } from '../deploy/read-file.js';
 import { oneOf, positiveInt } from './options.js';
 import { exportWeb, type WebSample } from '../deploy/web-export.js';
 import { loadDataset } from '../data/load.js';
-import { datasetInfo, datasetNames } from '../data/datasets.js';
+import { fitTo, trainedInputOfPacked } from '../data/model-data.js';
+import type { Manifest } from '../deploy/manifest.js';
 import { cliMessage } from './flag-names.js';
 
 /** A .lowbit file, or a checkpoint / run directory packed on the fly (an unfinished run only when allowed). */
@@ -48,10 +49,11 @@ interface ExportFlags {
 }
 
 /** The first test images of the model's dataset, when it can be read here (none otherwise, with a note). */
-function testSamples(dataset: string | undefined, n: number, dataDir?: string): { samples: WebSample[]; classNames: string[] } {
-  if (!dataset || !datasetNames.includes(dataset as never)) return { samples: [], classNames: [] };
+async function testSamples(m: Manifest, n: number, dataDir?: string): Promise<{ samples: WebSample[]; classNames: string[] }> {
+  const trained = trainedInputOfPacked(m.input);
+  if (!trained) return { samples: [], classNames: [] };
   try {
-    const ds = loadDataset(dataset, dataDir ? { dataDir } : {});
+    const ds = fitTo(await loadDataset(trained.dataset, dataDir ? { dataDir } : {}), trained, 'the model');
     const size = ds.info.shape.reduce((a, b) => a * b, 1);
     const count = Math.min(n, ds.test.count);
     const samples = Array.from({ length: count }, (_, i) => ({
@@ -61,7 +63,7 @@ function testSamples(dataset: string | undefined, n: number, dataDir?: string): 
     return { samples, classNames: ds.info.classNames };
   } catch (e) {
     process.stderr.write(`note: no test images embedded (${cliMessage(e as Error)})\n`);
-    return { samples: [], classNames: datasetInfo(dataset).classNames };
+    return { samples: [], classNames: trained.classNames };
   }
 }
 
@@ -70,7 +72,7 @@ async function exportWebFolder(f: ExportFlags): Promise<void> {
   // The exact bytes the runtime reads: a .lowbit file as it is, a checkpoint packed once.
   const { packed: p, bytes, partial } = await packedFrom(f.model, Boolean(f.allowPartial));
   if (partial) process.stderr.write(`note: ${partial}\n`);
-  const { samples, classNames } = testSamples(p.manifest.input?.dataset, f.samples ?? 8, f.dataDir);
+  const { samples, classNames } = await testSamples(p.manifest, f.samples ?? 8, f.dataDir);
   const files = exportWeb(bytes, p.manifest, f.out, { samples, classNames });
   const size = files.reduce((s, file) => s + statSync(file).size, 0);
   console.log(

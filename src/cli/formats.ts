@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { tf } from '../engine/tf.js';
 import { initEngine } from '../engine/setup.js';
 import { makeBatch, normalizationTable } from '../data/batches.js';
-import { loadDataset } from '../data/load.js';
+import { datasetOfModel, trainedInputOf } from '../data/model-data.js';
 import { activationCandidates, formatError, weightCandidates } from '../quant/analysis.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { resolveCheckpoint } from '../train/quantize.js';
@@ -53,8 +53,9 @@ export function formatsCommand(): Command {
           }
       }
       // Input activations of every layer but the first (its input is the image), on one batch.
-      const ds =
-        typeof ck.modelSpec.dataset === 'string' ? loadDataset(ck.modelSpec.dataset, f.dataDir ? { dataDir: f.dataDir } : {}) : null;
+      const ds = trainedInputOf(ck.modelSpec)
+        ? await datasetOfModel(ck.modelSpec, f.checkpoint, f.dataDir ? { dataDir: f.dataDir } : {})
+        : null;
       if (ds) {
         const idx = Uint32Array.from({ length: Math.min(f.batch, ds.train.count) }, (_, i) => i);
         const { x, y } = makeBatch(ds.train, ds.info, idx, normalizationTable(ds.info));

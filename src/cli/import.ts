@@ -2,13 +2,14 @@
 // torch.onnx.export, say) or a tfjs layers model (Keras through tensorflowjs_converter) as a
 // full-precision run that quantize, search, pack and export read.
 import { Command, Option } from 'commander';
-import { datasetNames } from '../data/datasets.js';
 import { initEngine } from '../engine/setup.js';
 import { importRun } from '../train/import-run.js';
-import { positiveInt } from './options.js';
+import { dataOption, positiveInt, skipBadOption } from './options.js';
+import { canonicalData } from '../data/dataset-ref.js';
 
 interface ImportFlags {
   data: string;
+  skipBad?: boolean;
   dataDir?: string;
   out: string;
   foldBn?: boolean;
@@ -23,7 +24,8 @@ export function importCommand(): Command {
       'import a float ONNX model (Conv, BatchNormalization, Relu, Clip, pools, Gemm, MatMul, Add, Concat, ...) as a full-precision run',
     )
     .argument('<model>', 'the .onnx file (weights inside it)')
-    .addOption(new Option('--data <name>', 'the dataset the model was trained for').choices(datasetNames).makeOptionMandatory())
+    .addOption(dataOption('the dataset the model was trained for').makeOptionMandatory())
+    .addOption(skipBadOption())
     .option('--data-dir <dir>', 'directory holding the dataset files')
     .requiredOption('--out <dir>', 'run directory (checkpoint.lbck, metrics.json, config.json)')
     .option('--fold-bn', 'ONNX: fold each batch norm into the conv or dense layer before it')
@@ -35,7 +37,7 @@ export function importCommand(): Command {
       const r = await importRun({
         file,
         outDir: f.out,
-        data: f.data,
+        data: canonicalData(f.data, { skipBad: f.skipBad }),
         ...(f.dataDir ? { dataDir: f.dataDir } : {}),
         ...(f.foldBn ? { foldBatchNorm: true } : {}),
         ...(f.force ? { force: true } : {}),

@@ -1,9 +1,30 @@
 // Option parsers shared by commands: each rejects bad input with a message naming what it expected.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { DATA_HELP, parseDatasetRef } from '../data/dataset-ref.js';
 import { readCheckpointRaw } from '../train/checkpoint-format.js';
 import { CHECKPOINT_FILE } from '../train/run-dir.js';
+
+/** `--data`: a registered dataset or folder:<dir>[?options] (checked here, made canonical by the stage). */
+export function datasetArg(v: string): string {
+  try {
+    parseDatasetRef(v);
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message.replace(/\.$/, '')}.`);
+  }
+  return v;
+}
+
+/** `--data <name>` with its help text; `what` says what the dataset is for. */
+export function dataOption(what: string): Option {
+  return new Option('--data <name>', `${what}: ${DATA_HELP}`).argParser(datasetArg);
+}
+
+/** `--skip-bad`: image folders skip unreadable images (counted) instead of stopping at the first. */
+export function skipBadOption(): Option {
+  return new Option('--skip-bad', 'image folders: skip images that cannot be decoded (and count them) instead of stopping');
+}
 
 export function positiveInt(v: string): number {
   const n = Number(v);

@@ -2,19 +2,18 @@
 // integer runtime — accuracy and throughput; with --compare, also how closely it follows the
 // training simulation (the packed model rebuilt as a tfjs model, float fake quantization).
 import { Command } from 'commander';
-import { datasetNames } from '../data/datasets.js';
 import { loadLowbit, type LowbitModel } from '../deploy/runtime/model.js';
 import { evaluatePacked } from '../deploy/runtime/evaluate.js';
 import { initEngine } from '../engine/setup.js';
 import { readPackedFile } from '../deploy/read-file.js';
-import { oneOf, positiveInt } from './options.js';
+import { dataOption, positiveInt } from './options.js';
 import { cliMessage } from './flag-names.js';
 
 export function runCommand(): Command {
   return new Command('run')
     .description('run a packed .lowbit model with the integer runtime on a test set: accuracy and images/s')
     .requiredOption('--model <file>', 'packed model (.lowbit)')
-    .option('--data <name>', `dataset (${datasetNames.join(', ')}); default: the one the model was trained on`, oneOf(datasetNames))
+    .addOption(dataOption('test set (default: the one the model was trained on)'))
     .option('--data-dir <dir>', 'directory holding the dataset files')
     .option('--limit <n>', 'first n test images', positiveInt)
     .option('--batch <n>', 'images per batch', positiveInt, 64)

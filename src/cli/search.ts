@@ -6,8 +6,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { initEngine } from '../engine/setup.js';
-import { datasetNames } from '../data/datasets.js';
-import { loadDataset } from '../data/load.js';
+import { datasetOfModel } from '../data/model-data.js';
 import { presetNames } from '../hw/config.js';
 import { defaultCandidates } from '../search/candidates.js';
 import { planSearch, runFront, type FrontPoint } from '../search/search.js';
@@ -128,10 +127,7 @@ async function searchIn(f: Flags): Promise<void> {
   if (partial) process.stderr.write(`note: ${partial}\n`);
   const settings = searchSettings(f);
   if (!f.planOnly) checkExistingFront(f as Flags & { out: string }, settings, ck.sha256);
-  const name = ck.modelSpec.dataset;
-  if (typeof name !== 'string' || !datasetNames.includes(name as never))
-    throw new Error(`--from: ${f.from} does not say which dataset it was trained on`);
-  const ds = loadDataset(name, f.dataDir ? { dataDir: f.dataDir } : {});
+  const ds = await datasetOfModel(ck.modelSpec, f.from, f.dataDir ? { dataDir: f.dataDir } : {});
   const plan = await planSearch(ck.model, ds, {
     accel: f.accel,
     objective: f.objective as 'latency',

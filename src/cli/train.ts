@@ -1,11 +1,12 @@
 // `lowbit train`: full-precision training of a zoo model (or fine-tuning of an imported one),
 // checkpoint per epoch, --resume.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { datasetNames } from '../data/datasets.js';
 import { modelNames } from '../models/zoo.js';
+import { canonicalData } from '../data/dataset-ref.js';
 import { runTraining } from '../train/train.js';
 import type { TrainConfigInput } from '../train/config.js';
 import {
+  dataOption,
   givenFlags,
   nonNegativeInt,
   nonNegativeNumber,
@@ -15,6 +16,7 @@ import {
   positiveNumber,
   resumeSettings,
   RUN_CONTROL_FLAGS,
+  skipBadOption,
   type RunFlags,
 } from './options.js';
 import { trainProgress } from './progress.js';
@@ -22,6 +24,7 @@ import { trainProgress } from './progress.js';
 interface TrainFlags extends RunFlags {
   model?: string;
   data?: string;
+  skipBad?: boolean;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -48,7 +51,8 @@ export function trainCommand(): Command {
         throw new InvalidArgumentError(`expected one of ${modelNames.join(', ')}, or an .onnx / model.json file`);
       }),
     )
-    .addOption(new Option('--data <name>', 'dataset (required unless --resume continues a run)').choices(datasetNames))
+    .addOption(dataOption('dataset (required unless --resume continues a run)'))
+    .addOption(skipBadOption())
     .option('--data-dir <dir>', 'directory holding the dataset files')
     .requiredOption('--out <dir>', 'run directory (checkpoint.lbck, metrics.json, config.json)')
     .option('--epochs <n>', 'epochs', positiveInt, 30)
@@ -77,7 +81,7 @@ export function trainCommand(): Command {
     .action(async (f: TrainFlags, cmd: Command) => {
       let cfg: TrainConfigInput = {
         model: f.model as string,
-        data: f.data as string,
+        data: (f.data && canonicalData(f.data, { skipBad: f.skipBad })) as string,
         epochs: f.epochs,
         batchSize: f.batchSize,
         lr: f.lr,
@@ -97,7 +101,11 @@ export function trainCommand(): Command {
       if (f.limitTrain) cfg.limitTrain = f.limitTrain;
       if (f.limitTest) cfg.limitTest = f.limitTest;
       if (f.threads) cfg.threads = f.threads;
-      if (f.resume) cfg = resumeSettings(f.out, 'config', cfg, givenFlags(cmd), (k) => (RUN_CONTROL_FLAGS.has(k) ? null : k));
+      if (f.resume)
+        cfg = resumeSettings(f.out, 'config', cfg, givenFlags(cmd), (k) =>
+          // --skip-bad is part of --data's canonical text, not a setting of its own.
+          RUN_CONTROL_FLAGS.has(k) || k === 'skipBad' ? null : k,
+        );
       for (const k of ['model', 'data'] as const)
         if (!cfg[k]) throw new Error(`--${k} is required (unless --resume continues a run in --out)`);
       const r = await runTraining(cfg, {

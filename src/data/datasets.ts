@@ -18,8 +18,10 @@ export interface RemoteFile {
   bytes?: number;
 }
 
+/** What training and evaluation need to know of any dataset: a registered one or an image folder. */
 export interface DatasetInfo {
-  name: DatasetName;
+  /** A registered dataset's name, or an image folder's canonical reference (`folder:/abs/dir…`). */
+  name: string;
   shape: [number, number, number];
   numClasses: number;
   classNames: string[];
@@ -28,6 +30,11 @@ export interface DatasetInfo {
   std: number[];
   /** Random crop with padding 4 + horizontal flip during training. */
   augment: boolean;
+}
+
+/** A dataset lowbit knows by name, with its official files (for `lowbit data fetch`). */
+export interface RegisteredDataset extends DatasetInfo {
+  name: DatasetName;
   /** Official download location and files. */
   baseUrl: string;
   files: RemoteFile[];
@@ -58,7 +65,7 @@ function mnistDataDir(): string | null {
   }
 }
 
-export const datasets: Record<DatasetName, DatasetInfo> = {
+export const datasets: Record<DatasetName, RegisteredDataset> = {
   mnist: {
     name: 'mnist',
     shape: [28, 28, 1],
@@ -136,9 +143,12 @@ export const datasets: Record<DatasetName, DatasetInfo> = {
 
 export const datasetNames = Object.keys(datasets) as DatasetName[];
 
-export function datasetInfo(name: string): DatasetInfo {
-  if (!Object.prototype.hasOwnProperty.call(datasets, name))
-    throw new Error(`unknown dataset '${name}'; expected one of: ${datasetNames.join(', ')}`);
+export function isRegisteredDataset(name: unknown): name is DatasetName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(datasets, name);
+}
+
+export function datasetInfo(name: string): RegisteredDataset {
+  if (!isRegisteredDataset(name)) throw new Error(`unknown dataset '${name}'; expected one of: ${datasetNames.join(', ')} or folder:<dir>`);
   return datasets[name as DatasetName];
 }
 

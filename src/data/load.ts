@@ -1,9 +1,11 @@
-// Loads a registered dataset from its default location or --data-dir into uint8 HWC arrays,
-// checking shapes, counts and labels.
+// Loads a dataset into uint8 HWC arrays: a registered one from its default location or
+// --data-dir (checking shapes, counts and labels), or an image folder (`folder:<dir>`).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readCifarFiles, type LabeledImages } from './cifar.js';
 import { datasetInfo, type DatasetInfo } from './datasets.js';
+import { parseDatasetRef } from './dataset-ref.js';
+import { loadImageFolder } from './folder.js';
 import { readIdxFile } from './idx.js';
 import { OptionError, opt } from '../util/option-error.js';
 
@@ -13,6 +15,12 @@ export interface Dataset {
   test: LabeledImages;
   /** Where the files came from. */
   dir: string;
+  /** Image folders: images left out by skip-bad, with the reason. */
+  skipped?: { file: string; reason: string }[];
+  /** Image folders: where the decoded images are cached (null when nowhere was writable). */
+  cacheFile?: string | null;
+  /** Things a user should know about this load (a rebuilt cache, ignored files). */
+  notes?: string[];
 }
 
 export interface LoadOptions {
@@ -48,7 +56,13 @@ function cifarDir(dir: string): string {
   return existsSync(path.join(nested, 'test_batch.bin')) ? nested : dir;
 }
 
-export function loadDataset(name: string, opts: LoadOptions = {}): Dataset {
+/** Loads `name`: a registered dataset or `folder:<dir>[?options]` (see dataset-ref.ts). */
+export async function loadDataset(name: string, opts: LoadOptions = {}): Promise<Dataset> {
+  const ref = parseDatasetRef(name);
+  if (ref.kind === 'folder') {
+    if (opts.dataDir) throw new OptionError(`${opt('dataDir')} applies to registered datasets; ${name} names its folder itself`);
+    return loadImageFolder(ref);
+  }
   const info = datasetInfo(name);
   const dir = opts.dataDir ?? info.defaultDir();
   if (!dir) throw new OptionError(`dataset '${name}' needs ${opt('dataDir')} (${info.sourceNote})`);

@@ -80,7 +80,9 @@ export const manifestSchema = z.strictObject({
   input: z.optional(
     z
       .strictObject({
-        dataset: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+        dataset: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+        /** Class names in index order (image folders; a registered dataset's are in its registry). */
+        classes: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(256))).check(z.minLength(2), z.maxLength(256))),
         mean: z.array(z.number()).check(z.minLength(1), z.maxLength(64)),
         std: z.array(z.number().check(z.positive())).check(z.minLength(1), z.maxLength(64)),
       })

@@ -3,7 +3,8 @@
 // format's integer codes bit-packed at its storage width, or a product code), float parameters
 // (biases, batch norm, unquantized layers) as float32 sections, and a JSON manifest of the layers
 // with their configuration and quantizer parameters.
-import { datasetInfo, datasetNames } from '../data/datasets.js';
+import { isRegisteredDataset } from '../data/datasets.js';
+import { trainedInputOf, type TrainedInput } from '../data/model-data.js';
 import type { tf } from '../engine/tf.js';
 import { QuantLayer } from '../nn/quant-layer.js';
 import { QAct } from '../nn/qact.js';
@@ -161,15 +162,14 @@ export function packModel(
     layers.push(entry);
   }
   const inputShape = (model.inputs[0].shape.slice(1) as (number | null)[]).map((d) => d ?? 1);
-  const ds =
-    typeof modelSpec.dataset === 'string' && datasetNames.includes(modelSpec.dataset as never) ? datasetInfo(modelSpec.dataset) : null;
+  const ds = trainedInputOf(modelSpec);
   const manifest: Manifest = {
     format: 'lowbit-packed',
     version: 1,
     createdBy: 'lowbit',
     modelSpec,
     inputShape,
-    ...(ds ? { input: { dataset: ds.name, mean: ds.mean, std: ds.std } } : {}),
+    ...(ds ? { input: inputOf(ds) } : {}),
     layers,
     outputs: topology.outputs,
     tensors,
@@ -195,4 +195,9 @@ export function packModel(
       compressionVsInt8: int8Bytes / bytes.length,
     },
   };
+}
+
+/** The manifest's input: an image folder also records its classes (a registered dataset's are in the registry). */
+function inputOf(t: TrainedInput): NonNullable<Manifest['input']> {
+  return { dataset: t.dataset, ...(isRegisteredDataset(t.dataset) ? {} : { classes: t.classNames }), mean: t.mean, std: t.std };
 }

@@ -3,8 +3,7 @@
 // stage behaves the same (run directory, resume and force, progress, front.json) wherever it runs.
 import path from 'node:path';
 import type { Dataset } from '../data/load.js';
-import { loadDataset } from '../data/load.js';
-import { datasetNames } from '../data/datasets.js';
+import { datasetOfModel } from '../data/model-data.js';
 import type { TrainConfigInput } from '../train/config.js';
 import type { TrainEvents } from '../train/loop.js';
 import { runTraining, type TrainResult } from '../train/train.js';
@@ -89,10 +88,7 @@ async function runSearchStage(
   const lock = lockDirectory(checkWritableDir(run.outDir, opt('outDir')), 'search');
   try {
     const { ck, file } = await loadRunCheckpoint(stage.from, opt('from'));
-    const name = ck.modelSpec.dataset;
-    if (!run.dataset && (typeof name !== 'string' || !datasetNames.includes(name as never)))
-      throw new OptionError(`${opt('from')}: ${stage.from} does not say which dataset it was trained on`);
-    const dataset = run.dataset ?? loadDataset(String(name));
+    const dataset = run.dataset ?? (await datasetOfModel(ck.modelSpec, stage.from));
     const plan = await planSearch(ck.model, dataset, stage.settings);
     const points: FrontPoint[] = [];
     const save = () =>

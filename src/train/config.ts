@@ -1,6 +1,6 @@
 // The training configuration, validated once (zod) for the CLI, the library and checkpoints.
 import { z } from 'zod';
-import { datasetNames } from '../data/datasets.js';
+import { canonicalData, DATA_HELP, isDatasetRef } from '../data/dataset-ref.js';
 import { modelNames } from '../models/zoo.js';
 import type { OptimizerConfig } from './optimizer.js';
 import type { LrConfig, Schedule } from './schedule.js';
@@ -21,7 +21,11 @@ export const trainConfigSchema = z
     model: z.string().refine((m) => (modelNames as string[]).includes(m) || /\.(onnx|json)$/i.test(m), {
       message: `expected a zoo model (${modelNames.join(', ')}) or an .onnx / model.json file`,
     }),
-    data: z.enum(datasetNames as [string, ...string[]]),
+    // Canonical (an image folder's absolute path), so a resume from another directory compares equal.
+    data: z
+      .string()
+      .refine(isDatasetRef, { message: `expected ${DATA_HELP}` })
+      .transform((d) => canonicalData(d)),
     dataDir: z.string().min(1).optional(),
     epochs: positiveInt.max(100000),
     batchSize: positiveInt.max(1 << 16),

@@ -4,8 +4,9 @@
 // and the imported model's test accuracy on that dataset.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { datasetNames } from '../data/datasets.js';
+import { canonicalData } from '../data/dataset-ref.js';
 import { limitSplit, loadDataset, type Dataset } from '../data/load.js';
+import { dataSpecOf } from '../data/model-data.js';
 import { importOnnx } from '../import/onnx.js';
 import { importTfjsLayers } from '../import/keras.js';
 import type { tf } from '../engine/tf.js';
@@ -113,13 +114,17 @@ export function checkFits(
 }
 
 export async function importRun(o: ImportRunOptions): Promise<ImportRunResult> {
-  if (!datasetNames.includes(o.data as never))
-    throw new OptionError(`${opt('data')}: unknown dataset '${o.data}'; expected one of: ${datasetNames.join(', ')}`);
+  let data: string;
+  try {
+    data = canonicalData(o.data);
+  } catch (e) {
+    throw new OptionError(`${opt('data')}: ${(e as Error).message}`);
+  }
   if (path.extname(o.file).toLowerCase() === '.json' && o.foldBatchNorm)
     throw new OptionError(`${opt('foldBatchNorm')} applies to ONNX files (quantize --bn fold folds a tfjs model's batch norms)`);
   const imported = await importModelFile(o.file, Boolean(o.foldBatchNorm));
-  const ds = o.dataset ?? loadDataset(o.data, o.dataDir ? { dataDir: o.dataDir } : {});
-  checkFits(o.file, imported, o.data, ds.info);
+  const ds = o.dataset ?? (await loadDataset(data, o.dataDir ? { dataDir: o.dataDir } : {}));
+  checkFits(o.file, imported, data, ds.info);
   const run = openRunDir({ outDir: o.outDir, command: 'import', ...(o.force ? { force: true } : {}) });
   let failed = true;
   try {
@@ -132,14 +137,14 @@ export async function importRun(o: ImportRunOptions): Promise<ImportRunResult> {
     const testAccuracy = evaluate(imported.model, limitSplit(ds.test, o.limitTest), ds.info).accuracy;
     const config = {
       file: o.file,
-      data: o.data,
+      data,
       foldBatchNorm: Boolean(o.foldBatchNorm),
       ...(o.limitTest ? { limitTest: o.limitTest } : {}),
     };
     const checkpoint = path.join(o.outDir, CHECKPOINT_FILE);
     saveCheckpoint(checkpoint, {
       model: imported.model,
-      modelSpec: { imported: source, inputShape: ds.info.shape, numClasses: ds.info.numClasses, dataset: o.data },
+      modelSpec: { imported: source, inputShape: ds.info.shape, numClasses: ds.info.numClasses, ...dataSpecOf(ds.info) },
       state: { config, source, folded: imported.folded, notes: imported.notes, finalAccuracy: testAccuracy, finished: true },
     });
     writeJsonAtomic(path.join(o.outDir, 'config.json'), config);

@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { tf } from '../engine/tf.js';
 import { initEngine } from '../engine/setup.js';
 import { makeBatch, normalizationTable } from '../data/batches.js';
-import { datasetNames } from '../data/datasets.js';
-import { limitSplit, loadDataset, type Dataset } from '../data/load.js';
+import { limitSplit, type Dataset } from '../data/load.js';
+import { datasetOfModel } from '../data/model-data.js';
 import { deriveSeed, makeRng, permutation } from '../data/rng.js';
 import { quantizeModel, type LayerPlan } from '../nn/quantize-model.js';
 import { calibrateModel } from '../nn/quantizers.js';
@@ -277,10 +277,7 @@ async function quantizeIn(opts: QuantizeOptions, fromFile: string, run: Quantize
     );
   const partialInput = partialNote(fromFile, fp.state, opt('from'), Boolean(run.allowPartial));
   const source = { file: fromFile, sha256: fp.sha256 };
-  const dsName = fp.modelSpec.dataset;
-  if (typeof dsName !== 'string' || !datasetNames.includes(dsName as never))
-    throw new OptionError(`${opt('from')}: ${o.from} does not say which dataset it was trained on`);
-  const ds = run.dataset ?? loadDataset(dsName, o.dataDir ? { dataDir: o.dataDir } : {});
+  const ds = run.dataset ?? (await datasetOfModel(fp.modelSpec, o.from, o.dataDir ? { dataDir: o.dataDir } : {}));
   const train = limitSplit(ds.train, o.limitTrain),
     test = limitSplit(ds.test, o.limitTest);
   const fpAccuracy = evaluate(fp.model, test, ds.info, o.evalBatchSize).accuracy;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { tf } from '../engine/tf.js';
 import { initEngine } from '../engine/setup.js';
 import { limitSplit, loadDataset, type Dataset } from '../data/load.js';
+import { dataSpecOf, fitTo, trainedInputOf } from '../data/model-data.js';
 import { buildModel } from '../models/zoo.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -61,6 +62,7 @@ export async function runTraining(input: TrainConfigInput, opts: TrainOptions): 
     const ckptPath = path.join(o.outDir, CHECKPOINT_FILE);
     let model: tf.LayersModel | undefined;
     let history: EpochRecord[] = [];
+    let savedSpec: Record<string, unknown> | null = null;
     const optimizer = new Optimizer(optimizerConfig(config));
     if (existing) {
       const ck = await loadCheckpoint(ckptPath);
@@ -68,9 +70,13 @@ export async function runTraining(input: TrainConfigInput, opts: TrainOptions): 
       history = parseHistory(ck.state.history, ckptPath);
       checkResumable(saved, config, ckptPath, { extendEpochs: o.extendEpochs, done: history.length });
       model = ck.model;
+      savedSpec = ck.modelSpec;
       if (ck.optimizer) optimizer.importState(ck.optimizer.state);
     }
-    const ds = o.dataset ?? loadDataset(config.data, config.dataDir ? { dataDir: config.dataDir } : {});
+    let ds = o.dataset ?? (await loadDataset(config.data, config.dataDir ? { dataDir: config.dataDir } : {}));
+    // A resumed run keeps the classes and normalisation its first epochs were trained with.
+    const before = savedSpec && trainedInputOf(savedSpec);
+    if (before) ds = fitTo(ds, before, ckptPath);
     // A model file starts from its own weights (fine-tuning); a zoo model from the seed's.
     let source: Record<string, unknown> | null = null;
     if (!model && isModelFile(config.model)) {
@@ -88,7 +94,7 @@ export async function runTraining(input: TrainConfigInput, opts: TrainOptions): 
       ...(isModelFile(config.model) ? { imported: source ?? { file: path.basename(config.model) } } : { zoo: config.model }),
       inputShape: ds.info.shape,
       numClasses: ds.info.numClasses,
-      dataset: config.data,
+      ...dataSpecOf(ds.info),
     };
     try {
       runEpochs({

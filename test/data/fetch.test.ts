@@ -43,7 +43,7 @@ test('idx dataset: downloads, verifies the content hash, writes files the loader
   });
   const out = tmpDir();
   const dir = await fetchDataset('fashion-mnist', { baseUrl: `${base}fm/`, outDir: out, files });
-  assert.equal(loadDataset('fashion-mnist', { dataDir: dir }).train.count, 30);
+  assert.equal((await loadDataset('fashion-mnist', { dataDir: dir })).train.count, 30);
 });
 
 test('a damaged or missing download is refused and nothing is written', async () => {
@@ -85,7 +85,7 @@ test('cifar10: the archive hash is checked and only the batch files are extracte
     outDir: out,
     files: [{ name: 'cifar-10-binary.tar.gz', sha256: sha(archive), bytes: archive.length }],
   });
-  assert.equal(loadDataset('cifar10', { dataDir: dir }).train.count, 10);
+  assert.equal((await loadDataset('cifar10', { dataDir: dir })).train.count, 10);
   assert.ok(!existsSync(path.join(out, '..', 'evil.bin')) && !existsSync(path.join(out, 'evil.bin')));
   assert.deepEqual(readFileSync(path.join(out, 'cifar-10-batches-bin', 'test_batch.bin')), Buffer.from(members['test_batch.bin']));
   const out2 = tmpDir();

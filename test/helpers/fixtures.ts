@@ -1,11 +1,23 @@
 // Small dataset files in the official layouts, generated on the fly.
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
+const made: string[] = [];
+let cleanup = false;
+
+/** A fresh temporary directory, removed when the test process exits (set LOWBIT_KEEP_TMP=1 to keep them for debugging). */
 export function tmpDir(prefix = 'lowbit-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  if (!cleanup && !process.env.LOWBIT_KEEP_TMP) {
+    cleanup = true;
+    process.on('exit', () => {
+      for (const d of made) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return dir;
 }
 
 /** An idx file of unsigned bytes with the given dims. */

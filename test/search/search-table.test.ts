@@ -15,7 +15,7 @@ await engine();
 
 test('lenet5: Hessian traces, choice table and a budgeted solution', async () => {
   const ck = await loadCheckpoint('checkpoints/fp-mnist-lenet5.lbck');
-  const ds = loadDataset('mnist');
+  const ds = await loadDataset('mnist');
   const { x, y } = makeBatch(
     ds.train,
     ds.info,
@@ -64,7 +64,7 @@ test('lenet5: Hessian traces, choice table and a budgeted solution', async () =>
 test('an impossible budget is refused before any sensitivity work', async () => {
   const { planSearch } = await import('../../src/search/search.js');
   const ck = await loadCheckpoint('checkpoints/fp-mnist-lenet5.lbck');
-  const ds = loadDataset('mnist');
+  const ds = await loadDataset('mnist');
   const t0 = performance.now();
   await assert.rejects(
     planSearch(ck.model, ds, { accel: 'bitfusion', objective: 'latency', budgets: [0.7, 0.01], sensitivity: 'hessian' }),

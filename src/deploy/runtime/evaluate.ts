@@ -4,6 +4,8 @@
 // deployment benchmark.
 import { makeBatch, normalizationTable } from '../../data/batches.js';
 import { limitSplit, loadDataset } from '../../data/load.js';
+import { isRegisteredDataset } from '../../data/datasets.js';
+import { fitTo, trainedInputOfPacked } from '../../data/model-data.js';
 import { tf } from '../../engine/tf.js';
 import { activeAddon } from '../../engine/addon-state.js';
 import { toLayersModel } from '../to-layers.js';
@@ -33,19 +35,19 @@ export interface Evaluation {
 export async function evaluatePacked(model: LowbitModel, o: EvaluateOptions = {}): Promise<Evaluation> {
   const m = model.packed.manifest;
   const spec = m.modelSpec.dataset;
-  const trained = m.input?.dataset ?? (typeof spec === 'string' ? spec : undefined);
+  const input = trainedInputOfPacked(m.input);
+  const trained = input?.dataset ?? (typeof spec === 'string' ? spec : undefined);
   // Two datasets of one shape (MNIST and Fashion-MNIST) would run without an error and score 10%.
-  if (o.data && trained && o.data !== trained)
+  // An image folder may have moved: it is accepted when its classes are the trained ones (fitTo).
+  if (o.data && trained && isRegisteredDataset(o.data) && o.data !== trained)
     throw new OptionError(
       `the model was trained on ${trained}; ${opt('data')} ${o.data} is another dataset (omit ${opt('data')} to use ${trained})`,
     );
   const name = o.data ?? trained;
   if (!name) throw new Error('the dataset is required: the model does not say which one it was trained on');
-  const ds = loadDataset(name, o.dataDir ? { dataDir: o.dataDir } : {});
-  if (m.input && (m.input.mean.join() !== ds.info.mean.join() || m.input.std.join() !== ds.info.std.join()))
-    throw new Error(
-      `the model's inputs are normalised with mean [${m.input.mean.join(', ')}] and std [${m.input.std.join(', ')}], ${name} with [${ds.info.mean.join(', ')}] and [${ds.info.std.join(', ')}]`,
-    );
+  const loaded = await loadDataset(name, o.dataDir ? { dataDir: o.dataDir } : {});
+  // The model normalises its inputs as it was trained, whatever the folder's statistics are now.
+  const ds = input ? fitTo(loaded, input, 'the model') : loaded;
   if (ds.info.shape.join() !== model.inputShape.join())
     throw new Error(`the model takes [${model.inputShape.join(', ')}] images, ${name} has [${ds.info.shape.join(', ')}]`);
   const test = limitSplit(ds.test, o.limit);
