@@ -15,7 +15,9 @@ import { runCommand } from './run.js';
 import { exportCommand } from './export.js';
 import { reportCommand } from './report.js';
 import { checkpointCommand } from './checkpoint.js';
+import { workerCommand } from './worker.js';
 import { cliMessage } from './flag-names.js';
+import { packageVersion } from '../util/version.js';
 
 /** Whether commander has printed an error itself (a CommanderError raised in an action has not). */
 let commanderReported = false;
@@ -36,7 +38,7 @@ function configured(c: Command): Command {
 export function buildProgram(): Command {
   const program = new Command('lowbit')
     .description('low-bit neural networks: train, quantize, search, simulate, pack, run')
-    .version('0.1.0')
+    .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput(output)
     .exitOverride();
@@ -46,6 +48,7 @@ export function buildProgram(): Command {
     quantizeCommand(),
     formatsCommand(),
     searchCommand(),
+    workerCommand(),
     simulateCommand(),
     packCommand(),
     runCommand(),

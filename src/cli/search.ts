@@ -7,6 +7,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { initEngine } from '../engine/setup.js';
 import { datasetOfModel } from '../data/model-data.js';
+import { parseQueueUrl } from '../queue/redis-url.js';
+import { queueViewPrinter } from './queue-view.js';
 import { presetNames } from '../hw/config.js';
 import { defaultCandidates } from '../search/candidates.js';
 import { planSearch, runFront, type FrontPoint } from '../search/search.js';
@@ -40,11 +42,15 @@ interface Flags {
   force?: boolean;
   allowPartial?: boolean;
   json?: boolean;
+  queue?: string;
+  store: string;
+  threads?: number;
 }
 
 /** The settings a search's front.json records, and a resume must match (output flags aside). */
 function searchSettings(f: Flags): Record<string, unknown> {
-  const { out: _out, planOnly: _p, resume: _r, force: _f, allowPartial: _a, json: _j, ...settings } = f;
+  // Where the runs happen is not part of the search: a local and a distributed run resume each other.
+  const { out: _out, planOnly: _p, resume: _r, force: _f, allowPartial: _a, json: _j, queue: _q, store: _s, threads: _t, ...settings } = f;
   return settings;
 }
 
@@ -97,6 +103,9 @@ export function searchCommand(): Command {
     .option('--force', 'replace a search already in <out>')
     .option('--allow-partial', 'search from an unfinished FP run (and say so)')
     .option('--json', 'print the front as JSON')
+    .option('--queue <url>', 'run the retraining points on the workers of this queue (redis://host:port/db) instead of here')
+    .option('--store <where>', 'with --queue: artifacts in redis, or dir:<folder shared by every machine>', 'redis')
+    .option('--threads <n>', "with --queue: the thread count of the workers to use (default: this machine's cores)", positiveInt)
     .action(async (f: Flags) => {
       const formats = f.formats.split(',').map((s) => s.trim());
       for (const b of [...f.wbits, ...f.abits])
@@ -156,9 +165,17 @@ async function searchIn(f: Flags): Promise<void> {
       );
     return;
   }
+  const byIndex: FrontPoint[] = [];
   const points: FrontPoint[] = [];
   // Written first: the folder is a search from its first epoch on, and a rerun needs --resume or --force.
   save(points);
+  const engine = await initEngine({ quiet: true });
+  const queue = f.queue
+    ? {
+        target: { address: parseQueueUrl(f.queue), threads: f.threads ?? engine.threads, store: f.store },
+        onView: queueViewPrinter(Boolean(f.json)),
+      }
+    : undefined;
   await runFront(
     plan,
     fromFile,
@@ -174,8 +191,10 @@ async function searchIn(f: Flags): Promise<void> {
     },
     (p, i) => path.join(f.out!, `${String(i).padStart(2, '0')}-${p.kind}${p.budget === null ? '' : `-${p.budget}`}`),
     ds,
-    (p) => {
-      points.push(p);
+    (p, i) => {
+      // In plan order, as a local search writes them, whatever order the queue finishes them in.
+      byIndex[i] = p;
+      points.splice(0, points.length, ...byIndex.filter(Boolean));
       save(points);
       if (!f.json)
         process.stderr.write(
@@ -184,6 +203,7 @@ async function searchIn(f: Flags): Promise<void> {
         );
     },
     { ...(f.resume ? { resume: true } : {}), ...(f.force ? { force: true } : {}), ...(f.allowPartial ? { allowPartial: true } : {}) },
+    queue,
   );
   if (f.json) return void console.log(JSON.stringify({ int8Cost: plan.int8Cost, points }));
   console.log(`search front on ${f.accel} (${f.objective}), written to ${path.join(f.out!, 'front.json')}`);

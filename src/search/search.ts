@@ -10,7 +10,11 @@ import type { Dataset } from '../data/load.js';
 import { deriveSeed, makeRng, permutation } from '../data/rng.js';
 import { loadAccelerator, type Accelerator } from '../hw/config.js';
 import { simulate } from '../hw/simulate.js';
+import path from 'node:path';
 import { runQuantization, type QuantizeOptionsInput, type QuantizeRun } from '../train/quantize.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { CHECKPOINT_FILE } from '../train/run-dir.js';
+import { runOnQueue, type QueueTarget, type QueueView } from '../queue/coordinator.js';
 import { choiceTable, defaultCandidates, sensitivityTerms, type Candidate, type LayerChoices, type Objective } from './candidates.js';
 import { solveKnapsack } from './knapsack.js';
 
@@ -146,7 +150,17 @@ export interface FrontPoint extends SearchPoint {
   runDir: string;
 }
 
-/** Retrains every planned configuration with QAT from the FP checkpoint and simulates it. */
+/** Where a search's retraining runs go: here, one after another, or onto a job queue's workers. */
+export interface FrontQueue {
+  target: QueueTarget;
+  onView?(v: QueueView): void;
+}
+
+/**
+ * Retrains every planned configuration with QAT from the FP checkpoint and simulates it; `onPoint`
+ * gets each point with its index in the plan. With `queue`, the runs go to the queue's workers
+ * (the same runQuantization there) and come back into the same run directories.
+ */
 export async function runFront(
   plan: SearchPlan,
   from: string,
@@ -154,20 +168,25 @@ export async function runFront(
   retrain: Omit<QuantizeOptionsInput, 'from' | 'method' | 'wbits' | 'abits' | 'overrides'>,
   runDir: (p: SearchPoint, i: number) => string,
   dataset: Dataset,
-  onPoint?: (p: FrontPoint) => void,
+  onPoint?: (p: FrontPoint, index: number) => void,
   runs: Pick<QuantizeRun, 'resume' | 'force' | 'allowPartial'> = { resume: true },
+  queue?: FrontQueue,
 ): Promise<FrontPoint[]> {
-  const out: FrontPoint[] = [];
-  for (const [i, p] of plan.points.entries()) {
-    const dir = runDir(p, i);
-    const r = await runQuantization(
-      { ...retrain, from, method: 'ste', format: 'int', wbits: 8, abits: 8, calibration: 'mse', overrides: p.overrides },
-      { outDir: dir, dataset, ...runs },
-    );
-    const sim = simulate(r.model, accel);
-    const fp: FrontPoint = {
+  const optionsOf = (p: SearchPoint): QuantizeOptionsInput => ({
+    ...retrain,
+    from,
+    method: 'ste',
+    format: 'int',
+    wbits: 8,
+    abits: 8,
+    calibration: 'mse',
+    overrides: p.overrides,
+  });
+  const frontPoint = (p: SearchPoint, model: tf.LayersModel, accuracy: number, dir: string): FrontPoint => {
+    const sim = simulate(model, accel);
+    return {
       ...p,
-      accuracy: r.finalAccuracy,
+      accuracy,
       latencyMs: sim.totals.latencyMs,
       energyUj: sim.totals.energyUj,
       weightBytes: sim.totals.weightBytes,
@@ -176,8 +195,39 @@ export async function runFront(
       energyVsFp32: sim.energyRatioVsFp32,
       runDir: dir,
     };
+  };
+  const out: FrontPoint[] = [];
+  if (queue) {
+    const dirs = plan.points.map((p, i) => runDir(p, i));
+    const failures: string[] = [];
+    await runOnQueue(
+      plan.points.map((p, i) => ({ label: path.basename(dirs[i]), options: optionsOf(p), outDir: dirs[i] })),
+      from,
+      queue.target,
+      {
+        onDone: async (i, outcome) => {
+          if (!outcome.ok) return void failures.push(`${path.basename(dirs[i])}: ${outcome.error}`);
+          const ck = await loadCheckpoint(path.join(dirs[i], CHECKPOINT_FILE));
+          const fp = frontPoint(plan.points[i], ck.model, outcome.result.finalAccuracy, dirs[i]);
+          ck.model.dispose();
+          out[i] = fp;
+          onPoint?.(fp, i);
+        },
+        ...(queue.onView ? { onView: queue.onView } : {}),
+      },
+    );
+    if (failures.length)
+      throw new Error(
+        `${failures.length} of ${plan.points.length} search points failed on the queue (after 3 attempts each): ${failures.join('; ')}`,
+      );
+    return out;
+  }
+  for (const [i, p] of plan.points.entries()) {
+    const dir = runDir(p, i);
+    const r = await runQuantization(optionsOf(p), { outDir: dir, dataset, ...runs });
+    const fp = frontPoint(p, r.model, r.finalAccuracy, dir);
     out.push(fp);
-    onPoint?.(fp);
+    onPoint?.(fp, i);
   }
   return out;
 }

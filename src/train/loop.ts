@@ -121,8 +121,15 @@ export function stepsPerEpoch(trainCount: number, batchSize: number): number {
   return Math.max(1, Math.floor(trainCount / Math.min(batchSize, trainCount)));
 }
 
-/** Runs the remaining epochs; returns the full history. */
-export function runEpochs(a: LoopArgs): EpochRecord[] {
+/** Where the loop pauses: after every optimizer step, and after every epoch's save. */
+export type LoopPause = 'step' | 'epoch';
+
+/**
+ * The loop as a generator that pauses at every step and after every save: `runEpochs` drives it
+ * straight through, `runEpochsAsync` gives the event loop a turn at each pause (a queue worker
+ * renews its job lock and hears SIGTERM there) and awaits the caller after each save.
+ */
+function* epochLoop(a: LoopArgs): Generator<LoopPause, EpochRecord[]> {
   const { model, train, test, info, settings: s, optimizer } = a;
   const lut = normalizationTable(info);
   const batch = Math.min(s.batchSize, train.count);
@@ -169,6 +176,7 @@ export function runEpochs(a: LoopArgs): EpochRecord[] {
         imagesPerSecond: ((st + 1) * batch) / elapsed,
         ...(status ? { status } : {}),
       });
+      yield 'step';
     }
     const trainSeconds = (performance.now() - t0) / 1000;
     const ev = evaluate(model, test, info, s.evalBatchSize);
@@ -187,8 +195,46 @@ export function runEpochs(a: LoopArgs): EpochRecord[] {
     a.history.push(record);
     a.save(a.history);
     a.events?.onEpoch?.(record);
+    yield 'epoch';
   }
   return a.history;
+}
+
+/** Runs the remaining epochs; returns the full history. */
+export function runEpochs(a: LoopArgs): EpochRecord[] {
+  const loop = epochLoop(a);
+  for (;;) {
+    const r = loop.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Pausing points of an asynchronous run: a stop request and work after each saved epoch. */
+export interface LoopControl {
+  /** Checked at every step: when aborted, the run stops with a StoppedError (the last saved epoch stays). */
+  signal?: AbortSignal;
+  /** Awaited after each epoch's save (e.g. upload the checkpoint before the next epoch starts). */
+  afterSave?(history: EpochRecord[]): Promise<void>;
+}
+
+/** The run was asked to stop; its checkpoint holds the epochs finished before. */
+export class StoppedError extends Error {
+  constructor(readonly epochsDone: number) {
+    super(`stopped on request after ${epochsDone} finished epoch${epochsDone === 1 ? '' : 's'}; the run resumes from there`);
+    this.name = 'StoppedError';
+  }
+}
+
+/** `runEpochs` that yields to the event loop at every step. */
+export async function runEpochsAsync(a: LoopArgs, c: LoopControl = {}): Promise<EpochRecord[]> {
+  const loop = epochLoop(a);
+  for (;;) {
+    if (c.signal?.aborted) throw new StoppedError(a.history.length);
+    const r = loop.next();
+    if (r.done) return r.value;
+    if (r.value === 'epoch' && c.afterSave) await c.afterSave(a.history);
+    else await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 const finite = z.number().finite();

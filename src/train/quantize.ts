@@ -15,7 +15,16 @@ import { formatNames, formats, type FormatName } from '../quant/registry.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
-import { checkResumable, DivergedError, parseHistory, runEpochs, stepsPerEpoch, type EpochRecord, type TrainEvents } from './loop.js';
+import {
+  checkResumable,
+  DivergedError,
+  parseHistory,
+  runEpochsAsync,
+  stepsPerEpoch,
+  type EpochRecord,
+  type LoopControl,
+  type TrainEvents,
+} from './loop.js';
 import { methodLayers, type QuantMethod } from './methods/method.js';
 import { methodNames, methodOf, registryVersion, type MethodName, methods } from './methods/registry.js';
 import { Optimizer } from './optimizer.js';
@@ -215,6 +224,13 @@ export interface QuantizeRun {
   allowPartial?: boolean;
   events?: TrainEvents;
   dataset?: Dataset;
+  /** Stop requests and work after each saved epoch (a queue worker uploads the checkpoint there). */
+  control?: LoopControl;
+  /**
+   * Where the `from` checkpoint is on this machine when it is not at `from` itself (a queue
+   * worker's verified copy): the options, and so the run's record, keep the coordinator's name.
+   */
+  fromFile?: string;
 }
 
 export interface WeightError {
@@ -248,11 +264,11 @@ export function weightError(model: tf.LayersModel, plan: LayerPlan[]): WeightErr
 export async function runQuantization(input: QuantizeOptionsInput, run: QuantizeRun): Promise<QuantizeResult> {
   const parsed = parseQuantizeOptions(input);
   const engine = await initEngine(parsed.threads ? { threads: parsed.threads } : {});
-  const fromFile = resolveCheckpoint(parsed.from);
+  const fromFile = run.fromFile ?? resolveCheckpoint(parsed.from);
   const dir = openRunDir({
     outDir: run.outDir,
     command: 'quantize',
-    from: parsed.from,
+    from: run.fromFile ?? parsed.from,
     ...(run.resume ? { resume: true } : {}),
     ...(run.force ? { force: true } : {}),
     ...(run.extendEpochs ? { extendEpochs: true } : {}),
@@ -418,7 +434,7 @@ async function quantizeIn(opts: QuantizeOptions, fromFile: string, run: Quantize
     save: (h: EpochRecord[]) => save(h, { finalAccuracy: h[h.length - 1].testAccuracy, weightError: weightError(q, plan) }),
   };
   try {
-    runEpochs(epochs);
+    await runEpochsAsync(epochs, run.control);
   } catch (e) {
     // The checkpoint of the last finished epoch stays; metrics.json says why the run stopped.
     if (e instanceof DivergedError)

@@ -12,7 +12,15 @@ import { writeJsonAtomic } from '../util/atomic.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { lrConfig, optimizerConfig, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { Optimizer } from './optimizer.js';
-import { checkResumable, DivergedError, parseHistory, runEpochs, type EpochRecord, type TrainEvents } from './loop.js';
+import {
+  checkResumable,
+  DivergedError,
+  parseHistory,
+  runEpochsAsync,
+  type EpochRecord,
+  type LoopControl,
+  type TrainEvents,
+} from './loop.js';
 import { CHECKPOINT_FILE, checkSpace, openRunDir } from './run-dir.js';
 import { checkFits, importModelFile, isModelFile } from './import-run.js';
 
@@ -30,6 +38,8 @@ export interface TrainOptions {
   events?: TrainEvents;
   /** Preloaded dataset (tests and experiment scripts reuse one). */
   dataset?: Dataset;
+  /** Stop requests and work after each saved epoch (a queue worker uploads the checkpoint there). */
+  control?: LoopControl;
 }
 
 export interface TrainResult {
@@ -97,34 +107,37 @@ export async function runTraining(input: TrainConfigInput, opts: TrainOptions): 
       ...dataSpecOf(ds.info),
     };
     try {
-      runEpochs({
-        model: trained,
-        train: limitSplit(ds.train, config.limitTrain),
-        test: limitSplit(ds.test, config.limitTest),
-        info: ds.info,
-        settings: {
-          epochs: config.epochs,
-          batchSize: config.batchSize,
-          evalBatchSize: config.evalBatchSize,
-          seed: config.seed,
-          augment: config.augment ?? ds.info.augment,
-          lr: lrConfig(config),
+      await runEpochsAsync(
+        {
+          model: trained,
+          train: limitSplit(ds.train, config.limitTrain),
+          test: limitSplit(ds.test, config.limitTest),
+          info: ds.info,
+          settings: {
+            epochs: config.epochs,
+            batchSize: config.batchSize,
+            evalBatchSize: config.evalBatchSize,
+            seed: config.seed,
+            augment: config.augment ?? ds.info.augment,
+            lr: lrConfig(config),
+          },
+          optimizer,
+          history,
+          resumed: existing,
+          ...(o.events ? { events: o.events } : {}),
+          save: (h) => {
+            const finished = h.length >= config.epochs;
+            saveCheckpoint(ckptPath, {
+              model: trained,
+              modelSpec,
+              optimizer: { config: optimizer.config, state: optimizer.exportState() },
+              state: { config, epoch: h.length, history: h, finished },
+            });
+            writeJsonAtomic(path.join(o.outDir, 'metrics.json'), { config, history: h, finished });
+          },
         },
-        optimizer,
-        history,
-        resumed: existing,
-        ...(o.events ? { events: o.events } : {}),
-        save: (h) => {
-          const finished = h.length >= config.epochs;
-          saveCheckpoint(ckptPath, {
-            model: trained,
-            modelSpec,
-            optimizer: { config: optimizer.config, state: optimizer.exportState() },
-            state: { config, epoch: h.length, history: h, finished },
-          });
-          writeJsonAtomic(path.join(o.outDir, 'metrics.json'), { config, history: h, finished });
-        },
-      });
+        o.control,
+      );
     } catch (e) {
       // The checkpoint of the last finished epoch stays; metrics.json says why the run stopped.
       if (e instanceof DivergedError)

@@ -1,0 +1,123 @@
+// What a distributed job is: a retraining run (the options of `lowbit quantize`, with its input
+// checkpoint as an artifact), its id, the queue it goes on, and the result a worker leaves.
+// The id is the sha256 of the resolved options, the input checkpoint's sha256, the thread count and
+// lowbit's version: a resubmitted job is recognised by it and never computed twice, and two jobs
+// that could give different bits never share one.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { parseQuantizeOptions, type QuantizeOptionsInput } from '../train/quantize.js';
+import type { EpochRecord } from '../train/loop.js';
+import { packageVersion } from '../util/version.js';
+
+export const JOB_FORMAT = 1;
+
+/** One retraining run as a queue job. */
+export interface QuantizeJob {
+  kind: 'quantize';
+  format: typeof JOB_FORMAT;
+  /** Resolved options; `from` keeps the coordinator's name for the input (it is recorded in the run). */
+  options: Record<string, unknown>;
+  /** sha256 of the input checkpoint, in the artifact store. */
+  input: string;
+  /** Native threads: results are bit-identical at the same count, so it routes the job (see queueName). */
+  threads: number;
+  /** Where the artifacts are: `redis` or `dir:/shared/path`. */
+  store: string;
+  version: string;
+  /** A few words for progress views (e.g. "point 03-budget-0.5"). */
+  label: string;
+}
+
+const sha = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const quantizeJobSchema = z
+  .object({
+    kind: z.literal('quantize'),
+    format: z.literal(JOB_FORMAT),
+    options: z.record(z.string(), z.unknown()),
+    input: sha,
+    threads: z.number().int().min(1).max(1024),
+    store: z.string().min(1),
+    version: z.string().min(1),
+    label: z.string().max(200),
+  })
+  .strict();
+
+/** What a finished job leaves (as the BullMQ return value and, durably, under lowbit:result:<id>). */
+export interface JobResult {
+  jobId: string;
+  /** sha256 of the final checkpoint, metrics.json and config.json of the run directory. */
+  checkpoint: string;
+  metrics: string;
+  config: string;
+  finalAccuracy: number;
+  fpAccuracy: number;
+  history: EpochRecord[];
+  /** The worker that finished it, and the epochs it resumed from (0 for a fresh start). */
+  worker: string;
+  resumedFrom: number;
+  seconds: number;
+}
+
+export const jobResultSchema = z
+  .object({
+    jobId: sha,
+    checkpoint: sha,
+    metrics: sha,
+    config: sha,
+    finalAccuracy: z.number(),
+    fpAccuracy: z.number(),
+    history: z.array(z.record(z.string(), z.unknown())),
+    worker: z.string(),
+    resumedFrom: z.number().int().min(0),
+    seconds: z.number().min(0),
+  })
+  .strict();
+
+/** A stored result, checked (it comes from Redis, written by another process). */
+export function parseResult(text: string): JobResult {
+  return jobResultSchema.parse(JSON.parse(text)) as unknown as JobResult;
+}
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/** A quantize job for `options` whose input checkpoint has sha256 `input`. */
+export function quantizeJob(options: QuantizeOptionsInput, input: string, threads: number, store: string, label: string): QuantizeJob {
+  // Resolved, so that a default written out and a default left out are the same job.
+  const resolved = parseQuantizeOptions({ ...options, threads });
+  return {
+    kind: 'quantize',
+    format: JOB_FORMAT,
+    options: resolved as Record<string, unknown>,
+    input,
+    threads,
+    store,
+    version: packageVersion(),
+    label,
+  };
+}
+
+/** The job's id: sha256 of everything that decides its result (the store and label do not). */
+export function jobId(j: QuantizeJob): string {
+  const { store: _store, label: _label, ...decides } = j;
+  return createHash('sha256').update(canonicalJson(decides)).digest('hex');
+}
+
+/** Jobs of one thread count go on their own queue, so that a worker only takes jobs it computes bit for bit. */
+export function queueName(threads: number): string {
+  return `lowbit-t${threads}`;
+}
+
+export const resultKey = (id: string) => `lowbit:result:${id}`;
+/** The sha256 of the newest epoch checkpoint of a running job (its resume point). */
+export const resumeKey = (id: string) => `lowbit:resume:${id}`;

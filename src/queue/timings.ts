@@ -1,0 +1,17 @@
+// How fast the queue notices things. A dead worker's job is handed on after its lock expires
+// (lockMs) at the next stalled check (stalledMs); the defaults suit real runs (an epoch is minutes).
+// LOWBIT_QUEUE_LOCK_MS shortens both, for tests that kill workers on purpose.
+export interface QueueTimings {
+  lockMs: number;
+  stalledMs: number;
+  /** How often a worker reports its job's step, and the coordinator redraws its view. */
+  progressMs: number;
+}
+
+export function queueTimings(): QueueTimings {
+  const env = process.env.LOWBIT_QUEUE_LOCK_MS;
+  const lock = env === undefined ? 30000 : Number(env);
+  if (!Number.isInteger(lock) || lock < 1000 || lock > 3600000)
+    throw new Error(`LOWBIT_QUEUE_LOCK_MS=${env}: expected milliseconds between 1000 and 3600000`);
+  return { lockMs: lock, stalledMs: Math.max(500, Math.round(lock / 2)), progressMs: Math.min(2000, Math.round(lock / 4)) };
+}
