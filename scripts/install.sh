@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything lowbit needs on a fresh Debian 12 machine with Node 20:
 # the C++ toolchain and Debian's oneDNN / OpenBLAS for the native engine, the Fashion-MNIST
-# dataset package, Chromium (the browser tests), clang-16 and lld-16 (the WebAssembly kernels, rebuilt and
+# dataset package, Chromium (the browser tests), redis-server (the distributed-run tests start their own), clang-16 and lld-16 (the WebAssembly kernels, rebuilt and
 # compared byte for byte with the committed binary), then `npm ci` (which builds the native addon and compiles TypeScript).
 #   bash scripts/install.sh           # runtime + tests
 #   bash scripts/install.sh --bench   # also Debian's python3-torch, the peer of `npm run bench`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ make python3 libdnnl-dev libopenblas-dev dataset-fashion-mnist chromium clang-16 lld-16)
+packages=(g++ make python3 libdnnl-dev libopenblas-dev dataset-fashion-mnist chromium clang-16 lld-16 redis-server)
 for a in "$@"; do
   case "$a" in
     --bench) packages+=(python3-torch) ;;
