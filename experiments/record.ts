@@ -28,6 +28,8 @@ export interface RunRecord {
   /** cpuFlags: the SIMD extensions the kernels dispatch on (records before it lack the field). */
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; engine: string; cpuFlags?: string };
   finishedAt: string;
+  /** Runs made on a job queue: the worker (host:pid) that finished it; machine is the coordinator's. */
+  worker?: string;
 }
 
 export function gitState(): { commit: string; dirty: boolean } {

@@ -15,9 +15,11 @@ export function viewLines(v: QueueView): string[] {
     `${v.failed ? `, ${v.failed} failed` : ''}; ${v.workers} worker${v.workers === 1 ? '' : 's'}` +
     `${v.etaSeconds !== null && v.etaSeconds > 0 ? `; about ${duration(v.etaSeconds)} to go` : ''}`;
   const rows = v.running.map(({ label, progress: p }) =>
-    p
-      ? `  ${label}: ${p.worker}, epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}${p.steps ? ` step ${p.step}/${p.steps}` : ''}${p.resumedFrom ? ` (resumed after epoch ${p.resumedFrom})` : ''}`
-      : `  ${label}: starting`,
+    p && p.epochs === 0
+      ? `  ${label}: ${p.worker}, calibrating`
+      : p
+        ? `  ${label}: ${p.worker}, epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}${p.steps ? ` step ${p.step}/${p.steps}` : ''}${p.resumedFrom ? ` (resumed after epoch ${p.resumedFrom})` : ''}`
+        : `  ${label}: starting`,
   );
   return [head, ...rows];
 }

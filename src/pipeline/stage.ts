@@ -9,7 +9,15 @@ import type { TrainEvents } from '../train/loop.js';
 import { runTraining, type TrainResult } from '../train/train.js';
 import { runQuantization, type QuantizeOptionsInput, type QuantizeResult } from '../train/quantize.js';
 import { loadRunCheckpoint } from '../train/load-run.js';
-import { planSearch, runFront, type FrontPoint, type SearchPlan, type SearchPoint, type SearchSettings } from '../search/search.js';
+import {
+  planSearch,
+  runFront,
+  type FrontPoint,
+  type FrontQueue,
+  type SearchPlan,
+  type SearchPoint,
+  type SearchSettings,
+} from '../search/search.js';
 import { checkWritableDir } from '../util/output.js';
 import { lockDirectory } from '../util/lock.js';
 import { writeJsonAtomic } from '../util/atomic.js';
@@ -45,6 +53,8 @@ export interface StageRun {
   onPoint?: (p: FrontPoint) => void;
   /** Search: the directory of point i (default NN-kind[-budget] in outDir). */
   pointDir?: (p: SearchPoint, i: number) => string;
+  /** Search: retrain the points on a job queue's workers instead of here. */
+  queue?: FrontQueue;
 }
 
 export type StageResult =
@@ -91,6 +101,7 @@ async function runSearchStage(
     const dataset = run.dataset ?? (await datasetOfModel(ck.modelSpec, stage.from));
     const plan = await planSearch(ck.model, dataset, stage.settings);
     const points: FrontPoint[] = [];
+    const byIndex: FrontPoint[] = [];
     const save = () =>
       writeJsonAtomic(path.join(run.outDir, 'front.json'), {
         settings: { ...stage.settings, retrain: stage.retrain },
@@ -113,12 +124,15 @@ async function runSearchStage(
       stage.retrain,
       pointDir,
       dataset,
-      (p) => {
-        points.push(p);
+      (p, i) => {
+        // In plan order, whatever order a queue finishes them in.
+        byIndex[i] = p;
+        points.splice(0, points.length, ...byIndex.filter(Boolean));
         save();
         run.onPoint?.(p);
       },
       runs,
+      run.queue,
     );
     return { kind: 'search', plan, front };
   } finally {

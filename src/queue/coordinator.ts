@@ -13,19 +13,39 @@ import { readCheckpointRaw } from '../train/checkpoint-format.js';
 import { CHECKPOINT_FILE } from '../train/run-dir.js';
 import { defaultCacheDir } from '../data/datasets.js';
 import type { QuantizeOptionsInput } from '../train/quantize.js';
+import type { TrainConfigInput } from '../train/config.js';
 import { fetchFile, openStore, putFile, sha256 } from './artifacts.js';
-import { canonicalJson, jobId, parseResult, queueName, quantizeJob, resultKey, type JobResult } from './jobs.js';
+import {
+  canonicalJson,
+  jobId,
+  parseResult,
+  queueName,
+  quantizeJob,
+  resultKey,
+  resumeKey,
+  trainJob,
+  type Job,
+  type JobResult,
+} from './jobs.js';
 import { bullConnection, redisOptions, type QueueAddress } from './redis-url.js';
 import { queueTimings } from './timings.js';
 import type { JobProgress } from './worker.js';
 
-export interface QueuedRun {
+/** A run to do on the queue: a retraining from a checkpoint file, or an FP training. */
+export type QueuedRun = {
   label: string;
-  /** The options of the run as a local `runQuantization` would get them (`from` included). */
-  options: QuantizeOptionsInput;
   /** Its run directory here. */
   outDir: string;
-}
+} & (
+  | {
+      kind: 'quantize';
+      /** The options as a local `runQuantization` would get them (`from` included, as named here). */
+      options: QuantizeOptionsInput;
+      /** The checkpoint `from` names, on this machine (it goes to the workers as an artifact). */
+      fromFile: string;
+    }
+  | { kind: 'train'; config: TrainConfigInput }
+);
 
 export interface QueueTarget {
   address: QueueAddress;
@@ -52,19 +72,23 @@ export interface QueueView {
 interface Tracked {
   run: QueuedRun;
   id: string;
-  spec: ReturnType<typeof quantizeJob>;
+  spec: Job;
   outcome: QueuedOutcome | null;
 }
 
 /**
- * Runs `runs` (all from the checkpoint file `fromFile`) on the queue's workers and gathers them.
+ * Runs `runs` on the queue's workers and gathers them.
  * `onDone` is called as each finishes, in completion order; the returned outcomes are in `runs` order.
  */
 export async function runOnQueue(
   runs: QueuedRun[],
-  fromFile: string,
   target: QueueTarget,
-  o: { onDone?(index: number, outcome: QueuedOutcome): void | Promise<void>; onView?(v: QueueView): void } = {},
+  o: {
+    onDone?(index: number, outcome: QueuedOutcome): void | Promise<void>;
+    onView?(v: QueueView): void;
+    /** Compute every run again: forget stored results and finished runs (`--force`). */
+    fresh?: boolean;
+  } = {},
 ): Promise<QueuedOutcome[]> {
   const t = queueTimings();
   const redis = new Redis(redisOptions(target.address));
@@ -72,18 +96,30 @@ export async function runOnQueue(
   const cacheDir = defaultCacheDir('artifacts');
   try {
     const store = openStore(target.store, redis);
-    const input = await putFile(store, fromFile);
-    const tracked: Tracked[] = runs.map((run) => {
-      const spec = quantizeJob(run.options, input, target.threads, store.spec, run.label);
-      return { run, id: jobId(spec), spec, outcome: null };
-    });
+    // Each input checkpoint goes to the store once, however many runs start from it.
+    const inputs = new Map<string, string>();
+    const tracked: Tracked[] = [];
+    for (const run of runs) {
+      let spec: Job;
+      if (run.kind === 'quantize') {
+        if (!inputs.has(run.fromFile)) inputs.set(run.fromFile, await putFile(store, run.fromFile));
+        spec = quantizeJob(run.options, inputs.get(run.fromFile)!, target.threads, store.spec, run.label);
+      } else spec = trainJob(run.config, target.threads, store.spec, run.label);
+      tracked.push({ run, id: jobId(spec), spec, outcome: null });
+    }
     const finish = async (i: number, outcome: QueuedOutcome) => {
       tracked[i].outcome = outcome;
       await o.onDone?.(i, outcome);
     };
+    if (o.fresh)
+      for (const tr of tracked) {
+        await redis.del(resultKey(tr.id), resumeKey(tr.id));
+        const old = await queue.getJob(tr.id);
+        if (old && ['completed', 'failed', 'waiting', 'delayed'].includes(await old.getState())) await old.remove();
+      }
     // Finished here already (an earlier coordinator gathered it): nothing to submit.
     for (const [i, tr] of tracked.entries()) {
-      const local = finishedLocally(tr);
+      const local = o.fresh ? null : finishedLocally(tr);
       if (local) await finish(i, { ok: true, result: local, local: true });
     }
     const retried = new Set<string>();
@@ -102,7 +138,7 @@ export async function runOnQueue(
         }
         const job = await queue.getJob(tr.id);
         if (!job) {
-          await queue.add('quantize', tr.spec, {
+          await queue.add(tr.spec.kind, tr.spec, {
             jobId: tr.id,
             attempts: 3,
             backoff: { type: 'fixed', delay: 1000 },
@@ -156,21 +192,26 @@ function finishedLocally(tr: Tracked): JobResult | null {
     const state = raw.header.state as {
       finished?: boolean;
       options?: unknown;
+      config?: unknown;
       source?: { sha256?: string };
-      history?: unknown;
+      history?: { testAccuracy?: number }[];
       finalAccuracy?: number;
       fpAccuracy?: number;
     };
-    if (!state.finished || state.source?.sha256 !== tr.spec.input) return null;
-    if (canonicalJson(state.options) !== canonicalJson(tr.spec.options)) return null;
+    if (!state.finished) return null;
+    const spec = tr.spec;
+    if (spec.kind === 'quantize' && (state.source?.sha256 !== spec.input || canonicalJson(state.options) !== canonicalJson(spec.options)))
+      return null;
+    if (spec.kind === 'train' && canonicalJson(state.config) !== canonicalJson(spec.options)) return null;
+    const last = state.history?.[state.history.length - 1]?.testAccuracy;
     const file = (f: string) => sha256(readFileSync(path.join(tr.run.outDir, f)));
     return {
       jobId: tr.id,
       checkpoint: file(CHECKPOINT_FILE),
       metrics: file('metrics.json'),
       config: file('config.json'),
-      finalAccuracy: Number(state.finalAccuracy),
-      fpAccuracy: Number(state.fpAccuracy),
+      finalAccuracy: Number(state.finalAccuracy ?? last),
+      fpAccuracy: typeof state.fpAccuracy === 'number' ? state.fpAccuracy : null,
       history: (state.history ?? []) as JobResult['history'],
       worker: 'local',
       resumedFrom: 0,

@@ -1,11 +1,13 @@
 // What a distributed job is: a retraining run (the options of `lowbit quantize`, with its input
-// checkpoint as an artifact), its id, the queue it goes on, and the result a worker leaves.
+// checkpoint as an artifact) or a full-precision training run (an experiment's FP row), its id, the
+// queue it goes on, and the result a worker leaves.
 // The id is the sha256 of the resolved options, the input checkpoint's sha256, the thread count and
 // lowbit's version: a resubmitted job is recognised by it and never computed twice, and two jobs
 // that could give different bits never share one.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseQuantizeOptions, type QuantizeOptionsInput } from '../train/quantize.js';
+import { parseTrainConfig, type TrainConfigInput } from '../train/config.js';
 import type { EpochRecord } from '../train/loop.js';
 import { packageVersion } from '../util/version.js';
 
@@ -28,20 +30,34 @@ export interface QuantizeJob {
   label: string;
 }
 
+/** A full-precision training run (the config of `lowbit train`); it has no input checkpoint. */
+export interface TrainJob {
+  kind: 'train';
+  format: typeof JOB_FORMAT;
+  options: Record<string, unknown>;
+  threads: number;
+  store: string;
+  version: string;
+  label: string;
+}
+
+export type Job = QuantizeJob | TrainJob;
+
 const sha = z.string().regex(/^[0-9a-f]{64}$/);
 
-export const quantizeJobSchema = z
-  .object({
-    kind: z.literal('quantize'),
-    format: z.literal(JOB_FORMAT),
-    options: z.record(z.string(), z.unknown()),
-    input: sha,
-    threads: z.number().int().min(1).max(1024),
-    store: z.string().min(1),
-    version: z.string().min(1),
-    label: z.string().max(200),
-  })
-  .strict();
+const common = {
+  format: z.literal(JOB_FORMAT),
+  options: z.record(z.string(), z.unknown()),
+  threads: z.number().int().min(1).max(1024),
+  store: z.string().min(1),
+  version: z.string().min(1),
+  label: z.string().max(200),
+};
+
+export const jobSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('quantize'), input: sha, ...common }).strict(),
+  z.object({ kind: z.literal('train'), ...common }).strict(),
+]);
 
 /** What a finished job leaves (as the BullMQ return value and, durably, under lowbit:result:<id>). */
 export interface JobResult {
@@ -51,7 +67,8 @@ export interface JobResult {
   metrics: string;
   config: string;
   finalAccuracy: number;
-  fpAccuracy: number;
+  /** The starting checkpoint's accuracy (quantize jobs; null for training). */
+  fpAccuracy: number | null;
   history: EpochRecord[];
   /** The worker that finished it, and the epochs it resumed from (0 for a fresh start). */
   worker: string;
@@ -66,7 +83,7 @@ export const jobResultSchema = z
     metrics: sha,
     config: sha,
     finalAccuracy: z.number(),
-    fpAccuracy: z.number(),
+    fpAccuracy: z.number().nullable(),
     history: z.array(z.record(z.string(), z.unknown())),
     worker: z.string(),
     resumedFrom: z.number().int().min(0),
@@ -108,8 +125,22 @@ export function quantizeJob(options: QuantizeOptionsInput, input: string, thread
   };
 }
 
+/** An FP training job for `config`. */
+export function trainJob(config: TrainConfigInput, threads: number, store: string, label: string): TrainJob {
+  const resolved = parseTrainConfig({ ...config, threads });
+  return {
+    kind: 'train',
+    format: JOB_FORMAT,
+    options: resolved as Record<string, unknown>,
+    threads,
+    store,
+    version: packageVersion(),
+    label,
+  };
+}
+
 /** The job's id: sha256 of everything that decides its result (the store and label do not). */
-export function jobId(j: QuantizeJob): string {
+export function jobId(j: Job): string {
   const { store: _store, label: _label, ...decides } = j;
   return createHash('sha256').update(canonicalJson(decides)).digest('hex');
 }

@@ -10,11 +10,12 @@ import { Redis } from 'ioredis';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { readCheckpointRaw } from '../train/checkpoint-format.js';
 import { runQuantization } from '../train/quantize.js';
+import { runTraining } from '../train/train.js';
 import { StoppedError, type EpochRecord } from '../train/loop.js';
 import { CHECKPOINT_FILE } from '../train/run-dir.js';
 import { defaultCacheDir } from '../data/datasets.js';
 import { fetchFile, openStore, putFile } from './artifacts.js';
-import { jobId, parseResult, queueName, quantizeJobSchema, resultKey, resumeKey, type JobResult, type QuantizeJob } from './jobs.js';
+import { jobId, jobSchema, parseResult, queueName, resultKey, resumeKey, type Job as JobSpec, type JobResult } from './jobs.js';
 import { bullConnection, redisOptions, type QueueAddress } from './redis-url.js';
 import { queueTimings } from './timings.js';
 
@@ -61,9 +62,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const t = queueTimings();
 
   async function processJob(job: Job, token?: string): Promise<JobResult> {
-    const parsed = quantizeJobSchema.safeParse(job.data);
+    const parsed = jobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`job ${job.id}: not a lowbit job (${parsed.error.issues[0]?.message})`);
-    const spec = parsed.data as QuantizeJob;
+    const spec = parsed.data as JobSpec;
     const id = jobId(spec);
     if (job.id !== id) throw new UnrecoverableError(`job ${job.id}: its id is not the hash of its content (${id.slice(0, 12)}…)`);
     const done = await redis.get(resultKey(id));
@@ -74,7 +75,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const runDir = path.join(dir, 'run');
     mkdirSync(runDir, { recursive: true });
     const input = path.join(dir, 'input.lbck');
-    await fetchFile(store, spec.input, input, cacheDir);
+    if (spec.kind === 'quantize') await fetchFile(store, spec.input, input, cacheDir);
     const resumeSha = await redis.get(resumeKey(id));
     let resumedFrom = 0;
     if (resumeSha) {
@@ -99,34 +100,38 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       job.updateProgress({ ...progress }).catch(() => {});
     };
     report();
-    let r;
+    const events = {
+      onStep: (e: { epoch: number; step: number; steps: number }) => {
+        progress.epoch = e.epoch;
+        progress.step = e.step;
+        progress.steps = e.steps;
+        if (performance.now() - lastReport > t.progressMs) report();
+      },
+    };
+    const control = {
+      signal: stopping.signal,
+      afterSave: async (h: EpochRecord[]) => {
+        // The epoch's checkpoint is the job's resume point before the next epoch starts.
+        const sha = await putFile(store, path.join(runDir, CHECKPOINT_FILE));
+        await redis.set(resumeKey(id), sha);
+        progress.epoch = h.length;
+        progress.step = 0;
+        report();
+        status(`${spec.label}: epoch ${h.length}/${progress.epochs}, test ${(100 * h[h.length - 1].testAccuracy).toFixed(2)}%`);
+      },
+    };
+    // The same functions as a local run, resuming whatever the run directory holds.
+    // A job that does not say where its data is reads it where this worker was told (--data-dir).
+    const options = { ...spec.options, ...(o.dataDir && spec.options.dataDir === undefined ? { dataDir: o.dataDir } : {}) };
+    let r: { history: EpochRecord[]; finalAccuracy: number; fpAccuracy: number | null };
     try {
-      r = await runQuantization(spec.options as never, {
-        outDir: runDir,
-        resume: true,
-        fromFile: input,
-        ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-        events: {
-          onStep: (e) => {
-            progress.epoch = e.epoch;
-            progress.step = e.step;
-            progress.steps = e.steps;
-            if (performance.now() - lastReport > t.progressMs) report();
-          },
-        },
-        control: {
-          signal: stopping.signal,
-          afterSave: async (h: EpochRecord[]) => {
-            // The epoch's checkpoint is the job's resume point before the next epoch starts.
-            const sha = await putFile(store, path.join(runDir, CHECKPOINT_FILE));
-            await redis.set(resumeKey(id), sha);
-            progress.epoch = h.length;
-            progress.step = 0;
-            report();
-            status(`${spec.label}: epoch ${h.length}/${progress.epochs}, test ${(100 * h[h.length - 1].testAccuracy).toFixed(2)}%`);
-          },
-        },
-      });
+      if (spec.kind === 'quantize') {
+        const q = await runQuantization(options as never, { outDir: runDir, resume: true, fromFile: input, events, control });
+        r = { history: q.history, finalAccuracy: q.finalAccuracy, fpAccuracy: q.fpAccuracy };
+      } else {
+        const tr = await runTraining(options as never, { outDir: runDir, resume: true, events, control });
+        r = { history: tr.history, finalAccuracy: tr.history[tr.history.length - 1]?.testAccuracy ?? 0, fpAccuracy: null };
+      }
     } catch (e) {
       if (e instanceof StoppedError && token) {
         // SIGTERM: back to the queue now (another worker resumes from the stored epoch), not failed.

@@ -154,6 +154,8 @@ export interface FrontPoint extends SearchPoint {
 export interface FrontQueue {
   target: QueueTarget;
   onView?(v: QueueView): void;
+  /** Retrain every point again (`--force`), not reusing stored results. */
+  fresh?: boolean;
 }
 
 /**
@@ -201,8 +203,13 @@ export async function runFront(
     const dirs = plan.points.map((p, i) => runDir(p, i));
     const failures: string[] = [];
     await runOnQueue(
-      plan.points.map((p, i) => ({ label: path.basename(dirs[i]), options: optionsOf(p), outDir: dirs[i] })),
-      from,
+      plan.points.map((p, i) => ({
+        kind: 'quantize' as const,
+        label: path.basename(dirs[i]),
+        options: optionsOf(p),
+        fromFile: from,
+        outDir: dirs[i],
+      })),
       queue.target,
       {
         onDone: async (i, outcome) => {
@@ -214,6 +221,7 @@ export async function runFront(
           onPoint?.(fp, i);
         },
         ...(queue.onView ? { onView: queue.onView } : {}),
+        ...(runs.force || queue.fresh ? { fresh: true } : {}),
       },
     );
     if (failures.length)

@@ -118,12 +118,13 @@ test('a job that fails the same way three times is reported failed with its erro
     const outcomes = await runOnQueue(
       [
         {
+          kind: 'quantize',
+          fromFile: 'checkpoints/fp-mnist-lenet5.lbck',
           label: 'doomed',
           options: { from: 'checkpoints/fp-mnist-lenet5.lbck', method: 'ste', wbits: 4, abits: 4, epochs: 1, dataDir: '/nonexistent/data' },
           outDir,
         },
       ],
-      'checkpoints/fp-mnist-lenet5.lbck',
       { address, threads: engine.threads, store: 'redis' },
     );
     assert.equal(outcomes.length, 1);
