@@ -75,7 +75,9 @@ export class RedisStore implements ArtifactStore {
         `an artifact of ${(bytes.length / 2 ** 20).toFixed(0)} MiB is too large for the Redis store (limit ${REDIS_ARTIFACT_LIMIT >> 20} MiB); use --store dir:<shared folder>`,
       );
     const sha = sha256(bytes);
-    await this.redis.set(`lowbit:artifact:${sha}`, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), 'NX');
+    // Asked first: an input shared by many jobs is sent once, not once per submission.
+    if (!(await this.has(sha)))
+      await this.redis.set(`lowbit:artifact:${sha}`, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), 'NX');
     return sha;
   }
   async get(sha: string): Promise<Uint8Array> {
@@ -106,12 +108,17 @@ export async function putFile(store: ArtifactStore, file: string): Promise<strin
 }
 
 /**
- * Makes `dest` a copy of artifact `sha`, through the local cache `cacheDir`: a cached copy is
+ * Makes `dest` a copy of artifact `sha`, through the local cache `cacheDir` (null: none): a cached copy is
  * verified before use (and fetched again if damaged); a fetched one is verified, then cached.
  * Returns whether the store was asked.
  */
-export async function fetchFile(store: ArtifactStore, sha: string, dest: string, cacheDir: string): Promise<{ fetched: boolean }> {
+export async function fetchFile(store: ArtifactStore, sha: string, dest: string, cacheDir: string | null): Promise<{ fetched: boolean }> {
   checkSha(sha);
+  // No cache (the coordinator gathering results it will not fetch again): straight to dest.
+  if (cacheDir === null) {
+    writeFileAtomic(dest, await store.get(sha));
+    return { fetched: true };
+  }
   const cached = path.join(cacheDir, sha);
   let bytes: Uint8Array | null = existsSync(cached) ? readFileSync(cached) : null;
   let fetched = false;

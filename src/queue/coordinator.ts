@@ -8,10 +8,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { readCheckpointRaw } from '../train/checkpoint-format.js';
 import { CHECKPOINT_FILE } from '../train/run-dir.js';
-import { defaultCacheDir } from '../data/datasets.js';
 import type { QuantizeOptionsInput } from '../train/quantize.js';
 import type { TrainConfigInput } from '../train/config.js';
 import { fetchFile, openStore, putFile, sha256 } from './artifacts.js';
@@ -93,7 +92,16 @@ export async function runOnQueue(
   const t = queueTimings();
   const redis = new Redis(redisOptions(target.address));
   const queue = new Queue(queueName(target.threads), { connection: bullConnection(target.address) });
-  const cacheDir = defaultCacheDir('artifacts');
+  // A finished or failed job wakes the loop at once (its result is gathered without waiting for the
+  // next look); the periodic look remains for progress and for what events cannot tell (a lost job).
+  const events = new QueueEvents(queueName(target.threads), { connection: bullConnection(target.address) });
+  let wake: (() => void) | null = null;
+  const nudge = () => wake?.();
+  events.on('completed', nudge);
+  events.on('failed', nudge);
+  events.on('error', () => {});
+  // Results are fetched once, into their run directories: no cache copy.
+  const cacheDir = null;
   try {
     const store = openStore(target.store, redis);
     // Each input checkpoint goes to the store once, however many runs start from it.
@@ -174,10 +182,18 @@ export async function runOnQueue(
         etaSeconds: eta(tracked, running),
       });
       if (tracked.every((tr) => tr.outcome)) break;
-      await new Promise((r) => setTimeout(r, t.progressMs));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, t.progressMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
     }
     return tracked.map((tr) => tr.outcome as QueuedOutcome);
   } finally {
+    await events.close();
     await queue.close();
     redis.disconnect();
   }
@@ -223,7 +239,7 @@ function finishedLocally(tr: Tracked): JobResult | null {
 }
 
 /** Writes a finished job's files into its run directory (each verified by its hash on the way). */
-async function gather(tr: Tracked, result: JobResult, store: ReturnType<typeof openStore>, cacheDir: string): Promise<QueuedOutcome> {
+async function gather(tr: Tracked, result: JobResult, store: ReturnType<typeof openStore>, cacheDir: null): Promise<QueuedOutcome> {
   try {
     mkdirSync(tr.run.outDir, { recursive: true });
     // The checkpoint last: a run directory with a checkpoint is a whole one.

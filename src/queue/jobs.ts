@@ -74,6 +74,8 @@ export interface JobResult {
   worker: string;
   resumedFrom: number;
   seconds: number;
+  /** Where the worker's time went: fetching inputs, transfers to the store (every epoch's and the final files), and the rest (the run). */
+  timings?: { fetchSeconds: number; uploadSeconds: number };
 }
 
 export const jobResultSchema = z
@@ -88,6 +90,10 @@ export const jobResultSchema = z
     worker: z.string(),
     resumedFrom: z.number().int().min(0),
     seconds: z.number().min(0),
+    timings: z
+      .object({ fetchSeconds: z.number().min(0), uploadSeconds: z.number().min(0) })
+      .strict()
+      .optional(),
   })
   .strict();
 

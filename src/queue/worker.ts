@@ -14,6 +14,9 @@ import { runTraining } from '../train/train.js';
 import { StoppedError, type EpochRecord } from '../train/loop.js';
 import { CHECKPOINT_FILE } from '../train/run-dir.js';
 import { defaultCacheDir } from '../data/datasets.js';
+import { canonicalData } from '../data/dataset-ref.js';
+import { datasetOfModel } from '../data/model-data.js';
+import { loadDataset, type Dataset } from '../data/load.js';
 import { fetchFile, openStore, putFile } from './artifacts.js';
 import { jobId, jobSchema, parseResult, queueName, resultKey, resumeKey, type Job as JobSpec, type JobResult } from './jobs.js';
 import { bullConnection, redisOptions, type QueueAddress } from './redis-url.js';
@@ -60,6 +63,17 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const cacheDir = o.cacheDir ?? defaultCacheDir('artifacts');
   const stopping = new AbortController();
   const t = queueTimings();
+  // Datasets stay loaded between jobs (a search's points share one): decoding one per job would
+  // cost more than the queue itself.
+  const datasets = new Map<string, Promise<Dataset>>();
+  const cachedDataset = (key: string, load: () => Promise<Dataset>): Promise<Dataset> => {
+    if (!datasets.has(key)) {
+      const p = load();
+      p.catch(() => datasets.delete(key));
+      datasets.set(key, p);
+    }
+    return datasets.get(key)!;
+  };
 
   async function processJob(job: Job, token?: string): Promise<JobResult> {
     const parsed = jobSchema.safeParse(job.data);
@@ -75,6 +89,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const runDir = path.join(dir, 'run');
     mkdirSync(runDir, { recursive: true });
     const input = path.join(dir, 'input.lbck');
+    const tFetch = performance.now();
+    let uploadMs = 0;
     if (spec.kind === 'quantize') await fetchFile(store, spec.input, input, cacheDir);
     const resumeSha = await redis.get(resumeKey(id));
     let resumedFrom = 0;
@@ -83,6 +99,24 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const h = readCheckpointRaw(path.join(runDir, CHECKPOINT_FILE)).header.state.history;
       resumedFrom = Array.isArray(h) ? h.length : 0;
     }
+    // A job that does not say where its data is reads it where this worker was told (--data-dir).
+    const options: Record<string, unknown> = {
+      ...spec.options,
+      ...(o.dataDir && spec.options.dataDir === undefined ? { dataDir: o.dataDir } : {}),
+    };
+    const dataDir = typeof options.dataDir === 'string' ? { dataDir: options.dataDir } : {};
+    let dataset: Dataset;
+    if (spec.kind === 'quantize') {
+      const modelSpec = readCheckpointRaw(input).header.modelSpec;
+      // Keyed by what the model records of its data: the same folder with other classes is another dataset.
+      dataset = await cachedDataset(`${JSON.stringify([modelSpec.dataset, modelSpec.data])}${dataDir.dataDir ?? ''}`, () =>
+        datasetOfModel(modelSpec, spec.label, dataDir),
+      );
+    } else {
+      const name = canonicalData(String(options.data));
+      dataset = await cachedDataset(`${JSON.stringify([name])}${dataDir.dataDir ?? ''}`, () => loadDataset(name, dataDir));
+    }
+    const fetchSeconds = (performance.now() - tFetch) / 1000;
     status(`${spec.label}: ${resumedFrom ? `resuming after epoch ${resumedFrom}` : 'starting'} (job ${id.slice(0, 12)}…)`);
     const t0 = performance.now();
     const progress: JobProgress = {
@@ -112,8 +146,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       signal: stopping.signal,
       afterSave: async (h: EpochRecord[]) => {
         // The epoch's checkpoint is the job's resume point before the next epoch starts.
+        const tu = performance.now();
         const sha = await putFile(store, path.join(runDir, CHECKPOINT_FILE));
         await redis.set(resumeKey(id), sha);
+        uploadMs += performance.now() - tu;
         progress.epoch = h.length;
         progress.step = 0;
         report();
@@ -121,15 +157,13 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       },
     };
     // The same functions as a local run, resuming whatever the run directory holds.
-    // A job that does not say where its data is reads it where this worker was told (--data-dir).
-    const options = { ...spec.options, ...(o.dataDir && spec.options.dataDir === undefined ? { dataDir: o.dataDir } : {}) };
     let r: { history: EpochRecord[]; finalAccuracy: number; fpAccuracy: number | null };
     try {
       if (spec.kind === 'quantize') {
-        const q = await runQuantization(options as never, { outDir: runDir, resume: true, fromFile: input, events, control });
+        const q = await runQuantization(options as never, { outDir: runDir, resume: true, fromFile: input, dataset, events, control });
         r = { history: q.history, finalAccuracy: q.finalAccuracy, fpAccuracy: q.fpAccuracy };
       } else {
-        const tr = await runTraining(options as never, { outDir: runDir, resume: true, events, control });
+        const tr = await runTraining(options as never, { outDir: runDir, resume: true, dataset, events, control });
         r = { history: tr.history, finalAccuracy: tr.history[tr.history.length - 1]?.testAccuracy ?? 0, fpAccuracy: null };
       }
     } catch (e) {
@@ -141,7 +175,12 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       }
       throw e;
     }
-    const upload = (f: string) => putFile(store, path.join(runDir, f));
+    const upload = async (f: string) => {
+      const tu = performance.now();
+      const sha = await putFile(store, path.join(runDir, f));
+      uploadMs += performance.now() - tu;
+      return sha;
+    };
     const result: JobResult = {
       jobId: id,
       checkpoint: await upload(CHECKPOINT_FILE),
@@ -153,6 +192,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       worker: name,
       resumedFrom,
       seconds: (performance.now() - t0) / 1000,
+      timings: { fetchSeconds, uploadSeconds: uploadMs / 1000 },
     };
     // Durable beyond BullMQ's job retention: a resubmitted job finds its result here.
     await redis.set(resultKey(id), JSON.stringify(result));
