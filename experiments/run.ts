@@ -79,7 +79,7 @@ async function runSearch(e: Extract<Experiment, { group: 'search' }>): Promise<v
       ...(queueTarget ? { queue: { target: queueTarget } } : {}),
     },
   );
-  const { plan, front } = r;
+  const { plan, front, timings } = r;
   const best = Math.max(...front.map((p) => p.accuracy));
   writeJsonAtomic(path.join(resultsDir, `${e.id}.json`), {
     id: e.id,
@@ -94,6 +94,7 @@ async function runSearch(e: Extract<Experiment, { group: 'search' }>): Promise<v
     int8Cost: plan.int8Cost,
     sensitivities: plan.sensitivities,
     front,
+    timings,
     wallSeconds: (performance.now() - t0) / 1000,
     gitCommit: git.commit,
     gitDirty: git.dirty,

@@ -137,6 +137,7 @@ async function searchIn(f: Flags): Promise<void> {
   const settings = searchSettings(f);
   if (!f.planOnly) checkExistingFront(f as Flags & { out: string }, settings, ck.sha256);
   const ds = await datasetOfModel(ck.modelSpec, f.from, f.dataDir ? { dataDir: f.dataDir } : {});
+  const t0 = performance.now();
   const plan = await planSearch(ck.model, ds, {
     accel: f.accel,
     objective: f.objective as 'latency',
@@ -147,6 +148,8 @@ async function searchIn(f: Flags): Promise<void> {
     seed: f.seed,
     atW4A4: true,
   });
+  // Wall times of the sensitivity pass and of each point (a resumed point counts this run's part).
+  const timings = { planSeconds: (performance.now() - t0) / 1000, pointSeconds: [] as (number | null)[] };
   const save = (points: FrontPoint[]) =>
     writeJsonAtomic(path.join(f.out!, 'front.json'), {
       settings,
@@ -157,6 +160,7 @@ async function searchIn(f: Flags): Promise<void> {
       sensitivities: plan.sensitivities,
       plan: plan.points,
       points,
+      timings,
     });
   if (f.planOnly) {
     for (const p of plan.points)
@@ -191,7 +195,8 @@ async function searchIn(f: Flags): Promise<void> {
     },
     (p, i) => path.join(f.out!, `${String(i).padStart(2, '0')}-${p.kind}${p.budget === null ? '' : `-${p.budget}`}`),
     ds,
-    (p, i) => {
+    (p, i, seconds) => {
+      timings.pointSeconds[i] = seconds;
       // In plan order, as a local search writes them, whatever order the queue finishes them in.
       byIndex[i] = p;
       points.splice(0, points.length, ...byIndex.filter(Boolean));

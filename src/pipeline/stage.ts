@@ -60,7 +60,7 @@ export interface StageRun {
 export type StageResult =
   | { kind: 'train'; result: TrainResult }
   | { kind: 'quantize'; result: QuantizeResult }
-  | { kind: 'search'; plan: SearchPlan; front: FrontPoint[] };
+  | { kind: 'search'; plan: SearchPlan; front: FrontPoint[]; timings: { planSeconds: number; pointSeconds: (number | null)[] } };
 
 /** Runs a stage; the result's kind is the stage's. */
 export async function runStage<S extends Stage>(stage: S, run: StageRun): Promise<Extract<StageResult, { kind: S['kind'] }>> {
@@ -99,7 +99,10 @@ async function runSearchStage(
   try {
     const { ck, file } = await loadRunCheckpoint(stage.from, opt('from'));
     const dataset = run.dataset ?? (await datasetOfModel(ck.modelSpec, stage.from));
+    const t0 = performance.now();
     const plan = await planSearch(ck.model, dataset, stage.settings);
+    // Wall times of the sensitivity pass and of each point (this run's: a resumed point counts its rest only).
+    const timings = { planSeconds: (performance.now() - t0) / 1000, pointSeconds: [] as (number | null)[] };
     const points: FrontPoint[] = [];
     const byIndex: FrontPoint[] = [];
     const save = () =>
@@ -111,6 +114,7 @@ async function runSearchStage(
         sensitivities: plan.sensitivities,
         plan: plan.points,
         points,
+        timings,
       });
     save();
     const pointDir =
@@ -124,9 +128,10 @@ async function runSearchStage(
       stage.retrain,
       pointDir,
       dataset,
-      (p, i) => {
+      (p, i, seconds) => {
         // In plan order, whatever order a queue finishes them in.
         byIndex[i] = p;
+        timings.pointSeconds[i] = seconds;
         points.splice(0, points.length, ...byIndex.filter(Boolean));
         save();
         run.onPoint?.(p);
@@ -134,7 +139,7 @@ async function runSearchStage(
       runs,
       run.queue,
     );
-    return { kind: 'search', plan, front };
+    return { kind: 'search', plan, front, timings };
   } finally {
     lock.release();
   }

@@ -170,7 +170,7 @@ export async function runFront(
   retrain: Omit<QuantizeOptionsInput, 'from' | 'method' | 'wbits' | 'abits' | 'overrides'>,
   runDir: (p: SearchPoint, i: number) => string,
   dataset: Dataset,
-  onPoint?: (p: FrontPoint, index: number) => void,
+  onPoint?: (p: FrontPoint, index: number, seconds: number) => void,
   runs: Pick<QuantizeRun, 'resume' | 'force' | 'allowPartial'> = { resume: true },
   queue?: FrontQueue,
 ): Promise<FrontPoint[]> {
@@ -218,7 +218,7 @@ export async function runFront(
           const fp = frontPoint(plan.points[i], ck.model, outcome.result.finalAccuracy, dirs[i]);
           ck.model.dispose();
           out[i] = fp;
-          onPoint?.(fp, i);
+          onPoint?.(fp, i, outcome.result.seconds);
         },
         ...(queue.onView ? { onView: queue.onView } : {}),
         ...(runs.force || queue.fresh ? { fresh: true } : {}),
@@ -232,10 +232,11 @@ export async function runFront(
   }
   for (const [i, p] of plan.points.entries()) {
     const dir = runDir(p, i);
+    const t0 = performance.now();
     const r = await runQuantization(optionsOf(p), { outDir: dir, dataset, ...runs });
     const fp = frontPoint(p, r.model, r.finalAccuracy, dir);
     out.push(fp);
-    onPoint?.(fp, i);
+    onPoint?.(fp, i, (performance.now() - t0) / 1000);
   }
   return out;
 }
