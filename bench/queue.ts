@@ -16,7 +16,8 @@ import { initEngine } from '../src/engine/setup.js';
 import { loadDataset } from '../src/data/load.js';
 import { runQuantization } from '../src/train/quantize.js';
 import { buildModel } from '../src/models/zoo.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { planSearch } from '../src/search/search.js';
 import { runOnQueue, type QueueTarget } from '../src/queue/coordinator.js';
 import { DirStore, RedisStore, type ArtifactStore } from '../src/queue/artifacts.js';
 import { parseQueueUrl, redisOptions } from '../src/queue/redis-url.js';
@@ -27,9 +28,10 @@ import { median, writeBenchRecord } from './step-timing.js';
 const cli = new Command()
   .option('--jobs <n>', 'jobs per store (one batch)', (v) => Number(v), 8)
   .option('--limit-train <n>', 'training images per job', (v) => Number(v), 4096)
+  .option('--no-plan', "skip timing the vgg9 search's sensitivity pass (its critical path starts with it)")
   .option('--record <file>', 'write the rows as a bench record')
   .parse();
-const o = cli.opts<{ jobs: number; limitTrain: number; record?: string }>();
+const o = cli.opts<{ jobs: number; limitTrain: number; plan: boolean; record?: string }>();
 const root = process.cwd();
 const from = 'checkpoints/fp-fashion-lenet5.lbck';
 
@@ -146,6 +148,21 @@ try {
     history: { seconds: number }[];
   };
   const vggEpoch = median(vggRecord.history.map((h) => h.seconds));
+  // The sensitivity pass of the recorded vgg9 search (its settings), which no worker can share.
+  let planSeconds: number | null = null;
+  if (o.plan) {
+    const fp = await loadCheckpoint('checkpoints/fp-fashion-vgg9.lbck');
+    const t = performance.now();
+    await planSearch(fp.model, ds, {
+      accel: 'bitfusion',
+      objective: 'latency',
+      budgets: [0.2, 0.25],
+      sensitivity: 'hessian',
+      atW4A4: true,
+    });
+    planSeconds = (performance.now() - t) / 1000;
+    fp.model.dispose();
+  }
   const summary = (name: string, j: Awaited<ReturnType<typeof perJob>>, jobs: number) => ({
     store: name,
     jobs,
@@ -167,6 +184,7 @@ try {
       lenet5EpochSeconds: +lenetEpoch.toFixed(2),
       vgg9EpochSeconds: +vggEpoch.toFixed(1),
       vgg9From: 'results/fp-fashion-vgg9.fmt-int-w4a4.json',
+      vgg9SearchPlanSeconds: planSeconds === null ? null : +planSeconds.toFixed(1),
       threads: engine.threads,
     },
   ];
