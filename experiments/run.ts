@@ -54,7 +54,7 @@ function baseRecord(
 
 /** A search front: plan from the FP checkpoint, retrain and simulate every point (resumable per point). */
 async function runSearch(e: Extract<Experiment, { group: 'search' }>): Promise<void> {
-  const git = gitState();
+  const git = startGit;
   const t0 = performance.now();
   const from = path.join(checkpointsDir, `${e.base}.lbck`);
   const s = e.settings;
@@ -103,6 +103,12 @@ async function runSearch(e: Extract<Experiment, { group: 'search' }>): Promise<v
   });
   process.stderr.write(`${e.id}: ${front.length} points in ${((performance.now() - t0) / 60000).toFixed(1)} min -> results/${e.id}.json\n`);
 }
+
+/**
+ * The code this process runs: taken once at start, since it loaded every module then. A row
+ * started later must not name the commit (or the uncommitted changes) the tree has by then.
+ */
+const startGit = gitState();
 
 /** --force: every run starts over. */
 let force = false;
@@ -167,7 +173,7 @@ function writeRecord(e: Experiment, record: RunRecord): void {
 async function runOne(e: Experiment): Promise<void> {
   if (e.group === 'search') return runSearch(e);
   const runDir = path.join(root, 'runs', e.id);
-  const git = gitState(); // the code the run starts with
+  const git = startGit;
   if (e.group === 'quant') {
     const t0 = performance.now();
     const { result: r } = await runStage(
@@ -188,7 +194,7 @@ let queueTarget: QueueTarget | null = null;
 
 /** Every row at once on the queue (searches plan here and send their points); records as they finish. */
 async function runQueued(list: Experiment[], target: QueueTarget): Promise<void> {
-  const git = gitState();
+  const git = startGit;
   const rows = list.filter((e): e is Exclude<Experiment, { group: 'search' }> => e.group !== 'search');
   const runs: QueuedRun[] = rows.map((e) => {
     const outDir = path.join(root, 'runs', e.id);
