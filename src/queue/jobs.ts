@@ -11,7 +11,7 @@ import { parseTrainConfig, type TrainConfigInput } from '../train/config.js';
 import type { EpochRecord } from '../train/loop.js';
 import { packageVersion } from '../util/version.js';
 
-export const JOB_FORMAT = 1;
+export const JOB_FORMAT = 1 as const;
 
 /** One retraining run as a queue job. */
 export interface QuantizeJob {
@@ -115,34 +115,22 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** What every job carries besides its kind, options and input. */
+function envelope(options: Record<string, unknown>, threads: number, store: string, label: string) {
+  return { format: JOB_FORMAT, options, threads, store, version: packageVersion(), label };
+}
+
 /** A quantize job for `options` whose input checkpoint has sha256 `input`. */
 export function quantizeJob(options: QuantizeOptionsInput, input: string, threads: number, store: string, label: string): QuantizeJob {
   // Resolved, so that a default written out and a default left out are the same job.
-  const resolved = parseQuantizeOptions({ ...options, threads });
-  return {
-    kind: 'quantize',
-    format: JOB_FORMAT,
-    options: resolved as Record<string, unknown>,
-    input,
-    threads,
-    store,
-    version: packageVersion(),
-    label,
-  };
+  const resolved = parseQuantizeOptions({ ...options, threads }) as Record<string, unknown>;
+  return { kind: 'quantize', input, ...envelope(resolved, threads, store, label) };
 }
 
 /** An FP training job for `config`. */
 export function trainJob(config: TrainConfigInput, threads: number, store: string, label: string): TrainJob {
-  const resolved = parseTrainConfig({ ...config, threads });
-  return {
-    kind: 'train',
-    format: JOB_FORMAT,
-    options: resolved as Record<string, unknown>,
-    threads,
-    store,
-    version: packageVersion(),
-    label,
-  };
+  const resolved = parseTrainConfig({ ...config, threads }) as Record<string, unknown>;
+  return { kind: 'train', ...envelope(resolved, threads, store, label) };
 }
 
 /** The job's id: sha256 of everything that decides its result (the store and label do not). */
