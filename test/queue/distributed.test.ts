@@ -190,3 +190,25 @@ test('SIGTERM: the worker puts its job back and exits; the job finishes elsewher
   await assertSameAsLocal(out);
   await stopAll([b]);
 });
+
+test('the coordinator killed and restarted with --resume: nothing finished is lost or computed twice', async () => {
+  const workers = [startWorkerProc(5), startWorkerProc(5)];
+  const out = tmpDir();
+  let stderr = '';
+  const first = spawn(process.execPath, [bin, ...searchArgs(out), '--queue', `redis://127.0.0.1:${redis.port}/5`], {
+    env: { ...process.env, LOWBIT_QUEUE_LOCK_MS: '2000', LOWBIT_CACHE: tmpDir() },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  first.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  await until('a finished job', () => workers.some((w) => /done, test/.test(w.log())));
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+  // The workers go on with what was submitted; the new coordinator finds it by job id.
+  const args = [...searchArgs(out), '--queue', `redis://127.0.0.1:${redis.port}/5`, '--resume'];
+  const second = lowbit(args, { env: { LOWBIT_QUEUE_LOCK_MS: '2000', LOWBIT_CACHE: tmpDir() }, timeoutMs: 300000 });
+  assert.equal(second.status, 0, `${second.stderr}\n${stderr}`);
+  await assertSameAsLocal(out);
+  await stopAll(workers);
+  const ids = workers.flatMap((w) => [...w.log().matchAll(/: starting \(job (\w+)/g)].map((m) => m[1]));
+  assert.equal(new Set(ids).size, ids.length, `a job started twice:\n${workers.map((w) => w.log()).join('\n---\n')}`);
+});
