@@ -162,9 +162,12 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       if (spec.kind === 'quantize') {
         const q = await runQuantization(options as never, { outDir: runDir, resume: true, fromFile: input, dataset, events, control });
         r = { history: q.history, finalAccuracy: q.finalAccuracy, fpAccuracy: q.fpAccuracy };
+        // A worker lives for many jobs: the run's model (it is in the checkpoint) is freed now.
+        q.model.dispose();
       } else {
         const tr = await runTraining(options as never, { outDir: runDir, resume: true, dataset, events, control });
         r = { history: tr.history, finalAccuracy: tr.history[tr.history.length - 1]?.testAccuracy ?? 0, fpAccuracy: null };
+        tr.model.dispose();
       }
     } catch (e) {
       if (e instanceof StoppedError && token) {
