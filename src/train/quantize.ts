@@ -441,6 +441,9 @@ async function quantizeIn(opts: QuantizeOptions, fromFile: string, run: Quantize
       writeJsonAtomic(path.join(run.outDir, 'metrics.json'), { options: o, source, plan, history, finished: false, stopped: e.message });
     throw e;
   }
+  // The FP model (the teacher of distilling methods) is done with: a process that runs many
+  // retrainings (a search, a queue worker) would otherwise keep every one of them.
+  if (fp.model !== q) fp.model.dispose();
   return {
     options: o,
     fpAccuracy,
