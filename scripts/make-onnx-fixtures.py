@@ -96,6 +96,21 @@ class Dilated(nn.Module):
         return self.fc(torch.flatten(self.body(x), 1))
 
 
+class Grouped(nn.Module):
+    """Grouped convolutions (ResNeXt/ShuffleNet style): groups=2 over 4 channels, groups=4 over 8 (1x1), a global pool."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 8, 3, padding=1, groups=2), nn.BatchNorm2d(8), nn.ReLU(),
+            nn.Conv2d(8, 8, 1, groups=4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        )
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.body(x), 1))
+
+
 class Lenet(nn.Module):
     """A LeNet-5 for 28x28 grey images (MNIST's shape), which the CLI test takes through quantize, pack, run and export."""
 
@@ -110,7 +125,7 @@ class Lenet(nn.Module):
         return self.classifier(self.features(x))
 
 
-MODELS = {"plain": (Plain, (3, 16, 16)), "residual": (Residual, (1, 12, 12)), "mobile": (Mobile, (3, 16, 16)), "dilated": (Dilated, (1, 10, 10)), "lenet": (Lenet, (1, 28, 28))}
+MODELS = {"plain": (Plain, (3, 16, 16)), "residual": (Residual, (1, 12, 12)), "mobile": (Mobile, (3, 16, 16)), "dilated": (Dilated, (1, 10, 10)), "lenet": (Lenet, (1, 28, 28)), "grouped": (Grouped, (3, 8, 8))}
 # The larger lenet is there for the CLI test: one opset, no -bn file.
 ONE_OPSET = {"lenet"}
 

@@ -65,6 +65,8 @@ export interface IrBuilder {
   /** Adds an IR node and returns the tensor value of its output. */
   emit(op: IrOp, inputs: string[], dims: number[], extra?: { flat?: [number, number, number]; pooled?: boolean }): Value;
   fail(why: string): never;
+  /** Something the user should know of how the node came in (it goes into the run's notes). */
+  note(text: string): void;
 }
 
 /** Row-major strides of `dims`. */

@@ -109,24 +109,30 @@ function conv(n: OnnxNode, b: IrBuilder): Value[] {
   const d = pair(b.attrInts('dilations', [1, 1]), 'dilations', b);
   if ((d[0] > 1 || d[1] > 1) && (s[0] > 1 || s[1] > 1)) b.fail('is both dilated and strided, which tfjs convolutions do not support');
   const depthwise = group > 1 && group === c && cg === 1 && m % c === 0;
-  if (group === 1 ? cg !== c : !depthwise)
-    b.fail(
-      group === 1
-        ? `has a weight for ${cg} input channels; its input has ${c}`
-        : `has ${group} groups over ${c} channels (grouped convolution); lowbit imports group 1 and depthwise (group = channels)`,
+  // Other groups (ResNeXt, ShuffleNet): one conv whose kernel is zero between groups. Exact, but the
+  // accelerator model counts the zeros' MACs and fine-tuning may fill them in; the run's notes say so.
+  const grouped = group > 1 && !depthwise;
+  if (grouped && (c % group !== 0 || m % group !== 0 || cg * group !== c))
+    b.fail(`has ${group} groups, a weight for ${cg} input channels per group and ${m} outputs; its input has ${c} channels`);
+  if (group === 1 && cg !== c) b.fail(`has a weight for ${cg} input channels; its input has ${c}`);
+  if (grouped)
+    b.note(
+      `${n.name || 'a Conv'} has ${group} groups: imported as one convolution with a block-diagonal kernel (exact; ${group}× its MACs in the accelerator model, and fine-tuning may fill the zeros)`,
     );
   const B = b.constant(2, true);
   if (B && B.data.length !== m) b.fail(`has ${B.data.length} biases for ${m} output channels`);
   const win = windowOf(b, [h, w], k, s, d, 'conv');
   const xin = padded(b, x, win);
-  // NCHW [m, cg, kh, kw] → NHWC [kh, kw, c, m]; depthwise [c·mult, 1, kh, kw] → [kh, kw, c, mult].
+  // NCHW [m, cg, kh, kw] → NHWC [kh, kw, c, m]; depthwise [c·mult, 1, kh, kw] → [kh, kw, c, mult];
+  // grouped: output o of group g reads input channels g·cg … g·cg + cg − 1.
   const outer = depthwise ? m / c : m;
+  const perGroup = m / group;
   const kernel = new Float32Array(kh * kw * c * outer);
   for (let o = 0; o < m; o++)
     for (let ci = 0; ci < cg; ci++)
       for (let i = 0; i < kh; i++)
         for (let j = 0; j < kw; j++) {
-          const [cc, oo] = depthwise ? [Math.floor(o / outer), o % outer] : [ci, o];
+          const [cc, oo] = depthwise ? [Math.floor(o / outer), o % outer] : [Math.floor(o / perGroup) * cg + ci, o];
           kernel[((i * kw + j) * c + cc) * outer + oo] = W.data[((o * cg + ci) * kh + i) * kw + j];
         }
   return [

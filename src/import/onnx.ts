@@ -25,6 +25,8 @@ export interface ImportedModel {
   opset: number;
   /** What was folded away: batch norms into layers, constant adds into biases. */
   folded: { batchNorm: number; bias: number };
+  /** What a user should know of how the model came in (a grouped conv made block-diagonal). */
+  notes: string[];
 }
 
 const converters = { ...constOps, ...layerOps };
@@ -40,6 +42,7 @@ export function importOnnx(bytes: Uint8Array, o: ImportOptions = {}): ImportedMo
   for (const [name, t] of m.initializers) values.set(name, { kind: 'const', t });
   values.set(m.input.name, { kind: 'tensor', ref: 'input', dims: [c, h, w] });
   const ir: IrNode[] = [];
+  const notes: string[] = [];
   const names = new Set<string>(['input']);
   m.nodes.forEach((node, index) => {
     const convert = converters[node.op];
@@ -108,6 +111,7 @@ export function importOnnx(bytes: Uint8Array, o: ImportOptions = {}): ImportedMo
         };
       },
       fail,
+      note: (text) => void notes.push(text),
     };
   }
 
@@ -118,7 +122,7 @@ export function importOnnx(bytes: Uint8Array, o: ImportOptions = {}): ImportedMo
     );
   const folded = simplify(ir, out.ref, !!o.foldBatchNorm);
   const model = emit(ir, [h, w, c], out.ref);
-  return { model, inputShape: [h, w, c], numClasses: out.dims[0], opset: m.opset, folded };
+  return { model, inputShape: [h, w, c], numClasses: out.dims[0], opset: m.opset, folded, notes };
 }
 
 function fail0(why: string): never {

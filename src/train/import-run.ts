@@ -87,7 +87,7 @@ async function readTfjs(file: string): Promise<Imported> {
 function readOnnxModel(file: string, foldBatchNorm: boolean): Imported {
   const bytes = readInputFile(file, 'ONNX model', { maxBytes: READ_LIMITS.checkpoint });
   const r = importOnnx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file, foldBatchNorm });
-  return { ...r, notes: [], format: 'onnx', sha256: createHash('sha256').update(bytes).digest('hex') };
+  return { ...r, format: 'onnx', sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** A model file as a tfjs model: .onnx (ONNX import) or .json (a tfjs layers model); `fold` folds an ONNX file's batch norms. */

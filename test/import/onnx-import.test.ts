@@ -51,6 +51,25 @@ test('every fixture imports with PyTorch logits to 1e-4, with and without batch 
     }
 });
 
+test('grouped convolutions come in as one conv with a block-diagonal kernel, and the notes say so', () => {
+  const g = importOnnx(readFileSync(path.join(dir, 'grouped-op13.onnx')));
+  assert.equal(g.notes.length, 2, g.notes.join('\n'));
+  assert.match(g.notes[0], /has 2 groups: imported as one convolution with a block-diagonal kernel \(exact; 2× its MACs/);
+  assert.match(g.notes[1], /has 4 groups/);
+  // The 4→8 conv of 2 groups: outputs 0..3 read inputs 0..1 only, outputs 4..7 inputs 2..3 only.
+  const conv = g.model.layers.filter((l) => l.getClassName() === 'Conv2D')[1];
+  const k = conv.getWeights()[0];
+  assert.deepEqual(k.shape, [3, 3, 4, 8]);
+  const v = k.dataSync();
+  for (let t = 0; t < 9; t++)
+    for (let ci = 0; ci < 4; ci++)
+      for (let o = 0; o < 8; o++) {
+        const inGroup = Math.floor(ci / 2) === Math.floor(o / 4);
+        if (!inGroup) assert.equal(v[(t * 4 + ci) * 8 + o], 0, `tap ${t}, input ${ci}, output ${o}`);
+      }
+  assert.equal(importOnnx(readFileSync(path.join(dir, 'plain-op13.onnx'))).notes.length, 0);
+});
+
 test('layers as lowbit builds them: depthwise, ReLU6, explicit zero padding, concat, folded batch norms and biases', () => {
   const mobile = importOnnx(readFileSync(path.join(dir, 'mobile-op13.onnx')));
   const classes = mobile.model.layers.map((l) => l.getClassName());
@@ -138,7 +157,7 @@ test('damaged, hostile and unsupported files get one line naming what is wrong',
     [(m) => (m.graph.initializer[0].dims = [2 ** 20, 2 ** 20]), /initializer '.*': \d+ bytes of float data for 1099511627776 values/],
     [
       (m) => m.graph.node.find((n) => n.opType === 'Conv')!.attribute.push({ name: 'group', type: 2, i: 3 }),
-      /\(Conv\) has 3 groups over 3 channels|\(Conv\) has a weight for/,
+      /\(Conv\) has 3 groups, a weight for 3 input channels per group and \d+ outputs; its input has 3 channels/,
     ],
   ];
   for (const [edit, re] of cases) {
