@@ -17,7 +17,7 @@ import { gitState, machine, readRecords, type RunRecord } from './record.js';
 import { runStatus } from '../src/train/run-dir.js';
 import { readCheckpointRaw } from '../src/train/checkpoint-format.js';
 import { runOnQueue, type QueuedRun, type QueueTarget } from '../src/queue/coordinator.js';
-import { parseQueueUrl } from '../src/queue/redis-url.js';
+import { checkReachable, parseQueueUrl } from '../src/queue/redis-url.js';
 import { queueViewPrinter } from '../src/cli/queue-view.js';
 import { initEngine } from '../src/engine/setup.js';
 import { readJsonFile } from '../src/util/read.js';
@@ -246,6 +246,7 @@ async function main(): Promise<void> {
     const n = threads === undefined ? (await initEngine({ quiet: true })).threads : Number(threads);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--threads ${threads}: expected a positive integer`);
     queueTarget = { address: parseQueueUrl(queueUrl), threads: n, store: store ?? 'redis' };
+    await checkReachable(queueTarget.address);
   }
   const records = readRecords();
   if (args.includes('--list')) {

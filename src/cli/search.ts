@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { initEngine } from '../engine/setup.js';
 import { datasetOfModel } from '../data/model-data.js';
-import { parseQueueUrl } from '../queue/redis-url.js';
+import { checkReachable, parseQueueUrl } from '../queue/redis-url.js';
 import { queueViewPrinter } from './queue-view.js';
 import { presetNames } from '../hw/config.js';
 import { defaultCandidates } from '../search/candidates.js';
@@ -129,6 +129,8 @@ export function searchCommand(): Command {
 }
 
 async function searchIn(f: Flags): Promise<void> {
+  // Before the sensitivity pass: a wrong queue address is found in seconds, not after minutes.
+  if (f.queue && !f.planOnly) await checkReachable(parseQueueUrl(f.queue));
   const formats = f.formats.split(',').map((s) => s.trim());
   const candidates = defaultCandidates(formats, f.wbits, f.abits);
   await initEngine({ quiet: true });

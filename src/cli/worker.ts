@@ -3,7 +3,7 @@
 // finished epoch is in the artifact store) and it exits.
 import { Command } from 'commander';
 import { initEngine } from '../engine/setup.js';
-import { parseQueueUrl } from '../queue/redis-url.js';
+import { checkReachable, parseQueueUrl } from '../queue/redis-url.js';
 import { startWorker } from '../queue/worker.js';
 import { positiveInt } from './options.js';
 
@@ -27,6 +27,7 @@ export function workerCommand(): Command {
     .option('--quiet', 'no status lines')
     .action(async (f: WorkerFlags) => {
       const address = parseQueueUrl(f.queue);
+      await checkReachable(address);
       const engine = await initEngine({ quiet: true, ...(f.threads ? { threads: f.threads } : {}) });
       const say = (line: string) => {
         if (!f.quiet) process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);

@@ -26,7 +26,7 @@ import {
   type Job,
   type JobResult,
 } from './jobs.js';
-import { bullConnection, redisOptions, type QueueAddress } from './redis-url.js';
+import { bullConnection, checkReachable, redisOptions, type QueueAddress } from './redis-url.js';
 import { queueTimings } from './timings.js';
 import type { JobProgress } from './worker.js';
 
@@ -90,6 +90,7 @@ export async function runOnQueue(
   } = {},
 ): Promise<QueuedOutcome[]> {
   const t = queueTimings();
+  await checkReachable(target.address);
   const redis = new Redis(redisOptions(target.address));
   const queue = new Queue(queueName(target.threads), { connection: bullConnection(target.address) });
   // A finished or failed job wakes the loop at once (its result is gathered without waiting for the

@@ -1,5 +1,5 @@
 // `--queue redis://[user:password@]host:port[/db]`: where the job queue (BullMQ on Redis) lives.
-import type { RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 
 export interface QueueAddress {
@@ -60,4 +60,31 @@ export function redisOptions(a: QueueAddress): RedisOptions {
 /** The same options as BullMQ's connection type (its own declaration of ioredis' options). */
 export function bullConnection(a: QueueAddress): ConnectionOptions {
   return redisOptions(a) as ConnectionOptions;
+}
+
+/**
+ * Fails in one line when the queue's Redis cannot be reached now (a wrong host or port would
+ * otherwise leave a worker or coordinator retrying silently forever). Later outages are waited out.
+ */
+export async function checkReachable(a: QueueAddress, timeoutMs = 5000): Promise<void> {
+  const probe = new Redis({
+    ...redisOptions(a),
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+  });
+  let cause: NodeJS.ErrnoException | null = null;
+  probe.on('error', (e: NodeJS.ErrnoException) => (cause ??= e));
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (e) {
+    // The socket's own error (ECONNREFUSED, ENOTFOUND) says more than ioredis' "Connection is closed".
+    const err = (cause ?? e) as NodeJS.ErrnoException;
+    const why = err.code ?? err.message;
+    throw new Error(`--queue ${a.display}: cannot reach Redis (${why}); is redis-server running there, and is the address right?`);
+  } finally {
+    probe.disconnect();
+  }
 }

@@ -99,6 +99,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const h = readCheckpointRaw(path.join(runDir, CHECKPOINT_FILE)).header.state.history;
       resumedFrom = Array.isArray(h) ? h.length : 0;
     }
+    status(`${spec.label}: ${resumedFrom ? `resuming after epoch ${resumedFrom}` : 'starting'} (job ${id.slice(0, 12)}…)`);
     // A job that does not say where its data is reads it where this worker was told (--data-dir).
     const options: Record<string, unknown> = {
       ...spec.options,
@@ -117,7 +118,6 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       dataset = await cachedDataset(`${JSON.stringify([name])}${dataDir.dataDir ?? ''}`, () => loadDataset(name, dataDir));
     }
     const fetchSeconds = (performance.now() - tFetch) / 1000;
-    status(`${spec.label}: ${resumedFrom ? `resuming after epoch ${resumedFrom}` : 'starting'} (job ${id.slice(0, 12)}…)`);
     const t0 = performance.now();
     const progress: JobProgress = {
       worker: name,

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { tmpDir } from '../helpers/fixtures.js';
+import { lowbit, oneLineError } from '../helpers/cli.js';
 import { parseQueueUrl, redisOptions, bullConnection } from '../../src/queue/redis-url.js';
 import { canonicalJson, jobId, quantizeJob, queueName } from '../../src/queue/jobs.js';
 import { DirStore, fetchFile, openStore, RedisStore, sha256, type ArtifactStore } from '../../src/queue/artifacts.js';
@@ -35,6 +36,20 @@ test('queue URLs: host, port, database; mistakes are one line', () => {
   assert.throws(() => parseQueueUrl('http://h:1/0'), /the scheme is http; expected redis:\/\/host:port\/db/);
   assert.throws(() => parseQueueUrl('redis://h:1/16'), /database '16' is not 0\.\.15/);
   assert.throws(() => parseQueueUrl('redis://h:1/0?x=1'), /unexpected '\?x=1'/);
+});
+
+test('a queue that cannot be reached is one line, from the worker and from a search, before any work', () => {
+  oneLineError(
+    lowbit(['worker', '--queue', 'redis://127.0.0.1:1/0']),
+    /--queue redis:\/\/127\.0\.0\.1:1\/0: cannot reach Redis \(ECONNREFUSED\)/,
+  );
+  const t0 = Date.now();
+  oneLineError(
+    lowbit(['search', '--from', 'checkpoints/fp-mnist-lenet5.lbck', '--out', tmpDir(), '--queue', 'redis://127.0.0.1:1/0']),
+    /cannot reach Redis \(ECONNREFUSED\)/,
+  );
+  assert.ok(Date.now() - t0 < 30000, 'refused before the sensitivity pass');
+  oneLineError(lowbit(['worker', '--queue', 'http://127.0.0.1:1/0']), /the scheme is http; expected redis:\/\/host:port\/db/);
 });
 
 test('job ids: the resolved options, the input and the thread count decide; key order and written-out defaults do not', () => {
