@@ -55,7 +55,7 @@ export function renderSearch(): string[] {
           speedupVsInt8: p.speedupVsInt8.toFixed(2),
           energyUj: p.energyUj.toFixed(2),
           weightBytes: (p.weightBytes / 1024).toFixed(1),
-          value3: p.layers.map((l) => `${l.name} ${l.candidate}`).join(', '),
+          value3: layerColumn(p.layers),
         }),
       );
     const w4 = r.front.find((p) => p.kind === 'uniform-w4a4');
@@ -85,4 +85,18 @@ export function renderSearch(): string[] {
     lines.push('');
   }
   return lines;
+}
+
+/**
+ * The layers of a configuration: each one named for small models; for models of many layers (a
+ * mobilenet has 26) how many layers took each candidate (the full list is in the record).
+ */
+function layerColumn(layers: { name: string; candidate: string }[]): string {
+  if (layers.length <= 8) return layers.map((l) => `${l.name} ${l.candidate}`).join(', ');
+  const counts = new Map<string, number>();
+  for (const l of layers) counts.set(l.candidate, (counts.get(l.candidate) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([c, n]) => `${c} ×${n}`)
+    .join(', ');
 }
