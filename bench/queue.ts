@@ -166,6 +166,7 @@ try {
   const summary = (name: string, j: Awaited<ReturnType<typeof perJob>>, jobs: number) => ({
     store: name,
     jobs,
+    limitTrain: o.limitTrain,
     overheadMs: +j.overheadMs.toFixed(1),
     fetchMs: +j.fetchMs.toFixed(1),
     uploadMs: +j.uploadMs.toFixed(1),
@@ -189,7 +190,13 @@ try {
     },
   ];
   for (const r of rows) console.log(JSON.stringify(r));
-  if (o.record) writeBenchRecord(o.record, 'bench-queue', `node dist/bench/queue.js --jobs ${o.jobs} --record ${o.record}`, rows);
+  if (o.record)
+    writeBenchRecord(
+      o.record,
+      'bench-queue',
+      `node dist/bench/queue.js --jobs ${o.jobs} --limit-train ${o.limitTrain} --record ${o.record}`,
+      rows,
+    );
 } finally {
   worker.kill('SIGTERM');
   await new Promise((r) => worker.once('exit', r));

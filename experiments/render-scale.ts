@@ -15,6 +15,7 @@ interface BenchRow {
   store?: string;
   jobs?: number;
   overheadMs?: number;
+  limitTrain?: number;
   vsLenet5Epoch?: number;
   vsVgg9Epoch?: number;
   model?: string;
@@ -83,7 +84,8 @@ export function renderScale(bench: BenchRecord, search: { id: string; points: nu
       commit: bench.gitCommit.slice(0, 7),
       machine: `${bench.machine.cpu}, ${bench.machine.cores} cores`,
       flags: bench.machine.cpuFlags ?? 'not recorded',
-      limitTrain: 4096,
+      // Records before the bench wrote it lack the subset size: said, not guessed.
+      limitTrain: redis.limitTrain !== undefined ? `${redis.limitTrain} images` : "the bench's default subset (--limit-train)",
       jobs: redis.jobs,
       lenetEpoch: epochs.lenet5EpochSeconds!.toFixed(2),
       vggEpoch: epochs.vgg9EpochSeconds!.toFixed(0),

@@ -30,7 +30,7 @@ test('the page: overheads against the epochs, and the projection against the cri
       gitCommit: 'abcdef0123456789',
       machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 24, node: 'v20', engine: 'native', cpuFlags: 'avx2 fma' },
       rows: [
-        { kind: 'per-job', store: 'redis', jobs: 8, overheadMs: 50, vsLenet5Epoch: 0.01, vsVgg9Epoch: 0.0003 },
+        { kind: 'per-job', store: 'redis', jobs: 8, limitTrain: 4096, overheadMs: 50, vsLenet5Epoch: 0.01, vsVgg9Epoch: 0.0003 },
         { kind: 'per-job', store: 'dir', jobs: 8, overheadMs: 60, vsLenet5Epoch: 0.012, vsVgg9Epoch: 0.0004 },
         { kind: 'first-job', store: 'redis', overheadMs: 1500 },
         { kind: 'one-job-latency', store: 'redis', jobs: 1, overheadMs: 160 },
@@ -48,5 +48,6 @@ test('the page: overheads against the epochs, and the projection against the cri
   assert.match(page, /\| redis \| 50 ms \| 1\.00% \| 0\.030% \|/);
   assert.match(page, /Measured: 1\.00% with the Redis store, met\./);
   assert.match(page, /\| redis \| vgg9 \| 10240 KiB \| 90\.0 ms \| 30\.0 ms \|/);
+  assert.match(page, /one epoch on 4096 images\)/);
   assert.doesNotMatch(page, /\{\{|\}\}/);
 });
